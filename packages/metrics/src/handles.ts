@@ -1,0 +1,97 @@
+import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { DeiaMetricsError } from './errors.js';
+import { createLabelGuard } from './guard.js';
+import type {
+  CounterHandle,
+  GaugeHandle,
+  HistogramHandle,
+  Labels,
+  MetricDefinition,
+  PromClientModule,
+} from './types.js';
+
+export type AnyHandle = CounterHandle | GaugeHandle | HistogramHandle;
+
+export interface HandleContext {
+  client: PromClientModule;
+  registry: Registry;
+  prefix: string;
+  maxLabelValues: number;
+  onOverflow: (metric: string, label: string) => void;
+  /** When set, histograms record exemplars with the labels it returns (e.g. the active trace id). */
+  exemplars?: (() => Record<string, string> | undefined) | undefined;
+}
+
+type Collect = (this: Gauge) => void | Promise<void>;
+
+/**
+ * Registers (or re-uses, when a compatible metric of that name is registered already) the
+ * prom-client metric for a definition and wraps it in a guarded handle.
+ */
+export function createHandle(ctx: HandleContext, def: MetricDefinition, collect?: Collect): AnyHandle {
+  const name = ctx.prefix + def.name;
+  const labelNames = [...def.labelNames];
+  const existing = ctx.registry.getSingleMetric(name) as unknown as
+    | { labelNames?: string[]; constructor: unknown }
+    | undefined;
+  const ctor = { counter: ctx.client.Counter, gauge: ctx.client.Gauge, histogram: ctx.client.Histogram }[
+    def.type
+  ];
+  let metric: unknown = existing;
+  if (existing) {
+    const sameLabels = (existing.labelNames ?? []).join(',') === labelNames.join(',');
+    if (!(existing instanceof (ctor as unknown as new () => object)) || !sameLabels) {
+      throw new DeiaMetricsError(
+        'DEIA_METRIC_CONFLICT',
+        `metric "${name}" is already registered as a different type or with other labels; use another prefix or registry.`,
+      );
+    }
+  } else {
+    const config: Record<string, unknown> = { name, help: def.help, labelNames, registers: [ctx.registry] };
+    if (def.type === 'histogram') {
+      config.buckets = [...(def.buckets ?? [])];
+      if (ctx.exemplars) config.enableExemplars = true;
+    }
+    if (collect) config.collect = collect;
+    if (def.aggregator) config.aggregator = def.aggregator;
+    metric = new (ctor as unknown as new (c: object) => unknown)(config);
+  }
+  const guard = createLabelGuard<string>(def, ctx.maxLabelValues, ctx.onOverflow);
+  if (def.type === 'counter') {
+    const m = metric as Counter<string>;
+    return {
+      definition: def,
+      metric: m,
+      inc: (labels?: Labels<string>, value = 1) => m.inc((guard(labels) ?? {}) as never, value),
+    } satisfies CounterHandle;
+  }
+  if (def.type === 'gauge') {
+    const m = metric as Gauge<string>;
+    return {
+      definition: def,
+      metric: m,
+      set: (labels, value) => m.set(guard(labels) as never, value),
+      inc: (labels, value = 1) => m.inc((guard(labels) ?? {}) as never, value),
+      dec: (labels, value = 1) => m.dec((guard(labels) ?? {}) as never, value),
+    } satisfies GaugeHandle;
+  }
+  const m = metric as Histogram<string>;
+  const exemplars = ctx.exemplars;
+  const observe: HistogramHandle['observe'] = exemplars
+    ? (labels, value) =>
+        m.observe({ labels: guard(labels) as never, value, exemplarLabels: exemplars() ?? {} } as never)
+    : (labels, value) => m.observe(guard(labels) as never, value);
+  return {
+    definition: def,
+    metric: m,
+    observe,
+    startTimer: (labels) => {
+      const start = process.hrtime.bigint();
+      return (endLabels) => {
+        const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+        observe({ ...labels, ...endLabels }, seconds);
+        return seconds;
+      };
+    },
+  } satisfies HistogramHandle;
+}

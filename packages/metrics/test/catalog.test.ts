@@ -1,0 +1,245 @@
+import { readFileSync } from 'node:fs';
+import * as promClient from 'prom-client';
+import { describe, expect, it, vi } from 'vitest';
+import {
+  CATALOG,
+  createMetrics,
+  DeiaMetricsError,
+  type MetricDefinition,
+  renderMetricsMarkdown,
+  validateDefinition,
+} from '../src/index.js';
+
+const fresh = (opts: Parameters<typeof createMetrics>[0] = {}) =>
+  createMetrics({ registry: new promClient.Registry(), warn: () => {}, ...opts });
+
+describe('catalog', () => {
+  it('every definition is valid, unique and in base units', () => {
+    const names = new Set<string>();
+    for (const def of CATALOG) {
+      expect(() => validateDefinition(def)).not.toThrow();
+      expect(names.has(def.name)).toBe(false);
+      names.add(def.name);
+      expect(def.name).not.toMatch(/_(ms|mb|percent)$/);
+    }
+    for (const guideName of [
+      'http_requests_total',
+      'task_queue_depth',
+      'db_connection_pool_active',
+      'bot_start_errors_total',
+      'bot_dispatch_latency_seconds',
+      'http_request_duration_seconds',
+    ]) {
+      expect(names.has(guideName)).toBe(true);
+    }
+  });
+
+  it('exposes every catalog metric with HELP and TYPE in the exposition text', async () => {
+    const m = fresh();
+    m.http.requests.inc({ method: 'GET', route: '/api/bots', status: 200 });
+    m.http.duration.observe({ method: 'GET', route: '/api/bots', status: 200 }, 0.042);
+    const text = await m.registry.metrics();
+    for (const def of CATALOG) {
+      expect(text).toContain(`# TYPE ${def.name} ${def.type}`);
+    }
+    expect(text).toContain('http_requests_total{method="GET",route="/api/bots",status="200"} 1');
+    expect(text).toContain(
+      'http_request_duration_seconds_bucket{le="0.05",method="GET",route="/api/bots",status="200"} 1',
+    );
+    expect(text).toMatch(/process_cpu_seconds_total \d/);
+    expect(text).toMatch(/nodejs_eventloop_lag_seconds/);
+    expect(text).toMatch(/process_uptime_seconds \d/);
+    expect(text).toMatch(/app_build_info\{version="[^"]+",commit="unknown",node_version="v\d+/);
+  });
+
+  it('applies prefix and default labels', async () => {
+    const m = fresh({ prefix: 'deia_', defaultLabels: { service: 'bot-controller' }, groups: ['tasks'] });
+    m.tasks.enqueued('mail');
+    const text = await m.registry.metrics();
+    expect(text).toContain('deia_task_enqueued_total{queue="mail",service="bot-controller"} 1');
+    expect(text).not.toContain('http_requests_total');
+  });
+
+  it('returns the same handles when created twice against one registry', () => {
+    const registry = new promClient.Registry();
+    const a = createMetrics({ registry, warn: () => {} });
+    const b = createMetrics({ registry, warn: () => {} });
+    expect(b).toBe(a);
+    expect(b.http.requests.metric).toBe(a.http.requests.metric);
+  });
+
+  it('re-uses a compatible metric registered by another copy of the SDK', async () => {
+    const registry = new promClient.Registry();
+    const existing = new promClient.Counter({
+      name: 'http_requests_total',
+      help: 'x',
+      labelNames: ['method', 'route', 'status'],
+      registers: [registry],
+    });
+    const m = createMetrics({ registry, groups: ['http'], warn: () => {} });
+    expect(m.http.requests.metric).toBe(existing);
+  });
+
+  it('throws a coded error for a conflicting metric', () => {
+    const registry = new promClient.Registry();
+    new promClient.Gauge({ name: 'http_requests_total', help: 'x', registers: [registry] });
+    expect(() => createMetrics({ registry, groups: ['http'], warn: () => {} })).toThrow(
+      /DEIA_METRIC_CONFLICT.*http_requests_total/,
+    );
+  });
+});
+
+describe('bad options fail at creation with the metric and the fix', () => {
+  const def = (over: Partial<MetricDefinition>): MetricDefinition => ({
+    name: 'my_jobs_total',
+    type: 'counter',
+    help: 'Jobs.',
+    unit: '1',
+    labelNames: ['kind'],
+    group: 'custom',
+    ...over,
+  });
+  it.each([
+    [{ name: '9bad_total' }, /DEIA_METRIC_NAME.*9bad_total/],
+    [{ name: 'jobs' }, /counter names end in _total/],
+    [{ labelNames: ['kind', 'kind'] }, /label "kind" is listed twice/],
+    [{ labelNames: ['__x'] }, /must match/],
+    [{ type: 'histogram', name: 'my_seconds', buckets: [1, 0.5] }, /strictly increasing, but 0.5 follows 1/],
+    [{ type: 'histogram', name: 'my_seconds', buckets: [] }, /non-empty buckets/],
+    [{ type: 'gauge', name: 'my_g', buckets: [1] }, /only histograms take buckets/],
+    [{ help: '' }, /help text/],
+  ] as const)('%o', (over, message) => {
+    expect(() => fresh({ groups: [], extraMetrics: [def(over as Partial<MetricDefinition>)] })).toThrow(
+      message,
+    );
+  });
+  it('rejects a duplicate of a catalog name, a bad prefix, an unknown group, bad bucket overrides', () => {
+    expect(() => fresh({ extraMetrics: [def({ name: 'http_requests_total' })] })).toThrow(
+      /DEIA_METRIC_DUPLICATE/,
+    );
+    expect(() => fresh({ prefix: '1x' })).toThrow(DeiaMetricsError);
+    expect(() => fresh({ groups: ['nope' as never] })).toThrow(/unknown group "nope"/);
+    expect(() => fresh({ buckets: { http_request_duration_seconds: [2, 1] } })).toThrow(
+      /strictly increasing/,
+    );
+    expect(() => fresh({ buckets: { nope_seconds: [1] } })).toThrow(/buckets.nope_seconds/);
+    expect(() => fresh({ defaultLabels: { 'bad-name': 'x' } })).toThrow(/defaultLabels/);
+  });
+  it('accepts user metrics in the catalog format', async () => {
+    const m = fresh({ groups: [], extraMetrics: [def({})] });
+    m.get<import('../src/index.js').CounterHandle>('my_jobs_total').inc({ kind: 'a' });
+    expect(await m.registry.metrics()).toContain('my_jobs_total{kind="a"} 1');
+  });
+});
+
+describe('label guards', () => {
+  it('folds undeclared values into "other" and caps open labels', async () => {
+    const warn = vi.fn();
+    const m = createMetrics({
+      registry: new promClient.Registry(),
+      warn,
+      groups: ['http', 'bots'],
+      maxLabelValues: 3,
+    });
+    m.http.requests.inc({ method: 'BREW', route: '/x', status: 418 });
+    for (let i = 0; i < 10; i++) m.bots.recordRestart(`bot-${i}`);
+    const text = await m.registry.metrics();
+    expect(text).toContain('http_requests_total{method="other",route="/x",status="418"} 1');
+    expect(text).toContain('bot_restarts_total{bot_id="__overflow__"} 7');
+    expect(text.match(/bot_restarts_total\{/g)).toHaveLength(4);
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(warn.mock.calls[0]?.[0]).toMatch(/bot_restarts_total label "bot_id" reached its cap/);
+  });
+});
+
+describe('domain helpers', () => {
+  it('trackStartup times and counts failures, rethrowing', async () => {
+    const m = fresh({ groups: ['bots'] });
+    await expect(m.bots.trackStartup('bot-7', async () => 'ok')).resolves.toBe('ok');
+    await expect(
+      m.bots.trackStartup('bot-8', () => {
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    const text = await m.registry.metrics();
+    expect(text).toContain('bot_startup_duration_seconds_count{outcome="success"} 1');
+    expect(text).toContain('bot_startup_duration_seconds_count{outcome="error"} 1');
+    expect(text).toContain('bot_start_errors_total{bot_id="bot-8"} 1');
+  });
+
+  it('samples pool, queue and bot counts at scrape time', async () => {
+    const m = fresh({ groups: ['database', 'tasks', 'bots'] });
+    const pool = { totalCount: 5, idleCount: 2, waitingCount: 1, options: { max: 20 } };
+    let depth = 3;
+    m.observePgPool(pool);
+    m.observeQueue(() => depth);
+    m.bots.observeInstances(() => ({ running: 4, stopped: 1, error: 0, max: 10 }));
+    let text = await m.registry.metrics();
+    expect(text).toContain('db_connection_pool_active{pool="default"} 3');
+    expect(text).toContain('db_connection_pool_max{pool="default"} 20');
+    expect(text).toContain('task_queue_depth{queue="default"} 3');
+    expect(text).toContain('bot_instances{status="running"} 4');
+    expect(text).toContain('bot_instances_max 10');
+    depth = 41;
+    text = await m.registry.metrics();
+    expect(text).toContain('task_queue_depth{queue="default"} 41');
+  });
+
+  it('counts tokens and cost, cache hits, task outcomes, health checks', async () => {
+    const m = fresh();
+    m.llm.recordTokens('llama3', { prompt: 10, completion: 30 }, { prompt: 0.001, completion: 0.002 });
+    await expect(
+      m.llm.trackRequest({ model: 'llama3', operation: 'generate' }, () => Promise.reject(new Error('500'))),
+    ).rejects.toThrow();
+    m.cache.hit();
+    m.cache.miss();
+    await m.tasks.trackTask(Date.now() - 1500, () => 1);
+    await expect(
+      m.tasks.trackTask(Date.now(), () => {
+        throw new Error('x');
+      }),
+    ).rejects.toThrow();
+    m.recordHealthCheck('database', false, 0.01);
+    const text = await m.registry.metrics();
+    expect(text).toContain('llm_tokens_total{model="llama3",type="completion"} 30');
+    expect(Number(/llm_cost_usd_total\{model="llama3"\} (\S+)/.exec(text)?.[1])).toBeCloseTo(0.07, 10);
+    expect(text).toContain('llm_request_errors_total{model="llama3",operation="generate"} 1');
+    expect(text).toContain('cache_hits_total{cache="default"} 1');
+    expect(text).toContain('task_completed_total{queue="default"} 1');
+    expect(text).toContain('task_failed_total{queue="default"} 1');
+    expect(text).toContain('task_queue_wait_seconds_bucket{le="5",queue="default"} 2');
+    expect(text).toContain('health_check_up{check="database"} 0');
+  });
+});
+
+describe('docs/metrics.md', () => {
+  it('is generated from the catalog and up to date (run `pnpm docs` to refresh)', () => {
+    const committed = readFileSync(new URL('../../../docs/metrics.md', import.meta.url), 'utf8');
+    expect(committed).toBe(renderMetricsMarkdown(CATALOG));
+  });
+});
+
+describe('exemplars', () => {
+  it('attaches the provider labels to histogram buckets in the OpenMetrics exposition', async () => {
+    let traceId: string | undefined = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const m = createMetrics({
+      warn: () => {},
+      groups: ['http'],
+      exemplars: () => (traceId ? { trace_id: traceId } : undefined),
+    });
+    expect(m.registry.contentType).toContain('application/openmetrics-text');
+    m.http.duration.observe({ method: 'GET', route: '/a', status: 200 }, 0.04);
+    traceId = undefined;
+    m.http.duration.observe({ method: 'GET', route: '/b', status: 200 }, 0.04);
+    const text = await m.registry.metrics();
+    expect(text).toMatch(
+      /http_request_duration_seconds_bucket\{le="0.05",method="GET",route="\/a",status="200"\} 1 # \{trace_id="4bf92f3577b34da6a3ce929d0e0e4736"\} 0.04/,
+    );
+    expect(text).toMatch(
+      /http_request_duration_seconds_bucket\{le="0.05",method="GET",route="\/b",status="200"\} 1\n/,
+    );
+  });
+  it('refuses a plain-text registry', () => {
+    expect(() => fresh({ exemplars: () => undefined })).toThrow(/OpenMetrics registry/);
+  });
+});

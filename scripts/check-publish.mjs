@@ -1,0 +1,101 @@
+// Checks what we publish: publint and @arethetypeswrong/cli on every package's packed tarball,
+// then installs the tarballs into a fresh project and imports each package from ESM and CJS.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const root = resolve(import.meta.dirname, '..');
+const run = (cmd, args, cwd) =>
+  execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+const packages = readdirSync(join(root, 'packages'))
+  .map((dir) => ({
+    dir: join(root, 'packages', dir),
+    pkg: JSON.parse(readFileSync(join(root, 'packages', dir, 'package.json'), 'utf8')),
+  }))
+  .filter(({ pkg }) => !pkg.private && pkg.exports);
+
+const out = mkdtempSync(join(tmpdir(), 'deia-pack-'));
+let failed = 0;
+try {
+  const tarballs = [];
+  for (const { dir, pkg } of packages) {
+    try {
+      run('pnpm', ['exec', 'publint', '--strict'], dir);
+      // esm-only entry points (e.g. a --import hook) are fine; CJS-resolution of those is expected to fail.
+      const attwArgs = ['exec', 'attw', '--pack', '.', '--format', 'ascii'];
+      if (pkg.attw?.ignoreRules) attwArgs.push('--ignore-rules', ...pkg.attw.ignoreRules);
+      if (pkg.attw?.profile) attwArgs.push('--profile', pkg.attw.profile);
+      run('pnpm', attwArgs, dir);
+      const packed = run('pnpm', ['pack', '--pack-destination', out], dir).trim().split('\n').pop();
+      tarballs.push({ name: pkg.name, file: packed });
+      console.log(`ok   ${pkg.name}: publint, attw`);
+    } catch (err) {
+      failed++;
+      console.error(`FAIL ${pkg.name}\n${err.stdout ?? ''}${err.stderr ?? err.message}`);
+    }
+  }
+  if (failed === 0) {
+    // Smoke test: install the tarballs (and their peers) into an empty project, as a user would.
+    const app = join(out, 'app');
+    execFileSync('mkdir', ['-p', app]);
+    writeFileSync(
+      join(app, 'package.json'),
+      JSON.stringify({ name: 'smoke', private: true, type: 'module' }),
+    );
+    const peers = new Set(['prom-client@^15']);
+    for (const { dir } of packages) {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+      for (const [name, range] of Object.entries(pkg.peerDependencies ?? {})) {
+        if (!pkg.peerDependenciesMeta?.[name]?.optional) peers.add(`${name}@${range}`);
+      }
+    }
+    run(
+      'npm',
+      ['install', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs.map((t) => t.file), ...peers],
+      app,
+    );
+    for (const { name } of tarballs) {
+      run(
+        'node',
+        [
+          '--input-type=module',
+          '-e',
+          `const m = await import('${name}'); if (!Object.keys(m).length) throw new Error('no exports');`,
+        ],
+        app,
+      );
+      run(
+        'node',
+        ['-e', `const m = require('${name}'); if (!Object.keys(m).length) throw new Error('no exports');`],
+        app,
+      );
+      console.log(`ok   ${name}: installs from its tarball, imports from ESM and CJS`);
+    }
+    run(
+      'node',
+      [
+        '--input-type=module',
+        '-e',
+        `
+      import { createMetrics } from '@deia/metrics';
+      const m = createMetrics();
+      m.http.requests.inc({ method: 'GET', route: '/x', status: 200 });
+      const text = await m.registry.metrics();
+      if (!text.includes('http_requests_total{method="GET",route="/x",status="200"} 1')) throw new Error(text);
+    `,
+      ],
+      app,
+    );
+    console.log('ok   smoke: createMetrics from the packed tarball records and exposes a series');
+  }
+} catch (err) {
+  failed++;
+  console.error(`FAIL smoke test\n${err.stdout ?? ''}${err.stderr ?? err.message}`);
+} finally {
+  rmSync(out, { recursive: true, force: true });
+}
+if (failed) {
+  console.error(`check-publish: ${failed} failure(s)`);
+  process.exit(1);
+}
