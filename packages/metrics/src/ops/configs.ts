@@ -1,0 +1,160 @@
+import type { ResolvedOpsOptions, Severity } from './types.js';
+
+const SEVERITIES: readonly Severity[] = ['critical', 'warning', 'info'];
+
+/** prometheus.yml as an object: scrape of the service (and node_exporter when enabled), rules, Alertmanager. */
+export function buildPrometheusConfig(o: ResolvedOpsOptions): Record<string, unknown> {
+  const service: Record<string, unknown> = {
+    job_name: o.job,
+    metrics_path: o.prometheus.metricsPath,
+    static_configs: [{ targets: o.prometheus.scrapeTargets }],
+  };
+  if (o.prometheus.bearerTokenFile) {
+    service.authorization = { type: 'Bearer', credentials_file: o.prometheus.bearerTokenFile };
+  }
+  const scrape: Record<string, unknown>[] = [service];
+  if (o.nodeExporter.enabled) {
+    scrape.push({ job_name: o.nodeExporter.job, static_configs: [{ targets: o.nodeExporter.targets }] });
+  }
+  return {
+    global: {
+      scrape_interval: o.prometheus.scrapeInterval,
+      evaluation_interval: o.prometheus.evaluationInterval,
+    },
+    rule_files: ['rules.yml'],
+    alerting: { alertmanagers: [{ static_configs: [{ targets: o.prometheus.alertmanagers }] }] },
+    scrape_configs: scrape,
+  };
+}
+
+/**
+ * alertmanager.yml as an object. Receivers are named after the severities. Secrets are only
+ * referenced through *_file fields; with `webhookUrl` every receiver posts to that webhook.
+ */
+export function buildAlertmanagerConfig(o: ResolvedOpsOptions): Record<string, unknown> {
+  const a = o.alertmanager;
+  const title = (sev: Severity) => `${sev.toUpperCase()}: {{ .GroupLabels.alertname }}`;
+  const text =
+    '{{ range .Alerts }}*{{ .Annotations.summary }}*\n{{ .Annotations.description }}\nRunbook: {{ .Annotations.runbook_url }}\n{{ end }}';
+  const slack = (sev: Severity) => ({
+    channel: a.slackChannels[sev],
+    send_resolved: true,
+    title: title(sev),
+    text,
+    color: sev === 'critical' ? 'danger' : sev === 'warning' ? 'warning' : 'good',
+  });
+  const receivers = SEVERITIES.map((sev) => {
+    if (a.webhookUrl) return { name: sev, webhook_configs: [{ url: a.webhookUrl, send_resolved: true }] };
+    if (sev === 'critical') {
+      return {
+        name: sev,
+        pagerduty_configs: [
+          {
+            routing_key_file: a.pagerdutyRoutingKeyFile,
+            description: '{{ .CommonAnnotations.summary }}',
+            send_resolved: true,
+          },
+        ],
+        slack_configs: [slack(sev)],
+      };
+    }
+    if (sev === 'warning') {
+      return {
+        name: sev,
+        slack_configs: [slack(sev)],
+        email_configs: [{ to: a.email.to, send_resolved: true }],
+      };
+    }
+    return { name: sev, slack_configs: [slack(sev)] };
+  });
+  const global: Record<string, unknown> = { resolve_timeout: '5m' };
+  if (!a.webhookUrl) {
+    Object.assign(global, {
+      slack_api_url_file: a.slackApiUrlFile,
+      smtp_from: a.email.from,
+      smtp_smarthost: a.email.smarthost,
+      smtp_auth_username: a.email.authUsername,
+      smtp_auth_password_file: a.email.authPasswordFile,
+      smtp_require_tls: true,
+    });
+  }
+  return {
+    global,
+    route: {
+      receiver: 'warning',
+      group_by: a.groupBy,
+      group_wait: '30s',
+      group_interval: '5m',
+      repeat_interval: a.repeatInterval.warning,
+      routes: [
+        {
+          receiver: 'critical',
+          matchers: ['severity="critical"'],
+          group_wait: '10s',
+          group_interval: '1m',
+          repeat_interval: a.repeatInterval.critical,
+        },
+        {
+          receiver: 'warning',
+          matchers: ['severity="warning"'],
+          group_wait: '30s',
+          repeat_interval: a.repeatInterval.warning,
+        },
+        {
+          receiver: 'info',
+          matchers: ['severity="info"'],
+          group_wait: '5m',
+          group_interval: '30m',
+          repeat_interval: a.repeatInterval.info,
+        },
+      ],
+    },
+    inhibit_rules: [
+      // The critical rule of an alert silences its own warning rule (same name, same target).
+      {
+        source_matchers: ['severity="critical"'],
+        target_matchers: ['severity="warning"'],
+        equal: ['alertname', 'job', 'instance'],
+      },
+      // A service that is down explains every other alert from that instance.
+      {
+        source_matchers: ['alertname="ServiceDown"'],
+        target_matchers: ['alertname!="ServiceDown"'],
+        equal: ['job', 'instance'],
+      },
+    ],
+    receivers,
+  };
+}
+
+/** Grafana provisioning: the Prometheus datasource and the dashboard file provider. */
+export function buildGrafanaProvisioning(o: ResolvedOpsOptions): { datasources: object; dashboards: object } {
+  return {
+    datasources: {
+      apiVersion: 1,
+      datasources: [
+        {
+          name: 'Prometheus',
+          uid: `${o.grafana.uidPrefix}-prometheus`,
+          type: 'prometheus',
+          access: 'proxy',
+          url: o.grafana.prometheusUrl,
+          isDefault: true,
+        },
+      ],
+    },
+    dashboards: {
+      apiVersion: 1,
+      providers: [
+        {
+          name: 'deia',
+          folder: 'DEIA',
+          type: 'file',
+          disableDeletion: false,
+          allowUiUpdates: false,
+          options: { path: o.grafana.dashboardsPath },
+        },
+      ],
+    },
+  };
+}

@@ -1,0 +1,23 @@
+export { buildAlertmanagerConfig, buildGrafanaProvisioning, buildPrometheusConfig } from './configs.js';
+export { buildDashboard, type DashboardSpec, dashboardSpecs, type PanelSpec } from './dashboards.js';
+export { generateOps, writeOps } from './generate.js';
+export { DEFAULT_OPS_OPTIONS, formatDuration, parseDuration, resolveOpsOptions } from './options.js';
+export {
+  alertRules,
+  BURN_RATES,
+  buildRuleGroups,
+  formatThreshold,
+  recordingRuleNames,
+  SLO_WINDOWS,
+} from './rules.js';
+export type {
+  AlertRule,
+  OpsForKey,
+  OpsOptions,
+  OpsOutput,
+  OpsThresholds,
+  RecordingRule,
+  ResolvedOpsOptions,
+  RuleGroup,
+  Severity,
+} from './types.js';

@@ -1,0 +1,238 @@
+/**
+ * Public types of `@deia/metrics/ops`: the generator of Prometheus rules, prometheus.yml,
+ * Alertmanager config and Grafana dashboards from the metric catalog.
+ */
+
+/** Thresholds of the shipped alerts (and of the dashboard panels that show the same series). */
+export interface OpsThresholds {
+  /** Ratio of 5xx responses to all responses (0.01 = 1%) for the warning. @default 0.01 */
+  errorRatioWarning: number;
+  /** Ratio of 5xx responses for the critical alert. @default 0.05 */
+  errorRatioCritical: number;
+  /** p95 HTTP latency in seconds, warning. Use a bucket bound. @default 0.5 */
+  latencyP95Warning: number;
+  /** p95 HTTP latency in seconds, critical. Use a bucket bound. @default 1 */
+  latencyP95Critical: number;
+  /** DB pool utilisation (active / max), warning. @default 0.8 */
+  dbPoolWarning: number;
+  /** DB pool utilisation (active / max), critical. @default 0.95 */
+  dbPoolCritical: number;
+  /** p95 database query duration in seconds (the guides' "slow query > 1 s"). @default 1 */
+  dbQueryP95: number;
+  /** Process resident memory in bytes, warning. @default 1.6e9 */
+  memoryWarning: number;
+  /** Process resident memory in bytes, critical. @default 1.9e9 */
+  memoryCritical: number;
+  /** Growth of resident memory over 15 minutes, in bytes, that suggests a leak. @default 500e6 */
+  memoryGrowth: number;
+  /** Process CPU in cores (0.8 = 80% of one core). @default 0.8 */
+  cpu: number;
+  /** Open file descriptors as a ratio of `process_max_fds`. @default 0.85 */
+  fileDescriptors: number;
+  /** Free disk ratio (node_exporter), warning. @default 0.15 */
+  diskFreeWarning: number;
+  /** Free disk ratio (node_exporter), critical. @default 0.1 */
+  diskFreeCritical: number;
+  /** Bot start errors in 5 minutes above which to alert. @default 0 */
+  botStartErrors: number;
+  /** Restarts of one bot in 10 minutes, warning (>=). @default 2 */
+  crashLoopWarning: number;
+  /** Restarts of one bot in 10 minutes, critical (>=). @default 4 */
+  crashLoopCritical: number;
+  /** Queued tasks, warning. @default 20 */
+  queueBacklogWarning: number;
+  /** Queued tasks, critical. @default 40 */
+  queueBacklogCritical: number;
+  /** Median dispatch latency in seconds. @default 2 */
+  dispatchLatencyP50: number;
+  /** p95 message processing duration in seconds. @default 0.5 */
+  messageProcessingP95: number;
+  /** p95 latency of a dependency / Ollama in seconds, warning. @default 0.3 */
+  dependencyLatencyWarning: number;
+  /** p95 latency of a dependency / Ollama in seconds, critical. @default 0.5 */
+  dependencyLatencyCritical: number;
+  /** Cache hit ratio below which to notify. @default 0.7 */
+  cacheHitRatio: number;
+  /** WebSocket disconnects per minute. @default 20 */
+  websocketDisconnectsPerMinute: number;
+  /** Authentication failures in 5 minutes. @default 10 */
+  authFailures: number;
+  /** p99 event-loop lag in seconds. @default 0.2 */
+  eventLoopLag: number;
+}
+
+/** Keys of the `for:` durations: one per alert rule (warning and critical rules have their own). */
+export type OpsForKey =
+  | 'serviceDown'
+  | 'errorRatioWarning'
+  | 'errorRatioCritical'
+  | 'latencyP95Warning'
+  | 'latencyP95Critical'
+  | 'dbPoolWarning'
+  | 'dbPoolCritical'
+  | 'dbQueryP95'
+  | 'databaseDown'
+  | 'cacheDown'
+  | 'memoryWarning'
+  | 'memoryCritical'
+  | 'memoryGrowth'
+  | 'cpu'
+  | 'fileDescriptors'
+  | 'diskFreeWarning'
+  | 'diskFreeCritical'
+  | 'botStartErrors'
+  | 'crashLoopWarning'
+  | 'crashLoopCritical'
+  | 'queueBacklogWarning'
+  | 'queueBacklogCritical'
+  | 'dispatchLatencyP50'
+  | 'messageProcessingP95'
+  | 'dependencyLatencyWarning'
+  | 'dependencyLatencyCritical'
+  | 'cacheHitRatio'
+  | 'websocketDisconnects'
+  | 'authFailures'
+  | 'eventLoopLag'
+  | 'sloPage'
+  | 'sloTicket';
+
+/** Options of `generateOps` / `writeOps` / the CLI `--config` file. Every field is optional. */
+export interface OpsOptions {
+  /** Prometheus job name of the service (scrape config and rule selectors). @default 'deia-bot-controller' */
+  job?: string;
+  /** Label matchers every SDK series is selected with. @default `job="<job>"` */
+  selector?: string;
+  /** The `prefix` passed to `createMetrics` (applies to catalog and default metrics). @default '' */
+  prefix?: string;
+  /** Base URL of the runbooks; each alert links `<runbookBaseUrl>/<AlertName>.md`. */
+  runbookBaseUrl?: string;
+  /** Availability SLO target (ratio of non-5xx responses). @default 0.995 */
+  sloTarget?: number;
+  /** Latency SLO: `target` ratio of requests faster than `thresholdSeconds` (a bucket bound). @default { target: 0.95, thresholdSeconds: 0.2 } */
+  latencySlo?: { target?: number; thresholdSeconds?: number };
+  /** Alert thresholds; see `OpsThresholds`. */
+  thresholds?: Partial<OpsThresholds>;
+  /** `for:` durations by rule key, as Prometheus durations ('5m', '30s'). */
+  for?: Partial<Record<OpsForKey, string>>;
+  /** Multiplies every `for:` duration (e.g. 0.1 in tests). 0 removes them. @default 1 */
+  forScale?: number;
+  /** Regular expressions matching the `check` label of `health_check_up`. @default { database: 'database|db|postgres', cache: 'cache|redis' } */
+  checks?: { database?: string; cache?: string };
+  /**
+   * Host alerts (disk free) need node_exporter's `node_filesystem_*` series, which the SDK does
+   * not emit. Enable to add the node_exporter scrape job and the HostDiskSpaceLow alert.
+   * @default { enabled: false, job: 'node', targets: ['127.0.0.1:9100'] }
+   */
+  nodeExporter?: { enabled?: boolean; job?: string; targets?: string[] };
+  /** prometheus.yml settings. */
+  prometheus?: {
+    /** Addresses of the service's /metrics. @default ['127.0.0.1:8000'] */
+    scrapeTargets?: string[];
+    /** @default '/metrics' */
+    metricsPath?: string;
+    /** @default '15s' */
+    scrapeInterval?: string;
+    /** @default '15s' */
+    evaluationInterval?: string;
+    /** Alertmanager addresses. @default ['127.0.0.1:9093'] */
+    alertmanagers?: string[];
+    /** File holding the bearer token of /metrics, when it is protected. */
+    bearerTokenFile?: string;
+  };
+  /** alertmanager.yml settings. Secrets are only ever referenced by file. */
+  alertmanager?: {
+    /** When set, receivers critical/warning/info all deliver to this webhook (tests, simple set-ups). */
+    webhookUrl?: string;
+    /** @default '/etc/alertmanager/secrets/slack-webhook-url' */
+    slackApiUrlFile?: string;
+    /** @default '/etc/alertmanager/secrets/pagerduty-routing-key' */
+    pagerdutyRoutingKeyFile?: string;
+    /** @default { critical: '#deia-critical', warning: '#deia-warnings', info: '#deia-info' } */
+    slackChannels?: { critical?: string; warning?: string; info?: string };
+    /** E-mail for warnings. @default to 'ops@example.com', smarthost 'smtp.example.com:587' */
+    email?: {
+      to?: string;
+      from?: string;
+      smarthost?: string;
+      authUsername?: string;
+      authPasswordFile?: string;
+    };
+    /** @default ['alertname', 'job', 'severity'] */
+    groupBy?: string[];
+    /** Repeat interval by severity. @default { critical: '1h', warning: '4h', info: '24h' } */
+    repeatInterval?: { critical?: string; warning?: string; info?: string };
+  };
+  /** Grafana dashboards and provisioning. */
+  grafana?: {
+    /** URL Grafana reaches Prometheus at (provisioned datasource). @default 'http://127.0.0.1:9090' */
+    prometheusUrl?: string;
+    /** Directory Grafana loads the dashboards from. @default '/var/lib/grafana/dashboards/deia' */
+    dashboardsPath?: string;
+    /** uid prefix of the dashboards. @default 'deia' */
+    uidPrefix?: string;
+  };
+}
+
+/** Options with every default applied (what the generators work from). */
+export interface ResolvedOpsOptions {
+  job: string;
+  selector: string;
+  prefix: string;
+  runbookBaseUrl: string;
+  sloTarget: number;
+  latencySlo: { target: number; thresholdSeconds: number };
+  thresholds: OpsThresholds;
+  for: Record<OpsForKey, string>;
+  forScale: number;
+  checks: { database: string; cache: string };
+  nodeExporter: { enabled: boolean; job: string; targets: string[] };
+  prometheus: {
+    scrapeTargets: string[];
+    metricsPath: string;
+    scrapeInterval: string;
+    evaluationInterval: string;
+    alertmanagers: string[];
+    bearerTokenFile: string | undefined;
+  };
+  alertmanager: {
+    webhookUrl: string | undefined;
+    slackApiUrlFile: string;
+    pagerdutyRoutingKeyFile: string;
+    slackChannels: { critical: string; warning: string; info: string };
+    email: { to: string; from: string; smarthost: string; authUsername: string; authPasswordFile: string };
+    groupBy: string[];
+    repeatInterval: { critical: string; warning: string; info: string };
+  };
+  grafana: { prometheusUrl: string; dashboardsPath: string; uidPrefix: string };
+}
+
+/** Severity of an alert; routes to the Alertmanager receiver of the same name. */
+export type Severity = 'critical' | 'warning' | 'info';
+
+/** One alerting rule as generated (also what tests and docs read). */
+export interface AlertRule {
+  alert: string;
+  expr: string;
+  for?: string;
+  labels: { severity: Severity } & Record<string, string>;
+  annotations: { summary: string; description: string; runbook_url: string };
+}
+
+/** One recording rule. */
+export interface RecordingRule {
+  record: string;
+  expr: string;
+}
+
+/** A rule group of rules.yml. */
+export interface RuleGroup {
+  name: string;
+  rules: Array<AlertRule | RecordingRule>;
+}
+
+/** What `generateOps` returns: file contents by path relative to the output directory. */
+export interface OpsOutput {
+  files: Record<string, string>;
+  /** The rule groups (for inspection and tests). */
+  groups: RuleGroup[];
+}
