@@ -1,0 +1,45 @@
+import { DeiaHealthError } from '../errors.js';
+import type { CheckContext, CheckOptions, CheckOutcome, HealthCheckDefinition } from '../types.js';
+
+/** Options of `httpCheck`. */
+export interface HttpCheckOptions extends CheckOptions {
+  /** @default 'GET' */
+  method?: string;
+  headers?: Record<string, string>;
+  /** Which status passes. @default any 2xx */
+  expectStatus?: number | ((status: number) => boolean);
+  /** The `fetch` to use. @default globalThis.fetch */
+  fetch?: typeof fetch;
+}
+
+/**
+ * Any HTTP dependency: one request with the check's `AbortSignal`; passes on 2xx (or
+ * `expectStatus`). Non-critical by default. The URL is shown only with `exposeHostnames`.
+ */
+export function httpCheck(url: string | URL, options: HttpCheckOptions = {}): HealthCheckDefinition {
+  let target: URL;
+  try {
+    target = new URL(String(url));
+  } catch {
+    throw new DeiaHealthError('DEIA_HEALTH_OPTIONS', 'httpCheck(url): url must be an absolute URL.');
+  }
+  const { method = 'GET', headers, expectStatus, fetch: fetchImpl, ...checkOptions } = options;
+  const passes =
+    typeof expectStatus === 'function'
+      ? expectStatus
+      : typeof expectStatus === 'number'
+        ? (s: number) => s === expectStatus
+        : (s: number) => s >= 200 && s < 300;
+  const run = async (signal: AbortSignal, ctx: CheckContext): Promise<CheckOutcome> => {
+    const f = fetchImpl ?? globalThis.fetch;
+    const start = performance.now();
+    const res = await f(target, { method, signal, ...(headers ? { headers } : {}) });
+    const latencyMs = performance.now() - start;
+    await res.body?.cancel().catch(() => undefined);
+    const details = { status_code: res.status, ...(ctx.exposeHostnames ? { url: target.href } : {}) };
+    return passes(res.status)
+      ? { status: 'pass', latencyMs, details }
+      : { status: 'fail', latencyMs, details, message: `unexpected HTTP ${res.status}` };
+  };
+  return { kind: 'http', critical: false, ...checkOptions, run };
+}

@@ -1,0 +1,101 @@
+import { DeiaHealthError } from '../errors.js';
+import type { CheckContext, CheckOptions, CheckOutcome, HealthCheckDefinition } from '../types.js';
+
+/** Options of `ollamaCheck`. */
+export interface OllamaCheckOptions extends CheckOptions {
+  /** Base URL of Ollama, e.g. `process.env.OLLAMA_URL`. Undefined or empty: the check reports `not_configured`. */
+  url: string | undefined;
+  /** Models that must be present (`llama3` matches `llama3:latest`). @default [] */
+  models?: readonly string[];
+  /** Extra request headers (e.g. an auth header of a proxy in front of Ollama). */
+  headers?: Record<string, string>;
+  /** The `fetch` to use. @default globalThis.fetch */
+  fetch?: typeof fetch;
+}
+
+const withLatest = (name: string) => (name.includes(':') ? name : `${name}:latest`);
+
+/** Thrown for a non-2xx answer; the code makes a safe public reason. */
+class HttpStatusError extends Error {
+  readonly code: string;
+  constructor(path: string, status: number) {
+    super(`${path} answered HTTP ${status}`);
+    this.code = `HTTP_${status}`;
+  }
+}
+
+async function getJson(
+  f: typeof fetch,
+  url: string,
+  path: string,
+  signal: AbortSignal,
+  headers: Record<string, string> | undefined,
+): Promise<unknown> {
+  const res = await f(new URL(path, url), { signal, headers: { accept: 'application/json', ...headers } });
+  if (!res.ok) {
+    await res.body?.cancel().catch(() => undefined);
+    throw new HttpStatusError(path, res.status);
+  }
+  return res.json();
+}
+
+/**
+ * Ollama: `GET /api/tags` and `GET /api/version` in parallel (fetch with the check's
+ * `AbortSignal`), required models present, latency. Non-critical by default (the service is
+ * degraded, not unhealthy, without its LLM). `url: undefined` reports `not_configured`.
+ */
+export function ollamaCheck(options: OllamaCheckOptions): HealthCheckDefinition {
+  if (!options || typeof options !== 'object') {
+    throw new DeiaHealthError('DEIA_HEALTH_OPTIONS', 'ollamaCheck({ url, models }) needs an options object.');
+  }
+  const { url, models = [], headers, fetch: fetchImpl, ...checkOptions } = options;
+  if (url !== undefined && url !== '') {
+    try {
+      new URL(url);
+    } catch {
+      throw new DeiaHealthError(
+        'DEIA_HEALTH_OPTIONS',
+        'ollamaCheck: url is not a valid URL (e.g. http://127.0.0.1:11434).',
+      );
+    }
+  }
+  if (!Array.isArray(models) || models.some((m) => typeof m !== 'string' || m === '')) {
+    throw new DeiaHealthError('DEIA_HEALTH_OPTIONS', 'ollamaCheck: models must be an array of model names.');
+  }
+  const run = async (signal: AbortSignal, ctx: CheckContext): Promise<CheckOutcome> => {
+    if (url === undefined || url === '') {
+      return { status: 'not_configured', message: 'not configured (no url)' };
+    }
+    const f = fetchImpl ?? globalThis.fetch;
+    const start = performance.now();
+    const tagsP = getJson(f, url, '/api/tags', signal, headers).then((body) => ({
+      body,
+      latencyMs: performance.now() - start,
+    }));
+    const versionP = getJson(f, url, '/api/version', signal, headers);
+    const [tags, version] = await Promise.all([tagsP, versionP]);
+    const list = (tags.body as { models?: Array<{ name?: string; model?: string }> } | null)?.models ?? [];
+    const available = new Set<string>();
+    for (const m of list) {
+      if (m.name) available.add(withLatest(m.name));
+      if (m.model) available.add(withLatest(m.model));
+    }
+    const missing = models.filter((m) => !available.has(withLatest(m)));
+    const details: Record<string, unknown> = {
+      version: (version as { version?: string } | null)?.version,
+      models_available: list.length,
+      ...(models.length > 0 ? { models_required: [...models], models_missing: missing } : {}),
+      ...(ctx.exposeHostnames ? { url } : {}),
+    };
+    if (missing.length > 0) {
+      return {
+        status: 'fail',
+        latencyMs: tags.latencyMs,
+        message: `missing models: ${missing.join(', ')}`,
+        details,
+      };
+    }
+    return { status: 'pass', latencyMs: tags.latencyMs, details };
+  };
+  return { kind: 'llm', critical: false, ...checkOptions, run };
+}

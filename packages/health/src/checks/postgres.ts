@@ -1,0 +1,172 @@
+import { createRequire } from 'node:module';
+import { DeiaHealthError } from '../errors.js';
+import type { CheckOptions, CheckOutcome, HealthCheckDefinition } from '../types.js';
+
+/** The part of a `pg` `PoolClient` the check uses. */
+export interface PgClientLike {
+  query(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
+  /** `release(err)` with an error destroys the connection instead of returning it to the pool. */
+  release(err?: Error | boolean): void;
+}
+
+/** The part of a `pg` `Pool` the check uses; a `pg.Pool` fits. */
+export interface PgPoolLike {
+  connect(): Promise<PgClientLike>;
+  readonly totalCount?: number;
+  readonly idleCount?: number;
+  readonly waitingCount?: number;
+}
+
+/** `postgresCheck({ connectionString })`: the check creates and owns a one-connection pool. */
+export interface PostgresConnectionConfig {
+  connectionString: string;
+  /** Passed to `pg.Pool` as is (e.g. `true` or `{ rejectUnauthorized: false }`). */
+  ssl?: unknown;
+}
+
+/** Options of `postgresCheck`. */
+export interface PostgresCheckOptions extends CheckOptions {
+  /**
+   * Schema whose tables are counted for `tables_accessible`.
+   * @default the schemas on the connection's search path (`current_schemas(false)`)
+   */
+  schema?: string;
+}
+
+// One round trip: proves the connection works (what `SELECT 1` proves) and reads the details.
+const SQL = `SELECT current_database() AS database,
+  (SELECT count(*)::int FROM information_schema.tables
+    WHERE table_type = 'BASE TABLE'
+      AND table_schema = ANY(COALESCE($1::text[], current_schemas(false)))) AS tables_accessible`;
+
+interface PgModule {
+  Pool: new (
+    config: Record<string, unknown>,
+  ) => PgPoolLike & {
+    end(): Promise<void>;
+    on(event: 'error', listener: (err: Error) => void): unknown;
+  };
+}
+
+/** Loads the optional peer `pg` when it is needed, with a clear error when it is missing. */
+function loadPg(): PgModule {
+  const req = createRequire(import.meta.url);
+  try {
+    const mod = req('pg') as PgModule & { default?: PgModule };
+    return mod.Pool ? mod : (mod.default as PgModule);
+  } catch (err) {
+    throw new DeiaHealthError(
+      'DEIA_HEALTH_PG_MISSING',
+      `postgresCheck({ connectionString }) needs the "pg" package: npm install pg (or pass your pg Pool instead). ${
+        (err as Error).message.split('\n')[0]
+      }`,
+    );
+  }
+}
+
+const isPool = (x: unknown): x is PgPoolLike =>
+  typeof x === 'object' && x !== null && typeof (x as PgPoolLike).connect === 'function';
+
+/**
+ * PostgreSQL: one query on a pooled connection (database name, tables accessible in the schema,
+ * latency, pool counts). The client is always given back, also on timeout: a client that did not
+ * answer in time is destroyed (`release(err)`), never returned to the pool. Critical by default.
+ *
+ * With your `pg` Pool, set its `connectionTimeoutMillis`: pg cannot cancel a connection attempt,
+ * so without it an attempt to a server that never answers stays in the pool until the socket dies.
+ */
+export function postgresCheck(
+  target: PgPoolLike | PostgresConnectionConfig,
+  options: PostgresCheckOptions = {},
+): HealthCheckDefinition {
+  const { schema, ...checkOptions } = options;
+  if (schema !== undefined && (typeof schema !== 'string' || schema === '')) {
+    throw new DeiaHealthError('DEIA_HEALTH_OPTIONS', 'postgresCheck: schema must be a non-empty string.');
+  }
+  let pool: PgPoolLike;
+  let ownedEnd: (() => Promise<void>) | undefined;
+  const ownsPool = !isPool(target);
+  if (isPool(target)) {
+    pool = target;
+  } else {
+    const connectionString = (target as PostgresConnectionConfig | undefined)?.connectionString;
+    if (typeof connectionString !== 'string' || connectionString === '') {
+      throw new DeiaHealthError(
+        'DEIA_HEALTH_OPTIONS',
+        'postgresCheck needs a pg Pool or { connectionString: "postgres://..." }.',
+      );
+    }
+    const { Pool } = loadPg();
+    const owned = new Pool({
+      connectionString,
+      ...(target.ssl !== undefined ? { ssl: target.ssl } : {}),
+      max: 1,
+      connectionTimeoutMillis: options.timeoutMs ?? 5000,
+      idleTimeoutMillis: 30_000,
+      allowExitOnIdle: true,
+      application_name: 'deia-health',
+    });
+    // An idle client's error (server restart) must not crash the app; the next check reports it.
+    owned.on('error', () => undefined);
+    pool = owned;
+    let ended: Promise<void> | undefined;
+    ownedEnd = () => {
+      ended ??= owned.end().catch(() => undefined);
+      return ended;
+    };
+  }
+  const values = [schema === undefined ? null : [schema]];
+
+  const run = async (signal: AbortSignal): Promise<CheckOutcome> => {
+    const start = performance.now();
+    let client: PgClientLike | undefined;
+    let released = false;
+    const release = (err?: Error) => {
+      if (!client || released) return;
+      released = true;
+      try {
+        client.release(err);
+      } catch {
+        // already released by pg after a fatal error
+      }
+    };
+    const onAbort = () => release(new Error('health check timed out; connection destroyed'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      client = await pool.connect();
+      if (signal.aborted) {
+        // connected after the timeout: hand the connection back destroyed and stop
+        release(new Error('health check timed out; connection destroyed'));
+        return { status: 'fail', message: 'timed out' };
+      }
+      const result = await client.query(SQL, values);
+      release();
+      const row = (result.rows[0] ?? {}) as { database?: string; tables_accessible?: number };
+      const latencyMs = performance.now() - start;
+      return {
+        status: 'pass',
+        latencyMs,
+        details: {
+          database: row.database,
+          tables_accessible: row.tables_accessible,
+          ...(ownsPool
+            ? {}
+            : { pool_total: pool.totalCount, pool_idle: pool.idleCount, pool_waiting: pool.waitingCount }),
+        },
+      };
+    } catch (err) {
+      release(err instanceof Error ? err : new Error(String(err)));
+      throw err;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  };
+
+  return {
+    kind: 'database',
+    critical: true,
+    ...checkOptions,
+    run,
+    ...(ownedEnd ? { close: ownedEnd } : {}),
+  };
+}

@@ -1,0 +1,68 @@
+import { DeiaHealthError } from '../errors.js';
+import type { CheckOptions, CheckOutcome, HealthCheckDefinition } from '../types.js';
+
+/**
+ * The part of a Redis client the check uses. An `ioredis` client fits (`status`), and so does a
+ * node-redis v4+ client (`isReady`).
+ */
+export interface RedisClientLike {
+  /** ioredis: `'ready'` when commands are sent right away. */
+  readonly status?: string;
+  /** node-redis: true when connected. */
+  readonly isReady?: boolean;
+  ping(): Promise<unknown>;
+  info(section: string): Promise<string>;
+}
+
+/** Options of `redisCheck`. */
+export type RedisCheckOptions = CheckOptions;
+
+function clientState(client: RedisClientLike): string {
+  if (typeof client.status === 'string') return client.status;
+  if (typeof client.isReady === 'boolean') return client.isReady ? 'ready' : 'not ready';
+  return 'ready';
+}
+
+/** `used_memory:<bytes>` from `INFO memory`, in MB rounded to 0.1. */
+export function parseUsedMemoryMb(info: string): number | undefined {
+  const m = /^used_memory:(\d+)\s*$/m.exec(info);
+  return m ? Math.round((Number(m[1]) / 1024 / 1024) * 10) / 10 : undefined;
+}
+
+/**
+ * Redis: `PING` and `INFO memory` (memory used, latency) on your client. Never creates
+ * connections, and sends nothing unless the client is ready: with ioredis, commands sent while it
+ * is reconnecting would wait in its offline queue, so a down Redis is reported at once as
+ * `client not ready (reconnecting)` and the client's own retry strategy stays the only source
+ * of connection attempts. Non-critical (the service is degraded, not unhealthy) and 3 s timeout
+ * by default, per the guides' cache endpoint.
+ */
+export function redisCheck(client: RedisClientLike, options: RedisCheckOptions = {}): HealthCheckDefinition {
+  if (!client || typeof client.ping !== 'function' || typeof client.info !== 'function') {
+    throw new DeiaHealthError(
+      'DEIA_HEALTH_OPTIONS',
+      'redisCheck(client) needs your ioredis (or node-redis) client, e.g. redisCheck(new Redis(process.env.REDIS_URL)).',
+    );
+  }
+  const run = async (): Promise<CheckOutcome> => {
+    const state = clientState(client);
+    if (state !== 'ready') {
+      return {
+        status: 'fail',
+        message: `client not ready (${state})`,
+        details: { provider: 'redis', client_status: state },
+      };
+    }
+    const start = performance.now();
+    // both written at once: one round trip
+    const ping = client.ping().then(() => performance.now() - start);
+    const info = client.info('memory');
+    const [latencyMs, text] = await Promise.all([ping, info]);
+    return {
+      status: 'pass',
+      latencyMs,
+      details: { provider: 'redis', memory_used_mb: parseUsedMemoryMb(String(text)) },
+    };
+  };
+  return { kind: 'cache', critical: false, timeoutMs: 3000, ...options, run };
+}

@@ -1,0 +1,47 @@
+export { type DiskCheckOptions, diskCheck } from './checks/disk.js';
+export { type EventLoopCheckOptions, eventLoopCheck } from './checks/event-loop.js';
+export { type HttpCheckOptions, httpCheck } from './checks/http.js';
+export { type MemoryCheckOptions, memoryCheck } from './checks/memory.js';
+export { type OllamaCheckOptions, ollamaCheck } from './checks/ollama.js';
+export {
+  type PgClientLike,
+  type PgPoolLike,
+  type PostgresCheckOptions,
+  type PostgresConnectionConfig,
+  postgresCheck,
+} from './checks/postgres.js';
+export {
+  parseUsedMemoryMb,
+  type RedisCheckOptions,
+  type RedisClientLike,
+  redisCheck,
+} from './checks/redis.js';
+export { DEFAULT_HEALTH_PATHS, HEALTH_JSON } from './endpoints.js';
+export { DeiaHealthError } from './errors.js';
+export { aggregateStatus, createHealth, DEFAULT_HEALTH_OPTIONS } from './health.js';
+export { formatUptime } from './safe.js';
+export { createShutdown, DEFAULT_SHUTDOWN_OPTIONS } from './shutdown.js';
+export type {
+  CheckContext,
+  CheckFunction,
+  CheckKind,
+  CheckOptions,
+  CheckOutcome,
+  CheckResult,
+  CheckStatus,
+  Closer,
+  DetailLevel,
+  Health,
+  HealthCheck,
+  HealthCheckDefinition,
+  HealthLogger,
+  HealthMetricsSink,
+  HealthOptions,
+  HealthPaths,
+  HealthReport,
+  HealthRequest,
+  HealthResponse,
+  HealthStatus,
+  Shutdown,
+  ShutdownOptions,
+} from './types.js';

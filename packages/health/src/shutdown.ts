@@ -1,0 +1,211 @@
+import type { Server } from 'node:http';
+import { DeiaHealthError } from './errors.js';
+import type { Closer, Shutdown, ShutdownOptions } from './types.js';
+
+/** Defaults of `createShutdown`. */
+export const DEFAULT_SHUTDOWN_OPTIONS = {
+  /** Well inside Kubernetes' default 30 s grace period, leaving time for the closers. */
+  timeoutMs: 10_000,
+  delayMs: 0,
+  signals: ['SIGTERM', 'SIGINT'] as NodeJS.Signals[],
+} as const;
+
+const TIMED_OUT = Symbol('timed out');
+
+/** Resolves to `TIMED_OUT` after `ms`; the timer is cleared when `work` settles first. */
+async function bounded<T>(work: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      work,
+      new Promise<typeof TIMED_OUT>((resolve) => {
+        timer = setTimeout(() => resolve(TIMED_OUT), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Stops accepting connections, lets in-flight requests finish (closing keep-alive sockets as
+ * soon as they are idle), and after `timeoutMs` destroys what is left. Resolves true when
+ * everything finished in time.
+ */
+async function closeServer(server: Server, timeoutMs: number): Promise<boolean> {
+  if (!server.listening) return true;
+  const closed = new Promise<void>((resolve) => {
+    server.close(() => resolve());
+  });
+  server.closeIdleConnections();
+  // a keep-alive socket turns idle when its request completes; close it then rather than at its timeout
+  const sweep = setInterval(() => server.closeIdleConnections(), 50);
+  sweep.unref();
+  try {
+    const result = await bounded(closed, timeoutMs);
+    if (result === TIMED_OUT) {
+      server.closeAllConnections();
+      await bounded(closed, 1000);
+      return false;
+    }
+    return true;
+  } finally {
+    clearInterval(sweep);
+  }
+}
+
+/**
+ * Graceful shutdown: on SIGTERM/SIGINT (or `run()`), readiness turns 503, the server stops
+ * accepting and drains (or `stop()` runs), the closers run in order (each bounded by `timeoutMs`,
+ * an error in one does not stop the next), `health.close()` runs, then the process exits.
+ * `run()` is idempotent; `dispose()` removes the signal listeners.
+ */
+export function createShutdown(options: ShutdownOptions = {}): Shutdown {
+  if (options === null || typeof options !== 'object') {
+    throw new DeiaHealthError('DEIA_SHUTDOWN_OPTIONS', 'createShutdown(options): options must be an object.');
+  }
+  const { health, server, stop, logger } = options;
+  if (server && stop) {
+    throw new DeiaHealthError(
+      'DEIA_SHUTDOWN_OPTIONS',
+      'createShutdown: pass either server (a node http.Server) or stop (e.g. () => app.close()), not both.',
+    );
+  }
+  if (server && (typeof server.close !== 'function' || typeof server.closeIdleConnections !== 'function')) {
+    throw new DeiaHealthError(
+      'DEIA_SHUTDOWN_OPTIONS',
+      'createShutdown: server must be a node http.Server (Node >= 18.2).',
+    );
+  }
+  if (stop !== undefined && typeof stop !== 'function') {
+    throw new DeiaHealthError(
+      'DEIA_SHUTDOWN_OPTIONS',
+      'createShutdown: stop must be a function returning a promise.',
+    );
+  }
+  const timeoutMs = options.timeoutMs ?? DEFAULT_SHUTDOWN_OPTIONS.timeoutMs;
+  const delayMs = options.delayMs ?? DEFAULT_SHUTDOWN_OPTIONS.delayMs;
+  if (!(timeoutMs > 0) || !(delayMs >= 0)) {
+    throw new DeiaHealthError(
+      'DEIA_SHUTDOWN_OPTIONS',
+      'createShutdown: timeoutMs must be > 0 and delayMs >= 0.',
+    );
+  }
+  const signals = options.signals === false ? [] : (options.signals ?? DEFAULT_SHUTDOWN_OPTIONS.signals);
+  const closers: Closer[] = [];
+  for (const c of options.closers ?? []) addCloser(c.name, c.close);
+  const exitOption = options.exit ?? signals.length > 0;
+  const exit =
+    typeof exitOption === 'function'
+      ? exitOption
+      : exitOption
+        ? (code: number) => process.exit(code)
+        : undefined;
+
+  function addCloser(name: string, close: () => unknown): void {
+    if (typeof name !== 'string' || typeof close !== 'function') {
+      throw new DeiaHealthError(
+        'DEIA_SHUTDOWN_OPTIONS',
+        'closers need { name: string, close: () => unknown }.',
+      );
+    }
+    closers.push({ name, close });
+  }
+
+  const info = (obj: object, msg: string) => {
+    try {
+      logger?.info?.(obj, msg);
+    } catch {
+      // never let logging break shutdown
+    }
+  };
+  const fail = (obj: object, msg: string) => {
+    try {
+      logger?.error(obj, msg);
+    } catch {
+      // idem
+    }
+  };
+
+  let running: Promise<void> | undefined;
+
+  const shutdown = async (reason: string): Promise<void> => {
+    const started = performance.now();
+    let clean = true;
+    info({ reason }, 'shutdown: started');
+    health?.setShuttingDown();
+    if (delayMs > 0) await sleep(delayMs);
+    try {
+      if (server) {
+        const drained = await closeServer(server, timeoutMs);
+        if (!drained) {
+          clean = false;
+          fail(
+            { timeout_ms: timeoutMs },
+            'shutdown: in-flight requests did not finish in time; connections closed',
+          );
+        }
+      } else if (stop) {
+        const result = await bounded(Promise.resolve().then(stop), timeoutMs);
+        if (result === TIMED_OUT) {
+          clean = false;
+          fail({ timeout_ms: timeoutMs }, 'shutdown: stop() did not finish in time');
+        }
+      }
+    } catch (err) {
+      clean = false;
+      fail({ err }, 'shutdown: stopping the server failed');
+    }
+    for (const closer of [...closers]) {
+      try {
+        const result = await bounded(Promise.resolve().then(closer.close), timeoutMs);
+        if (result === TIMED_OUT) {
+          clean = false;
+          fail({ closer: closer.name, timeout_ms: timeoutMs }, `shutdown: closing ${closer.name} timed out`);
+        } else {
+          info({ closer: closer.name }, `shutdown: closed ${closer.name}`);
+        }
+      } catch (err) {
+        clean = false;
+        fail({ err, closer: closer.name }, `shutdown: closing ${closer.name} failed`);
+      }
+    }
+    try {
+      if (health) await bounded(Promise.resolve(health.close()), timeoutMs);
+    } catch (err) {
+      clean = false;
+      fail({ err }, 'shutdown: health.close() failed');
+    }
+    info({ reason, duration_ms: Math.round(performance.now() - started), clean }, 'shutdown: done');
+    if (exit) exit(clean ? 0 : 1);
+  };
+
+  const run = (reason = 'shutdown requested'): Promise<void> => {
+    running ??= shutdown(reason).catch((err: unknown) => {
+      fail({ err }, 'shutdown: unexpected error');
+      exit?.(1);
+    });
+    return running;
+  };
+
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (running) {
+      // a second signal while draining: the operator insists
+      fail({ signal }, 'shutdown: second signal, exiting now');
+      exit?.(1);
+      return;
+    }
+    void run(signal);
+  };
+  for (const s of signals) process.on(s, onSignal);
+
+  return {
+    run,
+    addCloser,
+    dispose() {
+      for (const s of signals) process.removeListener(s, onSignal);
+    },
+  };
+}

@@ -1,0 +1,275 @@
+/**
+ * Outcome of one check run, as the check reports it.
+ * - `pass`: the dependency works.
+ * - `warn`: it works but something is off (slow, memory high): makes the service `degraded`.
+ * - `fail`: it does not work.
+ * - `not_configured`: the check has nothing to check (e.g. `ollamaCheck({ url: undefined })`); it is
+ *   reported as such and never counts as failing.
+ */
+export type CheckStatus = 'pass' | 'warn' | 'fail' | 'not_configured';
+
+/** What a check function returns. Every field is optional except `status`. */
+export interface CheckOutcome {
+  status: CheckStatus;
+  /**
+   * Safe, public details shown by `/health/detailed` at detail level `full` and by the
+   * `/health/db` and `/health/cache` endpoints (e.g. `{ database, tables_accessible }`).
+   * Never put credentials or connection strings here.
+   */
+  details?: Record<string, unknown>;
+  /** A short public reason (e.g. `"connection refused"`). Credentials and URLs are scrubbed from it. */
+  message?: string;
+  /** The full error, sent to the logger only, never to a response. */
+  error?: unknown;
+  /** Latency of the dependency in milliseconds, if the check measured it itself (else: the run time). */
+  latencyMs?: number;
+}
+
+/**
+ * A custom check: gets an `AbortSignal` that aborts when the check's timeout elapses (stop work
+ * then), and returns an outcome. Returning `true`/nothing means `pass`, `false` means `fail`, a
+ * thrown error or rejected promise means `fail` (the error goes to the logger).
+ */
+export type CheckFunction = (
+  signal: AbortSignal,
+  context: CheckContext,
+) => CheckOutcome | boolean | undefined | Promise<CheckOutcome | boolean | undefined>;
+
+/** Passed to every check run. */
+export interface CheckContext {
+  /** The check's name in `createHealth({ checks })`. */
+  name: string;
+  /** `createHealth`'s `exposeHostnames`: include hosts/URLs in details only when true. */
+  exposeHostnames: boolean;
+}
+
+/**
+ * What a dependency is, used to route `/health/db` and `/health/cache` and to pick the
+ * `componentType` of `application/health+json`.
+ */
+export type CheckKind = 'database' | 'cache' | 'llm' | 'http' | 'system' | 'custom';
+
+/** Options every check factory accepts (and a check definition may carry). */
+export interface CheckOptions {
+  /**
+   * A failing critical check makes the service `unhealthy` (503); a failing non-critical one makes
+   * it `degraded` (200).
+   * @default true (redisCheck, ollamaCheck, httpCheck, memoryCheck, diskCheck, eventLoopCheck: false)
+   */
+  critical?: boolean;
+  /**
+   * Time after which a run counts as failed (`timed out`) and its `AbortSignal` aborts.
+   * @default 5000 (redisCheck: 3000), the guides' endpoint timeouts
+   */
+  timeoutMs?: number;
+  /**
+   * Consecutive failed runs before a check that has passed before is reported as `fail`;
+   * earlier failures are reported as `warn` (degraded) with `consecutive_failures`. A check that
+   * has never passed fails at once, so a service that starts without its database is never ready.
+   * The `health_check_up` metric always records the raw result.
+   * @default 2, the guides' "failure threshold: 2 consecutive failures"
+   */
+  failureThreshold?: number;
+}
+
+/** A check with its settings; what the check factories return. */
+export interface HealthCheckDefinition extends CheckOptions {
+  /** Runs the check once. */
+  run: CheckFunction;
+  /** @default 'custom' */
+  kind?: CheckKind;
+  /** Releases what the check owns (e.g. the pool of `postgresCheck({ connectionString })`). */
+  close?: () => void | Promise<void>;
+}
+
+/** A check: a function, or a definition with settings. */
+export type HealthCheck = CheckFunction | HealthCheckDefinition;
+
+/** Overall status of the service. */
+export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
+
+/** The result of one check, after timeout, threshold and caching. */
+export interface CheckResult {
+  name: string;
+  kind: CheckKind;
+  critical: boolean;
+  /** Reported status (after the failure threshold). */
+  status: CheckStatus;
+  /** Status of the last run itself, before the failure threshold. */
+  rawStatus: CheckStatus;
+  /** Dependency latency in ms (or the run time), rounded to 0.1 ms. */
+  latencyMs: number;
+  /** Consecutive failed runs so far (0 after a pass). */
+  consecutiveFailures: number;
+  /** Scrubbed public details. */
+  details: Record<string, unknown>;
+  /** Scrubbed public reason for warn/fail/not_configured. */
+  message?: string;
+  /** ISO time of the run that produced this result. */
+  time: string;
+  /** True when served from cache (or background refresh) rather than run for this call. */
+  cached: boolean;
+}
+
+/** The result of running (or reading the cached results of) a set of checks. */
+export interface HealthReport {
+  status: HealthStatus;
+  timestamp: string;
+  version?: string;
+  /** Process uptime as `HH:MM:SS` (hours may exceed 24). */
+  uptime: string;
+  shuttingDown: boolean;
+  checks: Record<string, CheckResult>;
+}
+
+/** Minimal request the handler needs; adapters translate theirs into it. */
+export interface HealthRequest {
+  method: string;
+  /** Path, with or without a query string. */
+  path: string;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+/** What the handler answers; adapters copy it onto their response. */
+export interface HealthResponse {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** Detail level of `/health/detailed`. */
+export type DetailLevel = 'full' | 'status';
+
+/** Structural logger; pino fits. */
+export interface HealthLogger {
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  info?(obj: object, msg?: string): void;
+}
+
+/** Structural metrics sink; a `Metrics` from `@deia/metrics` fits. */
+export interface HealthMetricsSink {
+  recordHealthCheck(check: string, up: boolean, seconds: number): void;
+}
+
+/** Paths the handler serves; set one to `false` to not serve it. */
+export interface HealthPaths {
+  /** @default '/health' */
+  health?: string | false;
+  /** @default '/health/db' (served only when a `database` check exists) */
+  db?: string | false;
+  /** @default '/health/cache' (served only when a `cache` check exists) */
+  cache?: string | false;
+  /** @default '/health/detailed' */
+  detailed?: string | false;
+  /** @default '/health/live' */
+  live?: string | false;
+  /** @default '/health/ready' */
+  ready?: string | false;
+}
+
+/** Options of `createHealth`. */
+export interface HealthOptions {
+  /** Name -> check. Names are metric label values: letters, digits, `_`, `-`, `.`. */
+  checks: Record<string, HealthCheck>;
+  /** Service version shown in `/health` (and `releaseId` in health+json). */
+  version?: string;
+  /** Receives `recordHealthCheck(name, up, seconds)` after every real run of a check. */
+  metrics?: HealthMetricsSink;
+  /** Receives failed runs with the full error. @default none (errors are dropped) */
+  logger?: HealthLogger;
+  /**
+   * How long a check's result is re-used. Concurrent callers always share one in-flight run
+   * (single-flight), so a storm of health requests causes at most one run per check per TTL.
+   * @default 2000
+   */
+  cacheTtlMs?: number;
+  /**
+   * When > 0, every check runs in the background at this interval (timer `unref`ed, stopped by
+   * `close()`), and requests are answered from the last result. @default 0 (off: on demand)
+   */
+  refreshIntervalMs?: number;
+  /**
+   * Detail level of `/health/detailed`: `'status'` (service -> status), `'full'` (plus per-check
+   * details, latency, messages), or a function of the request returning either (or a boolean:
+   * `true` = full) to show details only to authorised callers.
+   * @default 'status'
+   */
+  detail?: DetailLevel | ((req: HealthRequest) => DetailLevel | boolean);
+  /** Show hostnames/URLs of dependencies in details. @default false */
+  exposeHostnames?: boolean;
+  /** Override or disable paths. */
+  paths?: HealthPaths;
+  /** Defaults for every check that does not set its own. */
+  defaults?: CheckOptions;
+}
+
+/** The handle `createHealth` returns. */
+export interface Health {
+  /** Every path the handler serves (adapters exclude them from HTTP metrics). */
+  readonly paths: readonly string[];
+  /**
+   * Answers a health request, or returns `undefined` (synchronously) when the path is not a health
+   * path, so adapters can pass the request on.
+   */
+  handle(req: HealthRequest): Promise<HealthResponse> | undefined;
+  /** Runs (or reads cached results of) the checks; `names` limits it to some checks. */
+  run(names?: readonly string[]): Promise<HealthReport>;
+  /** Readiness answers 503 from now on (called by `createShutdown`). */
+  setShuttingDown(): void;
+  /** True after `setShuttingDown()`. */
+  readonly shuttingDown: boolean;
+  /**
+   * Stops background refresh and releases what checks own (e.g. pools they created). Returns a
+   * promise you may await; calling it more than once is harmless.
+   */
+  close(): Promise<void>;
+}
+
+/** Something to close at shutdown, in order. */
+export interface Closer {
+  name: string;
+  close: () => unknown;
+}
+
+/** Options of `createShutdown`. */
+export interface ShutdownOptions {
+  /** Readiness turns 503 first; `health.close()` runs after the closers. */
+  health?: Pick<Health, 'setShuttingDown' | 'close'>;
+  /** A node HTTP server to close gracefully: stop accepting, finish in-flight requests, close idle keep-alive sockets. */
+  server?: import('node:http').Server;
+  /** Alternative to `server` (e.g. Fastify's `app.close`). */
+  stop?: () => Promise<void> | void;
+  /** Closed in order after the server; an error or timeout in one does not stop the others. */
+  closers?: Closer[];
+  /**
+   * Time to wait for in-flight requests before the remaining sockets are destroyed; also the
+   * limit for `stop()` and for each closer. @default 10000 (fits Kubernetes' 30 s grace period)
+   */
+  timeoutMs?: number;
+  /**
+   * Time between readiness turning 503 and the server refusing new connections, so load
+   * balancers stop routing first. @default 0
+   */
+  delayMs?: number;
+  /** Signals that start the shutdown; `false` for none. @default ['SIGTERM', 'SIGINT'] */
+  signals?: NodeJS.Signals[] | false;
+  /**
+   * After shutdown: `true` calls `process.exit(code)` (0 when everything closed cleanly, 1 otherwise),
+   * a function is called with the code instead, `false` does nothing.
+   * @default true when `signals` are handled, else false
+   */
+  exit?: boolean | ((code: number) => void);
+  /** Receives progress (`info`, when present) and errors. */
+  logger?: HealthLogger;
+}
+
+/** The handle `createShutdown` returns. */
+export interface Shutdown {
+  /** Shuts down once; later calls return the same promise. */
+  run(reason?: string): Promise<void>;
+  /** Adds a closer (run after the ones given in options, in order of addition). */
+  addCloser(name: string, close: () => unknown): void;
+  /** Removes the signal listeners. */
+  dispose(): void;
+}
