@@ -1,0 +1,322 @@
+// End to end: the Express example against real PostgreSQL, a Redis this test owns, an Ollama-like
+// server, and a real Prometheus + Alertmanager loaded with the generated ops files. Faults are
+// injected one at a time; each must reach the webhook receiver as a firing alert with the right
+// severity and receiver, then as resolved once the fault is removed.
+//
+// Time is compressed by TIME_SCALE: `for:` durations through the generator's `forScale`, range
+// selectors by a test-only rewrite (test/e2e/overrides.ts), Alertmanager's group timers set to 1 s.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAlertmanager, type TestAlertmanager } from './e2e/alertmanager.js';
+import { MAIN_FILE, startController, startTraffic, type TestController } from './e2e/controller.js';
+import { FAKE_MODEL, type FakeOllama, startFakeOllama } from './e2e/fake-ollama.js';
+import { OPS_ENTRY, type TestOpsFiles, writeTestOps } from './e2e/ops.js';
+import { findBinary, freePort, stopAll } from './e2e/processes.js';
+import { startPrometheus, type TestPrometheus } from './e2e/prometheus.js';
+import { startRedis, type TestRedis } from './e2e/redis.js';
+import { http, waitFor } from './e2e/wait.js';
+import { startWebhookRecorder, type WebhookRecorder } from './e2e/webhook.js';
+
+const TIME_SCALE = 20;
+const JOB = 'deia-bot-controller';
+const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+const generatorMissing = !existsSync(OPS_ENTRY);
+const appMissing = !existsSync(MAIN_FILE);
+/** Appended to a skipped suite's title so the report says why. */
+const skipReason = (missing: boolean, what: string) =>
+  missing ? ` (skipped: ${what} does not exist yet)` : '';
+const OPS_SUITE = `generated ops in a real Prometheus and Alertmanager${skipReason(generatorMissing, 'the ops generator packages/metrics/src/ops/index.ts')}`;
+const APP_SUITE = `the express controller${skipReason(appMissing, 'examples/express-controller/src/main.ts')}`;
+
+/** Each fault: what to break, which alert must arrive, with which severity and receiver. */
+const EXPECTED = {
+  cacheDown: { alertname: 'CacheDown', severity: 'warning', receiver: 'warning' },
+  errorRatio: { alertname: 'HighErrorRatio', severity: 'critical', receiver: 'critical' },
+  dependencyErrors: { alertname: 'OllamaErrors', severity: 'warning', receiver: 'warning' },
+  crashLoop: { alertname: 'BotCrashLooping', severity: 'critical', receiver: 'critical' },
+  queueBacklog: { alertname: 'TaskQueueBacklog', severity: 'warning', receiver: 'warning' },
+  serviceDown: { alertname: 'ServiceDown', severity: 'critical', receiver: 'critical' },
+} as const;
+
+const FIRE_TIMEOUT_MS = 60_000;
+const RESOLVE_TIMEOUT_MS = 75_000;
+
+describe.skipIf(generatorMissing)(OPS_SUITE, () => {
+  let dir: string;
+  let webhook: WebhookRecorder;
+  let ollama: FakeOllama;
+  let redis: TestRedis;
+  let alertmanager: TestAlertmanager;
+  let prometheus: TestPrometheus;
+  let ops: TestOpsFiles;
+  let controllerPort: number;
+  const schema = `e2e_${randomBytes(4).toString('hex')}`;
+
+  beforeAll(async () => {
+    // Fail, not skip, when a binary is missing: .ci/run installs them.
+    findBinary(['prometheus'], 'prometheus');
+    findBinary(['alertmanager', 'prometheus-alertmanager'], 'prometheus-alertmanager');
+    findBinary(['redis-server'], 'redis-server');
+    dir = mkdtempSync(join(tmpdir(), 'deia-e2e-'));
+    webhook = await startWebhookRecorder();
+    ollama = await startFakeOllama();
+    redis = await startRedis(await freePort());
+    const [amPort, promPort] = [await freePort(), await freePort()];
+    controllerPort = await freePort();
+    ops = await writeTestOps({
+      dir: join(dir, 'ops'),
+      job: JOB,
+      controllerTarget: `127.0.0.1:${controllerPort}`,
+      alertmanagerTarget: `127.0.0.1:${amPort}`,
+      webhookUrl: webhook.url,
+      timeScale: TIME_SCALE,
+    });
+    alertmanager = await startAlertmanager({
+      configFile: ops.alertmanagerConfig,
+      dataDir: join(dir, 'alertmanager'),
+      port: amPort,
+    });
+    prometheus = await startPrometheus({
+      configFile: ops.prometheusConfig,
+      dataDir: join(dir, 'prometheus'),
+      port: promPort,
+    });
+  }, 90_000);
+
+  afterAll(async () => {
+    await stopAll();
+    await webhook?.close();
+    await ollama?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    if (!appMissing) {
+      const client = new pg.Client({ connectionString: DATABASE_URL });
+      try {
+        await client.connect();
+        await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      } finally {
+        await client.end().catch(() => undefined);
+      }
+    }
+  }, 60_000);
+
+  it('loads every generated rule and evaluates it without error', async () => {
+    const rules = await waitFor(
+      'every rule evaluated at least once',
+      async () => {
+        const all = await prometheus.rules();
+        return all.length > 0 && all.every((rule) => rule.health !== 'unknown') && all;
+      },
+      { timeoutMs: 20_000 },
+    );
+    const broken = rules.filter((rule) => rule.health !== 'ok');
+    expect(broken.map((rule) => `${rule.name}: ${rule.lastError}`)).toEqual([]);
+    expect(rules.some((rule) => rule.type === 'alerting')).toBe(true);
+    expect(rules.some((rule) => rule.type === 'recording')).toBe(true);
+  }, 30_000);
+
+  describe.skipIf(appMissing)(APP_SUITE, () => {
+    let controller: TestController;
+    let traffic: ReturnType<typeof startTraffic>;
+    const botIds = ['e2e-bot-1', 'e2e-bot-2', 'e2e-crash'];
+
+    const api = (path: string, method = 'GET', body?: unknown) =>
+      http(`${controller.url}${path}`, { method, body, timeoutMs: 15_000 });
+    const diagnose = async () =>
+      [
+        `webhook:\n${webhook.summary()}`,
+        await prometheus.describeAlerts().catch(String),
+        await alertmanager.describeAlerts().catch(String),
+        controller?.tail(30) ?? '',
+      ].join('\n');
+
+    type Expected = { alertname: string; severity: string; receiver: string };
+
+    /** Waits for `expected` to reach the webhook firing, with its severity and receiver. */
+    async function expectFired(expected: Expected, since: number): Promise<void> {
+      const fired = await webhook.waitFor(
+        { alertname: expected.alertname, status: 'firing', since },
+        FIRE_TIMEOUT_MS,
+      );
+      expect(
+        { alertname: expected.alertname, severity: fired.labels.severity, receiver: fired.receiver },
+        'severity label and receiver of the firing notification',
+      ).toEqual(expected);
+    }
+
+    /** Waits for `expected` to reach the webhook resolved, through the same receiver. */
+    async function expectResolved(expected: Expected, since: number): Promise<void> {
+      const resolved = await webhook.waitFor(
+        { alertname: expected.alertname, status: 'resolved', since },
+        RESOLVE_TIMEOUT_MS,
+      );
+      expect(resolved.receiver, 'receiver of the resolved notification').toBe(expected.receiver);
+    }
+
+    /** Runs a fault scenario; on failure adds what the webhook, Prometheus and Alertmanager saw. */
+    async function scenario(run: () => Promise<void>, cleanup: () => Promise<unknown>): Promise<void> {
+      try {
+        await run();
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        throw new Error(`${message}\n--- diagnosis ---\n${await diagnose()}`, { cause: error });
+      } finally {
+        await cleanup().catch(() => undefined);
+      }
+    }
+
+    beforeAll(async () => {
+      controller = await startController({
+        port: controllerPort,
+        env: {
+          DATABASE_URL,
+          DB_SCHEMA: schema,
+          REDIS_URL: redis.url,
+          OLLAMA_URL: ollama.url,
+          OLLAMA_MODEL: FAKE_MODEL,
+          OLLAMA_TIMEOUT_MS: '5000',
+          DEIA_EXAMPLE_FAULTS: '1',
+          BOT_RESTART_BACKOFF_MS: '200',
+          BOT_RESTART_BACKOFF_MAX_MS: '1000',
+          MESSAGE_WAIT_MS: '3000',
+          LOG_LEVEL: 'warn',
+        },
+      });
+      for (const id of botIds.slice(0, 2)) {
+        const started = await api(`/api/bot/${id}/start`, 'POST');
+        expect(started.status, `start ${id}: ${started.body}`).toBeLessThan(300);
+      }
+      // Background traffic for the whole run: reads, health (refreshes health_check_up) and messages.
+      let n = 0;
+      traffic = startTraffic(
+        async () => {
+          n += 1;
+          if (n % 5 === 0)
+            return (await api(`/api/bot/${botIds[n % 2]}/message`, 'POST', { message: `hi ${n}` })).status;
+          if (n % 5 === 1) return (await api('/health')).status;
+          return (await api('/api/bots')).status;
+        },
+        { concurrency: 2, pauseMs: 50 },
+      );
+    }, 90_000);
+
+    afterAll(async () => {
+      await traffic?.stop();
+    }, 30_000);
+
+    it('Prometheus scrapes the controller and the recording rules have values', async () => {
+      await waitFor(
+        `target 127.0.0.1:${controllerPort} up`,
+        async () => (await prometheus.query(`up{job="${JOB}"} == 1`)).length === 1,
+        { timeoutMs: 30_000, diagnose: async () => JSON.stringify(await prometheus.targets()) },
+      );
+      const recording = (await prometheus.rules()).filter((rule) => rule.type === 'recording');
+      const withValues = await waitFor(
+        'the HTTP recording rules to have values',
+        async () => {
+          const names: string[] = [];
+          for (const rule of recording) {
+            if ((await prometheus.query(rule.name)).length > 0) names.push(rule.name);
+          }
+          return names.some((name) => /http|request/.test(name)) && names;
+        },
+        { timeoutMs: 30_000, intervalMs: 1_000 },
+      );
+      expect(withValues.length).toBeGreaterThan(0);
+    }, 70_000);
+
+    it('cache down: stopping Redis fires the cache alert, restarting it resolves it', async () => {
+      const since = Date.now();
+      await scenario(
+        async () => {
+          await redis.stop();
+          await expectFired(EXPECTED.cacheDown, since);
+          const recoveredAt = Date.now();
+          await redis.restart();
+          await expectResolved(EXPECTED.cacheDown, recoveredAt);
+        },
+        async () => {
+          if (redis.process.hasExited()) await redis.restart();
+        },
+      );
+    }, 180_000);
+
+    it('Ollama answering 500s fires the error-ratio and dependency alerts, which resolve after', async () => {
+      const since = Date.now();
+      // Messages are what reach Ollama: more of them on top of the background loop.
+      const messages = startTraffic(
+        async () => (await api(`/api/bot/${botIds[0]}/message`, 'POST', { message: 'hello' })).status,
+        { concurrency: 4, pauseMs: 20 },
+      );
+      const recover = async () => {
+        ollama.setFailing(false);
+        await messages.stop();
+      };
+      await scenario(async () => {
+        ollama.setFailing(true);
+        await expectFired(EXPECTED.dependencyErrors, since);
+        await expectFired(EXPECTED.errorRatio, since);
+        const recoveredAt = Date.now();
+        await recover();
+        await expectResolved(EXPECTED.errorRatio, recoveredAt);
+        await expectResolved(EXPECTED.dependencyErrors, recoveredAt);
+      }, recover);
+    }, 240_000);
+
+    it('a bot crashing on every start fires the crash-loop alert, which resolves once it stays up', async () => {
+      const id = botIds[2];
+      const since = Date.now();
+      const clear = () => api(`/api/admin/bots/${id}/crash`, 'DELETE');
+      await scenario(async () => {
+        const inject = await api(`/api/admin/bots/${id}/crash`, 'POST');
+        expect(inject.status, inject.body).toBeLessThan(300);
+        await api(`/api/bot/${id}/start`, 'POST');
+        await expectFired(EXPECTED.crashLoop, since);
+        const recoveredAt = Date.now();
+        const cleared = await clear();
+        expect(cleared.status, cleared.body).toBeLessThan(300);
+        await expectResolved(EXPECTED.crashLoop, recoveredAt);
+      }, clear);
+    }, 240_000);
+
+    it('a paused queue with tasks piling up fires the backlog alert, which resolves when it drains', async () => {
+      const since = Date.now();
+      const resume = () => api('/api/admin/queue/resume', 'POST');
+      await scenario(async () => {
+        const pause = await api('/api/admin/queue/pause', 'POST');
+        expect(pause.status, pause.body).toBeLessThan(300);
+        // Above the warning threshold (20), below the critical one (40).
+        const answers = await Promise.all(
+          Array.from({ length: 25 }, (_, i) =>
+            api(`/api/bot/${botIds[i % 2]}/message`, 'POST', { message: `queued ${i}` }),
+          ),
+        );
+        expect(answers.filter((a) => a.status >= 400).map((a) => a.body)).toEqual([]);
+        await expectFired(EXPECTED.queueBacklog, since);
+        const recoveredAt = Date.now();
+        const resumed = await resume();
+        expect(resumed.status, resumed.body).toBeLessThan(300);
+        await expectResolved(EXPECTED.queueBacklog, recoveredAt);
+      }, resume);
+    }, 180_000);
+
+    it('killing the controller fires the service-down alert, restarting it resolves it', async () => {
+      await traffic.stop();
+      const since = Date.now();
+      await scenario(
+        async () => {
+          await controller.kill();
+          await expectFired(EXPECTED.serviceDown, since);
+          const recoveredAt = Date.now();
+          await controller.restart();
+          await expectResolved(EXPECTED.serviceDown, recoveredAt);
+        },
+        async () => undefined,
+      );
+    }, 180_000);
+  });
+});
