@@ -1,0 +1,224 @@
+import type { BotCore } from './bot-core.js';
+import { BOT_ID_RE } from './bots.js';
+import { BotCoreError } from './errors.js';
+import type { ApiRequest, ApiResponse, ApiRoute } from './types.js';
+
+const MAX_MESSAGE_LENGTH = 4_000;
+
+function botId(req: ApiRequest): string {
+  const id = req.params.id ?? '';
+  if (!BOT_ID_RE.test(id))
+    throw new BotCoreError('BAD_BOT_ID', 'bot id must match [A-Za-z0-9][A-Za-z0-9_.-]{0,63}', 400);
+  return id;
+}
+
+/** Maps a thrown error to a JSON response; unknown errors become a 500 without internals. */
+export function errorResponse(err: unknown, mode: string): ApiResponse {
+  if (err instanceof BotCoreError) {
+    return {
+      statusCode: err.statusCode,
+      body: { error: err.code, message: err.message, mode },
+      headers: err.statusCode === 503 ? { 'retry-after': '5' } : undefined,
+    };
+  }
+  return { statusCode: 500, body: { error: 'INTERNAL', message: 'internal error', mode } };
+}
+
+/**
+ * The REST API, framework-neutral: both controllers register these routes as they are. Every
+ * response carries `mode` ("normal" or "degraded") in the body and the `x-service-mode` header.
+ */
+export function createApiRoutes(core: BotCore): ApiRoute[] {
+  const { bots, queue, store, cache, config, logger } = core;
+  const wrap =
+    (handle: (req: ApiRequest) => Promise<ApiResponse> | ApiResponse) =>
+    async (req: ApiRequest): Promise<ApiResponse> => {
+      let res: ApiResponse;
+      try {
+        res = await handle(req);
+      } catch (err) {
+        if (!(err instanceof BotCoreError))
+          logger.error({ err: { message: (err as Error).message } }, 'api error');
+        res = errorResponse(err, core.mode());
+      }
+      return { ...res, headers: { ...res.headers, 'x-service-mode': core.mode() } };
+    };
+  const ok = (body: Record<string, unknown>, statusCode = 200): ApiResponse => ({
+    statusCode,
+    body: { mode: core.mode(), ...body },
+  });
+  const faultsOnly = () => {
+    if (!config.faults) throw new BotCoreError('NOT_FOUND', 'not found', 404);
+  };
+
+  const routes: ApiRoute[] = [
+    {
+      method: 'GET',
+      path: '/api/bots',
+      handle: wrap(() => ok({ maxBots: bots.maxBots, running: bots.activeCount(), bots: bots.list() })),
+    },
+    {
+      method: 'GET',
+      path: '/api/bot/:id',
+      handle: wrap(async (req) => {
+        const id = botId(req);
+        const cached = await cache.get(id);
+        if (cached) return ok({ bot: cached, cached: true });
+        const bot = bots.get(id);
+        if (!bot) throw new BotCoreError('BOT_NOT_FOUND', `no bot ${id}`, 404);
+        await cache.set(bot);
+        return ok({ bot, cached: false });
+      }),
+    },
+    {
+      method: 'POST',
+      path: '/api/bot/:id/start',
+      handle: wrap(async (req) => ok({ bot: await bots.start(botId(req)) })),
+    },
+    {
+      method: 'POST',
+      path: '/api/bot/:id/stop',
+      handle: wrap((req) => ok({ bot: bots.stop(botId(req)) })),
+    },
+    {
+      method: 'POST',
+      path: '/api/bot/:id/message',
+      handle: wrap(async (req) => {
+        const id = botId(req);
+        const body = (req.body ?? {}) as { message?: unknown };
+        const message = body.message;
+        if (typeof message !== 'string' || message.trim() === '' || message.length > MAX_MESSAGE_LENGTH) {
+          throw new BotCoreError(
+            'BAD_MESSAGE',
+            `send JSON {"message": "..."} with 1 to ${MAX_MESSAGE_LENGTH} characters`,
+            400,
+          );
+        }
+        const task = queue.enqueue(id, message);
+        if (core.mode() === 'degraded') {
+          return ok(
+            {
+              status: 'degraded',
+              task,
+              message:
+                'the database is unavailable: the message is queued and will be answered when it returns',
+            },
+            202,
+          );
+        }
+        const wait = req.query.wait === '0' || queue.isPaused ? 0 : config.messageWaitMs;
+        const done = (await queue.waitFor(task.id, wait)) ?? task;
+        if (done.status === 'completed') return ok({ status: 'completed', task: done, reply: done.reply });
+        if (done.status === 'failed') {
+          return {
+            statusCode: 502,
+            body: { mode: core.mode(), status: 'failed', error: 'BOT_FAILED', task: done },
+          };
+        }
+        return ok({ status: core.mode() === 'degraded' ? 'degraded' : 'queued', task: done }, 202);
+      }),
+    },
+    {
+      method: 'GET',
+      path: '/api/bot/:id/messages',
+      handle: wrap(async (req) => {
+        const rows = await store.recentMessages(botId(req));
+        return ok({
+          messages: rows.map((r) => ({
+            id: r.id,
+            taskId: r.task_id,
+            role: r.role,
+            content: r.content,
+            model: r.model,
+            createdAt: new Date(r.created_at).toISOString(),
+          })),
+        });
+      }),
+    },
+    {
+      method: 'GET',
+      path: '/api/tasks',
+      handle: wrap(() =>
+        ok({
+          queue: {
+            depth: queue.depth,
+            running: queue.running,
+            paused: queue.isPaused,
+            pendingDatabaseWrites: store.pendingWrites,
+          },
+          tasks: queue.list(),
+        }),
+      ),
+    },
+    {
+      method: 'GET',
+      path: '/api/tasks/:taskId',
+      handle: wrap((req) => {
+        const task = queue.get(req.params.taskId ?? '');
+        if (!task)
+          throw new BotCoreError('TASK_NOT_FOUND', 'no such task (finished tasks are kept for a while)', 404);
+        return ok({ task });
+      }),
+    },
+    // --- fault injection (DEIA_EXAMPLE_FAULTS=1 only; 404 otherwise) ---------------------------
+    {
+      method: 'POST',
+      path: '/api/admin/bots/:id/crash',
+      handle: wrap((req) => {
+        faultsOnly();
+        return ok({ bot: bots.injectCrash(botId(req)) });
+      }),
+    },
+    {
+      method: 'DELETE',
+      path: '/api/admin/bots/:id/crash',
+      handle: wrap((req) => {
+        faultsOnly();
+        return ok({ bot: bots.clearCrash(botId(req)) });
+      }),
+    },
+    {
+      method: 'POST',
+      path: '/api/admin/queue/pause',
+      handle: wrap(() => {
+        faultsOnly();
+        queue.pause();
+        return ok({ queue: { paused: true, depth: queue.depth } });
+      }),
+    },
+    {
+      method: 'POST',
+      path: '/api/admin/queue/resume',
+      handle: wrap(() => {
+        faultsOnly();
+        queue.resume();
+        return ok({ queue: { paused: false, depth: queue.depth } });
+      }),
+    },
+    {
+      method: 'POST',
+      path: '/api/admin/database/stop',
+      handle: wrap(async () => {
+        faultsOnly();
+        if (!core.embedded) {
+          throw new BotCoreError('NOT_EMBEDDED', 'only the embedded PGlite can be stopped from here', 409);
+        }
+        await core.embedded.stopServer();
+        return ok({ database: 'stopped' });
+      }),
+    },
+    {
+      method: 'POST',
+      path: '/api/admin/database/start',
+      handle: wrap(async () => {
+        faultsOnly();
+        if (!core.embedded) {
+          throw new BotCoreError('NOT_EMBEDDED', 'only the embedded PGlite can be started from here', 409);
+        }
+        await core.embedded.startServer();
+        return ok({ database: 'started' });
+      }),
+    },
+  ];
+  return routes;
+}

@@ -1,0 +1,177 @@
+import type { Redis } from 'ioredis';
+import type pg from 'pg';
+import { BotManager } from './bots.js';
+import { createRedis, StatusCache } from './cache.js';
+import { configFromEnv, redactUrl, validateConfig } from './config.js';
+import { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres.js';
+import { createEchoClient, createOllamaClient, type LlmClient } from './llm.js';
+import { TaskQueue } from './queue.js';
+import { Store } from './store.js';
+import type { BotCoreConfig, BotCoreOptions, LoggerLike, ServiceMode } from './types.js';
+
+/** Everything the controllers wire into their HTTP app. */
+export interface BotCore {
+  readonly config: BotCoreConfig;
+  readonly logger: LoggerLike;
+  readonly store: Store;
+  /** The `pg` Pool (for `postgresCheck(pool)` and `observePgPool`). */
+  readonly pool: pg.Pool;
+  /** The ioredis client, when REDIS_URL is set (for `redisCheck(client)`). */
+  readonly redis: Redis | undefined;
+  readonly cache: StatusCache;
+  readonly llm: LlmClient;
+  readonly bots: BotManager;
+  readonly queue: TaskQueue;
+  /** The embedded PGlite, when DATABASE_URL is unset. */
+  readonly embedded: EmbeddedPostgres | undefined;
+  /** 'degraded' while the database is down. */
+  mode(): ServiceMode;
+  /** Human-readable summary of where each dependency is (no credentials), for the start-up banner. */
+  describe(): Record<string, string>;
+  /** Closers in shutdown order, for `createShutdown({ closers })`. */
+  closers(): Array<{ name: string; close: () => Promise<void> }>;
+  /** Runs every closer. */
+  close(): Promise<void>;
+}
+
+const noopLogger: LoggerLike = { debug() {}, info() {}, warn() {}, error() {} };
+
+/**
+ * Starts the domain side of the example: the PostgreSQL store (or an embedded PGlite served over
+ * the wire protocol when DATABASE_URL is unset), migrations, the optional Redis status cache, the
+ * LLM client (Ollama, or the labelled local echo model), the bot manager and the task queue.
+ * Never fails because the database is down: it starts in degraded mode and recovers by itself.
+ */
+export async function startBotCore(options: BotCoreOptions): Promise<BotCore> {
+  const config = validateConfig({ ...configFromEnv(options.env ?? process.env), ...options.config });
+  const { metrics } = options;
+  const logger = options.logger ?? noopLogger;
+
+  let embedded: EmbeddedPostgres | undefined;
+  let connectionString = config.databaseUrl;
+  if (!connectionString) {
+    embedded = await startEmbeddedPostgres({
+      dataDir: config.pgliteDataDir,
+      maxConnections: Math.min(config.poolMax, 5),
+    });
+    connectionString = embedded.connectionString;
+    logger.info({ port: embedded.port }, 'DATABASE_URL is unset: started an embedded PostgreSQL (PGlite)');
+  }
+  const store = new Store({
+    connectionString,
+    schema: config.schema,
+    poolMax: embedded ? Math.min(config.poolMax, 5) : config.poolMax,
+    metrics,
+    logger,
+    heartbeatMs: config.dbHeartbeatMs,
+    probe: config.dbProbe,
+  });
+  const redis = config.redisUrl ? createRedis(config.redisUrl, logger) : undefined;
+  const cache = new StatusCache(redis, {
+    metrics,
+    prefix: `${config.redisKeyPrefix}${config.schema}:`,
+    ttlSeconds: config.cacheTtlSeconds,
+  });
+  const llm = config.ollamaUrl
+    ? createOllamaClient({
+        url: config.ollamaUrl,
+        model: config.ollamaModel,
+        timeoutMs: config.ollamaTimeoutMs,
+        metrics,
+      })
+    : createEchoClient({ metrics });
+  const bots = new BotManager({
+    metrics,
+    logger,
+    llm,
+    maxBots: config.maxBots,
+    restartBackoff: config.restartBackoff,
+  });
+  const queue = new TaskQueue({ metrics, logger, bots, store, concurrency: config.queueConcurrency });
+
+  let lastStatus = new Map<string, string>();
+  bots.onChange((bot) => {
+    void cache.set(bot);
+    // Persist transitions, not every attempt of a crash loop twice.
+    if (lastStatus.get(bot.id) === bot.status) return;
+    lastStatus.set(bot.id, bot.status);
+    void store
+      .saveBot(bot)
+      .catch((err) => logger.error({ err: { message: err.message } }, 'saving bot failed'));
+    void store
+      .audit(`bot.${bot.status}`, bot.id, bot.lastError ? { error: bot.lastError } : {})
+      .catch((err) => logger.error({ err: { message: err.message } }, 'audit log failed'));
+  });
+  store.onAvailabilityChange((up) => {
+    if (!up) return;
+    store
+      .knownBots()
+      .then((rows) => {
+        for (const r of rows) bots.remember(r.id);
+      })
+      .catch(() => {});
+  });
+
+  await store.start();
+  if (!store.isAvailable) {
+    logger.warn(
+      { reason: store.lastErrorMessage },
+      'database unreachable at start-up: running in degraded mode',
+    );
+  }
+
+  let closed = false;
+  const closers = () => [
+    { name: 'task queue', close: () => queue.close() },
+    { name: 'bots', close: async () => bots.close() },
+    { name: 'postgres pool', close: () => store.close() },
+    ...(redis
+      ? [
+          {
+            name: 'redis',
+            close: async () => {
+              await redis.quit().catch(() => redis.disconnect());
+            },
+          },
+        ]
+      : []),
+    ...(embedded ? [{ name: 'embedded postgres', close: () => embedded.close() }] : []),
+  ];
+  return {
+    config,
+    logger,
+    store,
+    pool: store.pool,
+    redis,
+    cache,
+    llm,
+    bots,
+    queue,
+    embedded,
+    mode: () => (store.isAvailable ? 'normal' : 'degraded'),
+    describe: () => ({
+      database: embedded
+        ? `embedded PGlite on 127.0.0.1:${embedded.port} (set DATABASE_URL to use your PostgreSQL)`
+        : `${redactUrl(config.databaseUrl!)} schema ${config.schema}`,
+      cache: config.redisUrl ? redactUrl(config.redisUrl) : 'not configured (set REDIS_URL)',
+      llm: config.ollamaUrl
+        ? `Ollama ${redactUrl(config.ollamaUrl)} model ${config.ollamaModel}`
+        : 'local echo model (set OLLAMA_URL to use Ollama)',
+      maxBots: String(config.maxBots),
+      faults: config.faults ? 'fault-injection API enabled (DEIA_EXAMPLE_FAULTS=1)' : 'off',
+    }),
+    closers,
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      lastStatus = new Map();
+      for (const c of closers()) {
+        try {
+          await c.close();
+        } catch (err) {
+          logger.error({ closer: c.name, err: { message: (err as Error).message } }, 'close failed');
+        }
+      }
+    },
+  };
+}

@@ -1,0 +1,104 @@
+import { BotCoreError } from './errors.js';
+import type { BotCoreConfig } from './types.js';
+
+/** Defaults of the bot controller configuration. */
+export const DEFAULT_CONFIG: BotCoreConfig = {
+  databaseUrl: undefined,
+  schema: 'public',
+  poolMax: 10,
+  pgliteDataDir: undefined,
+  redisUrl: undefined,
+  redisKeyPrefix: 'deia-example:',
+  cacheTtlSeconds: 30,
+  ollamaUrl: undefined,
+  ollamaModel: 'llama3.2',
+  ollamaTimeoutMs: 30_000,
+  maxBots: 10,
+  queueConcurrency: 4,
+  messageWaitMs: 10_000,
+  restartBackoff: { initialMs: 1_000, maxMs: 30_000 },
+  dbHeartbeatMs: 2_000,
+  dbProbe: { initialMs: 250, maxMs: 5_000 },
+  faults: false,
+};
+
+const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,62}$/;
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) {
+    throw new BotCoreError('CONFIG', `${name}="${raw}" is not valid; set it to an integer >= ${min}.`);
+  }
+  return n;
+}
+
+function str(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const v = env[name]?.trim();
+  return v ? v : undefined;
+}
+
+/** Reads the configuration from environment variables (see the controllers' READMEs). */
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): BotCoreConfig {
+  const d = DEFAULT_CONFIG;
+  return {
+    databaseUrl: str(env, 'DATABASE_URL'),
+    schema: str(env, 'DB_SCHEMA') ?? d.schema,
+    poolMax: int(env, 'PG_POOL_MAX', d.poolMax, 1),
+    pgliteDataDir: str(env, 'PGLITE_DATA_DIR'),
+    redisUrl: str(env, 'REDIS_URL'),
+    redisKeyPrefix: str(env, 'REDIS_KEY_PREFIX') ?? d.redisKeyPrefix,
+    cacheTtlSeconds: int(env, 'CACHE_TTL_SECONDS', d.cacheTtlSeconds, 1),
+    ollamaUrl: str(env, 'OLLAMA_URL')?.replace(/\/+$/, ''),
+    ollamaModel: str(env, 'OLLAMA_MODEL') ?? d.ollamaModel,
+    ollamaTimeoutMs: int(env, 'OLLAMA_TIMEOUT_MS', d.ollamaTimeoutMs, 1),
+    maxBots: int(env, 'MAX_BOTS', d.maxBots, 0),
+    queueConcurrency: int(env, 'QUEUE_CONCURRENCY', d.queueConcurrency, 1),
+    messageWaitMs: int(env, 'MESSAGE_WAIT_MS', d.messageWaitMs, 0),
+    restartBackoff: {
+      initialMs: int(env, 'BOT_RESTART_BACKOFF_MS', d.restartBackoff.initialMs, 1),
+      maxMs: int(env, 'BOT_RESTART_BACKOFF_MAX_MS', d.restartBackoff.maxMs, 1),
+    },
+    dbHeartbeatMs: int(env, 'DB_HEARTBEAT_MS', d.dbHeartbeatMs, 100),
+    dbProbe: { ...d.dbProbe },
+    faults: env.DEIA_EXAMPLE_FAULTS === '1' || env.DEIA_EXAMPLE_FAULTS === 'true',
+  };
+}
+
+/** Throws a coded error naming the setting to change when the configuration is unusable. */
+export function validateConfig(config: BotCoreConfig): BotCoreConfig {
+  if (!SCHEMA_RE.test(config.schema)) {
+    throw new BotCoreError(
+      'CONFIG',
+      `DB_SCHEMA="${config.schema}" is not valid; use lower-case letters, digits and '_'.`,
+    );
+  }
+  for (const [name, url] of [
+    ['DATABASE_URL', config.databaseUrl],
+    ['REDIS_URL', config.redisUrl],
+    ['OLLAMA_URL', config.ollamaUrl],
+  ] as const) {
+    if (url === undefined) continue;
+    try {
+      new URL(url);
+    } catch {
+      // Never echo the value: it may hold a password.
+      throw new BotCoreError('CONFIG', `${name} is not a valid URL; check its format.`);
+    }
+  }
+  if (config.restartBackoff.maxMs < config.restartBackoff.initialMs) {
+    throw new BotCoreError('CONFIG', 'BOT_RESTART_BACKOFF_MAX_MS must be >= BOT_RESTART_BACKOFF_MS.');
+  }
+  return config;
+}
+
+/** A URL without user name, password, query or hash, safe to log or print. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`;
+  } catch {
+    return '<invalid url>';
+  }
+}

@@ -1,0 +1,31 @@
+export { createApiRoutes, errorResponse } from './api.js';
+export { type BotCore, startBotCore } from './bot-core.js';
+export { BOT_ID_RE, BotManager } from './bots.js';
+export { createRedis, StatusCache } from './cache.js';
+export { configFromEnv, DEFAULT_CONFIG, redactUrl, validateConfig } from './config.js';
+export { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres.js';
+export { BotCoreError, DatabaseUnavailableError } from './errors.js';
+export {
+  type Completion,
+  createEchoClient,
+  createOllamaClient,
+  ECHO_LABEL,
+  ECHO_MODEL,
+  type LlmClient,
+} from './llm.js';
+export { MIGRATIONS, migrate } from './migrations.js';
+export { TaskQueue } from './queue.js';
+export { type ChatMessageRow, isConnectionError, Store } from './store.js';
+export type {
+  ApiRequest,
+  ApiResponse,
+  ApiRoute,
+  BotCoreConfig,
+  BotCoreOptions,
+  BotStatus,
+  BotView,
+  LoggerLike,
+  ServiceMode,
+  TaskStatus,
+  TaskView,
+} from './types.js';

@@ -1,0 +1,148 @@
+import type { Metrics } from '@deia/metrics';
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { BotCoreError } from './errors.js';
+
+/** One completion. */
+export interface Completion {
+  text: string;
+  model: string;
+  promptTokens?: number;
+  completionTokens?: number;
+}
+
+/** What bots call to answer a message. */
+export interface LlmClient {
+  /** 'ollama' when OLLAMA_URL is set, 'echo' for the local stand-in. */
+  readonly kind: 'ollama' | 'echo';
+  readonly model: string;
+  generate(prompt: string): Promise<Completion>;
+}
+
+/** Name of the local stand-in model, used as the `model` label. */
+export const ECHO_MODEL = 'local-echo';
+/** Every echo reply starts with this, so nobody mistakes it for a real model. */
+export const ECHO_LABEL = '[local echo model: OLLAMA_URL is not set]';
+
+const tracer = () => trace.getTracer('@deia/example-bot-core');
+const countWords = (s: string) => s.split(/\s+/).filter(Boolean).length;
+
+/**
+ * Calls Ollama's `POST /api/generate` (non-streaming) with a timeout. Each call is one
+ * `llm_request_duration_seconds` observation (errors in `llm_request_errors_total`), one
+ * `dependency_request_duration_seconds{dependency="ollama"}` observation, token counts, and a
+ * client span with the GenAI semantic-convention attributes.
+ */
+export function createOllamaClient(options: {
+  url: string;
+  model: string;
+  timeoutMs: number;
+  metrics: Metrics;
+}): LlmClient {
+  const { url, model, timeoutMs, metrics } = options;
+  const endpoint = `${url}/api/generate`;
+  return {
+    kind: 'ollama',
+    model,
+    generate: (prompt) =>
+      tracer().startActiveSpan(
+        `text_completion ${model}`,
+        {
+          kind: SpanKind.CLIENT,
+          attributes: {
+            'gen_ai.system': 'ollama',
+            'gen_ai.operation.name': 'text_completion',
+            'gen_ai.request.model': model,
+          },
+        },
+        async (span) => {
+          try {
+            const result = await metrics.llm.trackRequest({ model, operation: 'generate' }, () =>
+              metrics.dependencies.track('ollama', async () => {
+                let res: Response;
+                try {
+                  res = await fetch(endpoint, {
+                    method: 'POST',
+                    headers: { 'content-type': 'application/json' },
+                    body: JSON.stringify({ model, prompt, stream: false }),
+                    signal: AbortSignal.timeout(timeoutMs),
+                  });
+                } catch (err) {
+                  const timedOut = (err as Error).name === 'TimeoutError';
+                  throw new BotCoreError(
+                    timedOut ? 'LLM_TIMEOUT' : 'LLM_UNREACHABLE',
+                    timedOut ? `Ollama did not answer within ${timeoutMs} ms` : 'Ollama is unreachable',
+                    502,
+                  );
+                }
+                if (!res.ok) {
+                  await res.body?.cancel().catch(() => {});
+                  throw new BotCoreError('LLM_ERROR', `Ollama answered HTTP ${res.status}`, 502);
+                }
+                const body = (await res.json()) as {
+                  response?: unknown;
+                  model?: unknown;
+                  prompt_eval_count?: unknown;
+                  eval_count?: unknown;
+                };
+                if (typeof body.response !== 'string') {
+                  throw new BotCoreError('LLM_ERROR', 'Ollama answered without a "response" field', 502);
+                }
+                return {
+                  text: body.response,
+                  model,
+                  promptTokens:
+                    typeof body.prompt_eval_count === 'number' ? body.prompt_eval_count : undefined,
+                  completionTokens: typeof body.eval_count === 'number' ? body.eval_count : undefined,
+                } satisfies Completion;
+              }),
+            );
+            metrics.llm.recordTokens(model, {
+              prompt: result.promptTokens,
+              completion: result.completionTokens,
+            });
+            if (result.promptTokens !== undefined)
+              span.setAttribute('gen_ai.usage.input_tokens', result.promptTokens);
+            if (result.completionTokens !== undefined) {
+              span.setAttribute('gen_ai.usage.output_tokens', result.completionTokens);
+            }
+            return result;
+          } catch (err) {
+            span.recordException(err as Error);
+            span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+            throw err;
+          } finally {
+            span.end();
+          }
+        },
+      ),
+  };
+}
+
+/**
+ * The local stand-in used when OLLAMA_URL is unset: it echoes the prompt after a short delay,
+ * labelled so nobody mistakes it for a model, and is instrumented like a real model
+ * (`model="local-echo"`) so the LLM dashboards move in the demo.
+ */
+export function createEchoClient(options: { metrics: Metrics }): LlmClient {
+  const { metrics } = options;
+  return {
+    kind: 'echo',
+    model: ECHO_MODEL,
+    generate: (prompt) =>
+      metrics.llm.trackRequest({ model: ECHO_MODEL, operation: 'generate' }, async () => {
+        await new Promise((r) => setTimeout(r, 5 + Math.floor(Math.random() * 25)));
+        const text = `${ECHO_LABEL} You said: ${prompt}`;
+        const result: Completion = {
+          text,
+          model: ECHO_MODEL,
+          promptTokens: countWords(prompt),
+          completionTokens: countWords(text),
+        };
+        metrics.llm.recordTokens(ECHO_MODEL, {
+          prompt: result.promptTokens,
+          completion: result.completionTokens,
+        });
+        return result;
+      }),
+  };
+}

@@ -1,0 +1,84 @@
+import type pg from 'pg';
+
+/** Quotes an identifier (schema names come from validated configuration). */
+export const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
+/**
+ * Schema migrations, applied in order at start-up (and when the database first becomes reachable).
+ * Version 1 creates the three tables of the guides and the index they recommend for a bot's
+ * recent messages: `CREATE INDEX idx_bot_created ON chat_messages(bot_id, created_at DESC)`.
+ */
+export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: (schema: string) => string }> = [
+  {
+    version: 1,
+    name: 'bots, chat_messages, audit_logs',
+    sql: (s) => `
+      CREATE TABLE IF NOT EXISTS ${s}.bots (
+        id          text PRIMARY KEY,
+        status      text NOT NULL,
+        model       text NOT NULL,
+        restarts    integer NOT NULL DEFAULT 0,
+        last_error  text,
+        created_at  timestamptz NOT NULL DEFAULT now(),
+        updated_at  timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE TABLE IF NOT EXISTS ${s}.chat_messages (
+        id          bigserial PRIMARY KEY,
+        bot_id      text NOT NULL,
+        task_id     uuid,
+        role        text NOT NULL CHECK (role IN ('user', 'assistant')),
+        content     text NOT NULL,
+        model       text,
+        created_at  timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX IF NOT EXISTS idx_bot_created ON ${s}.chat_messages (bot_id, created_at DESC);
+      CREATE TABLE IF NOT EXISTS ${s}.audit_logs (
+        id          bigserial PRIMARY KEY,
+        action      text NOT NULL,
+        bot_id      text,
+        details     jsonb NOT NULL DEFAULT '{}'::jsonb,
+        created_at  timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX IF NOT EXISTS idx_audit_created ON ${s}.audit_logs (created_at DESC);
+    `,
+  },
+];
+
+/**
+ * Applies pending migrations on one connection, in one transaction, under an advisory lock so
+ * two replicas starting together do not race. Returns the versions applied.
+ */
+export async function migrate(pool: pg.Pool, schema: string): Promise<number[]> {
+  const s = ident(schema);
+  const client = await pool.connect();
+  const applied: number[] = [];
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock(727860017)');
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${s}.schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+    );
+    const done = new Set(
+      (await client.query<{ version: number }>(`SELECT version FROM ${s}.schema_migrations`)).rows.map(
+        (r) => r.version,
+      ),
+    );
+    for (const m of MIGRATIONS) {
+      if (done.has(m.version)) continue;
+      await client.query(m.sql(s));
+      await client.query(`INSERT INTO ${s}.schema_migrations (version, name) VALUES ($1, $2)`, [
+        m.version,
+        m.name,
+      ]);
+      applied.push(m.version);
+    }
+    await client.query('COMMIT');
+    return applied;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}

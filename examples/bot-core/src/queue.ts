@@ -1,0 +1,286 @@
+import { randomUUID } from 'node:crypto';
+import type { Metrics } from '@deia/metrics';
+import { type Context, context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import type { BotManager } from './bots.js';
+import { BotCoreError } from './errors.js';
+import type { Store } from './store.js';
+import type { LoggerLike, TaskStatus, TaskView } from './types.js';
+
+const QUEUE = 'messages';
+const KEEP_FINISHED = 200;
+
+interface Task {
+  id: string;
+  botId: string;
+  message: string;
+  status: TaskStatus;
+  reply: string | null;
+  error: string | null;
+  model: string | null;
+  enqueuedAt: number;
+  finishedAt: number | null;
+  /** Trace context of the request that enqueued it: the processing span continues that trace. */
+  ctx: Context;
+  waiters: Array<() => void>;
+}
+
+/**
+ * The task queue between the API and the bots. A message becomes a task; tasks are dispatched in
+ * order, one at a time per bot and `concurrency` at a time overall, only while the database is
+ * available and the queue is not paused. In degraded mode (database down) tasks stay queued and
+ * drain when it returns, so nothing is lost.
+ *
+ * Metrics: `task_enqueued_total`, `task_queue_depth` (sampled at scrape), `task_queue_wait_seconds`,
+ * `task_completed_total`/`task_failed_total`, `bot_dispatch_latency_seconds`, all with `queue="messages"`.
+ */
+export class TaskQueue {
+  private readonly pending: Task[] = [];
+  private readonly byId = new Map<string, Task>();
+  private readonly finished: Task[] = [];
+  private inFlight = 0;
+  private paused = false;
+  private closed = false;
+
+  constructor(
+    private readonly options: {
+      metrics: Metrics;
+      logger: LoggerLike;
+      bots: BotManager;
+      store: Store;
+      concurrency: number;
+    },
+  ) {
+    options.metrics.observeQueue(() => this.pending.length, QUEUE);
+    options.store.onAvailabilityChange((up) => {
+      if (up) {
+        if (this.pending.length) {
+          options.logger.info(
+            { backlog: this.pending.length },
+            'database is back: draining the task backlog',
+          );
+        }
+        this.pump();
+      }
+    });
+    options.bots.onChange((bot) => {
+      if (bot.status === 'running') this.pump();
+      if (bot.status === 'stopped')
+        this.failQueued(bot.id, 'the bot was stopped before it handled the message');
+    });
+  }
+
+  /** Tasks waiting to be dispatched. */
+  get depth(): number {
+    return this.pending.length;
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  get running(): number {
+    return this.inFlight;
+  }
+
+  /** Fault injection / deployment freeze: tasks stay queued until `resume()`. */
+  pause(): void {
+    if (!this.paused) this.options.logger.warn({}, 'task queue paused');
+    this.paused = true;
+  }
+
+  resume(): void {
+    if (this.paused) this.options.logger.info({ backlog: this.pending.length }, 'task queue resumed');
+    this.paused = false;
+    this.pump();
+  }
+
+  view(t: Task): TaskView {
+    return {
+      id: t.id,
+      botId: t.botId,
+      status: t.status,
+      message: t.message,
+      reply: t.reply,
+      error: t.error,
+      model: t.model,
+      enqueuedAt: new Date(t.enqueuedAt).toISOString(),
+      finishedAt: t.finishedAt === null ? null : new Date(t.finishedAt).toISOString(),
+    };
+  }
+
+  get(id: string): TaskView | undefined {
+    const t = this.byId.get(id);
+    return t && this.view(t);
+  }
+
+  /** Queued and running tasks first (oldest first), then the most recent finished ones. */
+  list(limit = 100): TaskView[] {
+    const open = [...this.byId.values()].filter((t) => t.status === 'queued' || t.status === 'running');
+    return [...open, ...[...this.finished].reverse()].slice(0, limit).map((t) => this.view(t));
+  }
+
+  /** Adds a message for a bot. The bot must be running (or restarting after a crash). */
+  enqueue(botId: string, message: string): TaskView {
+    if (this.closed) throw new BotCoreError('SHUTTING_DOWN', 'the service is shutting down', 503);
+    if (!this.options.bots.isActive(botId)) {
+      throw new BotCoreError('BOT_NOT_RUNNING', `bot ${botId} is not running; start it first`, 409);
+    }
+    const task: Task = {
+      id: randomUUID(),
+      botId,
+      message,
+      status: 'queued',
+      reply: null,
+      error: null,
+      model: null,
+      enqueuedAt: Date.now(),
+      finishedAt: null,
+      ctx: context.active(),
+      waiters: [],
+    };
+    this.pending.push(task);
+    this.byId.set(task.id, task);
+    this.options.metrics.tasks.enqueued(QUEUE);
+    queueMicrotask(() => this.pump());
+    return this.view(task);
+  }
+
+  /** Resolves with the task once it finished, or as it is after `timeoutMs`. */
+  async waitFor(id: string, timeoutMs: number): Promise<TaskView | undefined> {
+    const t = this.byId.get(id);
+    if (!t) return undefined;
+    if (t.status === 'completed' || t.status === 'failed' || timeoutMs <= 0) return this.view(t);
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      t.waiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    return this.view(t);
+  }
+
+  /** Dispatches what can run now. Cheap; called on every event that may unblock a task. */
+  pump(): void {
+    const { bots, store, concurrency } = this.options;
+    if (this.closed || this.paused || !store.isAvailable) return;
+    for (let i = 0; i < this.pending.length && this.inFlight < concurrency; ) {
+      const task = this.pending[i]!;
+      if (!bots.isActive(task.botId)) {
+        this.pending.splice(i, 1);
+        this.failWithoutRunning(task, 'the bot is not running');
+        continue;
+      }
+      if (!bots.tryAcquire(task.botId)) {
+        i++;
+        continue;
+      }
+      this.pending.splice(i, 1);
+      this.inFlight++;
+      void this.run(task);
+    }
+  }
+
+  private async run(task: Task): Promise<void> {
+    const { metrics, bots, store, logger } = this.options;
+    task.status = 'running';
+    metrics.bots.recordDispatchLatency((Date.now() - task.enqueuedAt) / 1000);
+    const tracer = trace.getTracer('@deia/example-bot-core');
+    await context.with(task.ctx, () =>
+      tracer.startActiveSpan(
+        `process ${QUEUE}`,
+        {
+          kind: SpanKind.CONSUMER,
+          attributes: {
+            'messaging.system': 'deia-example',
+            'messaging.operation.type': 'process',
+            'messaging.destination.name': QUEUE,
+            'messaging.message.id': task.id,
+            'deia.bot.id': task.botId,
+          },
+        },
+        async (span) => {
+          try {
+            const completion = await metrics.tasks.trackTask(
+              task.enqueuedAt,
+              () => bots.handleMessage(task.botId, task.message),
+              QUEUE,
+            );
+            // Never throws for an outage: if the database just went away the write waits in the outbox.
+            await store.saveExchange({
+              botId: task.botId,
+              taskId: task.id,
+              message: task.message,
+              reply: completion.text,
+              model: completion.model,
+              at: new Date(task.enqueuedAt),
+              repliedAt: new Date(),
+            });
+            task.model = completion.model;
+            this.finish(task, 'completed', completion.text, null);
+          } catch (err) {
+            const message = err instanceof BotCoreError ? err.message : 'the bot failed to answer';
+            logger.warn(
+              { bot_id: task.botId, task_id: task.id, err: { message: (err as Error).message } },
+              'task failed',
+            );
+            span.recordException(err as Error);
+            span.setStatus({ code: SpanStatusCode.ERROR, message });
+            this.finish(task, 'failed', null, message);
+          } finally {
+            span.end();
+          }
+        },
+      ),
+    );
+    bots.release(task.botId);
+    this.inFlight--;
+    this.pump();
+  }
+
+  private finish(task: Task, status: 'completed' | 'failed', reply: string | null, error: string | null) {
+    task.status = status;
+    task.reply = reply;
+    task.error = error;
+    task.finishedAt = Date.now();
+    this.finished.push(task);
+    if (this.finished.length > KEEP_FINISHED) {
+      const old = this.finished.shift()!;
+      this.byId.delete(old.id);
+    }
+    for (const w of task.waiters.splice(0)) w();
+  }
+
+  private failQueued(botId: string, reason: string) {
+    for (let i = this.pending.length - 1; i >= 0; i--) {
+      const t = this.pending[i]!;
+      if (t.botId !== botId) continue;
+      this.pending.splice(i, 1);
+      this.failWithoutRunning(t, reason);
+    }
+  }
+
+  /** Counted as failed (with its wait time) so enqueued = completed + failed + depth. */
+  private failWithoutRunning(task: Task, reason: string) {
+    void this.options.metrics.tasks
+      .trackTask(
+        task.enqueuedAt,
+        () => {
+          throw new Error(reason);
+        },
+        QUEUE,
+      )
+      .catch(() => {});
+    this.finish(task, 'failed', null, reason);
+  }
+
+  /** Stops dispatching; waits (bounded) for running tasks. Queued tasks are reported, not run. */
+  async close(timeoutMs = 5_000): Promise<void> {
+    this.closed = true;
+    const deadline = Date.now() + timeoutMs;
+    while (this.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    if (this.pending.length) {
+      this.options.logger.warn({ queued: this.pending.length }, 'shutting down with queued tasks');
+    }
+  }
+}

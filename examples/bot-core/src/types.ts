@@ -1,0 +1,113 @@
+import type { Metrics } from '@deia/metrics';
+
+/** pino-compatible logger (the controllers pass `createLogger()` from `@deia/tracing`). */
+export interface LoggerLike {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+/** Configuration of the bot controller; `configFromEnv()` reads it from the environment. */
+export interface BotCoreConfig {
+  /** PostgreSQL connection string (`DATABASE_URL`). Unset: an embedded PGlite is started. */
+  databaseUrl: string | undefined;
+  /** Schema holding the tables (`DB_SCHEMA`). @default 'public' */
+  schema: string;
+  /** Pool size (`PG_POOL_MAX`). @default 10 */
+  poolMax: number;
+  /** Directory for the embedded PGlite's data (`PGLITE_DATA_DIR`). Unset: in memory. */
+  pgliteDataDir: string | undefined;
+  /** Redis connection string (`REDIS_URL`). Unset: no cache, reported as not configured. */
+  redisUrl: string | undefined;
+  /** Prefix of the Redis keys (`REDIS_KEY_PREFIX`). @default 'deia-example:' */
+  redisKeyPrefix: string;
+  /** Seconds a cached bot status lives. @default 30 */
+  cacheTtlSeconds: number;
+  /** Ollama base URL (`OLLAMA_URL`). Unset: the local echo model answers. */
+  ollamaUrl: string | undefined;
+  /** Ollama model (`OLLAMA_MODEL`). @default 'llama3.2' */
+  ollamaModel: string;
+  /** Timeout of one Ollama call in ms (`OLLAMA_TIMEOUT_MS`). @default 30000 */
+  ollamaTimeoutMs: number;
+  /** Maximum bots running at once (`MAX_BOTS`); 0 stops new launches. @default 10 */
+  maxBots: number;
+  /** Tasks processed at once (`QUEUE_CONCURRENCY`). @default 4 */
+  queueConcurrency: number;
+  /** How long `POST /api/bot/:id/message` waits for the reply before answering 202 (`MESSAGE_WAIT_MS`). @default 10000 */
+  messageWaitMs: number;
+  /** First and largest delay between restarts of a crashed bot (`BOT_RESTART_BACKOFF_MS`, `BOT_RESTART_BACKOFF_MAX_MS`). */
+  restartBackoff: { initialMs: number; maxMs: number };
+  /** Interval of the database heartbeat while it is up, in ms (`DB_HEARTBEAT_MS`). @default 2000 */
+  dbHeartbeatMs: number;
+  /** First and largest delay between reconnection probes while the database is down. */
+  dbProbe: { initialMs: number; maxMs: number };
+  /** Enables the fault-injection admin API (`DEIA_EXAMPLE_FAULTS=1`). @default false */
+  faults: boolean;
+}
+
+/** What `startBotCore()` needs. */
+export interface BotCoreOptions {
+  metrics: Metrics;
+  logger?: LoggerLike;
+  /** Overrides of the configuration read from `env`. */
+  config?: Partial<BotCoreConfig>;
+  /** Environment to read the configuration from. @default process.env */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Lifecycle state of a bot. `restarting` means it crashed and waits for its next start attempt. */
+export type BotStatus = 'starting' | 'running' | 'stopped' | 'restarting' | 'error';
+
+/** A bot as the API shows it. */
+export interface BotView {
+  id: string;
+  status: BotStatus;
+  model: string;
+  restarts: number;
+  lastError: string | null;
+  startedAt: string | null;
+  /** True while the fault API makes every start attempt crash. */
+  crashInjected: boolean;
+}
+
+/** Lifecycle state of a task. */
+export type TaskStatus = 'queued' | 'running' | 'completed' | 'failed';
+
+/** A message sent to a bot, as the API shows it. */
+export interface TaskView {
+  id: string;
+  botId: string;
+  status: TaskStatus;
+  message: string;
+  reply: string | null;
+  error: string | null;
+  model: string | null;
+  enqueuedAt: string;
+  finishedAt: string | null;
+}
+
+/** 'degraded' while the database is unreachable: tasks queue, nothing is lost. */
+export type ServiceMode = 'normal' | 'degraded';
+
+/** A framework-neutral API request. */
+export interface ApiRequest {
+  params: Record<string, string | undefined>;
+  query: Record<string, unknown>;
+  body: unknown;
+}
+
+/** A framework-neutral API response (the body is JSON). */
+export interface ApiResponse {
+  statusCode: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+/** One route of the REST API; both controllers register these. */
+export interface ApiRoute {
+  method: 'GET' | 'POST' | 'DELETE';
+  /** Express/Fastify route template, e.g. `/api/bot/:id/start`. */
+  path: string;
+  handle(req: ApiRequest): Promise<ApiResponse>;
+}
