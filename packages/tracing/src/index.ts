@@ -1,0 +1,36 @@
+export { DeiaTracingError } from './errors.js';
+export { traceExemplar } from './exemplars.js';
+export {
+  type AccessLog,
+  accessLog,
+  botLogger,
+  createLogger,
+  DEFAULT_LOGGER_OPTIONS,
+  type RequestLogFields,
+  requestLogger,
+} from './logger.js';
+export { DEFAULT_CENSOR, DEFAULT_REDACT_KEYS, redactConnectionString } from './redact.js';
+export {
+  type GenAiUsage,
+  type OllamaSpanOptions,
+  recordGenAiUsage,
+  SPAN_ATTRIBUTES,
+  type SpanExtras,
+  type TaskSpanOptions,
+  TRACER_NAME,
+  withBotDispatchSpan,
+  withOllamaSpan,
+  withTaskSpan,
+} from './spans.js';
+export { DEFAULT_TRACING_OPTIONS, getTracing, startTracing } from './start.js';
+export type {
+  Instrumentation,
+  InstrumentationToggle,
+  InstrumentationToggles,
+  LevelCase,
+  LoggerOptions,
+  RedactOptions,
+  TracingExporter,
+  TracingHandle,
+  TracingOptions,
+} from './types.js';

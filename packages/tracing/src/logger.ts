@@ -1,0 +1,188 @@
+import { createRequire } from 'node:module';
+import { isSpanContextValid, trace } from '@opentelemetry/api';
+import pino, { type DestinationStream, type Logger, type LoggerOptions as PinoLoggerOptions } from 'pino';
+import { DeiaTracingError } from './errors.js';
+import { DEFAULT_CENSOR, redactConnectionString, redactObject, secretKeyMatcher } from './redact.js';
+import type { LoggerOptions } from './types.js';
+
+/** Defaults of `createLogger`. */
+export const DEFAULT_LOGGER_OPTIONS = {
+  level: 'info',
+  levelCase: 'upper',
+  redact: true,
+  pretty: false,
+  traceContext: true,
+  censor: DEFAULT_CENSOR,
+} as const;
+
+const LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+const OPTION_KEYS = new Set([
+  'service',
+  'level',
+  'levelCase',
+  'redact',
+  'pretty',
+  'destination',
+  'traceContext',
+  'base',
+  'pino',
+]);
+
+const bad = (message: string) => new DeiaTracingError('DEIA_LOGGER_OPTIONS', message);
+
+/** `trace_id`/`span_id` of the active span (nothing when there is none). */
+function traceFields(): Record<string, string> {
+  const span = trace.getActiveSpan();
+  if (span === undefined) return {};
+  const sc = span.spanContext();
+  if (!isSpanContextValid(sc)) return {};
+  return { trace_id: sc.traceId, span_id: sc.spanId };
+}
+
+function loadPretty(): ((options: object) => DestinationStream) | undefined {
+  try {
+    const req = createRequire(import.meta.url);
+    const mod = req('pino-pretty') as { default?: unknown };
+    return (typeof mod === 'function' ? mod : mod.default) as (options: object) => DestinationStream;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A pino logger writing one JSON object per line in the operations guide's format:
+ * `{"level":"INFO","timestamp":"2026-01-15T10:00:00.000Z","service":"api","trace_id":"…","span_id":"…",…fields,"message":"…"}`.
+ * `trace_id`/`span_id` come from the active OpenTelemetry span; secrets are redacted by default
+ * (secret-named keys at any depth, credentials inside connection strings anywhere on the line).
+ *
+ * @throws DeiaTracingError `DEIA_LOGGER_OPTIONS` on bad options.
+ */
+export function createLogger(options: LoggerOptions = {}): Logger {
+  if (options === null || typeof options !== 'object')
+    throw bad('createLogger(options): options must be an object.');
+  for (const key of Object.keys(options)) {
+    if (!OPTION_KEYS.has(key))
+      throw bad(`unknown option "${key}"; use some of: ${[...OPTION_KEYS].join(', ')}.`);
+  }
+  const level = options.level ?? process.env.LOG_LEVEL?.trim().toLowerCase() ?? DEFAULT_LOGGER_OPTIONS.level;
+  if (!LEVELS.has(level))
+    throw bad(`level "${level}" is not a pino level; use one of: ${[...LEVELS].join(', ')}.`);
+  const levelCase = options.levelCase ?? DEFAULT_LOGGER_OPTIONS.levelCase;
+  if (levelCase !== 'upper' && levelCase !== 'lower') throw bad('levelCase must be "upper" or "lower".');
+  const redact = options.redact ?? DEFAULT_LOGGER_OPTIONS.redact;
+  if (typeof redact !== 'boolean' && (redact === null || typeof redact !== 'object')) {
+    throw bad('redact must be true, false or { keys?, censor? }.');
+  }
+  const redactKeys = typeof redact === 'object' ? (redact.keys ?? []) : [];
+  if (!Array.isArray(redactKeys) || redactKeys.some((k) => typeof k !== 'string')) {
+    throw bad('redact.keys must be an array of key names.');
+  }
+  const censor = (typeof redact === 'object' ? redact.censor : undefined) ?? DEFAULT_LOGGER_OPTIONS.censor;
+  if (typeof censor !== 'string') throw bad('redact.censor must be a string.');
+  if (options.service !== undefined && (typeof options.service !== 'string' || options.service === '')) {
+    throw bad('service must be a non-empty string.');
+  }
+  const service =
+    options.service ?? process.env.OTEL_SERVICE_NAME ?? process.env.npm_package_name ?? 'unknown_service';
+
+  let pretty = options.pretty ?? DEFAULT_LOGGER_OPTIONS.pretty;
+  if (pretty && process.env.NODE_ENV === 'production') {
+    process.emitWarning('@deia/tracing: pretty logs are for development; writing JSON lines in production.', {
+      type: 'DeiaTracingWarning',
+    });
+    pretty = false;
+  }
+  let destination = options.destination;
+  if (pretty) {
+    const factory = loadPretty();
+    if (factory) {
+      destination = factory({
+        destination: options.destination ?? 1,
+        messageKey: 'message',
+        timestampKey: 'timestamp',
+        translateTime: 'SYS:HH:MM:ss.l',
+        ignore: 'service',
+      });
+    } else {
+      process.emitWarning(
+        '@deia/tracing: pretty logs need the optional peer "pino-pretty"; writing JSON lines.',
+        {
+          type: 'DeiaTracingWarning',
+        },
+      );
+      pretty = false;
+    }
+  }
+
+  const isSecretKey = secretKeyMatcher(redactKeys);
+  const traceContext = options.traceContext ?? DEFAULT_LOGGER_OPTIONS.traceContext;
+  const user = options.pino ?? {};
+  const pinoOptions: PinoLoggerOptions = {
+    ...user,
+    level,
+    messageKey: 'message',
+    base: { service, ...options.base },
+    timestamp: () => `,"timestamp":"${new Date().toISOString()}"`,
+    formatters: {
+      ...user.formatters,
+      // pino-pretty colours by the numeric level, so only JSON output gets the word.
+      ...(pretty
+        ? {}
+        : { level: (label: string) => ({ level: levelCase === 'upper' ? label.toUpperCase() : label }) }),
+      ...(redact ? { log: (obj: Record<string, unknown>) => redactObject(obj, isSecretKey, censor) } : {}),
+    },
+    ...(traceContext ? { mixin: traceFields } : {}),
+    hooks: {
+      ...user.hooks,
+      // Last line of defence: credentials in connection strings anywhere on the line (message, bindings, stacks).
+      ...(redact ? { streamWrite: (line: string) => redactConnectionString(line, censor) } : {}),
+    },
+  };
+  return destination ? pino(pinoOptions, destination) : pino(pinoOptions);
+}
+
+/** A child logger for one bot: every line carries `bot_id`. */
+export function botLogger(logger: Logger, botId: string, bindings: Record<string, unknown> = {}): Logger {
+  return logger.child({ bot_id: botId, ...bindings });
+}
+
+/** What identifies a request in its log lines. */
+export interface RequestLogFields {
+  /** `request_id`, e.g. from the `x-request-id` header. */
+  id?: string;
+  /** `method`. */
+  method?: string;
+  /** `route`: the route template (`/api/bots/:id`), not the raw path. */
+  route?: string;
+}
+
+/** A child logger for one request: every line carries `request_id`, `method`, `route` (when given). */
+export function requestLogger(logger: Logger, request: RequestLogFields): Logger {
+  const bindings: Record<string, string> = {};
+  if (request.id !== undefined) bindings.request_id = request.id;
+  if (request.method !== undefined) bindings.method = request.method;
+  if (request.route !== undefined) bindings.route = request.route;
+  return logger.child(bindings);
+}
+
+/** The access-log sink the HTTP adapters accept (pino-compatible). */
+export interface AccessLog {
+  info(obj: object, msg?: string): void;
+}
+
+/**
+ * Wraps a logger as the adapters' access log: each entry gets `event_type: "access"` and is written at
+ * `error` for 5xx, `warn` for 4xx and `info` otherwise (reads `status` or `statusCode` from the entry).
+ */
+export function accessLog(logger: Pick<Logger, 'info' | 'warn' | 'error'>): AccessLog {
+  return {
+    info(obj, msg) {
+      const entry = obj as { status?: unknown; statusCode?: unknown };
+      const status = Number(entry.status ?? entry.statusCode);
+      const line = { event_type: 'access', ...obj };
+      if (status >= 500) logger.error(line, msg);
+      else if (status >= 400) logger.warn(line, msg);
+      else logger.info(line, msg);
+    },
+  };
+}

@@ -1,0 +1,90 @@
+/** Replacement text of redacted values. */
+export const DEFAULT_CENSOR = '[REDACTED]';
+
+/**
+ * Keys whose values are always replaced (compared lower-case with `-` and `_` removed), on top of any key
+ * containing `password`, `passwd` or `secret`, or ending in `token`, `apikey` or `credentials`.
+ */
+export const DEFAULT_REDACT_KEYS: readonly string[] = [
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'set-cookie',
+  'pwd',
+  'x-api-key',
+  'private_key',
+];
+
+const normalize = (key: string) => key.toLowerCase().replace(/[-_]/g, '');
+
+/** Builds the key test of one logger (default keys plus `extra`). */
+export function secretKeyMatcher(extra: readonly string[] = []): (key: string) => boolean {
+  const exact = new Set([...DEFAULT_REDACT_KEYS, ...extra].map(normalize));
+  return (key) => {
+    const k = normalize(key);
+    return (
+      exact.has(k) ||
+      k.includes('password') ||
+      k.includes('passwd') ||
+      k.includes('secret') ||
+      k.endsWith('token') ||
+      k.endsWith('apikey') ||
+      k.endsWith('credentials')
+    );
+  };
+}
+
+// scheme://user:password@host -> scheme://[REDACTED]@host ; also user-only userinfo (tokens are often sent that way).
+const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@"'\\]+@/gi;
+// key=value credentials in DSNs and query strings: "host=db password=x", "?password=x&", "pwd=x;"
+const KV_SECRET = /\b(password|passwd|pwd|secret|token|api[_-]?key)=([^\s;&"'\\]+)/gi;
+
+/** Removes credentials from connection strings and URLs inside `text` (userinfo and `password=` pairs). */
+export function redactConnectionString(text: string, censor = DEFAULT_CENSOR): string {
+  let out = text;
+  if (out.includes('://')) out = out.replace(URL_USERINFO, `$1${censor}@`);
+  if (out.includes('=')) out = out.replace(KV_SECRET, `$1=${censor}`);
+  return out;
+}
+
+const MAX_DEPTH = 8;
+
+/**
+ * Returns `value` with secret-named keys censored, at any depth (arrays included). Copy-on-write: the
+ * input is never mutated and is returned as is when nothing matched. Non-plain objects (Errors, Dates,
+ * Buffers, class instances) are left to their serializers; their strings are cleaned on the final line.
+ */
+export function redactObject<T>(value: T, isSecretKey: (key: string) => boolean, censor = DEFAULT_CENSOR): T {
+  const seen = new WeakSet<object>();
+  const walk = (v: unknown, depth: number): unknown => {
+    if (v === null || typeof v !== 'object' || depth > MAX_DEPTH) return v;
+    if (seen.has(v)) return v;
+    seen.add(v);
+    if (Array.isArray(v)) {
+      let copy: unknown[] | undefined;
+      for (let i = 0; i < v.length; i++) {
+        const next = walk(v[i], depth + 1);
+        if (next !== v[i]) {
+          copy ??= v.slice();
+          copy[i] = next;
+        }
+      }
+      return copy ?? v;
+    }
+    const proto = Object.getPrototypeOf(v);
+    if (proto !== Object.prototype && proto !== null) return v;
+    let copy: Record<string, unknown> | undefined;
+    const obj = v as Record<string, unknown>;
+    for (const key of Object.keys(obj)) {
+      const current = obj[key];
+      const next =
+        isSecretKey(key) && current !== undefined && current !== null ? censor : walk(current, depth + 1);
+      if (next !== current) {
+        copy ??= { ...obj };
+        copy[key] = next;
+      }
+    }
+    return copy ?? v;
+  };
+  return walk(value, 0) as T;
+}
