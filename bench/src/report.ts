@@ -1,0 +1,162 @@
+import os from 'node:os';
+import type { Sample } from './sample.js';
+import { median, type Spread, spread } from './stats.js';
+import { VARIANTS, type VariantInfo } from './variants.js';
+
+export interface Row {
+  info: VariantInfo;
+  samples: Sample[];
+  rps: number;
+  p99: number;
+  cpuPerReq: number;
+  cpuUtil: number;
+  /** Paired per-round ratios (this variant / the baseline measured in the same round). */
+  tputVsBare: Spread;
+  cpuVsBare: Spread;
+  tputVsFloor: Spread;
+  cpuVsFloor: Spread;
+  check: string;
+  error: string | undefined;
+}
+
+function paired(samples: Sample[], base: Sample[], pick: (s: Sample) => number): Spread {
+  const byRound = new Map(base.map((s) => [s.round, s]));
+  const ratios: number[] = [];
+  for (const s of samples) {
+    const b = byRound.get(s.round);
+    if (b) ratios.push(pick(s) / pick(b));
+  }
+  return spread(ratios);
+}
+
+export function buildRows(samples: Sample[], errors: Map<string, string>, ids: Set<string>): Row[] {
+  const of = (id: string) => samples.filter((s) => s.variant === id);
+  return VARIANTS.filter((v) => ids.has(v.id)).map((info) => {
+    const mine = of(info.id);
+    const bare = of(info.framework);
+    const floor = of(`${info.framework}+floor`);
+    return {
+      info,
+      samples: mine,
+      rps: median(mine.map((s) => s.rps)),
+      p99: median(mine.map((s) => s.p99)),
+      cpuPerReq: median(mine.map((s) => s.cpuPerReq)),
+      cpuUtil: median(mine.map((s) => s.cpuUtil)),
+      tputVsBare: paired(mine, bare, (s) => s.rps),
+      cpuVsBare: paired(mine, bare, (s) => s.cpuPerReq),
+      tputVsFloor: paired(mine, floor, (s) => s.rps),
+      cpuVsFloor: paired(mine, floor, (s) => s.cpuPerReq),
+      check: [...new Set(mine.map((s) => s.check).filter(Boolean))].join('; '),
+      error: errors.get(info.id),
+    };
+  });
+}
+
+const fix = (n: number, d: number) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
+const ratio = (s: Spread) =>
+  !Number.isFinite(s.median)
+    ? 'n/a'
+    : s.n > 1
+      ? `${fix(s.median, 3)} (${fix(s.min, 2)}–${fix(s.max, 2)})`
+      : fix(s.median, 3);
+
+export function markdownTable(rows: Row[]): string {
+  const head = [
+    '| variant | req/s | p99 ms | CPU µs/req | server CPU | req/s vs bare | CPU/req vs bare | req/s vs floor | CPU/req vs floor |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  const lines = rows.map((r) => {
+    if (r.samples.length === 0)
+      return `| ${r.info.id} | not measured: ${r.error ?? 'no samples'} | | | | | | | |`;
+    const isBare = r.info.kind === 'bare';
+    const isFloor = r.info.kind === 'floor';
+    return [
+      '',
+      ` ${r.info.id}${r.check ? ` ⚠ ${r.check}` : ''} `,
+      ` ${fix(r.rps, 0)} `,
+      ` ${fix(r.p99, 1)} `,
+      ` ${fix(r.cpuPerReq, 1)} `,
+      ` ${fix(r.cpuUtil * 100, 0)}% `,
+      ` ${isBare ? '1' : ratio(r.tputVsBare)} `,
+      ` ${isBare ? '1' : ratio(r.cpuVsBare)} `,
+      ` ${isBare ? '' : isFloor ? '1' : ratio(r.tputVsFloor)} `,
+      ` ${isBare ? '' : isFloor ? '1' : ratio(r.cpuVsFloor)} `,
+      '',
+    ].join('|');
+  });
+  return [...head, ...lines].join('\n');
+}
+
+/**
+ * The issue's targets, judged on both throughput and CPU per request: at most 3% cost against the
+ * bare framework, at least 0.95x the floor, ahead of every peer.
+ */
+export function verdicts(rows: Row[]): string[] {
+  const out: string[] = [];
+  const pct = (r: number) => `${((r - 1) * 100).toFixed(1)}%`;
+  for (const deia of rows.filter((r) => r.info.kind === 'deia' && r.samples.length > 0)) {
+    const fw = deia.info.framework;
+    const tput = deia.tputVsBare.median;
+    const cpu = deia.cpuVsBare.median;
+    out.push(
+      `- **${deia.info.id} vs bare ${fw}**: throughput ${pct(tput)} (target ≥ −3%: ${tput >= 0.97 ? 'met' : 'MISSED'}), ` +
+        `CPU per request ${cpu >= 1 ? '+' : ''}${pct(cpu)} (target ≤ +3%: ${cpu <= 1.03 ? 'met' : 'MISSED'}).`,
+    );
+    const fT = deia.tputVsFloor.median;
+    const fC = deia.cpuVsFloor.median;
+    out.push(
+      `- **${deia.info.id} vs floor**: throughput ${fix(fT, 3)}x (target ≥ 0.95x: ${fT >= 0.95 ? 'met' : 'MISSED'}), ` +
+        `CPU per request ${fix(fC, 3)}x (i.e. ≥ 0.95x the floor's CPU-bound throughput when ≤ ${fix(1 / 0.95, 3)}: ${fC <= 1 / 0.95 ? 'met' : 'MISSED'}).`,
+    );
+    for (const peer of rows.filter((r) => r.info.framework === fw && r.info.kind === 'peer')) {
+      if (peer.samples.length === 0) continue;
+      const aheadT = deia.rps > peer.rps;
+      const aheadC = deia.cpuPerReq < peer.cpuPerReq;
+      out.push(
+        `- **${deia.info.id} vs ${peer.info.id}**: ${fix(deia.rps / peer.rps, 3)}x throughput, ` +
+          `${fix(deia.cpuPerReq / peer.cpuPerReq, 3)}x CPU per request (${aheadT && aheadC ? 'ahead' : aheadT || aheadC ? 'MIXED' : 'BEHIND'}).`,
+      );
+    }
+  }
+  const on = rows.find((r) => r.info.kind === 'tracing');
+  const off = rows.find((r) => r.info.id === 'express+deia');
+  if (on && off && on.samples.length > 0 && off.samples.length > 0) {
+    const t = paired(on.samples, off.samples, (s) => s.rps);
+    const c = paired(on.samples, off.samples, (s) => s.cpuPerReq);
+    out.push(
+      `- **tracing on vs off** (express+deia+tracing / express+deia, paired by round): throughput ${ratio(t)}, CPU per request ${ratio(c)}.`,
+    );
+  }
+  return out;
+}
+
+export interface RunInfo {
+  command: string;
+  rounds: number;
+  connections: number;
+  warmup: number;
+  duration: number;
+  startedAt: Date;
+  elapsedSeconds: number;
+  loadBefore: number[];
+}
+
+export function machineNote(): string {
+  const cpus = os.cpus();
+  return `${cpus.length} × ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}, Node ${process.version}`;
+}
+
+/** The generated part of docs/benchmarks.md. */
+export function resultsSection(rows: Row[], run: RunInfo): string {
+  return [
+    `Measured ${run.startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC with \`${run.command}\``,
+    `(${run.rounds} rounds × ${run.duration} s measured after ${run.warmup} s warm-up per sample, ${run.connections} connections, ` +
+      `${Math.round(run.elapsedSeconds)} s in all).`,
+    `Machine: ${machineNote()}; load average before the run ${run.loadBefore.map((l) => l.toFixed(2)).join(' / ')}.`,
+    'Shared and noisy: the load generator and the server share the two cores.',
+    '',
+    markdownTable(rows),
+    '',
+    ...verdicts(rows),
+  ].join('\n');
+}

@@ -1,0 +1,170 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import type { FromChild, ToChild } from './server.js';
+import { REQUESTS, ROUTE_TEMPLATES } from './traffic.js';
+import type { VariantInfo } from './variants.js';
+
+export const BENCH_DIR = fileURLToPath(new URL('..', import.meta.url));
+const SERVER = fileURLToPath(new URL('./server.ts', import.meta.url));
+
+export interface LoadOptions {
+  connections: number;
+  /** Seconds of load before measuring (JIT warm-up, caches, label children created). */
+  warmup: number;
+  /** Seconds of measured load. */
+  duration: number;
+  /** Write a V8 CPU profile of the server over the measured window to this file. */
+  profileFile?: string;
+}
+
+export interface Sample {
+  variant: string;
+  round: number;
+  /** Completed requests per second over the measured window. */
+  rps: number;
+  /** Client-side p99 latency, ms. */
+  p99: number;
+  /** Server process CPU time (user + system) per completed request, microseconds. */
+  cpuPerReq: number;
+  /** Server CPU time / wall time over the measured window (1 = one core busy). */
+  cpuUtil: number;
+  requests: number;
+  errors: number;
+  /** Share of non-2xx responses (the 404 mix is 20%). */
+  non2xxShare: number;
+  /** Empty when the variant's metrics look right; otherwise what is wrong. */
+  check: string;
+}
+
+class Child {
+  private readonly waiting = new Map<string, (msg: FromChild) => void>();
+  readonly exited: Promise<number | null>;
+  private failure: string | undefined;
+
+  constructor(readonly proc: ChildProcess) {
+    proc.on('message', (msg: FromChild) => {
+      if (msg.type === 'error') this.failure = msg.message;
+      const resolve =
+        this.waiting.get(msg.type) ?? (msg.type === 'error' ? this.waiting.get('ready') : undefined);
+      if (resolve) {
+        this.waiting.delete(msg.type === 'error' ? 'ready' : msg.type);
+        resolve(msg);
+      }
+    });
+    this.exited = new Promise((resolve) => proc.once('exit', (code) => resolve(code)));
+  }
+
+  /** Waits for one message of a type, bounded in time. */
+  wait<T extends FromChild['type']>(type: T, timeoutMs: number): Promise<Extract<FromChild, { type: T }>> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(type);
+        reject(new Error(this.failure ?? `server child sent no "${type}" within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.exited.then((code) => {
+        clearTimeout(timer);
+        reject(new Error(this.failure ?? `server child exited (code ${code}) before "${type}"`));
+      });
+      this.waiting.set(type, (msg) => {
+        clearTimeout(timer);
+        if (msg.type === 'error') reject(new Error(msg.message));
+        else resolve(msg as Extract<FromChild, { type: T }>);
+      });
+    });
+  }
+
+  ask<T extends FromChild['type']>(msg: ToChild & { type: T }, timeoutMs = 10_000) {
+    const reply = this.wait(msg.type, timeoutMs);
+    this.proc.send(msg);
+    return reply;
+  }
+
+  async stop(): Promise<void> {
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
+    if (this.proc.connected) this.proc.send({ type: 'stop' } satisfies ToChild);
+    const timer = setTimeout(() => this.proc.kill('SIGKILL'), 10_000);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}
+
+/** Starts a fresh server child for a variant (127.0.0.1, port 0) and waits for its port. */
+async function startChild(info: VariantInfo, profileFile?: string): Promise<{ child: Child; port: number }> {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_ENV: 'production',
+    TSX_TSCONFIG_PATH: `${BENCH_DIR}tsconfig.json`,
+  };
+  if (profileFile) env.BENCH_PROFILE = profileFile;
+  const proc = fork(SERVER, [info.id], {
+    cwd: BENCH_DIR,
+    // tsx runs the TypeScript sources of the workspace packages (tsconfig paths), so no build is needed.
+    execArgv: ['--import', 'tsx'],
+    env,
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  const child = new Child(proc);
+  try {
+    const { port } = await child.wait('ready', 60_000);
+    return { child, port };
+  } catch (err) {
+    proc.kill('SIGKILL');
+    throw err;
+  }
+}
+
+async function sanity(base: string): Promise<void> {
+  const ok = await fetch(`${base}/api/bot/1`);
+  const body = await ok.text();
+  if (ok.status !== 200 || !body.includes('"ok":true')) {
+    throw new Error(`GET /api/bot/1 answered ${ok.status} ${body.slice(0, 80)}`);
+  }
+  const missing = await fetch(`${base}/wp-login.php`);
+  await missing.arrayBuffer();
+  if (missing.status !== 404) throw new Error(`GET /wp-login.php answered ${missing.status}, expected 404`);
+}
+
+/** What is wrong with a variant's exposition after the run ('' when it looks right). */
+function checkExposition(info: VariantInfo, text: string): string {
+  if (info.kind === 'bare') return '';
+  if (!/\S/.test(text)) return 'empty metrics exposition';
+  if (info.kind === 'peer') return '';
+  const missing = ROUTE_TEMPLATES.filter((t) => !text.includes(`route="${t}"`));
+  if (missing.length > 0) return `no series for route ${missing.join(', ')}`;
+  if (/route="\/api\/bot\/\d/.test(text)) return 'raw URL used as route label';
+  return '';
+}
+
+/** One measurement: fresh child, sanity requests, warm-up, measured run with CPU deltas, stop. */
+export async function measure(info: VariantInfo, round: number, load: LoadOptions): Promise<Sample> {
+  const { child, port } = await startChild(info, load.profileFile);
+  try {
+    const url = `http://127.0.0.1:${port}`;
+    await sanity(url);
+    const base = { url, connections: load.connections, requests: REQUESTS, timeout: 10 };
+    if (load.warmup > 0) await autocannon({ ...base, duration: load.warmup });
+    const c0 = await child.ask({ type: 'cpu' });
+    const t0 = performance.now();
+    const result = await autocannon({ ...base, duration: load.duration });
+    const c1 = await child.ask({ type: 'cpu' });
+    const wallUs = (performance.now() - t0) * 1000;
+    const { text } = await child.ask({ type: 'inspect' });
+    const cpuUs = c1.user - c0.user + (c1.system - c0.system);
+    const requests = result.requests.total;
+    return {
+      variant: info.id,
+      round,
+      rps: requests / result.duration,
+      p99: result.latency.p99,
+      cpuPerReq: cpuUs / requests,
+      cpuUtil: cpuUs / wallUs,
+      requests,
+      errors: result.errors + result.timeouts,
+      non2xxShare: result.non2xx / Math.max(1, requests),
+      check: checkExposition(info, text),
+    };
+  } finally {
+    await child.stop();
+  }
+}

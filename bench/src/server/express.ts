@@ -1,0 +1,113 @@
+import type { Server } from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import type { Express, NextFunction, Request, RequestHandler, Response } from 'express';
+import { Histogram, Registry } from 'prom-client';
+import type { VariantInfo } from '../variants.js';
+import {
+  HTTP_LATENCY_BUCKETS,
+  type Inspect,
+  importExport,
+  NO_METRICS,
+  type Running,
+  UNMATCHED_ROUTE,
+} from './common.js';
+
+type ExpressModule = typeof import('express');
+
+// Loaded with require (not import) so that OpenTelemetry's require hook can patch express and http
+// in the tracing variant; every express variant loads it the same way.
+const require = createRequire(import.meta.url);
+
+function addRoutes(express: ExpressModule, app: Express): void {
+  const api = express.Router();
+  api.get('/bot/:id', (_req, res) => {
+    res.json({ ok: true });
+  });
+  api.get('/bot/:id/status', (req, res) => {
+    res.json({ ok: true, id: req.params.id, status: 'running' });
+  });
+  api.get('/bots', (_req, res) => {
+    res.json({ ok: true, bots: [] });
+  });
+  app.use('/api', api);
+}
+
+/** One 'finish' listener and one histogram observe per request: the least a middleware can do. */
+function floor(app: Express): Inspect {
+  const registry = new Registry();
+  const histogram = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request duration in seconds.',
+    labelNames: ['method', 'route', 'status'],
+    buckets: [...HTTP_LATENCY_BUCKETS],
+    registers: [registry],
+  });
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const start = performance.now();
+    res.on('finish', () => {
+      const route = req.route ? req.baseUrl + (req.route as { path: string }).path : UNMATCHED_ROUTE;
+      histogram.observe(
+        { method: req.method, route, status: res.statusCode },
+        (performance.now() - start) / 1000,
+      );
+    });
+    next();
+  });
+  return () => registry.metrics();
+}
+
+async function deia(app: Express): Promise<Inspect> {
+  const { createMetrics } = await import('@deia/metrics');
+  const deiaExpress = await importExport<(options: object) => RequestHandler>('@deia/express', [
+    'deiaExpress',
+    'default',
+  ]);
+  const metrics = createMetrics({ registry: new Registry() });
+  app.use(deiaExpress({ metrics }));
+  return () => metrics.registry.metrics();
+}
+
+async function promBundle(app: Express): Promise<Inspect> {
+  const { default: bundle } = await import('express-prom-bundle');
+  const registry = new Registry();
+  // Same labels as the others (method, path, status); everything else at its defaults.
+  app.use(
+    bundle({ includeMethod: true, includePath: true, includeStatusCode: true, promRegistry: registry }),
+  );
+  return () => registry.metrics();
+}
+
+async function promster(app: Express): Promise<Inspect> {
+  const { createMiddleware, defaultRegister } = await import('@promster/express');
+  app.use(createMiddleware({ app: app as never }));
+  return () => defaultRegister.metrics();
+}
+
+async function tracing(app: Express): Promise<Inspect> {
+  // startTracing ran before express was required (see startExpress).
+  return deia(app);
+}
+
+export async function startExpress(info: VariantInfo): Promise<Running> {
+  if (info.kind === 'tracing') await startTracingFirst();
+  const express = require('express') as ExpressModule;
+  const app = express();
+  const inspect = await {
+    bare: async () => NO_METRICS,
+    floor: async () => floor(app),
+    deia: () => deia(app),
+    tracing: () => tracing(app),
+    peer: () => (info.id === 'express+prom-bundle' ? promBundle(app) : promster(app)),
+  }[info.kind]();
+  addRoutes(express, app);
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(0, '127.0.0.1', (err?: Error) => (err ? reject(err) : resolve(s)));
+  });
+  return { port: (server.address() as AddressInfo).port, inspect };
+}
+
+async function startTracingFirst(): Promise<void> {
+  const startTracing = await importExport<(options: object) => unknown>('@deia/tracing', ['startTracing']);
+  await startTracing({ serviceName: 'deia-bench', exporter: 'none', sampleRatio: 1 });
+}
