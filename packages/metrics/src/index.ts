@@ -12,6 +12,24 @@ export { clusterRegistryClass, createClusterAggregator, shareWithCluster } from 
 export { createMetrics, DEFAULT_METRICS_OPTIONS, type Metrics } from './create-metrics.js';
 export { renderMetricsMarkdown } from './docs.js';
 export { DeiaMetricsError } from './errors.js';
+export {
+  createHttpObserver,
+  DEFAULT_HTTP_OPTIONS,
+  foldMethod,
+  type HealthLike,
+  type HttpLogger,
+  type HttpObservabilityOptions,
+  type HttpObserver,
+  type HttpRequestInfo,
+  type HttpResponse,
+  type MetricsAuth,
+  type MetricsSource,
+  PATH_EXCLUDED,
+  PATH_RECORD,
+  PATH_SERVED,
+  type RouteResolver,
+  validateHttpOptions,
+} from './http.js';
 export type {
   ClusterRegistryClass,
   CounterHandle,

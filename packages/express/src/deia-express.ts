@@ -1,0 +1,129 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createShutdown, type Shutdown } from '@deia/health';
+import {
+  createHttpObserver,
+  DeiaMetricsError,
+  type HttpResponse,
+  PATH_RECORD,
+  PATH_SERVED,
+  type RouteResolver,
+} from '@deia/metrics';
+import { appPrefix, collectTemplates } from './route-templates.js';
+import type { DeiaExpressMiddleware, DeiaExpressOptions } from './types.js';
+
+interface ExpressRequest extends IncomingMessage {
+  originalUrl?: string;
+  baseUrl?: string;
+  route?: { path: unknown };
+  app?: object & { mountpath?: unknown; parent?: unknown };
+}
+
+function send(res: ServerResponse, r: HttpResponse): void {
+  if (res.headersSent) return;
+  res.statusCode = r.statusCode;
+  for (const name in r.headers) res.setHeader(name, r.headers[name] as string);
+  res.end(r.body);
+}
+
+/**
+ * Express 4/5 middleware: records the HTTP metrics of every request (route = the matched template,
+ * nested routers included), serves `/metrics` and the health endpoints, and offers graceful
+ * shutdown through `.attach(server)`.
+ *
+ * ```ts
+ * const deia = deiaExpress({ metrics, health });
+ * app.use(deia);                       // first, before your routes
+ * deia.attach(app.listen(8000));       // optional: graceful shutdown on SIGTERM/SIGINT
+ * ```
+ * Throws `DeiaMetricsError` (code `DEIA_HTTP_OPTIONS`) on bad options.
+ */
+export function deiaExpress(options: DeiaExpressOptions): DeiaExpressMiddleware {
+  const sd = (options as { shutdown?: unknown } | null)?.shutdown;
+  if (sd !== undefined && (sd === null || typeof sd !== 'object')) {
+    throw new DeiaMetricsError(
+      'DEIA_HTTP_OPTIONS',
+      'deiaExpress: shutdown must be an object such as { timeoutMs: 10000, closers: [...] }.',
+    );
+  }
+
+  // Route object -> full template(s); null when it cannot be found in the app's router tree.
+  const templates = new Map<object, string[] | null>();
+  const discover = (req: ExpressRequest, route: object): string[] | null => {
+    const app = req.app;
+    if (app) {
+      const found = new Map<object, string[]>();
+      collectTemplates(app as Parameters<typeof collectTemplates>[0], found, appPrefix(app));
+      for (const [r, list] of found) templates.set(r, list);
+    }
+    const t = templates.get(route) ?? null;
+    templates.set(route, t);
+    return t;
+  };
+  const resolveRoute: RouteResolver = (ctx) => {
+    const req = ctx as ExpressRequest;
+    const route = req.route;
+    if (route === undefined || route === null) return undefined;
+    let t = templates.get(route);
+    if (t === undefined) t = discover(req, route);
+    if (t !== null && t.length === 1) return t[0];
+    // Reached through several mounts, or not found: fall back on the mount URL (capped by maxRoutes).
+    const direct = (req.baseUrl ?? '') + String(route.path);
+    return t === null || t.includes(direct) ? direct : t[0];
+  };
+
+  const observer = createHttpObserver(options, resolveRoute, 'deiaExpress', ['shutdown']);
+  const logError = (err: unknown, msg: string) => {
+    if (options.logger?.error) options.logger.error({ err }, msg);
+    else process.emitWarning(`${msg}: ${(err as Error).message}`, 'DeiaMetricsWarning');
+  };
+
+  const middleware = function deiaMiddleware(
+    req: IncomingMessage,
+    res: ServerResponse,
+    next: (err?: unknown) => void,
+  ): void {
+    const url = (req as ExpressRequest).originalUrl ?? req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const kind = observer.match(path);
+    if (kind === PATH_RECORD) {
+      observer.track(req, res, req);
+      next();
+      return;
+    }
+    if (kind === PATH_SERVED) {
+      const answer = observer.serve({ method: req.method ?? 'GET', path, headers: req.headers });
+      if (answer !== undefined) {
+        answer.then((r) => send(res, r), next);
+        return;
+      }
+    }
+    next();
+  } as DeiaExpressMiddleware;
+
+  const ready = observer.listen();
+  ready.catch((err: unknown) => logError(err, '@deia/express: the metricsPort server could not listen'));
+
+  let shutdown: Shutdown | undefined;
+  Object.defineProperties(middleware, {
+    observer: { value: observer, enumerable: true },
+    ready: { value: ready, enumerable: true },
+    close: { value: () => observer.close(), enumerable: true },
+    attach: {
+      enumerable: true,
+      value: (server: Server): Shutdown => {
+        if (shutdown) return shutdown;
+        if (!server || typeof (server as Server).close !== 'function') {
+          throw new DeiaMetricsError(
+            'DEIA_HTTP_OPTIONS',
+            'deiaExpress: attach(server) needs the node http.Server returned by app.listen().',
+          );
+        }
+        shutdown = createShutdown({ ...options.shutdown, health: options.health, server });
+        shutdown.addCloser('deia metrics server', () => observer.close());
+        return shutdown;
+      },
+    },
+  });
+  return middleware;
+}

@@ -1,0 +1,43 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Health, Shutdown, ShutdownOptions } from '@deia/health';
+import type { HttpObservabilityOptions, HttpObserver } from '@deia/metrics';
+
+/** Graceful-shutdown settings (see `createShutdown` in `@deia/health`); `health` and the server are filled in. */
+export type DeiaShutdownOptions = Pick<
+  ShutdownOptions,
+  'closers' | 'timeoutMs' | 'delayMs' | 'signals' | 'exit' | 'logger'
+>;
+
+/**
+ * Options of `deiaExpress`: the shared HTTP options of `@deia/metrics` (`metrics`, `health`,
+ * `metricsPath`, `metricsAuth`, `metricsPort`, `metricsHost`, `metricsSource`, `exclude`,
+ * `abortedStatus`, `maxRoutes`, `logger`, `accessLog`) plus `shutdown`.
+ */
+export interface DeiaExpressOptions extends Omit<HttpObservabilityOptions, 'health'> {
+  /** A `createHealth()` handle: its endpoints are served, excluded from metrics, and turned 503 at shutdown. */
+  health?: Health;
+  /**
+   * Settings for graceful shutdown, which starts when you call `middleware.attach(server)`.
+   * @default { timeoutMs: 10000, signals: ['SIGTERM', 'SIGINT'], exit: true }
+   */
+  shutdown?: DeiaShutdownOptions;
+}
+
+/** The middleware `deiaExpress` returns, with a few handles. */
+export interface DeiaExpressMiddleware {
+  (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void;
+  /** The framework-neutral core (label rules, endpoints). */
+  readonly observer: HttpObserver;
+  /**
+   * Opt-in graceful shutdown for the server returned by `app.listen()`: on SIGTERM/SIGINT (or
+   * `shutdown.run()`) readiness turns 503, the server stops accepting, in-flight requests finish
+   * (bounded by `timeoutMs`), the closers run, then the process exits. Returns the shutdown handle;
+   * calling it again returns the same handle.
+   */
+  attach(server: Server): Shutdown;
+  /** Resolves once the `metricsPort` server listens (immediately without `metricsPort`). */
+  readonly ready: Promise<AddressInfo | undefined>;
+  /** Stops the `metricsPort` server (also done by the shutdown). */
+  close(): Promise<void>;
+}
