@@ -1,0 +1,188 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { generateOps } from '../src/ops/index.js';
+
+// amtool and alertmanager come from the Debian package `prometheus-alertmanager`.
+const dir = mkdtempSync(join(tmpdir(), 'deia-ops-am-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function amtool(args: string[]) {
+  const res = spawnSync('amtool', args, { cwd: dir, encoding: 'utf8', timeout: 30_000 });
+  expect(res.error, 'amtool is not installed (apt-get install prometheus-alertmanager)').toBeUndefined();
+  return { status: res.status, out: `${res.stdout}${res.stderr}`, stdout: res.stdout.trim() };
+}
+
+describe('generated alertmanager.yml', () => {
+  const full = generateOps().files['alertmanager/alertmanager.yml'] as string;
+  writeFileSync(join(dir, 'full.yml'), full);
+
+  it('passes amtool check-config', () => {
+    const r = amtool(['check-config', 'full.yml']);
+    expect(r.out).toContain('SUCCESS');
+    expect(r.status).toBe(0);
+  });
+
+  it.each([
+    ['critical', 'critical'],
+    ['warning', 'warning'],
+    ['info', 'info'],
+  ])('routes severity=%s to receiver %s (amtool config routes test)', (severity, receiver) => {
+    const r = amtool([
+      'config',
+      'routes',
+      'test',
+      '--config.file=full.yml',
+      `severity=${severity}`,
+      'alertname=X',
+    ]);
+    expect(r.stdout).toBe(receiver);
+    expect(r.status).toBe(0);
+  });
+
+  it('sends critical to PagerDuty and #deia-critical, warning to #deia-warnings and e-mail, info to #deia-info', () => {
+    const cfg = parse(full);
+    const rx = Object.fromEntries(cfg.receivers.map((r: { name: string }) => [r.name, r]));
+    expect(rx.critical.pagerduty_configs).toHaveLength(1);
+    expect(rx.critical.slack_configs[0].channel).toBe('#deia-critical');
+    expect(rx.warning.slack_configs[0].channel).toBe('#deia-warnings');
+    expect(rx.warning.email_configs).toHaveLength(1);
+    expect(rx.info.slack_configs[0].channel).toBe('#deia-info');
+  });
+
+  it('references secrets only through *_file fields', () => {
+    expect(full).toMatch(/routing_key_file:/);
+    expect(full).toMatch(/slack_api_url_file:/);
+    expect(full).toMatch(/smtp_auth_password_file:/);
+    expect(full).not.toMatch(
+      /\b(routing_key|service_key|api_url|slack_api_url|auth_password|smtp_auth_password):/,
+    );
+    expect(full).not.toMatch(/hooks\.slack\.com/);
+  });
+
+  it('in webhook mode keeps the receiver names and posts every severity to the webhook', () => {
+    const cfg = parse(
+      generateOps({ alertmanager: { webhookUrl: 'http://127.0.0.1:9/hook' } }).files[
+        'alertmanager/alertmanager.yml'
+      ] as string,
+    );
+    expect(cfg.receivers.map((r: { name: string }) => r.name)).toEqual(['critical', 'warning', 'info']);
+    for (const r of cfg.receivers) expect(r.webhook_configs[0].url).toBe('http://127.0.0.1:9/hook');
+  });
+});
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const s = createNetServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+
+describe('a real Alertmanager with the generated config (webhook mode)', () => {
+  let am: ChildProcess | undefined;
+  let hook: Server | undefined;
+  afterAll(async () => {
+    am?.kill('SIGTERM');
+    await new Promise<void>((r) => (hook ? hook.close(() => r()) : r()));
+  });
+
+  it('inhibits warnings by the critical of the same alert and everything from an instance that is down, and delivers critical to the webhook', async () => {
+    const received: Array<{ receiver: string; alerts: Array<{ labels: Record<string, string> }> }> = [];
+    hook = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        received.push(JSON.parse(body));
+        res.end();
+      });
+    });
+    await new Promise<void>((r) => hook?.listen(0, '127.0.0.1', r));
+    const hookPort = (hook.address() as AddressInfo).port;
+    writeFileSync(
+      join(dir, 'webhook.yml'),
+      generateOps({ alertmanager: { webhookUrl: `http://127.0.0.1:${hookPort}/hook` } }).files[
+        'alertmanager/alertmanager.yml'
+      ] as string,
+    );
+    const port = await freePort();
+    // Debian names the binary prometheus-alertmanager; upstream tarballs name it alertmanager.
+    const bin = spawnSync('prometheus-alertmanager', ['--version']).error
+      ? 'alertmanager'
+      : 'prometheus-alertmanager';
+    am = spawn(
+      bin,
+      [
+        `--config.file=${join(dir, 'webhook.yml')}`,
+        `--storage.path=${join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--cluster.listen-address=',
+      ],
+      { stdio: 'ignore' },
+    );
+    am.on('error', () => {});
+    const base = `http://127.0.0.1:${port}/api/v2`;
+    for (let i = 0; ; i++) {
+      try {
+        if ((await fetch(`${base}/status`)).ok) break;
+      } catch {}
+      if (i > 100) throw new Error('alertmanager did not start');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const alert = (labels: Record<string, string>) => ({
+      labels: { job: 'deia-bot-controller', ...labels },
+      annotations: { summary: 'x' },
+    });
+    const post = await fetch(`${base}/alerts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify([
+        alert({ alertname: 'HighErrorRate', severity: 'critical' }),
+        alert({ alertname: 'HighErrorRate', severity: 'warning' }),
+        alert({ alertname: 'ServiceDown', severity: 'critical', instance: 'a:8000' }),
+        alert({ alertname: 'HighMemoryUsage', severity: 'warning', instance: 'a:8000' }),
+        alert({ alertname: 'HighMemoryUsage', severity: 'warning', instance: 'b:8000' }),
+        alert({ alertname: 'CacheHitRatioLow', severity: 'info' }),
+      ]),
+    });
+    expect(post.ok).toBe(true);
+    // Inhibition is computed when alerts are listed; give the inhibitor a moment to see the sources.
+    let state: Record<string, string> = {};
+    for (let i = 0; i < 50; i++) {
+      const list = (await (await fetch(`${base}/alerts`)).json()) as Array<{
+        labels: Record<string, string>;
+        status: { state: string };
+      }>;
+      state = Object.fromEntries(
+        list.map((a) => [
+          `${a.labels.alertname}/${a.labels.severity}/${a.labels.instance ?? ''}`,
+          a.status.state,
+        ]),
+      );
+      if (Object.keys(state).length === 6 && state['HighErrorRate/warning/'] === 'suppressed') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(state).toEqual({
+      'HighErrorRate/critical/': 'active',
+      'HighErrorRate/warning/': 'suppressed',
+      'ServiceDown/critical/a:8000': 'active',
+      'HighMemoryUsage/warning/a:8000': 'suppressed',
+      'HighMemoryUsage/warning/b:8000': 'active',
+      'CacheHitRatioLow/info/': 'active',
+    });
+    // critical has group_wait 10s.
+    for (let i = 0; i < 150 && !received.some((r) => r.receiver === 'critical'); i++)
+      await new Promise((r) => setTimeout(r, 100));
+    const critical = received
+      .filter((r) => r.receiver === 'critical')
+      .flatMap((r) => r.alerts.map((a) => a.labels.alertname));
+    expect(critical.sort()).toEqual(['HighErrorRate', 'ServiceDown']);
+  }, 30_000);
+});
