@@ -139,6 +139,8 @@ export interface RunInfo {
   startedAt: Date;
   elapsedSeconds: number;
   loadBefore: number[];
+  loadAfter: number[];
+  nice: number;
 }
 
 export function machineNote(): string {
@@ -146,14 +148,16 @@ export function machineNote(): string {
   return `${cpus.length} × ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}, Node ${process.version}`;
 }
 
+const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(' / ');
+
 /** The generated part of docs/benchmarks.md. */
 export function resultsSection(rows: Row[], run: RunInfo): string {
   return [
     `Measured ${run.startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC with \`${run.command}\``,
     `(${run.rounds} rounds × ${run.duration} s measured after ${run.warmup} s warm-up per sample, ${run.connections} connections, ` +
       `${Math.round(run.elapsedSeconds)} s in all).`,
-    `Machine: ${machineNote()}; load average before the run ${run.loadBefore.map((l) => l.toFixed(2)).join(' / ')}.`,
-    'Shared and noisy: the load generator and the server share the two cores.',
+    `Machine: ${machineNote()}. Shared and noisy: the load generator and the server share the cores with`,
+    `whatever else runs (load average ${load(run.loadBefore)} before, ${load(run.loadAfter)} after; nice ${run.nice}).`,
     '',
     markdownTable(rows),
     '',

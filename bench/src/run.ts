@@ -17,10 +17,12 @@ import { VARIANTS, type VariantInfo } from './variants.js';
 const HELP = `Usage: pnpm --filter @deia/bench bench [-- options]
   --quick            ~1 minute smoke: 1 round, 2 s per sample, 1 s warm-up, docs not written
   --rounds N         rounds over all variants (default 5)
-  --duration S       measured seconds per sample (default 6)
+  --duration S       measured seconds per sample (default 5)
   --warmup S         warm-up seconds per sample (default 2)
   --connections C    autocannon connections (default 50)
   --only REGEX       variants whose id matches (their framework's bare and floor are always kept)
+  --nice N           scheduling priority of the runner and the servers (e.g. -5; needs privileges):
+                     less noise from other processes on a shared host (default 0, unchanged)
   --max-minutes M    hard bound on the whole run; no sample starts after it (default 10)
   --write/--no-write write docs/benchmarks.md (default: on for full runs, off for --quick/--only)
   --profile IDS      comma-separated variant ids: one sample each with the V8 CPU profiler on in the
@@ -45,6 +47,7 @@ function parse() {
       write: { type: 'boolean' },
       'no-write': { type: 'boolean' },
       profile: { type: 'string' },
+      nice: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     args: process.argv.slice(2).filter((a) => a !== '--'),
@@ -59,13 +62,14 @@ function parse() {
     help: values.help === true,
     quick,
     rounds: Math.max(1, Math.round(num(values.rounds, quick ? 1 : 5, 'rounds'))),
-    duration: Math.max(1, num(values.duration, quick ? 2 : 6, 'duration')),
+    duration: Math.max(1, num(values.duration, quick ? 2 : 5, 'duration')),
     warmup: num(values.warmup, quick ? 1 : 2, 'warmup'),
     connections: Math.max(1, Math.round(num(values.connections, 50, 'connections'))),
     only: values.only === undefined ? undefined : new RegExp(values.only),
     maxMinutes: num(values['max-minutes'], 10, 'max-minutes'),
     write: values['no-write'] ? false : (values.write ?? (!quick && values.only === undefined)),
     profile: values.profile?.split(',').filter(Boolean),
+    nice: values.nice === undefined ? undefined : Number(values.nice),
   };
 }
 
@@ -115,6 +119,12 @@ async function main(): Promise<void> {
     console.log(HELP);
     return;
   }
+  if (args.nice !== undefined) {
+    if (!Number.isInteger(args.nice) || args.nice < -20 || args.nice > 19) {
+      throw new Error('--nice must be an integer from -20 to 19');
+    }
+    os.setPriority(args.nice); // children inherit it
+  }
   if (args.profile) return profile(args, args.profile);
 
   const variants = selected(args.only);
@@ -124,7 +134,7 @@ async function main(): Promise<void> {
   const loadBefore = os.loadavg();
   console.log(
     `${variants.length} variants × ${args.rounds} rounds, ~${Math.round((variants.length * args.rounds * perSample) / 60)} min ` +
-      `(${args.warmup} s warm-up + ${args.duration} s per sample, ${args.connections} connections); load average ${loadBefore
+      `(${args.warmup} s warm-up + ${args.duration} s per sample, ${args.connections} connections, nice ${os.getPriority()}); load average ${loadBefore
         .map((l) => l.toFixed(2))
         .join(' ')}`,
   );
@@ -166,12 +176,8 @@ async function main(): Promise<void> {
   console.log(`\n${markdownTable(rows)}\n\n${verdicts(rows).join('\n')}`);
 
   const elapsedSeconds = (Date.now() - startedAt.getTime()) / 1000;
-  const command = `pnpm --filter @deia/bench bench${process.argv
-    .slice(2)
-    .filter((a) => a !== '--')
-    .map((a) => ` ${a}`)
-    .join('')
-    .replace(/^ (?=-)/, ' -- ')}`;
+  const argv = process.argv.slice(2).filter((a) => a !== '--');
+  const command = ['pnpm --filter @deia/bench bench', ...argv].join(' ');
   const results = join(BENCH_DIR, 'results');
   mkdirSync(results, { recursive: true });
   writeFileSync(
@@ -192,6 +198,8 @@ async function main(): Promise<void> {
       startedAt,
       elapsedSeconds,
       loadBefore,
+      loadAfter: os.loadavg(),
+      nice: os.getPriority(),
     });
     const doc = readFileSync(DOCS, 'utf8');
     const a = doc.indexOf(START);

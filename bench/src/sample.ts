@@ -130,6 +130,11 @@ function checkExposition(info: VariantInfo, text: string): string {
   if (info.kind === 'bare') return '';
   if (!/\S/.test(text)) return 'empty metrics exposition';
   if (info.kind === 'peer') return '';
+  if (info.kind === 'tracing') {
+    const spans = Number(/# bench: spans exported (\d+)/.exec(text)?.[1] ?? 0);
+    if (spans === 0) return 'no spans exported';
+    if (info.id.endsWith('+exemplars') && !/trace_id="[0-9a-f]{32}"/.test(text)) return 'no exemplar';
+  }
   const missing = ROUTE_TEMPLATES.filter((t) => !text.includes(`route="${t}"`));
   if (missing.length > 0) return `no series for route ${missing.join(', ')}`;
   if (/route="\/api\/bot\/\d/.test(text)) return 'raw URL used as route label';

@@ -31,7 +31,13 @@ export const VARIANTS: readonly VariantInfo[] = [
     id: 'express+deia+tracing',
     framework: 'express',
     kind: 'tracing',
-    title: '@deia/express + @deia/tracing (sampleRatio 1, spans dropped after the processor)',
+    title: '@deia/express after startTracing (sampleRatio 1, batch processor, spans counted not sent)',
+  },
+  {
+    id: 'express+deia+tracing+exemplars',
+    framework: 'express',
+    kind: 'tracing',
+    title: 'the same, plus createMetrics({ exemplars: traceExemplar }) (OpenMetrics registry)',
   },
   { id: 'fastify', framework: 'fastify', kind: 'bare', title: 'fastify 5, no metrics' },
   {

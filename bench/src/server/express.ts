@@ -57,13 +57,15 @@ function floor(app: Express): Inspect {
   return () => registry.metrics();
 }
 
-async function deia(app: Express): Promise<Inspect> {
+async function deia(app: Express, exemplars?: () => Record<string, string> | undefined): Promise<Inspect> {
   const { createMetrics } = await import('@deia/metrics');
   const deiaExpress = await importExport<(options: object) => RequestHandler>('@deia/express', [
     'deiaExpress',
     'default',
   ]);
-  const metrics = createMetrics({ registry: new Registry() });
+  const metrics = exemplars
+    ? createMetrics({ exemplars }) // its own OpenMetrics registry
+    : createMetrics({ registry: new Registry() });
   app.use(deiaExpress({ metrics }));
   return () => metrics.registry.metrics();
 }
@@ -84,20 +86,41 @@ async function promster(app: Express): Promise<Inspect> {
   return () => defaultRegister.metrics();
 }
 
-async function tracing(app: Express): Promise<Inspect> {
-  // startTracing ran before express was required (see startExpress).
-  return deia(app);
+/**
+ * Tracing on: every request is sampled (sampleRatio 1) and its spans go through the
+ * BatchSpanProcessor to an exporter that only counts them, so the cost is everything but the
+ * OTLP serialization and the network. `startTracing` runs before express is required.
+ */
+async function startTracingFirst(): Promise<() => number> {
+  const { startTracing } = await import('@deia/tracing');
+  let exported = 0;
+  const countingExporter = {
+    export(spans: unknown[], done: (result: { code: number }) => void) {
+      exported += spans.length;
+      done({ code: 0 });
+    },
+    shutdown: async () => {},
+  };
+  startTracing({ serviceName: 'deia-bench', sampleRatio: 1, traceExporter: countingExporter as never });
+  return () => exported;
+}
+
+async function tracing(app: Express, spans: () => number, withExemplars: boolean): Promise<Inspect> {
+  const exemplars = withExemplars ? (await import('@deia/tracing')).traceExemplar : undefined;
+  const inspect = await deia(app, exemplars);
+  // The exposition plus the exported span count, which the runner checks.
+  return async () => `${await inspect()}\n# bench: spans exported ${spans()}\n`;
 }
 
 export async function startExpress(info: VariantInfo): Promise<Running> {
-  if (info.kind === 'tracing') await startTracingFirst();
+  const spans = info.kind === 'tracing' ? await startTracingFirst() : () => 0;
   const express = require('express') as ExpressModule;
   const app = express();
   const inspect = await {
     bare: async () => NO_METRICS,
     floor: async () => floor(app),
     deia: () => deia(app),
-    tracing: () => tracing(app),
+    tracing: () => tracing(app, spans, info.id.endsWith('+exemplars')),
     peer: () => (info.id === 'express+prom-bundle' ? promBundle(app) : promster(app)),
   }[info.kind]();
   addRoutes(express, app);
@@ -105,9 +128,4 @@ export async function startExpress(info: VariantInfo): Promise<Running> {
     const s = app.listen(0, '127.0.0.1', (err?: Error) => (err ? reject(err) : resolve(s)));
   });
   return { port: (server.address() as AddressInfo).port, inspect };
-}
-
-async function startTracingFirst(): Promise<void> {
-  const startTracing = await importExport<(options: object) => unknown>('@deia/tracing', ['startTracing']);
-  await startTracing({ serviceName: 'deia-bench', exporter: 'none', sampleRatio: 1 });
 }
