@@ -1,0 +1,283 @@
+import { Agent, request as httpRequest } from 'node:http';
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createHealth, type Health, type PgPoolLike, postgresCheck } from '../src/index.js';
+import {
+  closedPort,
+  DATABASE_URL,
+  fakePostgres,
+  get,
+  httpServer,
+  memoryLogger,
+  sleep,
+  tcpServer,
+  timed,
+} from './helpers.js';
+
+const opened: Array<{ close(): unknown; end?: () => unknown }> = [];
+const track = <T extends { close?(): unknown; end?(): unknown }>(x: T): T => {
+  opened.push(x as never);
+  return x;
+};
+const newHealth = (...args: Parameters<typeof createHealth>): Health => track(createHealth(...args));
+const newPool = (config: pg.PoolConfig) => {
+  const pool = new pg.Pool(config);
+  pool.on('error', () => undefined);
+  opened.push({ close: () => pool.end().catch(() => undefined) });
+  return pool;
+};
+afterEach(async () => {
+  for (const x of opened.splice(0).reverse()) await x.close();
+});
+
+const TABLE = `deia_health_test_${process.pid}`;
+beforeAll(async () => {
+  const c = new pg.Client({ connectionString: DATABASE_URL });
+  await c.connect();
+  await c.query(`CREATE TABLE IF NOT EXISTS ${TABLE} (id int)`);
+  await c.end();
+});
+afterAll(async () => {
+  const c = new pg.Client({ connectionString: DATABASE_URL });
+  await c.connect();
+  await c.query(`DROP TABLE IF EXISTS ${TABLE}`);
+  await c.end();
+});
+
+describe('postgresCheck against the real PostgreSQL', () => {
+  it('with the app pool: /health/db has the guides shape, the client goes back to the pool', async () => {
+    const pool = newPool({ connectionString: DATABASE_URL, max: 5 });
+    const health = newHealth({ checks: { database: postgresCheck(pool) } });
+    const res = await get(health, '/health/db');
+    expect(res.statusCode).toBe(200);
+    const body = JSON.parse(res.body);
+    expect(body).toMatchObject({ status: 'connected', database: 'test' });
+    expect(body.tables_accessible).toBeGreaterThanOrEqual(1);
+    expect(body.latency_ms).toBeGreaterThan(0);
+    expect(body.latency_ms).toBeLessThan(1000);
+    expect(pool.totalCount).toBe(1);
+    expect(pool.idleCount).toBe(1);
+  });
+
+  it('schema option counts that schema only', async () => {
+    const pool = newPool({ connectionString: DATABASE_URL, max: 1 });
+    const health = newHealth({ checks: { database: postgresCheck(pool, { schema: 'information_schema' }) } });
+    const body = JSON.parse((await get(health, '/health/db')).body);
+    expect(body.tables_accessible).toBeGreaterThan(0);
+    const none = newHealth({ checks: { database: postgresCheck(pool, { schema: 'no_such_schema' }) } });
+    expect(JSON.parse((await get(none, '/health/db')).body).tables_accessible).toBe(0);
+  });
+
+  it('with { connectionString }: owns a one-connection pool, closed by health.close()', async () => {
+    const health = createHealth({ checks: { database: postgresCheck({ connectionString: DATABASE_URL }) } });
+    expect((await get(health, '/health/db')).statusCode).toBe(200);
+    const admin = newPool({ connectionString: DATABASE_URL, max: 1 });
+    const count = async () =>
+      (
+        await admin.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'deia-health' AND pid <> pg_backend_pid()",
+        )
+      ).rows[0]!.n;
+    expect(await count()).toBe(1);
+    await health.close();
+    let n = await count();
+    for (let i = 0; i < 20 && n > 0; i++) {
+      await sleep(50);
+      n = await count();
+    }
+    expect(n).toBe(0);
+  });
+
+  it('1,000 concurrent /health/db requests over HTTP cause at most a handful of queries', async () => {
+    const pool = newPool({ connectionString: DATABASE_URL, max: 5 });
+    let queries = 0;
+    // counts every connection taken for a query (pool.connect is the only way the check queries)
+    const counting: PgPoolLike = {
+      connect: () => {
+        queries++;
+        return pool.connect();
+      },
+    };
+    const health = newHealth({ checks: { database: postgresCheck(counting) } });
+    const server = track(
+      await httpServer((req, res) => {
+        const out = health.handle({
+          method: req.method ?? 'GET',
+          path: req.url ?? '/',
+          headers: req.headers,
+        });
+        if (!out) {
+          res.statusCode = 404;
+          res.end();
+          return;
+        }
+        void out.then((r) => {
+          res.writeHead(r.statusCode, r.headers);
+          res.end(r.body);
+        });
+      }),
+    );
+    const agent = new Agent({ keepAlive: true, maxSockets: 200 });
+    const one = () =>
+      new Promise<number>((resolve, reject) => {
+        const req = httpRequest(`${server.url}/health/db`, { agent }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    const { value: codes, ms } = await timed(Promise.all(Array.from({ length: 1000 }, one)));
+    agent.destroy();
+    expect(codes.every((c) => c === 200)).toBe(true);
+    // one run per cacheTtlMs (2 s) at most, plus one
+    expect(queries).toBeLessThanOrEqual(Math.ceil(ms / 2000) + 1);
+    expect(queries).toBeLessThanOrEqual(3);
+  });
+
+  it('database does not exist: unhealthy, reason without the connection string', async () => {
+    const url = new URL(DATABASE_URL);
+    url.pathname = '/no_such_database_deia';
+    url.password = 'pa55word-in-url';
+    const logger = memoryLogger();
+    const health = newHealth({
+      logger,
+      detail: 'full',
+      checks: { database: postgresCheck({ connectionString: url.href }) },
+    });
+    const res = await get(health, '/health/db');
+    expect(res.statusCode).toBe(503);
+    expect(JSON.parse(res.body)).toMatchObject({ status: 'disconnected', error: 'database does not exist' });
+    const detailed = await get(health, '/health/detailed');
+    for (const body of [res.body, detailed.body]) {
+      expect(body).not.toMatch(/pa55word|postgres:\/\/|127\.0\.0\.1|5432|no_such_database/);
+    }
+    expect(logger.entries[0]!.obj.err).toBeInstanceOf(Error);
+  });
+});
+
+describe('postgresCheck faults', () => {
+  it('wrong password: unhealthy with "authentication failed", password never shown', async () => {
+    const server = track(await fakePostgres('password'));
+    const pool = newPool({
+      connectionString: `postgres://app:wr0ng-pa55@127.0.0.1:${server.port}/app`,
+      max: 2,
+      connectionTimeoutMillis: 2000,
+    });
+    const health = newHealth({ detail: 'full', checks: { database: postgresCheck(pool) } });
+    const { value: res, ms } = await timed(get(health, '/health/db'));
+    expect(ms).toBeLessThan(1000);
+    expect(res.statusCode).toBe(503);
+    expect(JSON.parse(res.body)).toMatchObject({ status: 'disconnected', error: 'authentication failed' });
+    const all = res.body + (await get(health, '/health/detailed')).body + (await get(health, '/health')).body;
+    expect(all).not.toMatch(/wr0ng|pa55|app:|127\.0\.0\.1|postgres:\/\//);
+    expect(pool.totalCount).toBe(0);
+  });
+
+  it('port refused: unhealthy fast, "connection refused"', async () => {
+    const port = await closedPort();
+    const pool = newPool({ connectionString: `postgres://postgres@127.0.0.1:${port}/test`, max: 2 });
+    const health = newHealth({ checks: { database: postgresCheck(pool) } });
+    const { value: res, ms } = await timed(get(health, '/health/db'));
+    expect(ms).toBeLessThan(500);
+    expect(res.statusCode).toBe(503);
+    expect(JSON.parse(res.body).error).toBe('connection refused');
+    expect((await get(health, '/health/ready')).statusCode).toBe(503);
+    expect(pool.totalCount).toBe(0);
+  });
+
+  it('server accepts and never answers (connect hangs): timeout within 10%, no leaked client or socket', async () => {
+    const hang = track(await tcpServer());
+    const pool = newPool({
+      connectionString: `postgres://postgres@127.0.0.1:${hang.port}/test`,
+      max: 2,
+      connectionTimeoutMillis: 1500,
+    });
+    const health = newHealth({ checks: { database: postgresCheck(pool, { timeoutMs: 1000 }) } });
+    const { value: res, ms } = await timed(get(health, '/health/db'));
+    expect(ms).toBeGreaterThanOrEqual(995);
+    expect(ms).toBeLessThan(1100);
+    expect(res.statusCode).toBe(503);
+    expect(JSON.parse(res.body).error).toBe('timed out after 1000 ms');
+    // pg cannot cancel a connection attempt; its connectionTimeoutMillis ends it and the pool is empty again
+    await sleep(700);
+    expect(pool.totalCount).toBe(0);
+    expect(pool.idleCount).toBe(0);
+    await sleep(50);
+    expect(hang.open).toBe(0);
+  });
+
+  it('server never answers the query: timeout within 10%, the client is destroyed, not returned to the pool', async () => {
+    const hang = track(await fakePostgres('hang-query'));
+    const pool = newPool({ connectionString: `postgres://postgres@127.0.0.1:${hang.port}/test`, max: 2 });
+    const health = newHealth({
+      cacheTtlMs: 0,
+      checks: { database: postgresCheck(pool, { timeoutMs: 1000 }) },
+    });
+    const { value: res, ms } = await timed(get(health, '/health/db'));
+    expect(ms).toBeGreaterThanOrEqual(995);
+    expect(ms).toBeLessThan(1100);
+    expect(res.statusCode).toBe(503);
+    await sleep(50);
+    expect(pool.totalCount).toBe(0);
+    expect(pool.idleCount).toBe(0);
+    expect(hang.open).toBe(0);
+    // the next run opens a new connection and times out the same way: no pile-up of clients
+    await get(health, '/health/db');
+    await sleep(50);
+    expect(pool.totalCount).toBe(0);
+    expect(hang.connections).toBe(2);
+  });
+
+  it('connection completes after the timeout: the late client is destroyed, not kept', async () => {
+    const slow = track(await fakePostgres('slow-startup', 1300));
+    const pool = newPool({ connectionString: `postgres://postgres@127.0.0.1:${slow.port}/test`, max: 2 });
+    const health = newHealth({ checks: { database: postgresCheck(pool, { timeoutMs: 1000 }) } });
+    const { value: res, ms } = await timed(get(health, '/health/db'));
+    expect(ms).toBeLessThan(1100);
+    expect(res.statusCode).toBe(503);
+    expect(pool.totalCount).toBe(1); // still connecting: pg cannot cancel it
+    await sleep(500);
+    expect(pool.totalCount).toBe(0);
+    expect(slow.open).toBe(0);
+  });
+
+  it('without connectionTimeoutMillis a hanging connect stays pending in the pool; no second attempt piles up', async () => {
+    const hang = track(await tcpServer());
+    const pool = newPool({ connectionString: `postgres://postgres@127.0.0.1:${hang.port}/test`, max: 5 });
+    const health = newHealth({
+      cacheTtlMs: 0,
+      checks: { database: postgresCheck(pool, { timeoutMs: 300 }) },
+    });
+    for (let i = 0; i < 5; i++) expect((await get(health, '/health/db')).statusCode).toBe(503);
+    expect(hang.connections).toBe(1);
+    expect(pool.totalCount).toBe(1);
+    await hang.close(); // the server goes away: the attempt errors and leaves the pool
+    await sleep(100);
+    expect(pool.totalCount).toBe(0);
+  });
+
+  it('{ connectionString } pointing at a server that never answers: bounded, pool closed after', async () => {
+    const hang = track(await tcpServer());
+    const health = createHealth({
+      checks: {
+        database: postgresCheck(
+          { connectionString: `postgres://u:secret@127.0.0.1:${hang.port}/x` },
+          { timeoutMs: 500 },
+        ),
+      },
+    });
+    const { value: res, ms } = await timed(get(health, '/health/db'));
+    expect(ms).toBeLessThan(550);
+    expect(res.statusCode).toBe(503);
+    expect(res.body).not.toMatch(/secret/);
+    await health.close();
+    await sleep(100);
+    expect(hang.open).toBe(0);
+  });
+
+  it('bad input throws a coded error without echoing the input', () => {
+    expect(() => postgresCheck({ connectionString: '' })).toThrow(/pg Pool or \{ connectionString/);
+    expect(() => postgresCheck(undefined as never)).toThrow(/DEIA_HEALTH_OPTIONS/);
+  });
+});
