@@ -1,3 +1,5 @@
+/** The pino logger type `createLogger` returns (re-exported so apps can annotate without importing pino). */
+export type { Logger } from 'pino';
 export { DeiaTracingError } from './errors.js';
 export { traceExemplar } from './exemplars.js';
 export {
