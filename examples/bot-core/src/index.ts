@@ -3,6 +3,7 @@ export { type BotCore, startBotCore } from './bot-core.js';
 export { BOT_ID_RE, BotManager } from './bots.js';
 export { createRedis, StatusCache } from './cache.js';
 export { configFromEnv, DEFAULT_CONFIG, redactUrl, validateConfig } from './config.js';
+export { type DemoOptions, runDemo } from './demo.js';
 export { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres.js';
 export { BotCoreError, DatabaseUnavailableError } from './errors.js';
 export {

@@ -1,5 +1,5 @@
 import type { Metrics } from '@deia/metrics';
-import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { withOllamaSpan } from '@deia/tracing';
 import { BotCoreError } from './errors.js';
 
 /** One completion. */
@@ -23,7 +23,6 @@ export const ECHO_MODEL = 'local-echo';
 /** Every echo reply starts with this, so nobody mistakes it for a real model. */
 export const ECHO_LABEL = '[local echo model: OLLAMA_URL is not set]';
 
-const tracer = () => trace.getTracer('@deia/example-bot-core');
 const countWords = (s: string) => s.split(/\s+/).filter(Boolean).length;
 
 /**
@@ -44,77 +43,68 @@ export function createOllamaClient(options: {
     kind: 'ollama',
     model,
     generate: (prompt) =>
-      tracer().startActiveSpan(
-        `text_completion ${model}`,
+      withOllamaSpan(
         {
-          kind: SpanKind.CLIENT,
-          attributes: {
-            'gen_ai.system': 'ollama',
-            'gen_ai.operation.name': 'text_completion',
-            'gen_ai.request.model': model,
+          model,
+          operation: 'text_completion',
+          usage: (r) => {
+            const c = r as Completion;
+            return { inputTokens: c.promptTokens, outputTokens: c.completionTokens };
           },
         },
-        async (span) => {
-          try {
-            const result = await metrics.llm.trackRequest({ model, operation: 'generate' }, () =>
-              metrics.dependencies.track('ollama', async () => {
-                let res: Response;
-                try {
-                  res = await fetch(endpoint, {
-                    method: 'POST',
-                    headers: { 'content-type': 'application/json' },
-                    body: JSON.stringify({ model, prompt, stream: false }),
-                    signal: AbortSignal.timeout(timeoutMs),
-                  });
-                } catch (err) {
-                  const timedOut = (err as Error).name === 'TimeoutError';
-                  throw new BotCoreError(
-                    timedOut ? 'LLM_TIMEOUT' : 'LLM_UNREACHABLE',
-                    timedOut ? `Ollama did not answer within ${timeoutMs} ms` : 'Ollama is unreachable',
-                    502,
-                  );
-                }
-                if (!res.ok) {
-                  await res.body?.cancel().catch(() => {});
-                  throw new BotCoreError('LLM_ERROR', `Ollama answered HTTP ${res.status}`, 502);
-                }
-                const body = (await res.json()) as {
-                  response?: unknown;
-                  model?: unknown;
-                  prompt_eval_count?: unknown;
-                  eval_count?: unknown;
-                };
-                if (typeof body.response !== 'string') {
-                  throw new BotCoreError('LLM_ERROR', 'Ollama answered without a "response" field', 502);
-                }
-                return {
-                  text: body.response,
-                  model,
-                  promptTokens:
-                    typeof body.prompt_eval_count === 'number' ? body.prompt_eval_count : undefined,
-                  completionTokens: typeof body.eval_count === 'number' ? body.eval_count : undefined,
-                } satisfies Completion;
-              }),
-            );
-            metrics.llm.recordTokens(model, {
-              prompt: result.promptTokens,
-              completion: result.completionTokens,
-            });
-            if (result.promptTokens !== undefined)
-              span.setAttribute('gen_ai.usage.input_tokens', result.promptTokens);
-            if (result.completionTokens !== undefined) {
-              span.setAttribute('gen_ai.usage.output_tokens', result.completionTokens);
-            }
-            return result;
-          } catch (err) {
-            span.recordException(err as Error);
-            span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
-            throw err;
-          } finally {
-            span.end();
-          }
+        async () => {
+          const result = await metrics.llm.trackRequest({ model, operation: 'generate' }, () =>
+            metrics.dependencies.track('ollama', () => callOllama(endpoint, model, prompt, timeoutMs)),
+          );
+          metrics.llm.recordTokens(model, {
+            prompt: result.promptTokens,
+            completion: result.completionTokens,
+          });
+          return result;
         },
       ),
+  };
+}
+
+async function callOllama(
+  endpoint: string,
+  model: string,
+  prompt: string,
+  timeoutMs: number,
+): Promise<Completion> {
+  let res: Response;
+  try {
+    res = await fetch(endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model, prompt, stream: false }),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (err) {
+    const timedOut = (err as Error).name === 'TimeoutError';
+    throw new BotCoreError(
+      timedOut ? 'LLM_TIMEOUT' : 'LLM_UNREACHABLE',
+      timedOut ? `Ollama did not answer within ${timeoutMs} ms` : 'Ollama is unreachable',
+      502,
+    );
+  }
+  if (!res.ok) {
+    await res.body?.cancel().catch(() => {});
+    throw new BotCoreError('LLM_ERROR', `Ollama answered HTTP ${res.status}`, 502);
+  }
+  const body = (await res.json()) as {
+    response?: unknown;
+    prompt_eval_count?: unknown;
+    eval_count?: unknown;
+  };
+  if (typeof body.response !== 'string') {
+    throw new BotCoreError('LLM_ERROR', 'Ollama answered without a "response" field', 502);
+  }
+  return {
+    text: body.response,
+    model,
+    promptTokens: typeof body.prompt_eval_count === 'number' ? body.prompt_eval_count : undefined,
+    completionTokens: typeof body.eval_count === 'number' ? body.eval_count : undefined,
   };
 }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Metrics } from '@deia/metrics';
-import { type Context, context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { withBotDispatchSpan, withTaskSpan } from '@deia/tracing';
+import { type Context, context, SpanStatusCode } from '@opentelemetry/api';
 import type { BotManager } from './bots.js';
 import { BotCoreError } from './errors.js';
 import type { Store } from './store.js';
@@ -185,52 +186,42 @@ export class TaskQueue {
     const { metrics, bots, store, logger } = this.options;
     task.status = 'running';
     metrics.bots.recordDispatchLatency((Date.now() - task.enqueuedAt) / 1000);
-    const tracer = trace.getTracer('@deia/example-bot-core');
+    // The processing span continues the trace of the request that enqueued the message.
     await context.with(task.ctx, () =>
-      tracer.startActiveSpan(
-        `process ${QUEUE}`,
-        {
-          kind: SpanKind.CONSUMER,
-          attributes: {
-            'messaging.system': 'deia-example',
-            'messaging.operation.type': 'process',
-            'messaging.destination.name': QUEUE,
-            'messaging.message.id': task.id,
-            'deia.bot.id': task.botId,
-          },
-        },
-        async (span) => {
-          try {
-            const completion = await metrics.tasks.trackTask(
-              task.enqueuedAt,
-              () => bots.handleMessage(task.botId, task.message),
-              QUEUE,
-            );
-            // Never throws for an outage: if the database just went away the write waits in the outbox.
-            await store.saveExchange({
-              botId: task.botId,
-              taskId: task.id,
-              message: task.message,
-              reply: completion.text,
-              model: completion.model,
-              at: new Date(task.enqueuedAt),
-              repliedAt: new Date(),
-            });
-            task.model = completion.model;
-            this.finish(task, 'completed', completion.text, null);
-          } catch (err) {
-            const message = err instanceof BotCoreError ? err.message : 'the bot failed to answer';
-            logger.warn(
-              { bot_id: task.botId, task_id: task.id, err: { message: (err as Error).message } },
-              'task failed',
-            );
-            span.recordException(err as Error);
-            span.setStatus({ code: SpanStatusCode.ERROR, message });
-            this.finish(task, 'failed', null, message);
-          } finally {
-            span.end();
-          }
-        },
+      withTaskSpan(
+        QUEUE,
+        (span) =>
+          withBotDispatchSpan(task.botId, async () => {
+            try {
+              const completion = await metrics.tasks.trackTask(
+                task.enqueuedAt,
+                () => bots.handleMessage(task.botId, task.message),
+                QUEUE,
+              );
+              // Never throws for an outage: if the database just went away the write waits in the outbox.
+              await store.saveExchange({
+                botId: task.botId,
+                taskId: task.id,
+                message: task.message,
+                reply: completion.text,
+                model: completion.model,
+                at: new Date(task.enqueuedAt),
+                repliedAt: new Date(),
+              });
+              task.model = completion.model;
+              this.finish(task, 'completed', completion.text, null);
+            } catch (err) {
+              const message = err instanceof BotCoreError ? err.message : 'the bot failed to answer';
+              logger.warn(
+                { bot_id: task.botId, task_id: task.id, err: { message: (err as Error).message } },
+                'task failed',
+              );
+              span.recordException(err as Error);
+              span.setStatus({ code: SpanStatusCode.ERROR, message });
+              this.finish(task, 'failed', null, message);
+            }
+          }),
+        { taskId: task.id },
       ),
     );
     bots.release(task.botId);

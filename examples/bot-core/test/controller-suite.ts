@@ -1,0 +1,486 @@
+// Shared behaviour tests of both example controllers (express and fastify run the same suite).
+// Real PostgreSQL (DATABASE_URL) and Redis (REDIS_URL) on 127.0.0.1, listen(0), a unique schema per
+// run, dropped at the end; an Ollama-like HTTP server on loopback.
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import net from 'node:net';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+export interface StartedController {
+  url: string;
+  close(): Promise<void>;
+}
+export type StartController = (options: {
+  port: number;
+  env: NodeJS.ProcessEnv;
+}) => Promise<StartedController>;
+
+export const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export const uniqueSchema = (name: string) => `ex_${name}_${randomBytes(4).toString('hex')}`;
+
+export interface JsonResponse {
+  status: number;
+  // biome-ignore lint/suspicious/noExplicitAny: response bodies are asserted field by field
+  body: any;
+  headers: Headers;
+}
+
+export async function json(url: string, init: RequestInit & { body?: string } = {}): Promise<JsonResponse> {
+  const res = await fetch(url, {
+    ...init,
+    headers: init.body === undefined ? init.headers : { 'content-type': 'application/json', ...init.headers },
+    signal: AbortSignal.timeout(15_000),
+  });
+  const text = await res.text();
+  // biome-ignore lint/suspicious/noExplicitAny: parsed JSON
+  let body: any;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = text;
+  }
+  return { status: res.status, body, headers: res.headers };
+}
+
+export const post = (url: string, body?: unknown): Promise<JsonResponse> =>
+  json(url, { method: 'POST', body: body === undefined ? undefined : JSON.stringify(body) });
+
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}
+
+/** Value of one series in a Prometheus text exposition (undefined when absent). */
+export function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    const labelPart = line.slice(name.length).match(/^\{([^}]*)\}/)?.[1] ?? '';
+    if (Object.entries(labels).every(([k, v]) => labelPart.includes(`${k}="${v}"`))) {
+      return Number(
+        line
+          .slice(line.lastIndexOf('}') + 1)
+          .trim()
+          .split(' ')[0] ?? line.split(' ')[1],
+      );
+    }
+  }
+  return undefined;
+}
+
+export async function metricsText(url: string) {
+  const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) });
+  return res.text();
+}
+
+/** An Ollama-like server: /api/generate and /api/tags; `failing` makes it answer 500. */
+export async function startFakeOllama() {
+  const state = { failing: false, calls: 0 };
+  const server: Server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      if (state.failing) {
+        res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"boom"}');
+        return;
+      }
+      if (req.url === '/api/tags') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"models":[{"name":"tiny:latest"}]}');
+        return;
+      }
+      if (req.url === '/api/version') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"version":"0.0.0-test"}');
+        return;
+      }
+      if (req.url === '/api/generate' && req.method === 'POST') {
+        state.calls++;
+        const { prompt, model } = JSON.parse(body) as { prompt: string; model: string };
+        res.writeHead(200, { 'content-type': 'application/json' }).end(
+          JSON.stringify({
+            model,
+            response: `fake answer to: ${prompt}`,
+            done: true,
+            prompt_eval_count: 7,
+            eval_count: 5,
+          }),
+        );
+        return;
+      }
+      res.writeHead(404).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { url, state, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+/** A TCP proxy to PostgreSQL that a test can cut and restore on the same port (a database outage). */
+export async function startTcpProxy(target: { host: string; port: number }) {
+  let server: net.Server | undefined;
+  const sockets = new Set<net.Socket>();
+  let port = 0;
+  const listen = async () => {
+    server = net.createServer((client) => {
+      const upstream = net.connect(target.port, target.host);
+      sockets.add(client).add(upstream);
+      const drop = () => {
+        client.destroy();
+        upstream.destroy();
+        sockets.delete(client);
+        sockets.delete(upstream);
+      };
+      client.on('error', drop).on('close', drop);
+      upstream.on('error', drop).on('close', drop);
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((r) => server!.listen(port, '127.0.0.1', r));
+    port = (server.address() as AddressInfo).port;
+  };
+  await listen();
+  return {
+    get port() {
+      return port;
+    },
+    async cut() {
+      const s = server;
+      server = undefined;
+      for (const sock of sockets) sock.destroy();
+      sockets.clear();
+      await new Promise<void>((r) => (s ? s.close(() => r()) : r()));
+    },
+    restore: listen,
+    close: async function close() {
+      await this.cut();
+    },
+  };
+}
+
+export async function dropSchema(schema: string) {
+  const client = new pg.Client({ connectionString: DATABASE_URL });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  } finally {
+    await client.end();
+  }
+}
+
+export async function deleteRedisKeys(prefix: string) {
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length) await redis.del(...keys);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** The behaviour both controllers must have, against real PostgreSQL and Redis. */
+export function controllerSuite(name: string, start: StartController) {
+  describe(`${name}: REST API, health, metrics, faults (real PostgreSQL + Redis)`, () => {
+    const schema = uniqueSchema(name.replace(/\W/g, '_').slice(0, 12));
+    const keyPrefix = `deia-example-test:${schema}:`;
+    let c: StartedController;
+    let ollama: Awaited<ReturnType<typeof startFakeOllama>>;
+
+    beforeAll(async () => {
+      ollama = await startFakeOllama();
+      c = await start({
+        port: 0,
+        env: {
+          DATABASE_URL,
+          DB_SCHEMA: schema,
+          REDIS_URL,
+          REDIS_KEY_PREFIX: 'deia-example-test:',
+          OLLAMA_URL: ollama.url,
+          OLLAMA_MODEL: 'tiny',
+          MAX_BOTS: '3',
+          DEIA_EXAMPLE_FAULTS: '1',
+          BOT_RESTART_BACKOFF_MS: '50',
+          BOT_RESTART_BACKOFF_MAX_MS: '200',
+          DB_HEARTBEAT_MS: '200',
+          MESSAGE_WAIT_MS: '5000',
+        },
+      });
+    });
+    afterAll(async () => {
+      await c?.close();
+      await ollama?.close();
+      await dropSchema(schema);
+      await deleteRedisKeys(keyPrefix);
+    });
+
+    it('starts bots, answers messages through Ollama, stores them in PostgreSQL', async () => {
+      const list = await json(`${c.url}/api/bots`);
+      expect(list.status).toBe(200);
+      expect(list.body).toMatchObject({ mode: 'normal', maxBots: 3 });
+      expect(list.headers.get('x-service-mode')).toBe('normal');
+
+      const started = await post(`${c.url}/api/bot/b1/start`);
+      expect(started.status).toBe(200);
+      expect(started.body.bot).toMatchObject({ id: 'b1', status: 'running', model: 'tiny' });
+
+      const answered = await post(`${c.url}/api/bot/b1/message`, { message: 'hello' });
+      expect(answered.status).toBe(200);
+      expect(answered.body).toMatchObject({ status: 'completed', reply: 'fake answer to: hello' });
+
+      const history = await json(`${c.url}/api/bot/b1/messages`);
+      expect(history.status).toBe(200);
+      expect(history.body.messages.map((m: { role: string }) => m.role)).toEqual(['assistant', 'user']);
+
+      // the migration created the guides' index
+      const client = new pg.Client({ connectionString: DATABASE_URL });
+      await client.connect();
+      try {
+        const idx = await client.query(
+          `SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND indexname = 'idx_bot_created'`,
+          [schema],
+        );
+        expect(idx.rows[0]?.indexdef).toMatch(/chat_messages USING btree \(bot_id, created_at DESC\)/);
+        const audit = await client.query(`SELECT action FROM "${schema}".audit_logs WHERE bot_id = 'b1'`);
+        expect(audit.rows.map((r) => r.action)).toContain('bot.running');
+      } finally {
+        await client.end();
+      }
+
+      const tasks = await json(`${c.url}/api/tasks`);
+      expect(tasks.body.queue).toMatchObject({ depth: 0, paused: false });
+      expect(tasks.body.tasks[0]).toMatchObject({ botId: 'b1', status: 'completed' });
+    });
+
+    it('validates input and enforces MAX_BOTS', async () => {
+      expect((await post(`${c.url}/api/bot/b1/message`, { message: '' })).status).toBe(400);
+      expect((await post(`${c.url}/api/bot/${'x'.repeat(80)}/start`)).status).toBe(400);
+      expect((await post(`${c.url}/api/bot/nobody/message`, { message: 'hi' })).body.error).toBe(
+        'BOT_NOT_RUNNING',
+      );
+      expect((await json(`${c.url}/api/nope`)).status).toBe(404);
+      expect((await post(`${c.url}/api/bot/b2/start`)).status).toBe(200);
+      expect((await post(`${c.url}/api/bot/b3/start`)).status).toBe(200);
+      const refused = await post(`${c.url}/api/bot/b4/start`);
+      expect(refused.status).toBe(409);
+      expect(refused.body.error).toBe('MAX_BOTS_REACHED');
+      expect((await post(`${c.url}/api/bot/b3/stop`)).body.bot.status).toBe('stopped');
+      expect((await post(`${c.url}/api/bot/b3/message`, { message: 'hi' })).status).toBe(409);
+    });
+
+    it('caches bot status in Redis (hit and miss counted)', async () => {
+      await post(`${c.url}/api/bot/b1/start`);
+      const first = await json(`${c.url}/api/bot/b1`);
+      expect(first.status).toBe(200);
+      const second = await json(`${c.url}/api/bot/b1`);
+      expect(second.body).toMatchObject({ cached: true, bot: { id: 'b1' } });
+      const m = await metricsText(c.url);
+      expect(sample(m, 'cache_hits_total', { cache: 'bot_status' })).toBeGreaterThanOrEqual(1);
+    });
+
+    it('serves the health endpoints', async () => {
+      const h = await json(`${c.url}/health`);
+      expect(h.status).toBe(200);
+      expect((await json(`${c.url}/health/db`)).status).toBe(200);
+      expect((await json(`${c.url}/health/cache`)).status).toBe(200);
+      expect((await json(`${c.url}/health/live`)).status).toBe(200);
+      expect((await json(`${c.url}/health/ready`)).status).toBe(200);
+      const detailed = await json(`${c.url}/health/detailed`);
+      expect(detailed.status).toBe(200);
+      expect(JSON.stringify(detailed.body)).toMatch(/database/);
+      expect(JSON.stringify(detailed.body)).toMatch(/ollama/);
+      expect(JSON.stringify(detailed.body)).not.toContain('postgres://');
+    });
+
+    it('exposes the catalog series on /metrics', async () => {
+      const m = await metricsText(c.url);
+      expect(
+        sample(m, 'http_requests_total', { route: '/api/bot/:id/start', method: 'POST', status: '200' }),
+      ).toBeGreaterThan(0);
+      expect(sample(m, 'bot_instances', { status: 'running' })).toBeGreaterThanOrEqual(1);
+      expect(sample(m, 'bot_instances_max')).toBe(3);
+      expect(sample(m, 'task_enqueued_total', { queue: 'messages' })).toBeGreaterThanOrEqual(1);
+      expect(sample(m, 'task_completed_total', { queue: 'messages' })).toBeGreaterThanOrEqual(1);
+      expect(sample(m, 'task_queue_depth', { queue: 'messages' })).toBe(0);
+      expect(sample(m, 'bot_dispatch_latency_seconds_count')).toBeGreaterThanOrEqual(1);
+      expect(sample(m, 'db_connection_pool_max', { pool: 'default' })).toBe(10);
+      expect(
+        sample(m, 'db_query_duration_seconds_count', { operation: 'insert_chat_messages' }),
+      ).toBeGreaterThanOrEqual(1);
+      expect(sample(m, 'llm_tokens_total', { model: 'tiny', type: 'prompt' })).toBeGreaterThanOrEqual(7);
+      expect(
+        sample(m, 'dependency_request_duration_seconds_count', { dependency: 'ollama', outcome: 'success' }),
+      ).toBeGreaterThanOrEqual(1);
+      expect(sample(m, 'health_check_up', { check: 'database' })).toBe(1);
+      expect(sample(m, 'health_check_up', { check: 'cache' })).toBe(1);
+    });
+
+    it('turns Ollama errors into 502s and LLM error metrics', async () => {
+      await post(`${c.url}/api/bot/b1/start`);
+      ollama.state.failing = true;
+      try {
+        const res = await post(`${c.url}/api/bot/b1/message`, { message: 'will fail' });
+        expect(res.status).toBe(502);
+        expect(res.body.task.error).toMatch(/Ollama answered HTTP 500/);
+        expect(JSON.stringify(res.body)).not.toContain(ollama.url);
+      } finally {
+        ollama.state.failing = false;
+      }
+      const m = await metricsText(c.url);
+      expect(
+        sample(m, 'llm_request_errors_total', { model: 'tiny', operation: 'generate' }),
+      ).toBeGreaterThanOrEqual(1);
+      expect(
+        sample(m, 'dependency_request_duration_seconds_count', { dependency: 'ollama', outcome: 'error' }),
+      ).toBeGreaterThanOrEqual(1);
+      expect(sample(m, 'task_failed_total', { queue: 'messages' })).toBeGreaterThanOrEqual(1);
+      expect(
+        sample(m, 'http_requests_total', { route: '/api/bot/:id/message', status: '502' }),
+      ).toBeGreaterThanOrEqual(1);
+    });
+
+    it('fault API: a crashing bot is restarted with backoff and counted, until the fault is cleared', async () => {
+      await post(`${c.url}/api/bot/b2/start`);
+      const crashed = await post(`${c.url}/api/admin/bots/b2/crash`);
+      expect(crashed.status).toBe(200);
+      await waitFor('three restarts', async () => {
+        const m = await metricsText(c.url);
+        return (
+          (sample(m, 'bot_restarts_total', { bot_id: 'b2' }) ?? 0) >= 3 &&
+          (sample(m, 'bot_start_errors_total', { bot_id: 'b2' }) ?? 0) >= 3
+        );
+      });
+      expect((await json(`${c.url}/api/bot/b2`)).body.bot.crashInjected).toBe(true);
+      expect(
+        (await json(`${c.url}/api/bots`)).body.bots.find((b: { id: string }) => b.id === 'b2').status,
+      ).toMatch(/restarting|starting/);
+      expect((await json(`${c.url}/api/admin/bots/b2/crash`, { method: 'DELETE' })).status).toBe(200);
+      await waitFor('b2 running again', async () => {
+        const bots = (await json(`${c.url}/api/bots`)).body.bots as Array<{ id: string; status: string }>;
+        return bots.find((b) => b.id === 'b2')?.status === 'running';
+      });
+    });
+
+    it('fault API: a paused queue holds tasks (202, depth grows) and drains on resume', async () => {
+      await post(`${c.url}/api/bot/b1/start`);
+      expect((await post(`${c.url}/api/admin/queue/pause`)).status).toBe(200);
+      const queued = await post(`${c.url}/api/bot/b1/message`, { message: 'held' });
+      expect(queued.status).toBe(202);
+      expect(queued.body).toMatchObject({ status: 'queued', task: { status: 'queued' } });
+      expect(sample(await metricsText(c.url), 'task_queue_depth', { queue: 'messages' })).toBe(1);
+      expect((await post(`${c.url}/api/admin/queue/resume`)).status).toBe(200);
+      await waitFor('held task completed', async () => {
+        const t = await json(`${c.url}/api/tasks/${queued.body.task.id}`);
+        return t.body.task?.status === 'completed';
+      });
+    });
+  });
+
+  describe(`${name}: MAX_BOTS=0, faults off, Redis down`, () => {
+    const schema = uniqueSchema(`${name.replace(/\W/g, '_').slice(0, 12)}z`);
+    let c: StartedController;
+    let deadPort: number;
+    beforeAll(async () => {
+      const probe = net.createServer();
+      await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+      deadPort = (probe.address() as AddressInfo).port;
+      await new Promise<void>((r) => probe.close(() => r()));
+      c = await start({
+        port: 0,
+        env: { DATABASE_URL, DB_SCHEMA: schema, REDIS_URL: `redis://127.0.0.1:${deadPort}`, MAX_BOTS: '0' },
+      });
+    });
+    afterAll(async () => {
+      await c?.close();
+      await dropSchema(schema);
+    });
+
+    it('refuses new launches, hides the fault API, reports the cache down but keeps serving', async () => {
+      const refused = await post(`${c.url}/api/bot/b1/start`);
+      expect(refused.status).toBe(409);
+      expect(refused.body.error).toBe('BOT_LAUNCHES_DISABLED');
+      expect((await post(`${c.url}/api/admin/queue/pause`)).status).toBe(404);
+      expect((await json(`${c.url}/api/bots`)).status).toBe(200);
+      expect((await json(`${c.url}/health/cache`)).status).toBe(503);
+      const detailed = JSON.stringify((await json(`${c.url}/health/detailed`)).body);
+      expect(detailed).toMatch(/not_configured|not configured/); // ollama without OLLAMA_URL
+      expect(detailed).not.toContain(String(deadPort));
+      expect(sample(await metricsText(c.url), 'bot_instances_max')).toBe(0);
+    });
+  });
+
+  describe(`${name}: degraded mode while PostgreSQL is unreachable`, () => {
+    const schema = uniqueSchema(`${name.replace(/\W/g, '_').slice(0, 12)}d`);
+    let c: StartedController;
+    let proxy: Awaited<ReturnType<typeof startTcpProxy>>;
+    beforeAll(async () => {
+      const u = new URL(DATABASE_URL);
+      proxy = await startTcpProxy({ host: u.hostname, port: Number(u.port || 5432) });
+      u.port = String(proxy.port);
+      c = await start({
+        port: 0,
+        env: {
+          DATABASE_URL: u.toString(),
+          DB_SCHEMA: schema,
+          DB_HEARTBEAT_MS: '200',
+          MESSAGE_WAIT_MS: '5000',
+        },
+      });
+    });
+    afterAll(async () => {
+      await c?.close();
+      await proxy?.close();
+      await dropSchema(schema);
+    });
+
+    it('queues tasks, says "degraded", loses nothing and drains when the database returns', async () => {
+      expect((await post(`${c.url}/api/bot/d1/start`)).status).toBe(200);
+      expect((await post(`${c.url}/api/bot/d1/message`, { message: 'before' })).status).toBe(200);
+
+      await proxy.cut();
+      await waitFor('degraded mode', async () => (await json(`${c.url}/api/bots`)).body.mode === 'degraded');
+      const ids: string[] = [];
+      for (const message of ['during 1', 'during 2', 'during 3']) {
+        const res = await post(`${c.url}/api/bot/d1/message`, { message });
+        expect(res.status).toBe(202);
+        expect(res.body.status).toBe('degraded');
+        expect(res.headers.get('x-service-mode')).toBe('degraded');
+        ids.push(res.body.task.id);
+      }
+      expect((await json(`${c.url}/health/db`)).status).toBe(503);
+      expect((await json(`${c.url}/api/bot/d1/messages`)).status).toBe(503);
+      const tasks = await json(`${c.url}/api/tasks`);
+      expect(tasks.body.queue.depth).toBe(3);
+      expect(sample(await metricsText(c.url), 'task_queue_depth', { queue: 'messages' })).toBe(3);
+
+      await proxy.restore();
+      await waitFor(
+        'backlog drained',
+        async () => {
+          const all = await Promise.all(ids.map((id) => json(`${c.url}/api/tasks/${id}`)));
+          return all.every((t) => t.body.task?.status === 'completed');
+        },
+        20_000,
+      );
+      expect((await json(`${c.url}/api/bots`)).body.mode).toBe('normal');
+      const history = await json(`${c.url}/api/bot/d1/messages`);
+      const contents = history.body.messages.map((m: { content: string }) => m.content);
+      for (const m of ['before', 'during 1', 'during 2', 'during 3']) expect(contents).toContain(m);
+    });
+  });
+}

@@ -1,0 +1,118 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type BotCore, createApiRoutes, errorResponse, startBotCore } from '@deia/example-bot-core';
+import { deiaExpress } from '@deia/express';
+import type { Health } from '@deia/health';
+import { createMetrics, type Metrics } from '@deia/metrics';
+import { traceExemplar } from '@deia/tracing';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { createAppHealth } from './health.js';
+
+/** What `startController` needs; everything defaults from the environment. */
+export interface ControllerOptions {
+  /** @default Number(env.PORT ?? 8000); 0 picks a free port */
+  port?: number;
+  /** @default env.HOST ?? '127.0.0.1' */
+  host?: string;
+  env?: NodeJS.ProcessEnv;
+  logger?: import('@deia/example-bot-core').LoggerLike;
+  /** Pass one to share a registry; by default a new one with trace exemplars. */
+  metrics?: Metrics;
+  version?: string;
+}
+
+/** A running controller. */
+export interface Controller {
+  readonly url: string;
+  readonly server: Server;
+  readonly app: express.Express;
+  readonly core: BotCore;
+  readonly metrics: Metrics;
+  readonly health: Health;
+  /** Closes the server, then the bot core (queue, pool, redis, embedded PGlite) and health timers. */
+  close(): Promise<void>;
+}
+
+/** Builds and starts the Express bot controller. main.ts adds tracing, signals and the banner. */
+export async function startController(options: ControllerOptions = {}): Promise<Controller> {
+  const env = options.env ?? process.env;
+  const version = options.version ?? '0.1.0';
+  const logger = options.logger;
+  const metrics =
+    options.metrics ??
+    createMetrics({
+      exemplars: traceExemplar,
+      defaultLabels: { service: 'express-controller' },
+      buildInfo: { version },
+    });
+  const core = await startBotCore({ metrics, logger, env });
+  const health = createAppHealth(core, metrics, core.logger, version);
+
+  const app = express();
+  app.disable('x-powered-by');
+  // One line: HTTP metrics, GET /metrics and the health endpoints.
+  app.use(deiaExpress({ metrics, health }));
+  app.use(express.json({ limit: '64kb' }));
+  for (const route of createApiRoutes(core)) {
+    const method = route.method.toLowerCase() as 'get' | 'post' | 'delete';
+    app[method](route.path, async (req: Request, res: Response) => {
+      const out = await route.handle({
+        params: req.params as Record<string, string>,
+        query: req.query,
+        body: req.body,
+      });
+      res
+        .status(out.statusCode)
+        .set(out.headers ?? {})
+        .json(out.body);
+    });
+  }
+  app.use((req: Request, res: Response) => {
+    res
+      .status(404)
+      .json({ error: 'NOT_FOUND', message: `no route ${req.method} ${req.path}`, mode: core.mode() });
+  });
+  app.use(
+    (err: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {
+      if (err.type === 'entity.parse.failed' || err.status === 400) {
+        res.status(400).json({ error: 'BAD_JSON', message: 'the body is not valid JSON', mode: core.mode() });
+        return;
+      }
+      const out = errorResponse(err, core.mode());
+      res.status(out.statusCode).json(out.body);
+    },
+  );
+
+  const port = options.port ?? Number(env.PORT ?? 8000);
+  const host = options.host ?? env.HOST ?? '127.0.0.1';
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(port, host, () => resolve(s));
+    s.once('error', reject);
+  }).catch(async (err) => {
+    await core.close();
+    await health.close();
+    throw err;
+  });
+  const addr = server.address() as AddressInfo;
+  const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${shownHost}:${addr.port}`,
+    server,
+    app,
+    core,
+    metrics,
+    health,
+    close: () =>
+      (closing ??= (async () => {
+        health.setShuttingDown();
+        await new Promise<void>((r) => {
+          server.close(() => r());
+          server.closeIdleConnections();
+        });
+        await core.close();
+        await health.close();
+        metrics.shutdown();
+      })()),
+  };
+}
