@@ -29,17 +29,25 @@ export function formatSeconds(seconds: number, min = 1): string {
 }
 
 /**
- * Divides every range selector and subquery range in PromQL-bearing text (`[5m]`, `[1h:1m]`) by
- * `factor`, with a floor of `minSeconds` so `rate()` still sees several 1 s scrapes.
+ * Divides every range selector, subquery range and `offset` in PromQL-bearing text (`[5m]`,
+ * `[1h:1m]`, `offset 10m`) by `factor`, with a floor of `minSeconds` so `rate()` still sees
+ * several 1 s scrapes. Offsets and ranges shrink together, so `increase(x[10m]) and x offset 10m`
+ * keeps its meaning.
  */
 export function compressRanges(text: string, factor: number, minSeconds = 10): string {
-  return text.replace(
-    /\[(\d+(?:ms|s|m|h|d|w|y)(?:\d+(?:ms|s|m|h|d|w|y))*)(?::(\d+(?:ms|s|m|h|d|w|y)+))?\]/g,
-    (_all, range: string, step: string | undefined) => {
-      const compressed = formatSeconds(parseDuration(range) / factor, minSeconds);
-      return step === undefined ? `[${compressed}]` : `[${compressed}:1s]`;
-    },
-  );
+  const duration = '\\d+(?:ms|s|m|h|d|w|y)(?:\\d+(?:ms|s|m|h|d|w|y))*';
+  return text
+    .replace(
+      new RegExp(`\\[(${duration})(?::(${duration}))?\\]`, 'g'),
+      (_all, range: string, step: string | undefined) => {
+        const compressed = formatSeconds(parseDuration(range) / factor, minSeconds);
+        return step === undefined ? `[${compressed}]` : `[${compressed}:1s]`;
+      },
+    )
+    .replace(
+      new RegExp(`\\boffset\\s+(${duration})\\b`, 'g'),
+      (_all, offset: string) => `offset ${formatSeconds(parseDuration(offset) / factor, minSeconds)}`,
+    );
 }
 
 /** Sets every `key: <duration>` YAML entry (any indentation) whose key is in `keys` to `value`. */

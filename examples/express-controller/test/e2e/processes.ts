@@ -91,7 +91,7 @@ export function startProcess(
   const record = (stream: string) => (chunk: Buffer) => {
     for (const line of chunk.toString('utf8').split('\n')) {
       if (line.trim() === '') continue;
-      lines.push(`[${name} ${stream}] ${line}`);
+      lines.push(`[${name} ${stream}] ${line.length > 400 ? `${line.slice(0, 400)}...` : line}`);
       if (lines.length > keep) lines.shift();
     }
   };

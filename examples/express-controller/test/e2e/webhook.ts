@@ -96,11 +96,15 @@ export async function startWebhookRecorder(): Promise<WebhookRecorder> {
     received,
     find,
     waitFor: (match, timeoutMs) =>
-      waitFor(`webhook notification ${match.alertname} ${match.status}`, () => find(match), {
-        timeoutMs,
-        intervalMs: 200,
-        diagnose: () => `webhook received:\n${summary()}`,
-      }),
+      waitFor(
+        `webhook notification ${match.alertname} ${match.status} ${JSON.stringify(match.labels ?? {})}`,
+        () => find(match),
+        {
+          timeoutMs,
+          intervalMs: 200,
+          diagnose: () => `webhook received:\n${summary()}`,
+        },
+      ),
     summary,
     close: () =>
       new Promise<void>((resolve) => {
