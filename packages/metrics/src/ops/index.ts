@@ -1,3 +1,4 @@
+export { main as runCli } from './cli-main.js';
 export { buildAlertmanagerConfig, buildGrafanaProvisioning, buildPrometheusConfig } from './configs.js';
 export { buildDashboard, type DashboardSpec, dashboardSpecs, type PanelSpec } from './dashboards.js';
 export { generateOps, writeOps } from './generate.js';

@@ -231,6 +231,12 @@ export function resolveOpsOptions(options: OpsOptions = {}): ResolvedOpsOptions 
     target: ratio('latencySlo.target', ls.target, D.latencySlo.target),
     thresholdSeconds: (ls.thresholdSeconds as number | undefined) ?? D.latencySlo.thresholdSeconds,
   };
+  // It selects a bucket by its `le` label, so it must be a bound of http_request_duration_seconds.
+  if (typeof latencySlo.thresholdSeconds !== 'number' || !(latencySlo.thresholdSeconds > 0)) {
+    fail(
+      'latencySlo.thresholdSeconds must be a positive number, a bucket bound of http_request_duration_seconds (e.g. 0.2).',
+    );
+  }
   for (const [name, target] of [
     ['sloTarget', sloTarget],
     ['latencySlo.target', latencySlo.target],
