@@ -11,22 +11,24 @@ interface CpuProfile {
   timeDeltas: number[];
 }
 
+const WORKSPACE = /\/(packages\/[^/]+|bench)\/src\/(.+)$/;
+
 /** Short owner of a frame: a workspace source file, an npm package, node internals, or V8. */
 function owner(url: string, name: string): string {
   if (!url) return name.startsWith('(') ? name : '(native)';
-  const ws = /\/(packages|bench)\/([^/]+\/)?src\/(.+)$/.exec(url);
-  if (ws && !url.includes('/node_modules/'))
-    return ws[1] === 'bench' ? `bench/src/${ws[3]}` : `${ws[2]}src/${ws[3]}`;
+  const ws = url.includes('/node_modules/') ? null : WORKSPACE.exec(url);
+  if (ws) return `${ws[1]}/src/${ws[2]}`;
   const pkg = /.*\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
   if (pkg) return pkg[1]!;
   if (url.startsWith('node:')) return 'node internals';
   return url;
 }
 
-const frameName = (n: ProfileNode) => {
-  const where = owner(n.callFrame.url, n.callFrame.functionName);
-  return `${n.callFrame.functionName || '(anonymous)'} ${where}:${n.callFrame.lineNumber + 1}`;
-};
+/** Frames charged to whoever called them: node's own JS, V8 natives, and the Prometheus client. */
+const PASS_THROUGH = new Set(['node internals', '(native)', 'prom-client', '@prometheus-io/client']);
+
+const frameName = (n: ProfileNode) =>
+  `${n.callFrame.functionName || '(anonymous)'} ${owner(n.callFrame.url, n.callFrame.functionName)}:${n.callFrame.lineNumber + 1}`;
 
 function top(map: Map<string, number>, total: number, perReq: number, limit: number): string[] {
   return [...map.entries()]
@@ -38,10 +40,15 @@ function top(map: Map<string, number>, total: number, perReq: number, limit: num
     );
 }
 
+const add = (m: Map<string, number>, k: string, v: number) => m.set(k, (m.get(k) ?? 0) + v);
+
 /**
- * Where the server's CPU time went over the measured window: self time by owner (file or
- * package), inclusive time of the workspace's own functions, and the hottest functions. Times are
- * shares of the non-idle samples, converted to µs per request with the measured CPU per request.
+ * Where the server's CPU time went over the measured window. Shares are of the non-idle samples,
+ * converted to µs per request with the measured CPU per request:
+ * - by owner, charging node internals and prom-client to the first caller outside them (so
+ *   `packages/metrics/src/http.ts` includes the prom-client work and listener bookkeeping it causes);
+ * - by workspace function (packages/*\/src), charged the same way;
+ * - the hottest functions by self time.
  */
 export function summarizeProfile(file: string, cpuPerReq: number): string {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
@@ -49,40 +56,48 @@ export function summarizeProfile(file: string, cpuPerReq: number): string {
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
 
-  const selfByOwner = new Map<string, number>();
+  const charged = new Map<string, number>();
+  const chargedWs = new Map<string, number>();
   const selfByFn = new Map<string, number>();
-  const inclusiveWs = new Map<string, number>();
+  const promByCaller = new Map<string, number>();
   let total = 0;
   profile.samples.forEach((id, i) => {
-    const node = byId.get(id);
+    const leaf = byId.get(id);
     const dt = profile.timeDeltas[i + 1] ?? profile.timeDeltas[i] ?? 0;
-    if (!node || node.callFrame.functionName === '(idle)') return;
+    if (!leaf || leaf.callFrame.functionName === '(idle)') return;
     total += dt;
-    const o = owner(node.callFrame.url, node.callFrame.functionName);
-    selfByOwner.set(o, (selfByOwner.get(o) ?? 0) + dt);
-    const f = frameName(node);
-    selfByFn.set(f, (selfByFn.get(f) ?? 0) + dt);
-    const seen = new Set<string>();
+    add(selfByFn, frameName(leaf), dt);
+    let payer: ProfileNode | undefined;
+    let throughProm = false;
     for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
       const n = byId.get(cur)!;
-      const url = n.callFrame.url;
-      if (/\/packages\/[^/]+\/src\//.test(url) && !url.includes('/node_modules/')) {
-        const k = frameName(n);
-        if (!seen.has(k)) {
-          seen.add(k);
-          inclusiveWs.set(k, (inclusiveWs.get(k) ?? 0) + dt);
-        }
+      const o = owner(n.callFrame.url, n.callFrame.functionName);
+      if (o === 'prom-client' || o === '@prometheus-io/client') throughProm = true;
+      if (!PASS_THROUGH.has(o) && o !== '(root)') {
+        payer = n;
+        break;
       }
     }
+    const payerOwner = payer
+      ? owner(payer.callFrame.url, payer.callFrame.functionName)
+      : 'node internals (no JS caller: socket I/O, HTTP parser, timers)';
+    add(charged, payerOwner, dt);
+    if (payer && payerOwner.startsWith('packages/')) add(chargedWs, frameName(payer), dt);
+    if (throughProm) add(promByCaller, payer ? frameName(payer) : '(none)', dt);
   });
   if (total === 0) return '  (empty profile)';
+  const ws = [...chargedWs.values()].reduce((a, b) => a + b, 0);
+  const prom = [...promByCaller.values()].reduce((a, b) => a + b, 0);
   return [
     `profile: ${file}`,
-    'self time by owner:',
-    ...top(selfByOwner, total, cpuPerReq, 15),
-    'inclusive time of workspace package functions (packages/*/src):',
-    ...top(inclusiveWs, total, cpuPerReq, 20),
+    `workspace packages (packages/*/src, with the prom-client and node work they call): ${((ws / total) * 100).toFixed(1)}% = ${((ws / total) * cpuPerReq).toFixed(2)} µs/req; prom-client alone ${((prom / total) * 100).toFixed(1)}% = ${((prom / total) * cpuPerReq).toFixed(2)} µs/req`,
+    'by owner (node internals and prom-client charged to their caller):',
+    ...top(charged, total, cpuPerReq, 15),
+    'by workspace function (charged the same way):',
+    ...top(chargedWs, total, cpuPerReq, 20),
+    'prom-client time by caller:',
+    ...top(promByCaller, total, cpuPerReq, 8),
     'hottest functions (self time):',
-    ...top(selfByFn, total, cpuPerReq, 25),
+    ...top(selfByFn, total, cpuPerReq, 20),
   ].join('\n');
 }

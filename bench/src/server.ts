@@ -5,6 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
+import { findSourceMap } from 'node:module';
 import type { Running } from './server/common.js';
 import { variantById } from './variants.js';
 
@@ -16,6 +17,28 @@ export type FromChild =
   | { type: 'error'; message: string };
 
 const send = (msg: FromChild) => process.send?.(msg);
+
+interface CallFrame {
+  url: string;
+  lineNumber: number;
+  columnNumber: number;
+}
+interface ProfileNode {
+  callFrame: CallFrame;
+}
+
+/** tsx compiles TypeScript on the fly: map frames of workspace files back to their .ts lines. */
+function toSourcePosition(frame: CallFrame): void {
+  if (!frame.url.startsWith('file://') || frame.url.includes('/node_modules/') || frame.lineNumber < 0)
+    return;
+  const map = findSourceMap(frame.url);
+  const entry = map?.findEntry(frame.lineNumber, frame.columnNumber) as
+    | { originalLine?: number; originalColumn?: number }
+    | undefined;
+  if (entry?.originalLine === undefined) return;
+  frame.lineNumber = entry.originalLine;
+  frame.columnNumber = entry.originalColumn ?? 0;
+}
 
 /**
  * With BENCH_PROFILE=<file>, the V8 CPU profiler runs between the first and the second `cpu`
@@ -37,7 +60,8 @@ function profiler(file: string | undefined): () => Promise<void> {
       await post('Profiler.setSamplingInterval', { interval: 200 });
       await post('Profiler.start');
     } else if (calls === 2) {
-      const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+      const { profile } = (await post('Profiler.stop')) as { profile: { nodes: ProfileNode[] } };
+      for (const node of profile.nodes) toSourcePosition(node.callFrame);
       writeFileSync(file, JSON.stringify(profile));
     }
   };
