@@ -1,0 +1,178 @@
+import { trace } from '@opentelemetry/api';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import {
+  accessLog,
+  botLogger,
+  createLogger,
+  DeiaTracingError,
+  getTracing,
+  type LoggerOptions,
+  redactConnectionString,
+  requestLogger,
+  startTracing,
+} from '../src/index.js';
+
+const off = { http: false, express: false, fastify: false, pg: false, ioredis: false, pino: false } as const;
+
+beforeAll(() => {
+  startTracing({
+    instrumentations: off,
+    spanProcessors: [new SimpleSpanProcessor(new InMemorySpanExporter())],
+  });
+});
+afterAll(() => getTracing()?.shutdown());
+
+function capture(options: LoggerOptions = {}) {
+  const raw: string[] = [];
+  const logger = createLogger({
+    service: 'api',
+    destination: { write: (s: string) => raw.push(s) },
+    ...options,
+  });
+  return { logger, raw, lines: () => raw.map((l) => JSON.parse(l) as Record<string, unknown>) };
+}
+
+describe('createLogger format', () => {
+  it('writes the guide format: level word, ISO timestamp, service, trace ids, fields, message', () => {
+    const { logger, lines, raw } = capture();
+    trace.getTracer('t').startActiveSpan('op', (span) => {
+      logger.info(
+        { user_id: 'user123', metadata: { document_id: 'doc123' } },
+        'Document uploaded successfully',
+      );
+      const line = lines()[0] as Record<string, unknown>;
+      expect(line).toEqual({
+        level: 'INFO',
+        timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+        service: 'api',
+        trace_id: span.spanContext().traceId,
+        span_id: span.spanContext().spanId,
+        user_id: 'user123',
+        metadata: { document_id: 'doc123' },
+        message: 'Document uploaded successfully',
+      });
+      expect(Object.keys(line).slice(0, 5)).toEqual(['level', 'timestamp', 'service', 'trace_id', 'span_id']);
+      span.end();
+    });
+    expect(raw[0]?.endsWith('\n')).toBe(true);
+  });
+
+  it('has no trace fields outside a span, and lower-case levels on request', () => {
+    const { logger, lines } = capture({ levelCase: 'lower' });
+    logger.warn('outside');
+    expect(lines()[0]).toEqual({
+      level: 'warn',
+      timestamp: expect.any(String),
+      service: 'api',
+      message: 'outside',
+    });
+  });
+
+  it('child loggers per bot and per request carry their ids', () => {
+    const { logger, lines } = capture();
+    botLogger(logger, 'bot-7').info('started');
+    requestLogger(logger, { id: 'req-1', method: 'GET', route: '/api/bots/:id' }).info('hit');
+    expect(lines()[0]).toMatchObject({ bot_id: 'bot-7', message: 'started' });
+    expect(lines()[1]).toMatchObject({ request_id: 'req-1', method: 'GET', route: '/api/bots/:id' });
+  });
+
+  it('accessLog picks the level by status and marks the entry', () => {
+    const { logger, lines } = capture();
+    const access = accessLog(logger);
+    access.info({ method: 'GET', route: '/a', status: 200 }, 'request');
+    access.info({ method: 'GET', route: '/a', statusCode: 404 }, 'request');
+    access.info({ method: 'GET', route: '/a', status: 503 }, 'request');
+    expect(lines().map((l) => [l.level, l.event_type])).toEqual([
+      ['INFO', 'access'],
+      ['WARN', 'access'],
+      ['ERROR', 'access'],
+    ]);
+  });
+
+  it('rejects bad options with a coded error', () => {
+    for (const bad of [{ level: 'verbose' }, { levelCase: 'title' }, { redact: 'yes' }, { colour: true }]) {
+      try {
+        createLogger(bad as never);
+        expect.unreachable();
+      } catch (err) {
+        expect(err).toBeInstanceOf(DeiaTracingError);
+        expect((err as DeiaTracingError).code).toBe('DEIA_LOGGER_OPTIONS');
+      }
+    }
+  });
+
+  it('pretty printing is ignored in production', () => {
+    const saved = process.env.NODE_ENV;
+    const warning = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    process.env.NODE_ENV = 'production';
+    try {
+      const { logger, lines } = capture({ pretty: true });
+      logger.info('json');
+      expect(lines()[0]).toMatchObject({ level: 'INFO', message: 'json' });
+      expect(warning).toHaveBeenCalled();
+    } finally {
+      process.env.NODE_ENV = saved;
+      warning.mockRestore();
+    }
+  });
+});
+
+describe('redaction (on by default)', () => {
+  const secrets = ['s3cr3t-pw', 'hunter2', 'Bearer abc.def.ghi', 'sid=xyz', 'tok-123', 'k-456', 'dsnpass'];
+
+  it('never writes a connection string password, a secret header or a nested password', () => {
+    const { logger, raw, lines } = capture();
+    const err = new Error('connect failed for postgres://app:s3cr3t-pw@db:5432/bots');
+    logger.info(
+      {
+        databaseUrl: 'postgres://app:s3cr3t-pw@db.internal:5432/bots?sslmode=require',
+        redis: 'redis://:hunter2@cache:6379/0',
+        dsn: 'host=db user=app password=dsnpass dbname=bots',
+        req: { headers: { Authorization: 'Bearer abc.def.ghi', cookie: 'sid=xyz', accept: 'json' } },
+        config: { db: { nested: [{ password: 'hunter2' }] }, apiKey: 'k-456', refresh_token: 'tok-123' },
+        usage: { input_tokens: 12, max_tokens: 100 },
+      },
+      'connecting to postgres://app:s3cr3t-pw@db/bots',
+    );
+    logger.error({ err }, 'failed');
+    logger.child({ url: 'amqp://guest:hunter2@mq' }).info('child binding');
+    const text = raw.join('');
+    for (const secret of secrets) expect(text).not.toContain(secret);
+    // biome-ignore lint/suspicious/noExplicitAny: reading a parsed JSON line
+    const first = lines()[0] as Record<string, any>;
+    expect(first.databaseUrl).toBe('postgres://[REDACTED]@db.internal:5432/bots?sslmode=require');
+    expect(first.redis).toBe('redis://[REDACTED]@cache:6379/0');
+    expect(first.dsn).toBe('host=db user=app password=[REDACTED] dbname=bots');
+    expect(first.req.headers).toEqual({ Authorization: '[REDACTED]', cookie: '[REDACTED]', accept: 'json' });
+    expect(first.config.db.nested[0].password).toBe('[REDACTED]');
+    expect(first.usage).toEqual({ input_tokens: 12, max_tokens: 100 });
+    expect(first.message).toBe('connecting to postgres://[REDACTED]@db/bots');
+  });
+
+  it('does not mutate the logged object', () => {
+    const { logger } = capture();
+    const obj = { password: 'hunter2', nested: { token: 'tok-123' } };
+    logger.info(obj);
+    expect(obj).toEqual({ password: 'hunter2', nested: { token: 'tok-123' } });
+  });
+
+  it('accepts extra keys and a censor, and can be switched off', () => {
+    const custom = capture({ redact: { keys: ['sessionId'], censor: '***' } });
+    custom.logger.info({ sessionId: 'abc', password: 'x' });
+    expect(custom.lines()[0]).toMatchObject({ sessionId: '***', password: '***' });
+    const offLogger = capture({ redact: false });
+    offLogger.logger.info({ password: 'visible' });
+    expect(offLogger.lines()[0]).toMatchObject({ password: 'visible' });
+  });
+
+  it('redactConnectionString cleans userinfo and key=value credentials', () => {
+    expect(redactConnectionString('postgresql://u:p@h/db and mongodb+srv://x:y@z')).toBe(
+      'postgresql://[REDACTED]@h/db and mongodb+srv://[REDACTED]@z',
+    );
+    expect(redactConnectionString('http://h/path?api_key=abc&x=1')).toBe(
+      'http://h/path?api_key=[REDACTED]&x=1',
+    );
+    expect(redactConnectionString('no secrets here: a=b')).toBe('no secrets here: a=b');
+  });
+});
