@@ -1,0 +1,113 @@
+import type { AddressInfo } from 'node:net';
+import { type BotCore, createApiRoutes, errorResponse, startBotCore } from '@deia/example-bot-core';
+import { deiaFastify } from '@deia/fastify';
+import type { Health } from '@deia/health';
+import { createMetrics, type Metrics } from '@deia/metrics';
+import { traceExemplar } from '@deia/tracing';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { createAppHealth } from './health.js';
+
+/** What `startController` needs; everything defaults from the environment. */
+export interface ControllerOptions {
+  /** @default Number(env.PORT ?? 8000); 0 picks a free port */
+  port?: number;
+  /** @default env.HOST ?? '127.0.0.1' */
+  host?: string;
+  env?: NodeJS.ProcessEnv;
+  logger?: import('@deia/example-bot-core').LoggerLike;
+  /** Pass one to share a registry; by default a new one with trace exemplars. */
+  metrics?: Metrics;
+  version?: string;
+}
+
+/** A running controller. */
+export interface Controller {
+  readonly url: string;
+  readonly app: FastifyInstance;
+  readonly core: BotCore;
+  readonly metrics: Metrics;
+  readonly health: Health;
+  /** Closes the server, then the bot core (queue, pool, redis, embedded PGlite) and health timers. */
+  close(): Promise<void>;
+}
+
+/** Builds and starts the Fastify bot controller. main.ts adds tracing, signals and the banner. */
+export async function startController(options: ControllerOptions = {}): Promise<Controller> {
+  const env = options.env ?? process.env;
+  const version = options.version ?? '0.1.0';
+  const metrics =
+    options.metrics ??
+    createMetrics({
+      exemplars: traceExemplar,
+      defaultLabels: { service: 'fastify-controller' },
+      buildInfo: { version },
+    });
+  const core = await startBotCore({ metrics, logger: options.logger, env });
+  const health = createAppHealth(core, metrics, core.logger, version);
+
+  const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
+  // One line: HTTP metrics, GET /metrics and the health endpoints.
+  await app.register(deiaFastify, { metrics, health });
+  for (const route of createApiRoutes(core)) {
+    app.route({
+      method: route.method,
+      url: route.path,
+      handler: async (req, reply) => {
+        const out = await route.handle({
+          params: req.params as Record<string, string>,
+          query: req.query as Record<string, unknown>,
+          body: req.body,
+        });
+        return reply
+          .code(out.statusCode)
+          .headers(out.headers ?? {})
+          .send(out.body);
+      },
+    });
+  }
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).send({
+      error: 'NOT_FOUND',
+      message: `no route ${req.method} ${req.url.split('?')[0]}`,
+      mode: core.mode(),
+    }),
+  );
+  app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
+    if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
+      return reply
+        .code(err.statusCode)
+        .send({ error: 'BAD_REQUEST', message: err.message, mode: core.mode() });
+    }
+    const out = errorResponse(err, core.mode());
+    return reply.code(out.statusCode).send(out.body);
+  });
+
+  const port = options.port ?? Number(env.PORT ?? 8000);
+  const host = options.host ?? env.HOST ?? '127.0.0.1';
+  try {
+    await app.listen({ port, host });
+  } catch (err) {
+    await app.close().catch(() => {});
+    await core.close();
+    await health.close();
+    throw err;
+  }
+  const addr = app.server.address() as AddressInfo;
+  const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${shownHost}:${addr.port}`,
+    app,
+    core,
+    metrics,
+    health,
+    close: () =>
+      (closing ??= (async () => {
+        health.setShuttingDown();
+        await app.close();
+        await core.close();
+        await health.close();
+        metrics.shutdown();
+      })()),
+  };
+}

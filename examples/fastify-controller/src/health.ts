@@ -1,0 +1,40 @@
+import type { BotCore } from '@deia/example-bot-core';
+import {
+  createHealth,
+  type Health,
+  type HealthLogger,
+  ollamaCheck,
+  postgresCheck,
+  redisCheck,
+} from '@deia/health';
+import type { Metrics } from '@deia/metrics';
+
+/**
+ * `/health`, `/health/db`, `/health/cache`, `/health/detailed`, `/health/live`, `/health/ready`.
+ * Check names `database` and `cache` are what the generated alert rules and dashboards match.
+ * Without REDIS_URL the cache check reports "not configured" (never failing); the same for Ollama.
+ */
+export function createAppHealth(
+  core: BotCore,
+  metrics: Metrics,
+  logger: HealthLogger,
+  version: string,
+): Health {
+  return createHealth({
+    version,
+    metrics,
+    logger,
+    detail: 'full',
+    checks: {
+      database: postgresCheck(core.pool),
+      cache: core.redis
+        ? redisCheck(core.redis)
+        : {
+            kind: 'cache',
+            critical: false,
+            run: () => ({ status: 'not_configured', message: 'REDIS_URL is not set' }),
+          },
+      ollama: ollamaCheck({ url: core.config.ollamaUrl }),
+    },
+  });
+}
