@@ -1,0 +1,114 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createShutdown, type Shutdown } from '@deia/health';
+import {
+  createHttpObserver,
+  DeiaMetricsError,
+  type HttpObserver,
+  PATH_RECORD,
+  type RouteResolver,
+} from '@deia/metrics';
+import type { FastifyPluginCallback } from 'fastify';
+import fp from 'fastify-plugin';
+import type { DeiaFastifyDecoration, DeiaFastifyOptions } from './types.js';
+
+// Structural types: the plugin works with Fastify 4 and 5 without importing either's types.
+interface FastifyRequestLike {
+  raw: IncomingMessage;
+  url: string;
+  method: string;
+  headers: Record<string, string | string[] | undefined>;
+  is404?: boolean;
+  routeOptions?: { url?: string };
+}
+interface FastifyReplyLike {
+  raw: ServerResponse;
+  code(status: number): FastifyReplyLike;
+  headers(h: Record<string, string>): FastifyReplyLike;
+  send(body?: unknown): FastifyReplyLike;
+}
+interface FastifyInstanceLike {
+  addHook(name: string, hook: (...args: never[]) => unknown): unknown;
+  route(options: object): unknown;
+  decorate(name: string, value: unknown): unknown;
+  close(): Promise<void>;
+}
+
+// Fastify 5 (and 4.x) `routeOptions.url` includes prefixes; `is404` marks the not-found handler.
+const resolveRoute: RouteResolver = (ctx) => {
+  const request = ctx as FastifyRequestLike;
+  if (request.is404) return undefined;
+  return request.routeOptions?.url;
+};
+
+const ALL_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+
+function plugin(app: FastifyInstanceLike, options: DeiaFastifyOptions, done: (err?: Error) => void): void {
+  const sd = (options as { shutdown?: unknown } | null)?.shutdown;
+  if (sd !== undefined && typeof sd !== 'boolean' && (sd === null || typeof sd !== 'object')) {
+    throw new DeiaMetricsError(
+      'DEIA_HTTP_OPTIONS',
+      'deiaFastify: shutdown must be true, false or an object such as { timeoutMs: 10000, closers: [...] }.',
+    );
+  }
+  // Fastify passes plugin options merged with its own keys in some versions; keep only ours.
+  const observer: HttpObserver = createHttpObserver(options, resolveRoute, 'deiaFastify', ['shutdown']);
+
+  app.addHook('onRequest', (request: FastifyRequestLike, reply: FastifyReplyLike, next: () => void) => {
+    const url = request.raw.url ?? '/';
+    const q = url.indexOf('?');
+    if (observer.match(q === -1 ? url : url.slice(0, q)) === PATH_RECORD) {
+      observer.track(request.raw, reply.raw, request);
+    }
+    next();
+  });
+
+  const handler = async (request: FastifyRequestLike, reply: FastifyReplyLike) => {
+    const url = request.raw.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const answer = await observer.serve({ method: request.method, path, headers: request.headers });
+    if (answer === undefined) return reply.code(404).send({ error: 'Not Found' });
+    return reply.code(answer.statusCode).headers(answer.headers).send(answer.body);
+  };
+  for (const path of observer.servedPaths) {
+    // GET also answers HEAD (Fastify's exposeHeadRoutes); other methods get the endpoint's own 405.
+    app.route({ method: ALL_METHODS, url: path, handler, logLevel: 'warn' });
+  }
+
+  app.addHook('onReady', async () => {
+    await observer.listen();
+  });
+
+  let shutdown: Shutdown | undefined;
+  if (options.shutdown) {
+    const settings = options.shutdown === true ? {} : options.shutdown;
+    shutdown = createShutdown({ ...settings, health: options.health, stop: () => app.close() });
+  }
+  app.addHook('onClose', async () => {
+    shutdown?.dispose();
+    await observer.close();
+  });
+
+  const decoration: DeiaFastifyDecoration = {
+    observer,
+    shutdown,
+    metricsAddress: () => observer.metricsAddress(),
+  };
+  app.decorate('deia', decoration);
+  done();
+}
+
+/**
+ * Fastify 4/5 plugin (not encapsulated): records the HTTP metrics of every request (route = the
+ * matched template, prefixes included; 404s share `__unmatched__`), serves `/metrics` and the
+ * health endpoints, and opt-in graceful shutdown.
+ *
+ * ```ts
+ * await app.register(deiaFastify, { metrics, health });
+ * ```
+ * Throws `DeiaMetricsError` (code `DEIA_HTTP_OPTIONS`) on bad options, at `register`/`ready`.
+ */
+export const deiaFastify: FastifyPluginCallback<DeiaFastifyOptions> = fp(plugin as never, {
+  name: '@deia/fastify',
+  fastify: '4.x || 5.x',
+});

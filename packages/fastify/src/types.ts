@@ -1,0 +1,43 @@
+import type { AddressInfo } from 'node:net';
+import type { Health, Shutdown, ShutdownOptions } from '@deia/health';
+import type { HttpObservabilityOptions, HttpObserver } from '@deia/metrics';
+
+/** Graceful-shutdown settings (see `createShutdown` in `@deia/health`); `health` and `stop` are filled in. */
+export type DeiaShutdownOptions = Pick<
+  ShutdownOptions,
+  'closers' | 'timeoutMs' | 'delayMs' | 'signals' | 'exit' | 'logger'
+>;
+
+/**
+ * Options of the `deiaFastify` plugin: the shared HTTP options of `@deia/metrics` (`metrics`,
+ * `health`, `metricsPath`, `metricsAuth`, `metricsPort`, `metricsHost`, `metricsSource`, `exclude`,
+ * `abortedStatus`, `maxRoutes`, `logger`, `accessLog`) plus `shutdown`.
+ */
+export interface DeiaFastifyOptions extends Omit<HttpObservabilityOptions, 'health'> {
+  /** A `createHealth()` handle: its endpoints are served, excluded from metrics, and turned 503 at shutdown. */
+  health?: Health;
+  /**
+   * Opt-in graceful shutdown: `true` or settings. On SIGTERM/SIGINT (or `app.deia.shutdown.run()`)
+   * readiness turns 503, `app.close()` drains in-flight requests, the closers run, then the
+   * process exits.
+   * @default undefined (off)
+   */
+  shutdown?: boolean | DeiaShutdownOptions;
+}
+
+/** What the plugin decorates the instance with, as `app.deia`. */
+export interface DeiaFastifyDecoration {
+  /** The framework-neutral core (label rules, endpoints). */
+  readonly observer: HttpObserver;
+  /** The shutdown handle when `shutdown` is enabled. */
+  readonly shutdown: Shutdown | undefined;
+  /** Address of the `metricsPort` server once the app is ready. */
+  metricsAddress(): AddressInfo | undefined;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Set by `@deia/fastify`. */
+    deia: DeiaFastifyDecoration;
+  }
+}
