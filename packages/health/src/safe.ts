@@ -42,6 +42,8 @@ const CODE_MESSAGES: Record<string, string> = {
   EHOSTUNREACH: 'host unreachable',
   ENETUNREACH: 'network unreachable',
   EPIPE: 'connection closed',
+  ENOENT: 'no such file or directory',
+  EACCES: 'permission denied',
   // PostgreSQL SQLSTATE
   '28P01': 'authentication failed',
   '28000': 'authorization failed',

@@ -33,7 +33,8 @@ export interface CheckOutcome {
 export type CheckFunction = (
   signal: AbortSignal,
   context: CheckContext,
-) => CheckOutcome | boolean | undefined | Promise<CheckOutcome | boolean | undefined>;
+  // biome-ignore lint/suspicious/noConfusingVoidType: a check may return nothing (async () => { await ping(); })
+) => CheckOutcome | boolean | void | Promise<CheckOutcome | boolean | void>;
 
 /** Passed to every check run. */
 export interface CheckContext {

@@ -218,7 +218,11 @@ describe('single-flight and cache', () => {
 
   it('cacheTtlMs 0 still shares the in-flight run', async () => {
     let runs = 0;
-    const h = make({ cacheTtlMs: 0, checks: { a: async () => void (runs++, await sleep(20)) } });
+    const a = async () => {
+      runs++;
+      await sleep(20);
+    };
+    const h = make({ cacheTtlMs: 0, checks: { a } });
     await Promise.all(Array.from({ length: 100 }, () => h.run()));
     expect(runs).toBe(1);
     await h.run();

@@ -1,0 +1,159 @@
+import Redis, { type RedisOptions } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createHealth, type Health, parseUsedMemoryMb, redisCheck } from '../src/index.js';
+import { closedPort, get, REDIS_URL, sleep, startRedisServer, tcpServer, timed } from './helpers.js';
+
+const cleanup: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn();
+});
+const client = (options: RedisOptions | string) => {
+  const c = typeof options === 'string' ? new Redis(options) : new Redis(options);
+  c.on('error', () => undefined); // ioredis logs unhandled errors; the test asserts on status instead
+  cleanup.push(() => c.disconnect());
+  return c;
+};
+const health = (...args: Parameters<typeof createHealth>): Health => {
+  const h = createHealth(...args);
+  cleanup.push(() => h.close());
+  return h;
+};
+const ready = (c: Redis) =>
+  c.status === 'ready' ? Promise.resolve() : new Promise((r) => c.once('ready', r));
+type Queue = { toArray(): Array<{ command: { name: string; args: unknown[] } }> };
+/** Commands the check sent (PING, INFO memory) still waiting in ioredis' offline or command queue. */
+const queued = (c: Redis) => {
+  const internals = c as unknown as { offlineQueue: Queue; commandQueue: Queue };
+  return [...internals.offlineQueue.toArray(), ...internals.commandQueue.toArray()].filter(
+    ({ command }) => command.name === 'ping' || (command.name === 'info' && command.args[0] === 'memory'),
+  ).length;
+};
+
+describe('redisCheck against the real Redis', () => {
+  it('/health/cache has the guides shape', async () => {
+    const c = client(REDIS_URL);
+    await ready(c);
+    const h = health({ checks: { redis: redisCheck(c) } });
+    const res = await get(h, '/health/cache');
+    expect(res.statusCode).toBe(200);
+    const body = JSON.parse(res.body);
+    expect(body).toMatchObject({ status: 'healthy', provider: 'redis' });
+    expect(body.memory_used_mb).toBeGreaterThan(0);
+    expect(body.latency_ms).toBeGreaterThan(0);
+    expect(body.latency_ms).toBeLessThan(500);
+  });
+
+  it('parses used_memory from INFO memory', () => {
+    expect(parseUsedMemoryMb('# Memory\r\nused_memory:47185920\r\nused_memory_human:45.00M\r\n')).toBe(45);
+    expect(parseUsedMemoryMb('')).toBeUndefined();
+  });
+
+  it('is non-critical by default: a failing cache degrades the service (200), /health/cache itself is 503', async () => {
+    const c = client({ port: await closedPort(), host: '127.0.0.1', lazyConnect: true });
+    const h = health({ checks: { database: () => true, redis: redisCheck(c) } });
+    const res = await get(h, '/health');
+    expect(res.statusCode).toBe(200);
+    expect(JSON.parse(res.body).status).toBe('degraded');
+    expect((await get(h, '/health/cache')).statusCode).toBe(503);
+  });
+});
+
+describe('redisCheck faults', () => {
+  it('Redis going away mid-run (own redis-server, killed): fails fast, queues nothing, recovers', async () => {
+    const server = await startRedisServer();
+    cleanup.push(() => server.stop());
+    const c = client({ port: server.port, host: '127.0.0.1' });
+    await ready(c);
+    const h = health({ cacheTtlMs: 0, checks: { redis: redisCheck(c) } });
+    expect(JSON.parse((await get(h, '/health/cache')).body).status).toBe('healthy');
+
+    await server.stop();
+    await sleep(100);
+    expect(c.status).not.toBe('ready');
+    const { value: first, ms } = await timed(get(h, '/health/cache'));
+    expect(ms).toBeLessThan(50);
+    expect(first.statusCode).toBe(200); // 1 of 2 consecutive failures: degraded
+    expect(JSON.parse(first.body)).toMatchObject({ status: 'degraded', provider: 'redis' });
+    expect(JSON.parse(first.body).error).toMatch(/client not ready \((reconnecting|connecting|connect)\)/);
+    const second = await get(h, '/health/cache');
+    expect(second.statusCode).toBe(503);
+    expect(JSON.parse(second.body).status).toBe('unhealthy');
+    for (let i = 0; i < 50; i++) await get(h, '/health/cache');
+    expect(queued(c)).toBe(0);
+
+    // it comes back on the same port: the client reconnects by itself and the check passes
+    const { spawn } = await import('node:child_process');
+    const again = spawn(
+      'redis-server',
+      ['--port', String(server.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      {
+        stdio: 'ignore',
+      },
+    );
+    cleanup.push(() => again.kill('SIGKILL'));
+    await ready(c);
+    expect((await get(h, '/health/cache')).statusCode).toBe(200);
+  });
+
+  it('Redis stops answering (SIGSTOP) while the client is ready: timeout within 10%, no pile-up', async () => {
+    const server = await startRedisServer();
+    cleanup.push(() => server.stop());
+    const c = client({ port: server.port, host: '127.0.0.1' });
+    await ready(c);
+    const h = health({ cacheTtlMs: 0, checks: { redis: redisCheck(c, { timeoutMs: 1000 }) } });
+    expect((await get(h, '/health/cache')).statusCode).toBe(200);
+    server.process.kill('SIGSTOP');
+    const { value: res, ms } = await timed(get(h, '/health/cache'));
+    expect(ms).toBeGreaterThanOrEqual(995);
+    expect(ms).toBeLessThan(1100);
+    expect(JSON.parse(res.body).error).toMatch(/timed out after 1000 ms/);
+    const sent = queued(c);
+    // while the previous run is pending, later runs send nothing
+    for (let i = 0; i < 20; i++) await get(h, '/health/cache');
+    expect(queued(c)).toBe(sent);
+    server.process.kill('SIGCONT');
+    await sleep(200);
+    expect(queued(c)).toBe(0);
+    expect((await get(h, '/health/cache')).statusCode).toBe(200);
+  });
+
+  it('client pointed at a closed port: every check fails fast, no commands, no extra connection attempts', async () => {
+    const c = client({ port: await closedPort(), host: '127.0.0.1' });
+    let reconnects = 0;
+    c.on('reconnecting', () => reconnects++);
+    const h = health({ cacheTtlMs: 0, checks: { redis: redisCheck(c) } });
+    const started = performance.now();
+    let slowest = 0;
+    while (performance.now() - started < 1500) {
+      const { value, ms } = await timed(get(h, '/health/cache'));
+      slowest = Math.max(slowest, ms);
+      expect(value.statusCode).toBeGreaterThanOrEqual(200);
+      await sleep(5);
+    }
+    expect(slowest).toBeLessThan(50);
+    expect(queued(c)).toBe(0);
+    // ioredis' own back-off (50 ms, 100 ms, ...) is the only source of attempts: a handful in 1.5 s
+    expect(reconnects).toBeLessThan(12);
+  });
+
+  it('server that accepts and drops connections: attempts follow the client back-off, not the check rate', async () => {
+    const flaky = await tcpServer((s) => s.destroy());
+    cleanup.push(() => flaky.close());
+    const c = client({ port: flaky.port, host: '127.0.0.1' });
+    const h = health({ cacheTtlMs: 0, checks: { redis: redisCheck(c) } });
+    let runs = 0;
+    const started = performance.now();
+    while (performance.now() - started < 1500) {
+      await get(h, '/health/cache');
+      runs++;
+      await sleep(2);
+    }
+    expect(runs).toBeGreaterThan(100);
+    expect(flaky.connections).toBeLessThan(12);
+    expect(queued(c)).toBe(0);
+  });
+
+  it('bad input throws a coded error', () => {
+    expect(() => redisCheck({} as never)).toThrow(/DEIA_HEALTH_OPTIONS/);
+  });
+});
