@@ -10,7 +10,7 @@ export interface Row {
   p99: number;
   cpuPerReq: number;
   cpuUtil: number;
-  /** Paired per-round ratios (this variant / the baseline measured in the same round). */
+  /** Paired ratios (this variant / the baseline measured in the same slice), median and range. */
   tputVsBare: Spread;
   cpuVsBare: Spread;
   tputVsFloor: Spread;
@@ -19,17 +19,25 @@ export interface Row {
   error: string | undefined;
 }
 
+const key = (s: Sample) => `${s.round}/${s.slice}`;
+
+/** Ratios of bursts measured in the same slice of the same round (neighbours in time). */
 function paired(samples: Sample[], base: Sample[], pick: (s: Sample) => number): Spread {
-  const byRound = new Map(base.map((s) => [s.round, s]));
+  const bySlice = new Map(base.map((s) => [key(s), s]));
   const ratios: number[] = [];
   for (const s of samples) {
-    const b = byRound.get(s.round);
+    const b = bySlice.get(key(s));
     if (b) ratios.push(pick(s) / pick(b));
   }
   return spread(ratios);
 }
 
-export function buildRows(samples: Sample[], errors: Map<string, string>, ids: Set<string>): Row[] {
+export function buildRows(
+  samples: Sample[],
+  errors: Map<string, string>,
+  checks: Map<string, string>,
+  ids: Set<string>,
+): Row[] {
   const of = (id: string) => samples.filter((s) => s.variant === id);
   return VARIANTS.filter((v) => ids.has(v.id)).map((info) => {
     const mine = of(info.id);
@@ -46,7 +54,7 @@ export function buildRows(samples: Sample[], errors: Map<string, string>, ids: S
       cpuVsBare: paired(mine, bare, (s) => s.cpuPerReq),
       tputVsFloor: paired(mine, floor, (s) => s.rps),
       cpuVsFloor: paired(mine, floor, (s) => s.cpuPerReq),
-      check: [...new Set(mine.map((s) => s.check).filter(Boolean))].join('; '),
+      check: checks.get(info.id) ?? '',
       error: errors.get(info.id),
     };
   });
@@ -118,13 +126,13 @@ export function verdicts(rows: Row[]): string[] {
       );
     }
   }
-  const on = rows.find((r) => r.info.kind === 'tracing');
   const off = rows.find((r) => r.info.id === 'express+deia');
-  if (on && off && on.samples.length > 0 && off.samples.length > 0) {
+  for (const on of rows.filter((r) => r.info.kind === 'tracing')) {
+    if (!off || on.samples.length === 0 || off.samples.length === 0) continue;
     const t = paired(on.samples, off.samples, (s) => s.rps);
     const c = paired(on.samples, off.samples, (s) => s.cpuPerReq);
     out.push(
-      `- **tracing on vs off** (express+deia+tracing / express+deia, paired by round): throughput ${ratio(t)}, CPU per request ${ratio(c)}.`,
+      `- **tracing on vs off** (${on.info.id} / express+deia, paired by slice): throughput ${ratio(t)}, CPU per request ${ratio(c)}.`,
     );
   }
   return out;
@@ -133,9 +141,10 @@ export function verdicts(rows: Row[]): string[] {
 export interface RunInfo {
   command: string;
   rounds: number;
+  slices: number;
+  slice: number;
   connections: number;
   warmup: number;
-  duration: number;
   startedAt: Date;
   elapsedSeconds: number;
   loadBefore: number[];
@@ -154,8 +163,8 @@ const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(' / ');
 export function resultsSection(rows: Row[], run: RunInfo): string {
   return [
     `Measured ${run.startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC with \`${run.command}\``,
-    `(${run.rounds} rounds × ${run.duration} s measured after ${run.warmup} s warm-up per sample, ${run.connections} connections, ` +
-      `${Math.round(run.elapsedSeconds)} s in all).`,
+    `(${run.rounds} rounds of fresh server processes × ${run.slices} interleaved bursts of ${run.slice} s per variant, ` +
+      `${run.warmup} s warm-up, ${run.connections} connections; ${Math.round(run.elapsedSeconds)} s in all).`,
     `Machine: ${machineNote()}. Shared and noisy: the load generator and the server share the cores with`,
     `whatever else runs (load average ${load(run.loadBefore)} before, ${load(run.loadAfter)} after; nice ${run.nice}).`,
     '',

@@ -1,9 +1,10 @@
 /**
- * Benchmark runner: `pnpm --filter @deia/bench bench [-- options]`. See docs/benchmarks.md.
+ * Benchmark runner: `pnpm --filter @deia/bench bench [options]`. See docs/benchmarks.md.
  *
- * Each sample starts a fresh server child (127.0.0.1, port 0) for one variant, drives it from this
- * process with autocannon, and reads the child's CPU time over IPC. Variants alternate round-robin
- * (rotated every round); the report gives medians and per-round paired ratios.
+ * Every round starts a fresh server process per variant (127.0.0.1, port 0), warms each up, then
+ * gives every variant one short autocannon burst per slice, in an order that rotates every slice,
+ * reading the server's CPU time over IPC around each burst. Interleaving short bursts spreads the
+ * noise of a shared host evenly over the variants; ratios are paired per slice, then the median.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -11,23 +12,24 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { summarizeProfile } from './profile.js';
 import { buildRows, markdownTable, resultsSection, verdicts } from './report.js';
-import { BENCH_DIR, type LoadOptions, measure, type Sample } from './sample.js';
+import { BENCH_DIR, measure, type Sample, VariantServer } from './sample.js';
 import { VARIANTS, type VariantInfo } from './variants.js';
 
-const HELP = `Usage: pnpm --filter @deia/bench bench [-- options]
-  --quick            ~1 minute smoke: 1 round, 2 s per sample, 1 s warm-up, docs not written
-  --rounds N         rounds over all variants (default 5)
-  --duration S       measured seconds per sample (default 5)
-  --warmup S         warm-up seconds per sample (default 2)
+const HELP = `Usage: pnpm --filter @deia/bench bench [options]
+  --quick            ~1 minute smoke: 1 round, 2 slices of 1 s, 1 s warm-up; docs not written
+  --rounds N         rounds, each with fresh server processes (default 3)
+  --slices N         measured bursts per variant per round (default 7)
+  --slice S          seconds per burst (default 1.5)
+  --warmup S         warm-up seconds per server at the start of a round (default 2)
   --connections C    autocannon connections (default 50)
   --only REGEX       variants whose id matches (their framework's bare and floor are always kept)
+  --max-minutes M    hard bound on the whole run: no burst starts after it (default 10)
   --nice N           scheduling priority of the runner and the servers (e.g. -5; needs privileges):
-                     less noise from other processes on a shared host (default 0, unchanged)
-  --max-minutes M    hard bound on the whole run; no sample starts after it (default 10)
-  --write/--no-write write docs/benchmarks.md (default: on for full runs, off for --quick/--only)
-  --profile IDS      comma-separated variant ids: one sample each with the V8 CPU profiler on in the
-                     server over the measured window, then a summary of where its CPU time goes
-                     (.cpuprofile files in bench/profiles, open them in Chrome DevTools)
+                     less noise from other processes on a shared host (default: unchanged)
+  --write/--no-write write the results into docs/benchmarks.md (default: on, off for --quick/--only)
+  --profile IDS      comma-separated variant ids: one server each with the V8 CPU profiler on over one
+                     measured burst (--slice seconds, default 5 here), then a summary of where its CPU
+                     time goes (.cpuprofile files in bench/profiles, open them in Chrome DevTools)
 `;
 
 const DOCS = join(BENCH_DIR, '..', 'docs', 'benchmarks.md');
@@ -39,15 +41,16 @@ function parse() {
     options: {
       quick: { type: 'boolean', default: false },
       rounds: { type: 'string' },
-      duration: { type: 'string' },
+      slices: { type: 'string' },
+      slice: { type: 'string' },
       warmup: { type: 'string' },
       connections: { type: 'string' },
       only: { type: 'string' },
       'max-minutes': { type: 'string' },
+      nice: { type: 'string' },
       write: { type: 'boolean' },
       'no-write': { type: 'boolean' },
       profile: { type: 'string' },
-      nice: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     args: process.argv.slice(2).filter((a) => a !== '--'),
@@ -58,18 +61,24 @@ function parse() {
     return n;
   };
   const quick = values.quick === true;
+  const profile = values.profile?.split(',').filter(Boolean);
+  const nice = values.nice === undefined ? undefined : Number(values.nice);
+  if (nice !== undefined && (!Number.isInteger(nice) || nice < -20 || nice > 19)) {
+    throw new Error('--nice must be an integer from -20 to 19');
+  }
   return {
     help: values.help === true,
     quick,
-    rounds: Math.max(1, Math.round(num(values.rounds, quick ? 1 : 5, 'rounds'))),
-    duration: Math.max(1, num(values.duration, quick ? 2 : 5, 'duration')),
+    rounds: Math.max(1, Math.round(num(values.rounds, quick ? 1 : 3, 'rounds'))),
+    slices: Math.max(1, Math.round(num(values.slices, quick ? 2 : 7, 'slices'))),
+    slice: Math.max(0.5, num(values.slice, profile ? 5 : quick ? 1 : 1.5, 'slice')),
     warmup: num(values.warmup, quick ? 1 : 2, 'warmup'),
     connections: Math.max(1, Math.round(num(values.connections, 50, 'connections'))),
     only: values.only === undefined ? undefined : new RegExp(values.only),
     maxMinutes: num(values['max-minutes'], 10, 'max-minutes'),
+    nice,
     write: values['no-write'] ? false : (values.write ?? (!quick && values.only === undefined)),
-    profile: values.profile?.split(',').filter(Boolean),
-    nice: values.nice === undefined ? undefined : Number(values.nice),
+    profile,
   };
 }
 
@@ -84,12 +93,12 @@ function selected(only: RegExp | undefined): VariantInfo[] {
   );
 }
 
-/** Rotates the order every round and reverses every other round, so no variant always runs first. */
-function order(variants: VariantInfo[], round: number): VariantInfo[] {
-  const n = variants.length;
-  const shift = (round * 3) % n;
-  const rotated = [...variants.slice(shift), ...variants.slice(0, shift)];
-  return round % 2 === 1 ? rotated.reverse() : rotated;
+/** Rotates the order every slice and reverses every other one, so no variant always follows another. */
+function order<T>(items: T[], step: number): T[] {
+  const n = items.length;
+  const shift = (step * 5) % n;
+  const rotated = [...items.slice(shift), ...items.slice(0, shift)];
+  return step % 2 === 1 ? rotated.reverse() : rotated;
 }
 
 async function profile(args: Args, ids: string[]): Promise<void> {
@@ -99,19 +108,26 @@ async function profile(args: Args, ids: string[]): Promise<void> {
     const info = VARIANTS.find((v) => v.id === id);
     if (!info) throw new Error(`unknown variant "${id}"`);
     const file = join(dir, `${id.replace(/[^a-z0-9]+/gi, '_')}.cpuprofile`);
-    const load: LoadOptions = {
+    const load = {
       connections: args.connections,
       warmup: args.warmup,
-      duration: args.duration,
+      duration: args.slice,
       profileFile: file,
     };
-    const s = await measure(info, 0, load);
+    const s = await measure(info, load);
     console.log(
-      `\n## ${id}: ${s.rps.toFixed(0)} req/s, ${s.cpuPerReq.toFixed(1)} µs CPU/req (profiler on, so slower)\n`,
+      `\n## ${id}: ${s.rps.toFixed(0)} req/s, ${s.cpuPerReq.toFixed(1)} µs CPU/req (profiler on, so slower)${s.check ? ` ⚠ ${s.check}` : ''}\n`,
     );
     console.log(summarizeProfile(file, s.cpuPerReq));
   }
 }
+
+const fmt = (s: Sample) =>
+  `${s.rps.toFixed(0).padStart(6)} req/s  p99 ${s.p99.toFixed(1).padStart(5)} ms  ${s.cpuPerReq
+    .toFixed(1)
+    .padStart(
+      6,
+    )} µs/req  cpu ${(s.cpuUtil * 100).toFixed(0).padStart(3)}%${s.errors ? `  errors ${s.errors}` : ''}`;
 
 async function main(): Promise<void> {
   const args = parse();
@@ -119,60 +135,67 @@ async function main(): Promise<void> {
     console.log(HELP);
     return;
   }
-  if (args.nice !== undefined) {
-    if (!Number.isInteger(args.nice) || args.nice < -20 || args.nice > 19) {
-      throw new Error('--nice must be an integer from -20 to 19');
-    }
-    os.setPriority(args.nice); // children inherit it
-  }
+  if (args.nice !== undefined) os.setPriority(args.nice); // the server children inherit it
   if (args.profile) return profile(args, args.profile);
 
   const variants = selected(args.only);
-  const perSample = args.warmup + args.duration + 1.5;
+  const perRound = 4 + variants.length * (args.warmup + 0.3 + args.slices * (args.slice + 0.15));
   const deadline = Date.now() + args.maxMinutes * 60_000;
   const startedAt = new Date();
   const loadBefore = os.loadavg();
   console.log(
-    `${variants.length} variants × ${args.rounds} rounds, ~${Math.round((variants.length * args.rounds * perSample) / 60)} min ` +
-      `(${args.warmup} s warm-up + ${args.duration} s per sample, ${args.connections} connections, nice ${os.getPriority()}); load average ${loadBefore
-        .map((l) => l.toFixed(2))
-        .join(' ')}`,
+    `${variants.length} variants × ${args.rounds} rounds × ${args.slices} bursts of ${args.slice} s, ` +
+      `${args.connections} connections, ${args.warmup} s warm-up, nice ${os.getPriority()}: ~${Math.ceil(
+        (args.rounds * perRound) / 60,
+      )} min; load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`,
   );
 
   const samples: Sample[] = [];
   const errors = new Map<string, string>();
+  const checks = new Map<string, string>();
   let stopped = false;
   for (let round = 0; round < args.rounds && !stopped; round++) {
-    for (const info of order(variants, round)) {
+    // Fresh processes for this round, started one at a time (start-up compiles TypeScript).
+    const servers: VariantServer[] = [];
+    for (const info of variants) {
       if (errors.has(info.id)) continue;
-      if (Date.now() + perSample * 1000 > deadline) {
-        console.log(
-          `--max-minutes ${args.maxMinutes} reached: stopping before round ${round + 1} is complete`,
-        );
-        stopped = true;
-        break;
-      }
       try {
-        const s = await measure(info, round, args);
-        samples.push(s);
-        console.log(
-          `round ${round + 1}/${args.rounds} ${info.id.padEnd(24)} ${s.rps.toFixed(0).padStart(6)} req/s  p99 ${s.p99
-            .toFixed(1)
-            .padStart(
-              5,
-            )} ms  ${s.cpuPerReq.toFixed(1).padStart(6)} µs/req  cpu ${(s.cpuUtil * 100).toFixed(0)}%` +
-            `${s.errors ? `  errors ${s.errors}` : ''}${s.check ? `  ⚠ ${s.check}` : ''}`,
-        );
+        servers.push(await VariantServer.start(info));
       } catch (err) {
         const message = (err as Error).message.split('\n')[0] ?? String(err);
         errors.set(info.id, message);
-        console.log(`round ${round + 1}/${args.rounds} ${info.id.padEnd(24)} unavailable: ${message}`);
+        console.log(`${info.id}: unavailable: ${message}`);
       }
     }
+    try {
+      for (const server of servers) await server.warm(args.connections, args.warmup);
+      for (let slice = 0; slice < args.slices && !stopped; slice++) {
+        for (const server of order(servers, round * args.slices + slice)) {
+          if (Date.now() + args.slice * 1000 > deadline) {
+            console.log(`--max-minutes ${args.maxMinutes} reached: stopping in round ${round + 1}`);
+            stopped = true;
+            break;
+          }
+          const s = await server.burst(args.connections, args.slice, round, slice);
+          samples.push(s);
+          if (process.stdout.isTTY || args.quick) {
+            console.log(`r${round + 1} s${slice + 1} ${server.info.id.padEnd(31)} ${fmt(s)}`);
+          }
+        }
+      }
+      for (const server of servers) {
+        const problem = await server.check();
+        if (problem) checks.set(server.info.id, problem);
+      }
+    } finally {
+      await Promise.all(servers.map((s) => s.stop()));
+    }
+    console.log(
+      `round ${round + 1}/${args.rounds} done after ${Math.round((Date.now() - startedAt.getTime()) / 1000)} s`,
+    );
   }
 
-  const ids = new Set(variants.map((v) => v.id));
-  const rows = buildRows(samples, errors, ids);
+  const rows = buildRows(samples, errors, checks, new Set(variants.map((v) => v.id)));
   console.log(`\n${markdownTable(rows)}\n\n${verdicts(rows).join('\n')}`);
 
   const elapsedSeconds = (Date.now() - startedAt.getTime()) / 1000;
@@ -183,7 +206,13 @@ async function main(): Promise<void> {
   writeFileSync(
     join(results, 'latest.json'),
     JSON.stringify(
-      { startedAt, args: { ...args, only: args.only?.source }, samples, errors: [...errors] },
+      {
+        startedAt,
+        args: { ...args, only: args.only?.source },
+        samples,
+        errors: [...errors],
+        checks: [...checks],
+      },
       null,
       2,
     ),
@@ -192,9 +221,10 @@ async function main(): Promise<void> {
     const section = resultsSection(rows, {
       command,
       rounds: args.rounds,
+      slices: args.slices,
+      slice: args.slice,
       connections: args.connections,
       warmup: args.warmup,
-      duration: args.duration,
       startedAt,
       elapsedSeconds,
       loadBefore,
@@ -206,7 +236,7 @@ async function main(): Promise<void> {
     const b = doc.indexOf(END);
     if (a < 0 || b < a) throw new Error(`${DOCS} lacks the ${START} / ${END} markers`);
     writeFileSync(DOCS, `${doc.slice(0, a + START.length)}\n${section}\n${doc.slice(b)}`);
-    console.log(`\nwrote the results into docs/benchmarks.md`);
+    console.log('\nwrote the results into docs/benchmarks.md');
   }
 }
 

@@ -18,9 +18,13 @@ export interface LoadOptions {
   profileFile?: string;
 }
 
+/** One measured burst of one variant. */
 export interface Sample {
   variant: string;
+  /** Round: a fresh set of server processes. */
   round: number;
+  /** Slice within the round: every variant gets one burst per slice, in rotating order. */
+  slice: number;
   /** Completed requests per second over the measured window. */
   rps: number;
   /** Client-side p99 latency, ms. */
@@ -33,8 +37,6 @@ export interface Sample {
   errors: number;
   /** Share of non-2xx responses (the 404 mix is 20%). */
   non2xxShare: number;
-  /** Empty when the variant's metrics look right; otherwise what is wrong. */
-  check: string;
 }
 
 class Child {
@@ -141,25 +143,48 @@ function checkExposition(info: VariantInfo, text: string): string {
   return '';
 }
 
-/** One measurement: fresh child, sanity requests, warm-up, measured run with CPU deltas, stop. */
-export async function measure(info: VariantInfo, round: number, load: LoadOptions): Promise<Sample> {
-  const { child, port } = await startChild(info, load.profileFile);
-  try {
-    const url = `http://127.0.0.1:${port}`;
-    await sanity(url);
-    const base = { url, connections: load.connections, requests: REQUESTS, timeout: 10 };
-    if (load.warmup > 0) await autocannon({ ...base, duration: load.warmup });
-    const c0 = await child.ask({ type: 'cpu' });
+/** A running server child for one variant (fresh process, 127.0.0.1, port 0). */
+export class VariantServer {
+  private constructor(
+    readonly info: VariantInfo,
+    private readonly child: Child,
+    readonly url: string,
+  ) {}
+
+  static async start(info: VariantInfo, profileFile?: string): Promise<VariantServer> {
+    const { child, port } = await startChild(info, profileFile);
+    const server = new VariantServer(info, child, `http://127.0.0.1:${port}`);
+    try {
+      await sanity(server.url);
+    } catch (err) {
+      await server.stop();
+      throw err;
+    }
+    return server;
+  }
+
+  private load(connections: number, duration: number) {
+    return autocannon({ url: this.url, connections, duration, requests: REQUESTS, timeout: 10 });
+  }
+
+  /** Unmeasured load (JIT warm-up, label children and caches created). */
+  async warm(connections: number, seconds: number): Promise<void> {
+    if (seconds > 0) await this.load(connections, seconds);
+  }
+
+  /** One measured burst: autocannon for `seconds`, with the server's CPU time read before and after. */
+  async burst(connections: number, seconds: number, round: number, slice: number): Promise<Sample> {
+    const c0 = await this.child.ask({ type: 'cpu' });
     const t0 = performance.now();
-    const result = await autocannon({ ...base, duration: load.duration });
-    const c1 = await child.ask({ type: 'cpu' });
+    const result = await this.load(connections, seconds);
+    const c1 = await this.child.ask({ type: 'cpu' });
     const wallUs = (performance.now() - t0) * 1000;
-    const { text } = await child.ask({ type: 'inspect' });
     const cpuUs = c1.user - c0.user + (c1.system - c0.system);
     const requests = result.requests.total;
     return {
-      variant: info.id,
+      variant: this.info.id,
       round,
+      slice,
       rps: requests / result.duration,
       p99: result.latency.p99,
       cpuPerReq: cpuUs / requests,
@@ -167,9 +192,28 @@ export async function measure(info: VariantInfo, round: number, load: LoadOption
       requests,
       errors: result.errors + result.timeouts,
       non2xxShare: result.non2xx / Math.max(1, requests),
-      check: checkExposition(info, text),
     };
+  }
+
+  /** '' when the variant's metrics look right after the load, otherwise what is wrong. */
+  async check(): Promise<string> {
+    const { text } = await this.child.ask({ type: 'inspect' });
+    return checkExposition(this.info, text);
+  }
+
+  stop(): Promise<void> {
+    return this.child.stop();
+  }
+}
+
+/** One variant alone: fresh server, warm-up, one measured burst, check, stop (used by --profile). */
+export async function measure(info: VariantInfo, load: LoadOptions): Promise<Sample & { check: string }> {
+  const server = await VariantServer.start(info, load.profileFile);
+  try {
+    await server.warm(load.connections, load.warmup);
+    const sample = await server.burst(load.connections, load.duration, 0, 0);
+    return { ...sample, check: await server.check() };
   } finally {
-    await child.stop();
+    await server.stop();
   }
 }
