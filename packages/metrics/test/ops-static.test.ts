@@ -1,0 +1,385 @@
+import { spawnSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as promClient from 'prom-client';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { CATALOG } from '../src/catalog.js';
+import {
+  alertRules,
+  DEFAULT_OPS_OPTIONS,
+  generateOps,
+  type OpsOptions,
+  recordingRuleNames,
+  resolveOpsOptions,
+  runCli,
+} from '../src/ops/index.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const tmp = mkdtempSync(join(tmpdir(), 'deia-ops-static-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+// ---------------------------------------------------------------------------------------------
+// Static cross-check: every series a rule or a panel reads exists in the catalog (with prefix), is
+// a prom-client default metric, `up`, node_exporter's filesystem series (when enabled) or a
+// recording rule of the same file.
+
+const KEYWORDS = new Set([
+  'and',
+  'or',
+  'unless',
+  'bool',
+  'offset',
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'inf',
+  'nan',
+]);
+
+/** Metric names and grouping/matcher label names a PromQL expression references. */
+export function references(expr: string): { metrics: Set<string>; labels: Set<string> } {
+  const labels = new Set<string>();
+  let e = expr.replace(/"(?:[^"\\]|\\.)*"/g, '""');
+  for (const m of e.matchAll(/\{([^}]*)\}/g)) {
+    for (const l of (m[1] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)/g))
+      labels.add(l[1] as string);
+  }
+  e = e.replace(/\{[^}]*\}/g, ' ').replace(/\[[^\]]*\]/g, ' ');
+  for (const m of e.matchAll(/\b(?:by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)/g)) {
+    for (const l of (m[1] ?? '').split(',')) if (l.trim()) labels.add(l.trim());
+  }
+  e = e
+    .replace(/\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ')
+    .replace(/\boffset\s+\w+/g, ' ');
+  const metrics = new Set<string>();
+  for (const m of e.matchAll(/(?<![\w.$:])([a-zA-Z_:][a-zA-Z0-9_:]*)(?![a-zA-Z0-9_:])(?!\s*\()/g)) {
+    const name = m[1] as string;
+    if (!KEYWORDS.has(name)) metrics.add(name);
+  }
+  return { metrics, labels };
+}
+
+function exprsIn(value: unknown, out: string[] = []): string[] {
+  if (Array.isArray(value)) for (const v of value) exprsIn(v, out);
+  else if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      if (k === 'expr' && typeof v === 'string') out.push(v);
+      else exprsIn(v, out);
+    }
+  }
+  return out;
+}
+
+async function allowedSeries(prefix: string, nodeExporter: boolean, recorded: string[]) {
+  const allowed = new Set<string>(['up', ...recorded]);
+  const suffixes = (name: string, type: string) =>
+    type === 'histogram' ? [`${name}_bucket`, `${name}_sum`, `${name}_count`] : [name];
+  for (const d of CATALOG) for (const n of suffixes(prefix + d.name, d.type)) allowed.add(n);
+  const reg = new promClient.Registry();
+  promClient.collectDefaultMetrics({ register: reg, prefix });
+  for (const m of await reg.getMetricsAsJSON())
+    for (const n of suffixes(m.name, m.type as unknown as string)) allowed.add(n);
+  if (nodeExporter)
+    for (const n of ['node_filesystem_avail_bytes', 'node_filesystem_size_bytes']) allowed.add(n);
+  return allowed;
+}
+
+const allowedLabels = new Set([
+  'job',
+  'instance',
+  'le',
+  'mountpoint',
+  'fstype',
+  'device',
+  ...CATALOG.flatMap((d) => d.labelNames),
+]);
+
+describe('static cross-check of generated rules and dashboards against the catalog', () => {
+  it.each([
+    ['defaults', {}],
+    ['prefix deia_ with node_exporter', { prefix: 'deia_', nodeExporter: { enabled: true } }],
+  ] as Array<[string, OpsOptions]>)('every referenced series exists (%s)', async (_, options) => {
+    const { files, groups } = generateOps(options);
+    const recorded = recordingRuleNames(groups);
+    const allowed = await allowedSeries(
+      options.prefix ?? '',
+      options.nodeExporter?.enabled === true,
+      recorded,
+    );
+    const ruleExprs = groups.flatMap((g) => g.rules.map((r) => r.expr));
+    const panelExprs = Object.entries(files)
+      .filter(([f]) => f.startsWith('grafana/dashboards/'))
+      .flatMap(([, text]) => exprsIn(JSON.parse(text)));
+    expect(panelExprs.length).toBeGreaterThan(50);
+    const unknown: string[] = [];
+    const badLabels: string[] = [];
+    for (const expr of [...ruleExprs, ...panelExprs]) {
+      const { metrics, labels } = references(expr);
+      expect(metrics.size, `no series found in ${expr}`).toBeGreaterThan(0);
+      for (const m of metrics) if (!allowed.has(m)) unknown.push(`${m} in ${expr}`);
+      for (const l of labels) if (!allowedLabels.has(l)) badLabels.push(`${l} in ${expr}`);
+    }
+    expect(unknown).toEqual([]);
+    expect(badLabels).toEqual([]);
+  });
+
+  it('finds series the way it should (the checker itself)', () => {
+    expect([
+      ...references('sum by (job, le) (rate(x_bucket{job="a",le="0.2"}[5m])) / y offset 5m > 0.5').metrics,
+    ]).toEqual(['x_bucket', 'y']);
+    expect([...references('(increase(a_total{job="x"}[5m]) and a_total offset 5m) or b').metrics]).toEqual([
+      'a_total',
+      'b',
+    ]);
+    expect([
+      ...references('histogram_quantile(0.95, sum by (le) (rate(h_bucket[$__rate_interval]))) > 1e8').metrics,
+    ]).toEqual(['h_bucket']);
+  });
+
+  it('selects the latency-SLO bucket at a real bound of http_request_duration_seconds', () => {
+    const def = CATALOG.find((d) => d.name === 'http_request_duration_seconds');
+    expect(def?.buckets).toContain(DEFAULT_OPS_OPTIONS.latencySlo.thresholdSeconds);
+  });
+});
+
+describe('runbooks', () => {
+  it('exist for every alert, and every runbook belongs to an alert', () => {
+    const names = new Set(
+      alertRules(generateOps({ nodeExporter: { enabled: true } }).groups).map((r) => r.alert),
+    );
+    const dir = join(root, 'docs/runbooks');
+    const files = new Set(readdirSync(dir).filter((f) => f.endsWith('.md') && f !== 'README.md'));
+    for (const n of names) expect(files.has(`${n}.md`), `docs/runbooks/${n}.md`).toBe(true);
+    for (const f of files)
+      expect(names.has(f.replace(/\.md$/, '')), `docs/runbooks/${f} has no alert`).toBe(true);
+  });
+
+  it('are listed in docs/alerts.md', () => {
+    const doc = readFileSync(join(root, 'docs/alerts.md'), 'utf8');
+    for (const r of alertRules(generateOps({ nodeExporter: { enabled: true } }).groups))
+      expect(doc).toContain(`\`${r.alert}\``);
+  });
+});
+
+describe('dashboards', () => {
+  const dashboards = (options: OpsOptions = {}) =>
+    Object.fromEntries(
+      Object.entries(generateOps(options).files)
+        .filter(([f]) => f.startsWith('grafana/dashboards/'))
+        .map(([f, text]) => [f.replace('grafana/dashboards/', ''), JSON.parse(text)]),
+    );
+  const panels = (d: { panels: Array<{ type: string; title: string; panels?: unknown[] }> }) =>
+    d.panels.filter((p) => p.type !== 'row');
+
+  it('are the six the guides list, each with a datasource variable and deployment annotations', () => {
+    const all = dashboards();
+    expect(Object.keys(all).sort()).toEqual([
+      'bot-performance.json',
+      'cache.json',
+      'database.json',
+      'dependencies.json',
+      'request-metrics.json',
+      'system-overview.json',
+    ]);
+    for (const d of Object.values(all)) {
+      expect(
+        d.templating.list.some(
+          (v: { type: string; query: string }) => v.type === 'datasource' && v.query === 'prometheus',
+        ),
+      ).toBe(true);
+      expect(
+        d.annotations.list.some(
+          (a: { name: string; expr: string }) =>
+            a.name === 'Deployments' && a.expr.includes('app_build_info'),
+        ),
+      ).toBe(true);
+      for (const p of panels(d))
+        expect((p as unknown as { datasource: { uid: string } }).datasource.uid).toBe(`$${'{datasource}'}`);
+      expect(new Set(panels(d).map((p) => p.title)).size).toBe(panels(d).length);
+    }
+  });
+
+  it('draw the alert thresholds from the same options as the rules', () => {
+    const options: OpsOptions = {
+      thresholds: {
+        errorRatioWarning: 0.02,
+        errorRatioCritical: 0.08,
+        latencyP95Warning: 0.3,
+        dbPoolWarning: 0.7,
+      },
+    };
+    const d = dashboards(options)['system-overview.json'];
+    const steps = (title: string) =>
+      (
+        panels(d).find((p) => p.title === title) as unknown as {
+          fieldConfig: { defaults: { thresholds: { steps: Array<{ value: number | null }> } } };
+        }
+      ).fieldConfig.defaults.thresholds.steps.map((s) => s.value);
+    expect(steps('Error ratio')).toEqual([null, 0.02, 0.08]);
+    expect(steps('Response time p95')).toEqual([null, 0.3, 1]);
+    expect(steps('DB pool utilisation')).toEqual([null, 0.7, 0.95]);
+    const rules = alertRules(generateOps(options).groups);
+    expect(rules.find((r) => r.alert === 'HighErrorRate' && r.labels.severity === 'warning')?.expr).toMatch(
+      /> 0\.02$/,
+    );
+    expect(
+      rules.find((r) => r.alert === 'DatabasePoolSaturation' && r.labels.severity === 'warning')?.expr,
+    ).toMatch(/> 0\.7$/);
+  });
+});
+
+describe('options', () => {
+  it.each([
+    [{ thresholds: { nope: 1 } }, /thresholds\.nope is not a known option/],
+    [
+      { thresholds: { errorRatioWarning: 0.1 } },
+      /errorRatioWarning \(0\.1\) must be below thresholds\.errorRatioCritical/,
+    ],
+    [{ for: { serviceDown: 'soon' } }, /for\.serviceDown "soon" is not a Prometheus duration/],
+    [{ forScale: -1 }, /forScale must be a number >= 0/],
+    [{ sloTarget: 1.5 }, /sloTarget must be a number between 0 and 1/],
+    [{ sloTarget: 0.9 }, /error budget too large/],
+    [{ selector: '{job="x"}' }, /without braces/],
+    [{ prefix: 'bad-prefix' }, /not a valid metric name prefix/],
+    [{ runbookBaseUrl: 'docs/runbooks' }, /runbookBaseUrl must be an http\(s\) URL/],
+    [{ prometheus: { scrapeTargets: ['http://x:8000/metrics'] } }, /must be host:port/],
+    [{ alertmanager: { webhookUrl: 'ftp://x' } }, /webhookUrl must be an http\(s\) URL/],
+    [{ nodeExporter: { enabled: 'yes' } }, /nodeExporter\.enabled must be a boolean/],
+    [{ extra: true }, /options\.extra is not a known option/],
+  ] as Array<[OpsOptions, RegExp]>)('rejects %j with a coded error', (options, message) => {
+    expect(() => resolveOpsOptions(options)).toThrow(message);
+    try {
+      resolveOpsOptions(options);
+    } catch (e) {
+      expect((e as { code: string }).code).toBe('DEIA_OPS_OPTIONS');
+    }
+  });
+
+  it('keeps secrets out of generated files whatever the options', () => {
+    const { files } = generateOps({
+      alertmanager: { slackApiUrlFile: '/run/secrets/slack', pagerdutyRoutingKeyFile: '/run/secrets/pd' },
+    });
+    const am = parse(files['alertmanager/alertmanager.yml'] as string);
+    expect(am.global.slack_api_url_file).toBe('/run/secrets/slack');
+    expect(am.receivers[0].pagerduty_configs[0].routing_key_file).toBe('/run/secrets/pd');
+  });
+});
+
+describe('CLI deia-observability', () => {
+  const cli = join(root, 'packages/metrics/src/cli.ts');
+  const run = (args: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', cli, ...args], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+
+  it('generate --out writes every file (as a process, through the #! entry)', () => {
+    const out = join(tmp, 'cli');
+    const r = run(['generate', '--out', out]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const written = readdirSync(out, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => relative(out, join(e.parentPath, e.name)))
+      .sort();
+    expect(written).toEqual(Object.keys(generateOps().files).sort());
+    expect(
+      readFileSync(join(root, 'packages/metrics/src/cli.ts'), 'utf8').startsWith('#!/usr/bin/env node\n'),
+    ).toBe(true);
+  }, 60_000);
+
+  it.each([
+    [[], 2, /expected the command "generate"/],
+    [['build', '--out', 'x'], 2, /expected the command "generate", got "build"/],
+    [['generate'], 2, /--out <dir> is required/],
+    [['generate', '--out', 'x', '--verbose'], 2, /Unknown option '--verbose'/],
+    [['generate', '--out', 'x', '--config', 'missing.json'], 2, /cannot read --config missing\.json: ENOENT/],
+  ] as Array<[string[], number, RegExp]>)('%j exits %i with a clear error', (args, code, message) => {
+    const err: string[] = [];
+    expect(
+      runCli(
+        args,
+        () => {},
+        (s) => err.push(s),
+      ),
+    ).toBe(code);
+    expect(err.join('\n')).toMatch(message);
+  });
+
+  it('reports bad JSON and bad options in --config', () => {
+    const bad = join(tmp, 'bad.json');
+    writeFileSync(bad, '{ job: nope');
+    const err: string[] = [];
+    expect(
+      runCli(
+        ['generate', '--out', join(tmp, 'x'), '--config', bad],
+        () => {},
+        (s) => err.push(s),
+      ),
+    ).toBe(2);
+    expect(err.join()).toMatch(/is not valid JSON/);
+    writeFileSync(bad, JSON.stringify({ thresholds: { cpu: -1 } }));
+    expect(
+      runCli(
+        ['generate', '--out', join(tmp, 'x'), '--config', bad],
+        () => {},
+        (s) => err.push(s),
+      ),
+    ).toBe(1);
+    expect(err.join()).toMatch(/\[DEIA_OPS_OPTIONS\] thresholds\.cpu must be a non-negative number/);
+  });
+
+  it('--help prints the usage', () => {
+    const out: string[] = [];
+    expect(runCli(['--help'], (s) => out.push(s))).toBe(0);
+    expect(out.join()).toContain('deia-observability generate --out <dir>');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Committed example output: regenerated here; the test fails when a committed file is stale.
+// Refresh with DEIA_UPDATE_OPS=1 pnpm exec vitest run packages/metrics/test/ops-static.test.ts
+
+const COMMITTED = ['ops', 'examples/express-controller/ops', 'examples/fastify-controller/ops'];
+
+describe('committed ops output', () => {
+  it.each(COMMITTED)('%s is up to date with its ops.config.json', (dir) => {
+    const abs = join(root, dir);
+    const config = JSON.parse(readFileSync(join(abs, 'ops.config.json'), 'utf8')) as OpsOptions;
+    const { files } = generateOps(config);
+    if (process.env.DEIA_UPDATE_OPS === '1') {
+      for (const [rel, content] of Object.entries(files)) {
+        mkdirSync(dirname(join(abs, rel)), { recursive: true });
+        writeFileSync(join(abs, rel), content);
+      }
+    }
+    const stale: string[] = [];
+    for (const [rel, content] of Object.entries(files)) {
+      const path = join(abs, rel);
+      if (!existsSync(path) || readFileSync(path, 'utf8') !== content) stale.push(rel);
+    }
+    const extra = readdirSync(abs, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => relative(abs, join(e.parentPath, e.name)))
+      .filter((rel) => !(rel in files) && rel !== 'ops.config.json' && rel !== 'README.md');
+    expect(
+      { stale, extra },
+      `regenerate: npx deia-observability generate --out ${dir} --config ${dir}/ops.config.json`,
+    ).toEqual({ stale: [], extra: [] });
+  });
+});
