@@ -1,0 +1,150 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as promClient from 'prom-client';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createMetrics } from '../src/index.js';
+import { alertRules, generateOps, recordingRuleNames } from '../src/ops/index.js';
+
+// A real Prometheus (Debian package `prometheus`) scrapes a real @deia/metrics exposition and
+// evaluates the generated rules: every rule must evaluate without error, and alerts fed by the
+// SDK's own series must fire.
+
+const dir = mkdtempSync(join(tmpdir(), 'deia-ops-prom-'));
+let prom: ChildProcess | undefined;
+let app: Server | undefined;
+afterAll(async () => {
+  prom?.kill('SIGTERM');
+  await new Promise<void>((r) => (app ? app.close(() => r()) : r()));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const s = createNetServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+
+async function until<T>(what: string, get: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
+  const end = Date.now() + ms;
+  let last: unknown;
+  while (Date.now() < end) {
+    try {
+      const v = await get();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+describe('generated rules in a real Prometheus, scraping a real @deia/metrics registry', () => {
+  it('evaluate without errors and fire on the SDK series', async () => {
+    const m = createMetrics({ registry: new promClient.Registry(), prefix: 'deia_', warn: () => {} });
+    for (let i = 0; i < 20; i++) {
+      m.http.requests.inc({ method: 'GET', route: '/api/bots', status: i < 5 ? '500' : '200' });
+      m.http.duration.observe({ method: 'GET', route: '/api/bots', status: '200' }, 1.5);
+    }
+    m.recordHealthCheck('database', false, 0.01);
+    m.recordHealthCheck('cache', true, 0.001);
+    m.cache.hit();
+    m.cache.miss();
+    app = createServer(async (_req, res) => {
+      // Keep counters moving so rate() has something to compute.
+      m.http.requests.inc({ method: 'GET', route: '/api/bots', status: '500' });
+      m.http.requests.inc({ method: 'GET', route: '/api/bots', status: '200' });
+      m.http.duration.observe({ method: 'GET', route: '/api/bots', status: '200' }, 1.5);
+      res.setHeader('content-type', m.registry.contentType);
+      res.end(await m.registry.metrics());
+    });
+    await new Promise<void>((r) => app?.listen(0, '127.0.0.1', r));
+    const appPort = (app.address() as AddressInfo).port;
+    const promPort = await freePort();
+    const { files, groups } = generateOps({
+      job: 'deia-it',
+      prefix: 'deia_',
+      forScale: 0,
+      prometheus: {
+        scrapeTargets: [`127.0.0.1:${appPort}`],
+        scrapeInterval: '1s',
+        evaluationInterval: '1s',
+        alertmanagers: [`127.0.0.1:${await freePort()}`],
+      },
+    });
+    writeFileSync(join(dir, 'prometheus.yml'), files['prometheus/prometheus.yml'] as string);
+    writeFileSync(join(dir, 'rules.yml'), files['prometheus/rules.yml'] as string);
+    prom = spawn(
+      'prometheus',
+      [
+        `--config.file=${join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${promPort}`,
+      ],
+      { stdio: 'ignore' },
+    );
+    prom.on('error', () => {});
+    const api = `http://127.0.0.1:${promPort}/api/v1`;
+    type Rule = { name: string; health: string; lastError?: string; lastEvaluation: string; type: string };
+    // Every rule evaluated (lastEvaluation is 0001-01-01 until then) once data arrived; none with an error.
+    const rules = await until('every rule to be evaluated with data', async () => {
+      const body = (await (await fetch(`${api}/rules`)).json()) as {
+        data: { groups: Array<{ rules: Rule[] }> };
+      };
+      const all = body.data.groups.flatMap((g) => g.rules);
+      const up = (await (await fetch(`${api}/query?query=job:deia_http_requests:rate5m`)).json()) as {
+        data: { result: unknown[] };
+      };
+      return all.length > 0 && up.data.result.length > 0 && all.every((r) => r.lastEvaluation > '2000')
+        ? all
+        : undefined;
+    });
+    expect(rules.length).toBe(groups.flatMap((g) => g.rules).length);
+    expect(rules.filter((r) => r.health !== 'ok').map((r) => `${r.name}: ${r.lastError}`)).toEqual([]);
+
+    const firing = await until('DatabaseDown, HighErrorRate and HighLatency to fire', async () => {
+      const body = (await (await fetch(`${api}/alerts`)).json()) as {
+        data: {
+          alerts: Array<{
+            labels: Record<string, string>;
+            state: string;
+            annotations: Record<string, string>;
+          }>;
+        };
+      };
+      const names = new Set(
+        body.data.alerts
+          .filter((a) => a.state === 'firing')
+          .map((a) => `${a.labels.alertname}/${a.labels.severity}`),
+      );
+      return ['DatabaseDown/critical', 'HighErrorRate/critical', 'HighLatency/critical'].every((n) =>
+        names.has(n),
+      )
+        ? body.data.alerts
+        : undefined;
+    });
+    const db = firing.find((a) => a.labels.alertname === 'DatabaseDown');
+    expect(db?.labels).toMatchObject({ job: 'deia-it', check: 'database', severity: 'critical' });
+    expect(db?.annotations.runbook_url).toMatch(/\/DatabaseDown\.md$/);
+    // CacheDown must not fire: the cache check passes.
+    expect(firing.some((a) => a.labels.alertname === 'CacheDown')).toBe(false);
+    // Every recording rule of the HTTP group produced a series.
+    for (const name of recordingRuleNames(groups).filter(
+      (n) => n.includes('http_request') && n.endsWith('_5m'),
+    )) {
+      const r = (await (await fetch(`${api}/query?query=${encodeURIComponent(name)}`)).json()) as {
+        data: { result: unknown[] };
+      };
+      expect(r.data.result.length, name).toBeGreaterThan(0);
+    }
+    expect(alertRules(groups).length).toBeGreaterThan(30);
+  }, 60_000);
+});
