@@ -118,11 +118,13 @@ export function verdicts(rows: Row[]): string[] {
     );
     for (const peer of rows.filter((r) => r.info.framework === fw && r.info.kind === 'peer')) {
       if (peer.samples.length === 0) continue;
-      const aheadT = deia.rps > peer.rps;
-      const aheadC = deia.cpuPerReq < peer.cpuPerReq;
+      const t = paired(deia.samples, peer.samples, (s) => s.rps);
+      const c = paired(deia.samples, peer.samples, (s) => s.cpuPerReq);
+      const aheadT = t.median > 1;
+      const aheadC = c.median < 1;
       out.push(
-        `- **${deia.info.id} vs ${peer.info.id}**: ${fix(deia.rps / peer.rps, 3)}x throughput, ` +
-          `${fix(deia.cpuPerReq / peer.cpuPerReq, 3)}x CPU per request (${aheadT && aheadC ? 'ahead' : aheadT || aheadC ? 'MIXED' : 'BEHIND'}).`,
+        `- **${deia.info.id} vs ${peer.info.id}** (paired by slice): throughput ${ratio(t)}x, CPU per request ${ratio(c)}x ` +
+          `(${aheadT && aheadC ? 'ahead' : aheadT || aheadC ? 'MIXED' : 'BEHIND'}).`,
       );
     }
   }

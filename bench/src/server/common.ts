@@ -12,18 +12,3 @@ export const NO_METRICS: Inspect = async () => '';
 
 /** The HTTP latency buckets every hand-written floor uses (the same as the DEIA catalog's). */
 export { HTTP_LATENCY_BUCKETS, UNMATCHED_ROUTE } from '@deia/metrics';
-
-/**
- * Loads a module by a specifier held in a variable and returns the first of `names` it exports, so
- * the runner keeps working (and typechecking) while a package is still being written; the variant
- * then fails at start-up with a clear message and is reported as unavailable.
- */
-export async function importExport<T>(specifier: string, names: readonly string[]): Promise<T> {
-  const mod = (await import(specifier)) as Record<string, unknown>;
-  for (const name of names) {
-    if (mod[name] !== undefined) return mod[name] as T;
-  }
-  throw new Error(
-    `${specifier} exports none of ${names.join(', ')} (it exports ${Object.keys(mod).join(', ')})`,
-  );
-}

@@ -1,17 +1,10 @@
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import type { Express, NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Express, NextFunction, Request, Response } from 'express';
 import { Histogram, Registry } from 'prom-client';
 import type { VariantInfo } from '../variants.js';
-import {
-  HTTP_LATENCY_BUCKETS,
-  type Inspect,
-  importExport,
-  NO_METRICS,
-  type Running,
-  UNMATCHED_ROUTE,
-} from './common.js';
+import { HTTP_LATENCY_BUCKETS, type Inspect, NO_METRICS, type Running, UNMATCHED_ROUTE } from './common.js';
 
 type ExpressModule = typeof import('express');
 
@@ -59,10 +52,7 @@ function floor(app: Express): Inspect {
 
 async function deia(app: Express, exemplars?: () => Record<string, string> | undefined): Promise<Inspect> {
   const { createMetrics } = await import('@deia/metrics');
-  const deiaExpress = await importExport<(options: object) => RequestHandler>('@deia/express', [
-    'deiaExpress',
-    'default',
-  ]);
+  const { deiaExpress } = await import('@deia/express');
   const metrics = exemplars
     ? createMetrics({ exemplars }) // its own OpenMetrics registry
     : createMetrics({ registry: new Registry() });

@@ -1,15 +1,8 @@
 import type { AddressInfo } from 'node:net';
-import Fastify, { type FastifyInstance, type FastifyPluginCallback } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { Histogram, Registry } from 'prom-client';
 import type { VariantInfo } from '../variants.js';
-import {
-  HTTP_LATENCY_BUCKETS,
-  type Inspect,
-  importExport,
-  NO_METRICS,
-  type Running,
-  UNMATCHED_ROUTE,
-} from './common.js';
+import { HTTP_LATENCY_BUCKETS, type Inspect, NO_METRICS, type Running, UNMATCHED_ROUTE } from './common.js';
 
 async function addRoutes(app: FastifyInstance): Promise<void> {
   await app.register(
@@ -48,10 +41,7 @@ function floor(app: FastifyInstance): Inspect {
 
 async function deia(app: FastifyInstance): Promise<Inspect> {
   const { createMetrics } = await import('@deia/metrics');
-  const deiaFastify = await importExport<FastifyPluginCallback<{ metrics: unknown }>>('@deia/fastify', [
-    'deiaFastify',
-    'default',
-  ]);
+  const { deiaFastify } = await import('@deia/fastify');
   const metrics = createMetrics({ registry: new Registry() });
   await app.register(deiaFastify, { metrics });
   return () => metrics.registry.metrics();
