@@ -165,14 +165,20 @@ export function requestLogger(logger: Logger, request: RequestLogFields): Logger
   return logger.child(bindings);
 }
 
-/** The access-log sink the HTTP adapters accept (pino-compatible). */
+/** The logger shape the HTTP adapters accept (`logger` option of `deiaExpress`/`deiaFastify`; pino-compatible). */
 export interface AccessLog {
+  /** One access-log entry (the adapters call it once per request when `accessLog: true`). */
   info(obj: object, msg?: string): void;
+  /** Passed through to the logger (the adapters report their own problems here). */
+  warn(obj: object, msg?: string): void;
+  /** Passed through to the logger. */
+  error(obj: object, msg?: string): void;
 }
 
 /**
- * Wraps a logger as the adapters' access log: each entry gets `event_type: "access"` and is written at
- * `error` for 5xx, `warn` for 4xx and `info` otherwise (reads `status` or `statusCode` from the entry).
+ * Wraps a logger for the adapters' access log: each `info` entry gets `event_type: "access"` and is
+ * written at `error` for 5xx, `warn` for 4xx and `info` otherwise (reads `status` or `statusCode`).
+ * `warn`/`error` pass through unchanged.
  */
 export function accessLog(logger: Pick<Logger, 'info' | 'warn' | 'error'>): AccessLog {
   return {
@@ -184,5 +190,7 @@ export function accessLog(logger: Pick<Logger, 'info' | 'warn' | 'error'>): Acce
       else if (status >= 400) logger.warn(line, msg);
       else logger.info(line, msg);
     },
+    warn: (obj, msg) => logger.warn(obj, msg),
+    error: (obj, msg) => logger.error(obj, msg),
   };
 }
