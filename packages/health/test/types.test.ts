@@ -1,0 +1,38 @@
+import type { Server } from 'node:http';
+import type { Metrics } from '@deia/metrics';
+import type Redis from 'ioredis';
+import type pg from 'pg';
+import { describe, expectTypeOf, it } from 'vitest';
+import type {
+  CheckFunction,
+  Health,
+  HealthMetricsSink,
+  HealthRequest,
+  HealthResponse,
+  PgPoolLike,
+  RedisClientLike,
+  ShutdownOptions,
+} from '../src/index.js';
+
+// Compile-time contracts (checked by `tsc`): the user's clients and the adapters' values fit.
+describe('types', () => {
+  it('pg Pool, ioredis client and @deia/metrics fit the structural types', () => {
+    expectTypeOf<pg.Pool>().toMatchTypeOf<PgPoolLike>();
+    expectTypeOf<Redis>().toMatchTypeOf<RedisClientLike>();
+    expectTypeOf<Metrics>().toMatchTypeOf<HealthMetricsSink>();
+    expectTypeOf<Server>().toMatchTypeOf<NonNullable<ShutdownOptions['server']>>();
+  });
+
+  it('handle() is sync-undefined or a promise of the neutral response', () => {
+    expectTypeOf<Health['handle']>().parameter(0).toEqualTypeOf<HealthRequest>();
+    expectTypeOf<ReturnType<Health['handle']>>().toEqualTypeOf<Promise<HealthResponse> | undefined>();
+    expectTypeOf<Health['paths']>().toEqualTypeOf<readonly string[]>();
+  });
+
+  it('custom checks may return nothing, a boolean or an outcome, sync or async', () => {
+    expectTypeOf(async () => undefined).toMatchTypeOf<CheckFunction>();
+    expectTypeOf(async (_s: AbortSignal) => {}).toMatchTypeOf<CheckFunction>();
+    expectTypeOf(() => true).toMatchTypeOf<CheckFunction>();
+    expectTypeOf(() => ({ status: 'warn' as const, details: { lag: 1 } })).toMatchTypeOf<CheckFunction>();
+  });
+});
