@@ -402,7 +402,13 @@ export function controllerSuite(name: string, start: StartController) {
       await new Promise<void>((r) => probe.close(() => r()));
       c = await start({
         port: 0,
-        env: { DATABASE_URL, DB_SCHEMA: schema, REDIS_URL: `redis://127.0.0.1:${deadPort}`, MAX_BOTS: '0' },
+        env: {
+          DATABASE_URL,
+          DB_SCHEMA: schema,
+          REDIS_URL: `redis://127.0.0.1:${deadPort}`,
+          MAX_BOTS: '0',
+          HEALTH_REFRESH_MS: '200',
+        },
       });
     });
     afterAll(async () => {
@@ -416,6 +422,11 @@ export function controllerSuite(name: string, start: StartController) {
       expect(refused.body.error).toBe('BOT_LAUNCHES_DISABLED');
       expect((await post(`${c.url}/api/admin/queue/pause`)).status).toBe(404);
       expect((await json(`${c.url}/api/bots`)).status).toBe(200);
+      // refreshed in the background: the alert on health_check_up does not depend on /health traffic
+      await waitFor(
+        'cache reported down on /metrics',
+        async () => sample(await metricsText(c.url), 'health_check_up', { check: 'cache' }) === 0,
+      );
       expect((await json(`${c.url}/health/cache`)).status).toBe(503);
       const detailed = JSON.stringify((await json(`${c.url}/health/detailed`)).body);
       expect(detailed).toMatch(/not_configured|not configured/); // ollama without OLLAMA_URL
@@ -462,7 +473,8 @@ export function controllerSuite(name: string, start: StartController) {
         expect(res.headers.get('x-service-mode')).toBe('degraded');
         ids.push(res.body.task.id);
       }
-      expect((await json(`${c.url}/health/db`)).status).toBe(503);
+      await waitFor('/health/db 503', async () => (await json(`${c.url}/health/db`)).status === 503);
+      expect(sample(await metricsText(c.url), 'health_check_up', { check: 'database' })).toBe(0);
       expect((await json(`${c.url}/api/bot/d1/messages`)).status).toBe(503);
       const tasks = await json(`${c.url}/api/tasks`);
       expect(tasks.body.queue.depth).toBe(3);

@@ -46,7 +46,7 @@ export async function startController(options: ControllerOptions = {}): Promise<
       buildInfo: { version },
     });
   const core = await startBotCore({ metrics, logger, env });
-  const health = createAppHealth(core, metrics, core.logger, version);
+  const health = createAppHealth(core, metrics, core.logger, version, env);
 
   const app = express();
   app.disable('x-powered-by');

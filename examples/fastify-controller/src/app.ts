@@ -43,7 +43,7 @@ export async function startController(options: ControllerOptions = {}): Promise<
       buildInfo: { version },
     });
   const core = await startBotCore({ metrics, logger: options.logger, env });
-  const health = createAppHealth(core, metrics, core.logger, version);
+  const health = createAppHealth(core, metrics, core.logger, version, env);
 
   const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
   // One line: HTTP metrics, GET /metrics and the health endpoints.

@@ -13,18 +13,25 @@ import type { Metrics } from '@deia/metrics';
  * `/health`, `/health/db`, `/health/cache`, `/health/detailed`, `/health/live`, `/health/ready`.
  * Check names `database` and `cache` are what the generated alert rules and dashboards match.
  * Without REDIS_URL the cache check reports "not configured" (never failing); the same for Ollama.
+ *
+ * The checks also run in the background every HEALTH_REFRESH_MS (default 5 s), so
+ * `health_check_up` on /metrics stays current when nobody calls /health: the cache and database
+ * alerts read it.
  */
 export function createAppHealth(
   core: BotCore,
   metrics: Metrics,
   logger: HealthLogger,
   version: string,
+  env: NodeJS.ProcessEnv = process.env,
 ): Health {
+  const refresh = Number(env.HEALTH_REFRESH_MS ?? 5_000);
   return createHealth({
     version,
     metrics,
     logger,
     detail: 'full',
+    refreshIntervalMs: Number.isFinite(refresh) && refresh >= 0 ? refresh : 5_000,
     checks: {
       database: postgresCheck(core.pool),
       cache: core.redis
