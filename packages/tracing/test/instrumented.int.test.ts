@@ -4,6 +4,9 @@ import { SpanKind } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasAncestor, type OtlpSpan, runNode, startOtlpReceiver } from './helpers.js';
 
+// A fresh Node process with tsx takes a few seconds on a loaded CI machine; bounded, but generously.
+const FIXTURE_TIMEOUT_MS = 50_000;
+
 interface FixtureSpan {
   name: string;
   kind: number;
@@ -22,7 +25,11 @@ interface FixtureOutput {
 }
 
 async function runFixture(mode: 'express' | 'fastify'): Promise<FixtureOutput> {
-  const result = await runNode(['--import', 'tsx', 'test/fixtures/traced-app.ts', mode]);
+  const result = await runNode(
+    ['--import', 'tsx', 'test/fixtures/traced-app.ts', mode],
+    {},
+    FIXTURE_TIMEOUT_MS,
+  );
   const last = result.stdout.trim().split('\n').pop() ?? '';
   if (result.code !== 0 || !last.startsWith('{')) {
     throw new Error(`fixture ${mode} failed (${result.code}): ${result.stderr.slice(-2000)}`);
@@ -34,7 +41,7 @@ describe.each(['express', 'fastify'] as const)('%s request with PostgreSQL and R
   let out: FixtureOutput;
   beforeAll(async () => {
     out = await runFixture(mode);
-  });
+  }, FIXTURE_TIMEOUT_MS + 5_000);
 
   it('produces one trace whose server span is an ancestor of the pg and redis spans', () => {
     expect(out.status).toBe(200);
@@ -92,34 +99,38 @@ describe('node --import @deia/tracing/register (ESM app, configured from OTEL_* 
   });
   afterAll(() => receiver.close());
 
-  it('patches ESM imports, exports over OTLP/HTTP, and on SIGTERM flushes then lets the signal end the process', async () => {
-    const result = await runNode(
-      ['--import', 'tsx', '--import', './src/register.ts', 'test/fixtures/esm-app.mjs'],
-      {
-        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-        OTEL_SERVICE_NAME: 'esm-fixture',
-        OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=ci,service.version=9.9.9',
-        // a long batch delay: the spans can only arrive through the flush on SIGTERM
-        OTEL_BSP_SCHEDULE_DELAY: '60000',
-      },
-    );
-    expect(result.stdout).toContain('"status":200');
-    expect(result.signal).toBe('SIGTERM');
-    const spans: OtlpSpan[] = receiver.spans;
-    const server = spans.find((s) => s.kind === 2 /* OTLP SPAN_KIND_SERVER */);
-    expect(server).toBeDefined();
-    expect(server?.resource).toMatchObject({
-      'service.name': 'esm-fixture',
-      'service.version': '9.9.9',
-      'deployment.environment.name': 'ci',
-    });
-    const pg = spans.filter(
-      (s) => s.scope === '@opentelemetry/instrumentation-pg' && s.name.startsWith('pg.query'),
-    );
-    const redis = spans.filter((s) => s.scope === '@opentelemetry/instrumentation-ioredis');
-    expect(spans.some((s) => s.scope === '@opentelemetry/instrumentation-express')).toBe(true);
-    expect(pg.length).toBeGreaterThanOrEqual(1);
-    expect(redis.length).toBe(1);
-    for (const span of [...pg, ...redis]) expect(hasAncestor(spans, span, server?.spanId ?? '')).toBe(true);
-  });
+  it(
+    'patches ESM imports, exports over OTLP/HTTP, and on SIGTERM flushes then lets the signal end the process',
+    async () => {
+      const result = await runNode(
+        ['--import', 'tsx', '--import', './src/register.ts', 'test/fixtures/esm-app.mjs'],
+        {
+          OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+          OTEL_SERVICE_NAME: 'esm-fixture',
+          OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=ci,service.version=9.9.9',
+          // a long batch delay: the spans can only arrive through the flush on SIGTERM
+          OTEL_BSP_SCHEDULE_DELAY: '60000',
+        },
+      );
+      expect(result.stdout).toContain('"status":200');
+      expect(result.signal).toBe('SIGTERM');
+      const spans: OtlpSpan[] = receiver.spans;
+      const server = spans.find((s) => s.kind === 2 /* OTLP SPAN_KIND_SERVER */);
+      expect(server).toBeDefined();
+      expect(server?.resource).toMatchObject({
+        'service.name': 'esm-fixture',
+        'service.version': '9.9.9',
+        'deployment.environment.name': 'ci',
+      });
+      const pg = spans.filter(
+        (s) => s.scope === '@opentelemetry/instrumentation-pg' && s.name.startsWith('pg.query'),
+      );
+      const redis = spans.filter((s) => s.scope === '@opentelemetry/instrumentation-ioredis');
+      expect(spans.some((s) => s.scope === '@opentelemetry/instrumentation-express')).toBe(true);
+      expect(pg.length).toBeGreaterThanOrEqual(1);
+      expect(redis.length).toBe(1);
+      for (const span of [...pg, ...redis]) expect(hasAncestor(spans, span, server?.spanId ?? '')).toBe(true);
+    },
+    FIXTURE_TIMEOUT_MS + 5_000,
+  );
 });

@@ -1,0 +1,20 @@
+// One Express server for the overhead benchmark: `off` (no tracing) or `on` (startTracing with every
+// bundled instrumentation, sampling 1, OTLP/HTTP export to the driver's receiver). Prints its port.
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+
+const mode = process.argv[2];
+if (mode === 'on') {
+  const { startTracing } = await import('../src/index.js');
+  startTracing({ serviceName: 'bench', exporter: 'otlp', otlpEndpoint: process.env.BENCH_OTLP_URL ?? '' });
+}
+const require = createRequire(import.meta.url);
+const express = require('express') as () => {
+  get(path: string, fn: (req: unknown, res: { json(body: unknown): void }) => void): void;
+  listen(port: number, host: string, cb: () => void): import('node:http').Server;
+};
+const app = express();
+app.get('/hello', (_req, res) => res.json({ hello: 'world' }));
+const server = app.listen(0, '127.0.0.1', () => {
+  process.stdout.write(`${(server.address() as AddressInfo).port}\n`);
+});
