@@ -29,13 +29,13 @@ export interface RunningApp {
 export interface AppOptions {
   /** Extra adapter options (merged over the defaults). */
   adapter?: Record<string, unknown>;
-  /** Enable graceful shutdown (signals off, no exit). */
-  shutdown?: boolean;
+  /** Enable graceful shutdown (no exit; signals off unless given). */
+  shutdown?: boolean | { signals: NodeJS.Signals[] };
 }
 
 const NOT_FOUND = { error: 'not found' };
 const STREAM_CHUNK = 'x'.repeat(1024);
-export const SLOW_MS = 300;
+export const SLOW_MS = 1000;
 
 const errorStatus = (err: { status?: number; statusCode?: number }) => {
   const s = err.status ?? err.statusCode ?? 500;
@@ -45,7 +45,8 @@ const errorStatus = (err: { status?: number; statusCode?: number }) => {
 export async function startApp(variant: Variant, opts: AppOptions = {}): Promise<RunningApp> {
   const metrics = createMetrics({ groups: ['http'] });
   const health = createHealth({ checks: {} });
-  const shutdown = opts.shutdown ? { signals: false as const, exit: false, timeoutMs: 5000 } : undefined;
+  const signals = typeof opts.shutdown === 'object' ? opts.shutdown.signals : (false as const);
+  const shutdown = opts.shutdown ? { signals, exit: false, timeoutMs: 5000 } : undefined;
   const adapterOptions = { metrics, health, exclude: ['/internal/ping'], ...opts.adapter };
   if (variant.startsWith('express')) {
     return startExpress(variant, metrics, health, adapterOptions, shutdown);

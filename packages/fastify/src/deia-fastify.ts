@@ -31,6 +31,7 @@ interface FastifyInstanceLike {
   route(options: object): unknown;
   decorate(name: string, value: unknown): unknown;
   close(): Promise<void>;
+  server?: unknown;
 }
 
 // Fastify 5 (and 4.x) `routeOptions.url` includes prefixes; `is404` marks the not-found handler.
@@ -40,9 +41,34 @@ const resolveRoute: RouteResolver = (ctx) => {
   return request.routeOptions?.url;
 };
 
+/**
+ * `app.close()` closes the keep-alive sockets that are idle when it starts; a socket whose request
+ * finishes later would stay open until its keep-alive timeout. Close those as they turn idle.
+ */
+async function closeDraining(app: FastifyInstanceLike): Promise<void> {
+  const server = app.server as { closeIdleConnections?: () => void } | undefined;
+  const sweep = setInterval(() => server?.closeIdleConnections?.(), 50);
+  sweep.unref();
+  try {
+    await app.close();
+  } finally {
+    clearInterval(sweep);
+  }
+}
+
 const ALL_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 
 function plugin(app: FastifyInstanceLike, options: DeiaFastifyOptions, done: (err?: Error) => void): void {
+  try {
+    setup(app, options);
+  } catch (err) {
+    done(err as Error);
+    return;
+  }
+  done();
+}
+
+function setup(app: FastifyInstanceLike, options: DeiaFastifyOptions): void {
   const sd = (options as { shutdown?: unknown } | null)?.shutdown;
   if (sd !== undefined && typeof sd !== 'boolean' && (sd === null || typeof sd !== 'object')) {
     throw new DeiaMetricsError(
@@ -82,7 +108,7 @@ function plugin(app: FastifyInstanceLike, options: DeiaFastifyOptions, done: (er
   let shutdown: Shutdown | undefined;
   if (options.shutdown) {
     const settings = options.shutdown === true ? {} : options.shutdown;
-    shutdown = createShutdown({ ...settings, health: options.health, stop: () => app.close() });
+    shutdown = createShutdown({ ...settings, health: options.health, stop: () => closeDraining(app) });
   }
   app.addHook('onClose', async () => {
     shutdown?.dispose();
@@ -95,7 +121,6 @@ function plugin(app: FastifyInstanceLike, options: DeiaFastifyOptions, done: (er
     metricsAddress: () => observer.metricsAddress(),
   };
   app.decorate('deia', decoration);
-  done();
 }
 
 /**

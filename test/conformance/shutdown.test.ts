@@ -1,0 +1,73 @@
+// SIGTERM-style graceful shutdown: requests in flight when the shutdown starts all complete,
+// readiness turns 503 first, new connections are refused afterwards.
+import { Agent, get as httpGet } from 'node:http';
+import { describe, expect, it } from 'vitest';
+import { SLOW_MS, startApp, VARIANTS } from './apps.js';
+
+interface Reply {
+  status: number;
+  body: string;
+}
+
+function get(url: string, agent?: Agent): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    httpGet(url, { agent }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => {
+        body += d;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    }).on('error', reject);
+  });
+}
+
+const cases = VARIANTS.flatMap((variant) => [
+  { variant, how: 'shutdown.run()' },
+  { variant, how: 'a real signal (SIGUSR2)' },
+]);
+
+describe.each(cases)('graceful shutdown: $variant through $how', ({ variant, how }) => {
+  const bySignal = how.startsWith('a real signal');
+  it('lets every in-flight request complete, then refuses new ones', async () => {
+    const app = await startApp(variant, { shutdown: bySignal ? { signals: ['SIGUSR2'] } : true });
+    expect(app.shutdown).toBeDefined();
+    const agent = new Agent({ keepAlive: true, maxSockets: 6 });
+    expect((await get(`${app.url}/health/ready`)).status).toBe(200);
+
+    const started = Date.now();
+    // 6 slow requests on keep-alive sockets (idle afterwards: they must be closed, not wait for
+    // their timeout) and 4 on their own connections
+    const inFlight = [
+      ...Array.from({ length: 6 }, () => get(`${app.url}/api/slow`, agent)),
+      ...Array.from({ length: 4 }, () => get(`${app.url}/api/slow`)),
+    ];
+    // in flight = received by the server: wait until all 10 are being served
+    const gauge = app.metrics.http.inFlight.metric;
+    for (let i = 0; i < 300 && (await gauge.get()).values[0]?.value !== 10; i++) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect((await gauge.get()).values[0]?.value).toBe(10);
+    const signalled = process.listenerCount('SIGUSR2');
+    if (bySignal) {
+      // without the SDK's listener SIGUSR2 would end the test process
+      expect(signalled).toBeGreaterThan(0);
+      process.kill(process.pid, 'SIGUSR2');
+    }
+    // run() is idempotent: after the signal it returns the shutdown already under way
+    const done = app.shutdown?.run('SIGTERM');
+
+    const replies = await Promise.all(inFlight);
+    expect(replies.map((r) => r.status)).toEqual(Array(10).fill(200));
+    expect(replies.every((r) => r.body === '{"slow":true}')).toBe(true);
+    await done;
+    // drained well before the 5 s shutdown timeout or the 5 s keep-alive timeout
+    expect(Date.now() - started).toBeLessThan(SLOW_MS + 3000);
+    await expect(get(`${app.url}/api/bots/1`)).rejects.toThrow(/ECONNREFUSED|ECONNRESET|socket hang up/);
+
+    const text = await app.metrics.registry.metrics();
+    expect(text).toMatch(/http_requests_total\{method="GET",route="\/api\/slow",status="200"\} 10/);
+    agent.destroy();
+    await app.close().catch(() => {});
+  }, 30_000);
+});
