@@ -1,12 +1,19 @@
 import type { Server } from 'node:http';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { type BotCore, createApiRoutes, errorResponse, startBotCore } from '@deia/example-bot-core';
 import { deiaExpress } from '@deia/express';
 import type { Health } from '@deia/health';
 import { createMetrics, type Metrics } from '@deia/metrics';
 import { traceExemplar } from '@deia/tracing';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import type expressModule from 'express';
+import type { Express, NextFunction, Request, Response } from 'express';
 import { createAppHealth } from './health.js';
+
+// Loaded with require(), not import: OpenTelemetry's Express instrumentation patches modules as they
+// are required, so this way Express gets its spans (and the server span its route) without the ESM
+// loader hook. main.ts starts tracing before it loads this file.
+const express = createRequire(import.meta.url)('express') as typeof expressModule;
 
 /** What `startController` needs; everything defaults from the environment. */
 export interface ControllerOptions {
@@ -25,7 +32,7 @@ export interface ControllerOptions {
 export interface Controller {
   readonly url: string;
   readonly server: Server;
-  readonly app: express.Express;
+  readonly app: Express;
   readonly core: BotCore;
   readonly metrics: Metrics;
   readonly health: Health;
