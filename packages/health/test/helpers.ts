@@ -127,10 +127,33 @@ export async function get(
   return res;
 }
 
-export async function timed<T>(work: Promise<T>): Promise<{ value: T; ms: number }> {
+export async function timed<T>(work: () => Promise<T>): Promise<{ value: T; ms: number }> {
   const start = performance.now();
-  const value = await work;
+  const value = await work();
   return { value, ms: performance.now() - start };
+}
+
+/**
+ * Runs `work()` next to a control timer of `expectedMs` started at the same moment. On a loaded
+ * machine timers fire late; `lateMs` (the control's lateness) is the machine's share, so a timeout
+ * can be asserted "within 10%" of what the machine can do.
+ */
+export async function timedAgainst<T>(
+  expectedMs: number,
+  work: () => Promise<T>,
+): Promise<{ value: T; ms: number; lateMs: number }> {
+  const start = performance.now();
+  let firedAt = 0;
+  const control = new Promise<void>((resolve) =>
+    setTimeout(() => {
+      firedAt = performance.now() - start;
+      resolve();
+    }, expectedMs),
+  );
+  const value = await work();
+  const ms = performance.now() - start;
+  await control;
+  return { value, ms, lateMs: Math.max(0, firedAt - expectedMs) };
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -12,6 +12,7 @@ import {
   sleep,
   tcpServer,
   timed,
+  timedAgainst,
 } from './helpers.js';
 
 const opened: Array<{ close(): unknown; end?: () => unknown }> = [];
@@ -127,7 +128,7 @@ describe('postgresCheck against the real PostgreSQL', () => {
         req.on('error', reject);
         req.end();
       });
-    const { value: codes, ms } = await timed(Promise.all(Array.from({ length: 1000 }, one)));
+    const { value: codes, ms } = await timed(() => Promise.all(Array.from({ length: 1000 }, one)));
     agent.destroy();
     expect(codes.every((c) => c === 200)).toBe(true);
     // one run per cacheTtlMs (2 s) at most, plus one
@@ -165,7 +166,7 @@ describe('postgresCheck faults', () => {
       connectionTimeoutMillis: 2000,
     });
     const health = newHealth({ detail: 'full', checks: { database: postgresCheck(pool) } });
-    const { value: res, ms } = await timed(get(health, '/health/db'));
+    const { value: res, ms } = await timed(() => get(health, '/health/db'));
     expect(ms).toBeLessThan(1000);
     expect(res.statusCode).toBe(503);
     expect(JSON.parse(res.body)).toMatchObject({ status: 'disconnected', error: 'authentication failed' });
@@ -178,7 +179,7 @@ describe('postgresCheck faults', () => {
     const port = await closedPort();
     const pool = newPool({ connectionString: `postgres://postgres@127.0.0.1:${port}/test`, max: 2 });
     const health = newHealth({ checks: { database: postgresCheck(pool) } });
-    const { value: res, ms } = await timed(get(health, '/health/db'));
+    const { value: res, ms } = await timed(() => get(health, '/health/db'));
     expect(ms).toBeLessThan(500);
     expect(res.statusCode).toBe(503);
     expect(JSON.parse(res.body).error).toBe('connection refused');
@@ -194,9 +195,9 @@ describe('postgresCheck faults', () => {
       connectionTimeoutMillis: 1500,
     });
     const health = newHealth({ checks: { database: postgresCheck(pool, { timeoutMs: 1000 }) } });
-    const { value: res, ms } = await timed(get(health, '/health/db'));
+    const { value: res, ms, lateMs } = await timedAgainst(1000, () => get(health, '/health/db'));
     expect(ms).toBeGreaterThanOrEqual(995);
-    expect(ms).toBeLessThan(1100);
+    expect(ms).toBeLessThan(1100 + lateMs);
     expect(res.statusCode).toBe(503);
     expect(JSON.parse(res.body).error).toBe('timed out after 1000 ms');
     // pg cannot cancel a connection attempt; its connectionTimeoutMillis ends it and the pool is empty again
@@ -214,9 +215,9 @@ describe('postgresCheck faults', () => {
       cacheTtlMs: 0,
       checks: { database: postgresCheck(pool, { timeoutMs: 1000 }) },
     });
-    const { value: res, ms } = await timed(get(health, '/health/db'));
+    const { value: res, ms, lateMs } = await timedAgainst(1000, () => get(health, '/health/db'));
     expect(ms).toBeGreaterThanOrEqual(995);
-    expect(ms).toBeLessThan(1100);
+    expect(ms).toBeLessThan(1100 + lateMs);
     expect(res.statusCode).toBe(503);
     await sleep(50);
     expect(pool.totalCount).toBe(0);
@@ -230,14 +231,14 @@ describe('postgresCheck faults', () => {
   });
 
   it('connection completes after the timeout: the late client is destroyed, not kept', async () => {
-    const slow = track(await fakePostgres('slow-startup', 1300));
+    const slow = track(await fakePostgres('slow-startup', 1500));
     const pool = newPool({ connectionString: `postgres://postgres@127.0.0.1:${slow.port}/test`, max: 2 });
     const health = newHealth({ checks: { database: postgresCheck(pool, { timeoutMs: 1000 }) } });
-    const { value: res, ms } = await timed(get(health, '/health/db'));
-    expect(ms).toBeLessThan(1100);
+    const { value: res, ms, lateMs } = await timedAgainst(1000, () => get(health, '/health/db'));
+    expect(ms).toBeLessThan(1100 + lateMs);
     expect(res.statusCode).toBe(503);
     expect(pool.totalCount).toBe(1); // still connecting: pg cannot cancel it
-    await sleep(500);
+    await sleep(800);
     expect(pool.totalCount).toBe(0);
     expect(slow.open).toBe(0);
   });
@@ -267,8 +268,8 @@ describe('postgresCheck faults', () => {
         ),
       },
     });
-    const { value: res, ms } = await timed(get(health, '/health/db'));
-    expect(ms).toBeLessThan(550);
+    const { value: res, ms, lateMs } = await timedAgainst(500, () => get(health, '/health/db'));
+    expect(ms).toBeLessThan(550 + lateMs);
     expect(res.statusCode).toBe(503);
     expect(res.body).not.toMatch(/secret/);
     await health.close();
