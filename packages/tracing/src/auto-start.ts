@@ -4,6 +4,11 @@ import type { TracingHandle } from './types.js';
 const truthy = (v: string | undefined) => v !== undefined && /^(1|true|yes|on)$/i.test(v.trim());
 const falsy = (v: string | undefined) => v !== undefined && /^(0|false|no|off)$/i.test(v.trim());
 
+/** True when OTEL_SDK_DISABLED or DEIA_TRACING_DISABLED turns the register entry off. */
+export function disabledByEnv(): boolean {
+  return truthy(process.env.OTEL_SDK_DISABLED) || truthy(process.env.DEIA_TRACING_DISABLED);
+}
+
 /**
  * What the `@deia/tracing/register` entry runs: `startTracing()` configured from `OTEL_*` only, failures
  * contained (a broken tracing set-up must not stop the app), and a careful signal policy:
@@ -18,7 +23,7 @@ const falsy = (v: string | undefined) => v !== undefined && /^(0|false|no|off)$/
  * Set `DEIA_TRACING_SIGNALS=false` to leave signals alone.
  */
 export function startFromEnv(): TracingHandle | undefined {
-  if (truthy(process.env.OTEL_SDK_DISABLED) || truthy(process.env.DEIA_TRACING_DISABLED)) return undefined;
+  if (disabledByEnv()) return undefined;
   let handle: TracingHandle;
   try {
     handle = startTracing({});

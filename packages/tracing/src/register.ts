@@ -10,9 +10,10 @@
 import { register } from 'node:module';
 import { isMainThread } from 'node:worker_threads';
 import { createAddHookMessageChannel } from 'import-in-the-middle';
-import { startFromEnv } from './auto-start.js';
+import { disabledByEnv, startFromEnv } from './auto-start.js';
 
-if (isMainThread) {
+// Disabled: no loader hook either, so the app's modules load exactly as without this entry.
+if (isMainThread && !disabledByEnv()) {
   if (typeof register === 'function') {
     const { registerOptions, waitForAllMessagesAcknowledged } = createAddHookMessageChannel();
     register('import-in-the-middle/hook.mjs', import.meta.url, registerOptions);

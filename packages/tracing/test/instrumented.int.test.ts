@@ -134,3 +134,35 @@ describe('node --import @deia/tracing/register (ESM app, configured from OTEL_* 
     FIXTURE_TIMEOUT_MS + 5_000,
   );
 });
+
+describe('node --require @deia/tracing/register (CommonJS app that owns its shutdown)', () => {
+  let receiver: Awaited<ReturnType<typeof startOtlpReceiver>>;
+  beforeAll(async () => {
+    receiver = await startOtlpReceiver();
+  });
+  afterAll(() => receiver.close());
+
+  it(
+    "patches require(), and leaves SIGTERM to the app's own listener",
+    async () => {
+      const result = await runNode(
+        ['--require', 'tsx/cjs', '--require', './src/register-cjs.ts', 'test/fixtures/cjs-app.cjs'],
+        {
+          OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+          OTEL_SERVICE_NAME: 'cjs-fixture',
+          OTEL_BSP_SCHEDULE_DELAY: '60000',
+        },
+        FIXTURE_TIMEOUT_MS,
+      );
+      expect(result.stdout).toContain('{"status":200}');
+      // the app's listener ran and the process ended normally: the entry neither flushed-and-killed nor exited
+      expect(result.stdout).toContain('app shut down');
+      expect(result.code).toBe(0);
+      expect(result.signal).toBeNull();
+      const server = receiver.spans.find((s) => s.kind === 2);
+      expect(server?.resource['service.name']).toBe('cjs-fixture');
+      expect(receiver.spans.some((s) => s.scope === '@opentelemetry/instrumentation-express')).toBe(true);
+    },
+    FIXTURE_TIMEOUT_MS + 5_000,
+  );
+});
