@@ -158,6 +158,19 @@ describe('postgresCheck against the real PostgreSQL', () => {
 });
 
 describe('postgresCheck faults', () => {
+  it('unknown role on the real server (its pg_hba trusts loopback, so no password fault there): unhealthy, no user shown', async () => {
+    const url = new URL(DATABASE_URL);
+    url.username = 'no_such_role_deia';
+    url.password = 'hunter2';
+    const pool = newPool({ connectionString: url.href, max: 1 });
+    const health = newHealth({ detail: 'full', checks: { database: postgresCheck(pool) } });
+    const res = await get(health, '/health/db');
+    expect(res.statusCode).toBe(503);
+    expect(JSON.parse(res.body).error).toBe('authorization failed');
+    expect(res.body + (await get(health, '/health/detailed')).body).not.toMatch(/no_such_role|hunter2/);
+    expect(pool.totalCount).toBe(0);
+  });
+
   it('wrong password: unhealthy with "authentication failed", password never shown', async () => {
     const server = track(await fakePostgres('password'));
     const pool = newPool({
