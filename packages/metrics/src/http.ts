@@ -539,7 +539,7 @@ export function createHttpObserver(
       const seconds = (end - start) / 1000;
       const cl = req.headers['content-length'];
       const requestBytes = cl === undefined ? 0 : Number(cl) || 0;
-      const responseBytes = bytesSent(this, method, status, finished);
+      const responseBytes = bytesSent(this, req, method, status, finished);
       series.inc();
       series.observeDuration(seconds);
       series.observeRequestSize(requestBytes);
@@ -683,8 +683,15 @@ export function createHttpObserver(
  * computed by node for `res.end(body)`); else (streamed, chunked) the bytes the socket wrote since
  * the previous response on it, minus the header block (approximate: includes chunk framing).
  */
-function bytesSent(res: TrackedResponse, method: string, status: number, finished: boolean): number {
-  const socket = res.socket as TrackedSocket | null;
+function bytesSent(
+  res: TrackedResponse,
+  req: IncomingMessage,
+  method: string,
+  status: number,
+  finished: boolean,
+): number {
+  // res.socket is already detached when the response emits close; the request keeps it
+  const socket = req.socket as TrackedSocket | null;
   let written: number | undefined;
   let base = 0;
   if (socket) {

@@ -1,0 +1,300 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  createHttpObserver,
+  createMetrics,
+  DeiaMetricsError,
+  foldMethod,
+  type HttpObservabilityOptions,
+  type HttpObserver,
+  PATH_EXCLUDED,
+  PATH_RECORD,
+  PATH_SERVED,
+  UNMATCHED_ROUTE,
+} from '../src/index.js';
+
+// A bare node:http "framework": the route is whatever the handler table matched.
+const ROUTES: Record<string, string> = { '/a': '/a', '/b': '/b', '/c': '/c', '/d': '/d' };
+const servers: Server[] = [];
+const observers: HttpObserver[] = [];
+afterEach(async () => {
+  for (const s of servers.splice(0)) {
+    s.closeAllConnections();
+    await new Promise((r) => s.close(r));
+  }
+  for (const o of observers.splice(0)) await o.close();
+});
+
+async function serve(
+  options: Omit<HttpObservabilityOptions, 'metrics'> & { metrics?: HttpObservabilityOptions['metrics'] } = {},
+) {
+  const metrics = options.metrics ?? createMetrics({ groups: ['http'] });
+  const observer = createHttpObserver({ ...options, metrics }, (ctx) => ctx as string | undefined, 'test');
+  observers.push(observer);
+  const server = createServer((req, res) => {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    const kind = observer.match(path);
+    if (kind === PATH_SERVED) {
+      void observer.serve({ method: req.method ?? 'GET', path, headers: req.headers })?.then((r) => {
+        res.writeHead(r.statusCode, r.headers).end(r.body);
+      });
+      return;
+    }
+    const route = ROUTES[path];
+    if (kind === PATH_RECORD) observer.track(req, res, route);
+    if (!route) res.writeHead(404).end('nope');
+    else if (path === '/d') res.write('streamed'), setTimeout(() => res.end('!'), 5);
+    else res.end('hello');
+  });
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const waitFor = async (n: number) => {
+    for (let i = 0; i < 200; i++) {
+      const v = (await metrics.http.requests.metric.get()).values.reduce((s, x) => s + x.value, 0);
+      if (v === n) return;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    throw new Error(`not ${n} requests`);
+  };
+  return { metrics, observer, url, waitFor };
+}
+
+describe('label rules', () => {
+  it('folds unknown methods into "other" and keeps the known ones', () => {
+    expect(foldMethod('GET')).toBe('GET');
+    expect(foldMethod('HEAD')).toBe('HEAD');
+    expect(foldMethod('PROPFIND')).toBe('other');
+    expect(foldMethod('get')).toBe('other');
+    expect(foldMethod(undefined)).toBe('other');
+  });
+
+  it('records method, route template, status and sizes; unmatched share one route', async () => {
+    const { metrics, url, waitFor } = await serve();
+    await (await fetch(`${url}/a?x=1`)).text();
+    await (await fetch(`${url}/a`, { method: 'POST', body: 'abcdef' })).text();
+    await (await fetch(`${url}/zzz/1`)).text();
+    await (await fetch(`${url}/zzz/2`, { method: 'PROPFIND' })).text();
+    await (await fetch(`${url}/a`, { method: 'HEAD' })).text();
+    await (await fetch(`${url}/d`)).text();
+    await waitFor(6);
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('http_requests_total{method="GET",route="/a",status="200"} 1');
+    expect(text).toContain('http_requests_total{method="POST",route="/a",status="200"} 1');
+    expect(text).toContain(`http_requests_total{method="GET",route="${UNMATCHED_ROUTE}",status="404"} 1`);
+    expect(text).toContain(`http_requests_total{method="other",route="${UNMATCHED_ROUTE}",status="404"} 1`);
+    expect(text).toContain('http_requests_total{method="HEAD",route="/a",status="200"} 1');
+    expect(text).toContain('http_request_size_bytes_sum{method="POST",route="/a",status="200"} 6');
+    expect(text).toContain('http_response_size_bytes_sum{method="GET",route="/a",status="200"} 5');
+    expect(text).toContain('http_response_size_bytes_sum{method="HEAD",route="/a",status="200"} 0');
+    // streamed (chunked): bytes written minus the header block, chunk framing included
+    const streamed = Number(
+      /http_response_size_bytes_sum\{method="GET",route="\/d",status="200"\} (\d+)/.exec(text)?.[1],
+    );
+    expect(streamed).toBeGreaterThanOrEqual(9);
+    expect(streamed).toBeLessThan(40);
+    expect(text).toContain('http_requests_in_flight 0');
+  });
+
+  it('caps distinct routes at maxRoutes, then records __overflow__ and warns once', async () => {
+    const warnings: object[] = [];
+    const logger = { info() {}, warn: (o: object) => warnings.push(o) };
+    const { metrics, url, waitFor } = await serve({ maxRoutes: 2, logger });
+    for (const p of ['/a', '/b', '/c', '/d', '/c']) await (await fetch(url + p)).text();
+    await waitFor(5);
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('http_requests_total{method="GET",route="/a",status="200"} 1');
+    expect(text).toContain('http_requests_total{method="GET",route="/b",status="200"} 1');
+    expect(text).toContain('http_requests_total{method="GET",route="__overflow__",status="200"} 3');
+    expect(warnings).toHaveLength(1);
+  });
+
+  it('writes an access log line through a pino-compatible logger', async () => {
+    const lines: Array<[Record<string, unknown>, string | undefined]> = [];
+    const logger = { info: (o: object, m?: string) => lines.push([o as Record<string, unknown>, m]) };
+    const { url, waitFor } = await serve({ logger, accessLog: true });
+    await (await fetch(`${url}/b`)).text();
+    await waitFor(1);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]?.[0]).toMatchObject({
+      method: 'GET',
+      route: '/b',
+      status: 200,
+      aborted: false,
+      response_bytes: 5,
+    });
+    expect(lines[0]?.[0].duration_ms).toBeTypeOf('number');
+    expect(lines[0]?.[1]).toBe('request completed');
+  });
+
+  it('sums the in-flight count of every observer at scrape time and detaches on close', async () => {
+    const metrics = createMetrics({ groups: ['http'] });
+    const one = createHttpObserver({ metrics }, () => undefined);
+    const two = createHttpObserver({ metrics }, () => undefined);
+    const fake = () => ({ on() {} }) as never;
+    one.track(fake(), fake(), undefined);
+    two.track(fake(), fake(), undefined);
+    two.track(fake(), fake(), undefined);
+    expect(await metrics.registry.metrics()).toContain('http_requests_in_flight 3');
+    await two.close();
+    expect(await metrics.registry.metrics()).toContain('http_requests_in_flight 1');
+    await one.close();
+  });
+});
+
+describe('exclusions', () => {
+  it('serves metrics and health paths, excludes option paths, RegExps and predicates', () => {
+    const metrics = createMetrics({ groups: ['http'] });
+    const health = { paths: ['/health', '/health/ready'], handle: () => undefined };
+    const o = createHttpObserver({ metrics, health, exclude: ['/ping', /^\/static\//] }, () => undefined);
+    expect(o.match('/metrics')).toBe(PATH_SERVED);
+    expect(o.match('/health/ready')).toBe(PATH_SERVED);
+    expect(o.match('/ping')).toBe(PATH_EXCLUDED);
+    expect(o.match('/static/app.js')).toBe(PATH_EXCLUDED);
+    expect(o.match('/api')).toBe(PATH_RECORD);
+    expect(o.servedPaths).toEqual(['/health', '/health/ready', '/metrics']);
+    const p = createHttpObserver({ metrics, exclude: (path) => path.startsWith('/x') }, () => undefined);
+    expect(p.match('/xyz')).toBe(PATH_EXCLUDED);
+    expect(p.match('/metrics')).toBe(PATH_SERVED);
+    expect(p.match('/y')).toBe(PATH_RECORD);
+  });
+
+  it('records the request when the predicate throws, and logs it', () => {
+    const errors: unknown[] = [];
+    const metrics = createMetrics({ groups: ['http'] });
+    const o = createHttpObserver(
+      {
+        metrics,
+        exclude: () => {
+          throw new Error('bad predicate');
+        },
+        logger: { info() {}, error: (e) => errors.push(e) },
+      },
+      () => undefined,
+    );
+    expect(o.match('/a')).toBe(PATH_RECORD);
+    expect(errors).toHaveLength(1);
+  });
+});
+
+describe('/metrics endpoint', () => {
+  const scrape = (url: string, headers: Record<string, string> = {}, method = 'GET') =>
+    fetch(`${url}/metrics`, { headers, method });
+
+  it('serves Prometheus text by default, unauthenticated, not cached', async () => {
+    const { url } = await serve();
+    const res = await scrape(url, { accept: 'application/openmetrics-text; version=1.0.0' });
+    expect(res.status).toBe(200);
+    // a text-format registry is never rendered as OpenMetrics, whatever the client asks
+    expect(res.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(await res.text()).toContain('# TYPE http_requests_total counter');
+    expect((await scrape(url, {}, 'POST')).status).toBe(405);
+  });
+
+  it('serves OpenMetrics (with exemplars) when the registry is an OpenMetrics one', async () => {
+    const metrics = createMetrics({ groups: ['http'], exemplars: () => ({ trace_id: 'abc123' }) });
+    const { url, waitFor } = await serve({ metrics });
+    await (await fetch(`${url}/a`)).text();
+    await waitFor(1);
+    const res = await scrape(url);
+    expect(res.headers.get('content-type')).toBe(
+      'application/openmetrics-text; version=1.0.0; charset=utf-8',
+    );
+    const text = await res.text();
+    expect(text).toMatch(
+      /http_request_duration_seconds_bucket\{[^}]*route="\/a"[^}]*\} 1 # \{trace_id="abc123"\}/,
+    );
+    expect(text.trimEnd().endsWith('# EOF')).toBe(true);
+    // the second scrape is identical in shape (no double renaming of counters)
+    expect(await (await scrape(url)).text()).toContain(
+      'http_requests_total{method="GET",route="/a",status="200"} 1',
+    );
+  });
+
+  it('checks a bearer token', async () => {
+    const { url } = await serve({ metricsAuth: { token: 's3cret-token' } });
+    const missing = await scrape(url);
+    expect(missing.status).toBe(401);
+    expect(missing.headers.get('www-authenticate')).toBe('Bearer realm="metrics"');
+    expect((await scrape(url, { authorization: 'Bearer wrong' })).status).toBe(401);
+    expect((await scrape(url, { authorization: 'Basic s3cret-token' })).status).toBe(401);
+    expect((await scrape(url, { authorization: 'Bearer s3cret-token' })).status).toBe(200);
+    expect((await scrape(url, { authorization: 'bearer s3cret-token' })).status).toBe(200);
+  });
+
+  it('checks basic credentials', async () => {
+    const { url } = await serve({ metricsAuth: { username: 'prom', password: 'pa:ss' } });
+    const good = `Basic ${Buffer.from('prom:pa:ss').toString('base64')}`;
+    const bad = `Basic ${Buffer.from('prom:nope').toString('base64')}`;
+    const res = await scrape(url);
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toBe('Basic realm="metrics"');
+    expect((await scrape(url, { authorization: bad })).status).toBe(401);
+    expect((await scrape(url, { authorization: good })).status).toBe(200);
+  });
+
+  it('serves on its own port with metricsPort, not on the app', async () => {
+    const { observer, url } = await serve({
+      metricsPort: 0,
+      metricsHost: '127.0.0.1',
+      metricsAuth: { token: 't' },
+    });
+    expect(observer.metricsPath).toBe(false);
+    expect(observer.servedPaths).toEqual([]);
+    expect(observer.match('/metrics')).toBe(PATH_EXCLUDED);
+    const address = await observer.listen();
+    expect(address?.port).toBeGreaterThan(0);
+    const own = `http://127.0.0.1:${address?.port}`;
+    expect((await fetch(`${own}/metrics`, { headers: { authorization: 'Bearer t' } })).status).toBe(200);
+    expect((await fetch(`${own}/metrics`)).status).toBe(401);
+    expect((await fetch(`${own}/other`)).status).toBe(404);
+    expect((await fetch(`${url}/metrics`)).status).toBe(404);
+    await observer.close();
+    expect(observer.metricsAddress()).toBeUndefined();
+  });
+
+  it('renders any metrics source (e.g. a cluster aggregator) and contains its failures', async () => {
+    const errors: unknown[] = [];
+    let fail = false;
+    const metricsSource = {
+      contentType: 'text/plain; version=0.0.4; charset=utf-8',
+      metrics: async () => {
+        if (fail) throw new Error('worker timeout');
+        return 'up 1\n';
+      },
+    };
+    const { url } = await serve({ metricsSource, logger: { info() {}, error: (e) => errors.push(e) } });
+    expect(await (await scrape(url)).text()).toBe('up 1\n');
+    fail = true;
+    expect((await scrape(url)).status).toBe(500);
+    expect(errors).toHaveLength(1);
+  });
+});
+
+describe('options', () => {
+  it('throws a coded error naming the option', () => {
+    const metrics = createMetrics({ groups: ['http'] });
+    const attempt = (o: unknown) => () => createHttpObserver(o as never, () => undefined, 'here');
+    expect(attempt(undefined)).toThrow(DeiaMetricsError);
+    expect(attempt({ metrics, metricsPath: '/metrics?x' })).toThrow(
+      /here: metricsPath must be false or a path/,
+    );
+    expect(attempt({ metrics, metricsPath: false, metricsPort: 9464 })).toThrow(
+      /metricsPort is set but metricsPath is false/,
+    );
+    expect(attempt({ metrics, health: { paths: ['/metrics'], handle() {} } })).toThrow(/also a health path/);
+    expect(attempt({ metrics, metricsSource: {} })).toThrow(/metricsSource must have metrics/);
+    expect(attempt({ metrics, metrcsAuth: {} })).toThrow(/did you mean "metricsAuth"/);
+  });
+
+  it('works with the http group switched off (serves, records nothing)', async () => {
+    const metrics = createMetrics({ groups: ['process'], defaultMetrics: false });
+    const { url } = await serve({ metrics });
+    expect((await fetch(`${url}/a`)).status).toBe(200);
+    expect((await fetch(`${url}/metrics`)).status).toBe(200);
+  });
+});
