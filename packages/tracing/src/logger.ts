@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { Writable } from 'node:stream';
 import { isSpanContextValid, trace } from '@opentelemetry/api';
 import pino, { type DestinationStream, type Logger, type LoggerOptions as PinoLoggerOptions } from 'pino';
 import { DeiaTracingError } from './errors.js';
@@ -96,8 +97,20 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   if (pretty) {
     const factory = loadPretty();
     if (factory) {
+      const target = options.destination;
       destination = factory({
-        destination: options.destination ?? 1,
+        // pino-pretty pipes into its destination, so a bare { write } sink is wrapped in a real stream.
+        destination:
+          target === undefined
+            ? 1
+            : typeof (target as { on?: unknown }).on === 'function'
+              ? target
+              : new Writable({
+                  write(chunk, _encoding, callback) {
+                    target.write(String(chunk));
+                    callback();
+                  },
+                }),
         messageKey: 'message',
         timestampKey: 'timestamp',
         translateTime: 'SYS:HH:MM:ss.l',

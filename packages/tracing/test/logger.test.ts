@@ -102,6 +102,24 @@ describe('createLogger format', () => {
     }
   });
 
+  it('pretty printing (pino-pretty) in development, still redacted', async () => {
+    const saved = process.env.NODE_ENV;
+    process.env.NODE_ENV = 'development';
+    try {
+      const { logger, raw } = capture({ pretty: true });
+      logger.info({ password: 'hunter2' }, 'hello postgres://u:s3cr3t@db/x');
+      for (let i = 0; i < 50 && raw.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      const text = raw.join('');
+      expect(text).toContain('INFO');
+      expect(text).toContain('hello postgres://[REDACTED]@db/x');
+      expect(text).not.toContain('hunter2');
+      expect(text).not.toContain('s3cr3t');
+      expect(() => JSON.parse(text)).toThrow();
+    } finally {
+      process.env.NODE_ENV = saved;
+    }
+  });
+
   it('pretty printing is ignored in production', () => {
     const saved = process.env.NODE_ENV;
     const warning = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
