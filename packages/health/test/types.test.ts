@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import type { Metrics } from '@deia/metrics';
+import type { HealthLike, Metrics } from '@deia/metrics';
 import type Redis from 'ioredis';
 import type pg from 'pg';
 import { describe, expectTypeOf, it } from 'vitest';
@@ -27,6 +27,8 @@ describe('types', () => {
     expectTypeOf<Health['handle']>().parameter(0).toEqualTypeOf<HealthRequest>();
     expectTypeOf<ReturnType<Health['handle']>>().toEqualTypeOf<Promise<HealthResponse> | undefined>();
     expectTypeOf<Health['paths']>().toEqualTypeOf<readonly string[]>();
+    // what the adapters (through @deia/metrics' HTTP core) mount
+    expectTypeOf<Health>().toMatchTypeOf<HealthLike>();
   });
 
   it('custom checks may return nothing, a boolean or an outcome, sync or async', () => {
