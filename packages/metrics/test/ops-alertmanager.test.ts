@@ -90,7 +90,12 @@ describe('a real Alertmanager with the generated config (webhook mode)', () => {
   let am: ChildProcess | undefined;
   let hook: Server | undefined;
   afterAll(async () => {
-    am?.kill('SIGTERM');
+    if (am && am.exitCode === null) {
+      const exited = new Promise((r) => am?.once('exit', r));
+      am.kill('SIGTERM');
+      await exited;
+    }
+    hook?.closeAllConnections();
     await new Promise<void>((r) => (hook ? hook.close(() => r()) : r()));
   });
 

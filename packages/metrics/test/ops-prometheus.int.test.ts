@@ -17,7 +17,12 @@ const dir = mkdtempSync(join(tmpdir(), 'deia-ops-prom-'));
 let prom: ChildProcess | undefined;
 let app: Server | undefined;
 afterAll(async () => {
-  prom?.kill('SIGTERM');
+  if (prom && prom.exitCode === null) {
+    const exited = new Promise((r) => prom?.once('exit', r));
+    prom.kill('SIGTERM');
+    await exited;
+  }
+  app?.closeAllConnections();
   await new Promise<void>((r) => (app ? app.close(() => r()) : r()));
   rmSync(dir, { recursive: true, force: true });
 });
