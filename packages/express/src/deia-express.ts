@@ -66,9 +66,19 @@ export function deiaExpress(options: DeiaExpressOptions): DeiaExpressMiddleware 
     let t = templates.get(route);
     if (t === undefined) t = discover(req, route);
     if (t !== null && t.length === 1) return t[0];
-    // Reached through several mounts, or not found: fall back on the mount URL (capped by maxRoutes).
+    if (t === null) {
+      // Not in the router tree (e.g. a router called from a function): the mount URL plus the
+      // route path; bounded by maxRoutes.
+      return (req.baseUrl ?? '') + String(route.path);
+    }
+    // Several templates (a path array, or a router mounted twice): the one that is the request
+    // path itself or the mount URL plus the route path, else the first.
+    const url = req.originalUrl ?? req.url ?? '';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    if (t.includes(path)) return path;
     const direct = (req.baseUrl ?? '') + String(route.path);
-    return t === null || t.includes(direct) ? direct : t[0];
+    return t.includes(direct) ? direct : t[0];
   };
 
   const observer = createHttpObserver(options, resolveRoute, 'deiaExpress', ['shutdown']);

@@ -530,7 +530,9 @@ export function createHttpObserver(
     try {
       const start = this[kStart] as number;
       const req = this.req;
-      const finished = this.writableFinished;
+      // Aborted = the client went away before the app ended the response (an ended response whose
+      // last bytes were not delivered keeps its status; inject() responses never "finish").
+      const finished = this.writableEnded;
       const status = finished ? this.statusCode : abortedStatus;
       const route = resolveRoute(this[kCtx], req, this) ?? UNMATCHED_ROUTE;
       this[kCtx] = undefined;

@@ -1,0 +1,153 @@
+import type { Server } from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { createHealth } from '@deia/health';
+import { createMetrics, DeiaMetricsError, UNMATCHED_ROUTE } from '@deia/metrics';
+import { afterEach, describe, expect, it } from 'vitest';
+import { deiaExpress } from '../src/index.js';
+import { collectTemplates } from '../src/route-templates.js';
+
+const require = createRequire(import.meta.url);
+const MAJORS = [
+  ['express 4', 'express4'],
+  ['express 5', 'express'],
+] as const;
+// biome-ignore lint/suspicious/noExplicitAny: one test app for two Express majors
+type Any = any;
+
+const servers: Server[] = [];
+afterEach(async () => {
+  for (const s of servers.splice(0)) {
+    s.closeAllConnections();
+    await new Promise((r) => s.close(r));
+  }
+});
+
+async function listen(app: Any): Promise<string> {
+  const server: Server = app.listen(0, '127.0.0.1');
+  servers.push(server);
+  await new Promise((r) => server.once('listening', r));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+async function settle(metrics: ReturnType<typeof createMetrics>, n: number) {
+  for (let i = 0; i < 200; i++) {
+    const values = (await metrics.http.requests.metric.get()).values;
+    if (values.reduce((s, v) => s + v.value, 0) === n) {
+      return Object.fromEntries(
+        values.map((v) => [`${v.labels.method} ${v.labels.route} ${v.labels.status}`, v.value]),
+      );
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error(`${n} requests not recorded`);
+}
+
+describe.each(MAJORS)('deiaExpress on %s', (_name, pkg) => {
+  const express = require(pkg);
+
+  it('finds full templates: param mounts, nested routers, sub-apps, arrays, errors in nested routers', async () => {
+    const metrics = createMetrics({ groups: ['http'] });
+    const app = express();
+    app.use(deiaExpress({ metrics }));
+    const bots = express.Router();
+    bots.get('/logs/:line', (_q: Any, r: Any) => r.send('ok'));
+    bots.get('/fail', () => {
+      throw Object.assign(new Error('no'), { status: 503 });
+    });
+    app.use('/bots/:botId', bots);
+    app.get(['/one', '/two'], (_q: Any, r: Any) => r.send('ok'));
+    const sub = express();
+    sub.get('/s/:q', (_q: Any, r: Any) => r.send('ok'));
+    app.use('/sub/:x', sub);
+    // a route added after the first request is found too
+    const url = await listen(app);
+    await fetch(`${url}/bots/42/logs/7`).then((r) => r.text());
+    app.get('/late/:id', (_q: Any, r: Any) => r.send('ok'));
+    // error handler at the app level: the nested router's baseUrl is gone by then
+    app.use((err: Any, _q: Any, r: Any, _n: Any) => r.status(err.status ?? 500).send('err'));
+    for (const p of [
+      '/bots/43/logs/8',
+      '/bots/44/fail',
+      '/one',
+      '/two',
+      '/sub/9/s/1',
+      '/late/5',
+      '/nowhere',
+    ]) {
+      await fetch(url + p).then((r) => r.text());
+    }
+    expect(await settle(metrics, 8)).toEqual({
+      'GET /bots/:botId/logs/:line 200': 2,
+      'GET /bots/:botId/fail 503': 1,
+      'GET /one 200': 1,
+      'GET /two 200': 1,
+      'GET /sub/:x/s/:q 200': 1,
+      'GET /late/:id 200': 1,
+      [`GET ${UNMATCHED_ROUTE} 404`]: 1,
+    });
+  });
+
+  it('serves /metrics and health, excludes them, counts a request once when mounted twice', async () => {
+    const metrics = createMetrics({ groups: ['http'] });
+    const health = createHealth({ checks: {} });
+    const deia = deiaExpress({ metrics, health });
+    const app = express();
+    app.use(deia);
+    app.use(deia);
+    app.get('/x', (_q: Any, r: Any) => r.json({ ok: true }));
+    const url = await listen(app);
+    const m = await fetch(`${url}/metrics`);
+    expect(m.status).toBe(200);
+    expect(m.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+    await m.text();
+    expect((await fetch(`${url}/health/live`)).status).toBe(200);
+    expect((await fetch(`${url}/health/ready`)).status).toBe(200);
+    await fetch(`${url}/x`).then((r) => r.text());
+    expect(await settle(metrics, 1)).toEqual({ 'GET /x 200': 1 });
+    health.close();
+  });
+
+  it('attach(server) returns one shutdown handle and rejects what is not a server', async () => {
+    const metrics = createMetrics({ groups: ['http'] });
+    const deia = deiaExpress({ metrics, shutdown: { signals: false, exit: false } });
+    expect(() => deia.attach({} as never)).toThrow(DeiaMetricsError);
+    const app = express();
+    app.use(deia);
+    await listen(app);
+    const server = servers[0] as Server;
+    const first = deia.attach(server);
+    expect(deia.attach(server)).toBe(first);
+    await first.run('test');
+    expect(server.listening).toBe(false);
+  });
+
+  it('serves /metrics on metricsPort once ready', async () => {
+    const metrics = createMetrics({ groups: ['http'] });
+    const deia = deiaExpress({ metrics, metricsPort: 0, metricsHost: '127.0.0.1' });
+    const address = await deia.ready;
+    const app = express();
+    app.use(deia);
+    const url = await listen(app);
+    expect((await fetch(`${url}/metrics`)).status).toBe(404);
+    const res = await fetch(`http://127.0.0.1:${address?.port}/metrics`);
+    expect(res.status).toBe(200);
+    await res.text();
+    await deia.close();
+  });
+});
+
+describe('route templates', () => {
+  it('reads Express 4 mount paths back from their RegExps, and gives up on custom ones', () => {
+    const express = require('express4');
+    const app = express();
+    const r = express.Router();
+    r.get('/x', () => {});
+    app.use('/a/:id/b.json', r);
+    app.use('/opt/:o?', r);
+    app.use(/^\/re(gex)?/, r);
+    const found = new Map<object, string[]>();
+    collectTemplates(app, found);
+    expect([...found.values()][0]).toEqual(['/a/:id/b.json/x', '/opt/:o?/x']);
+  });
+});
