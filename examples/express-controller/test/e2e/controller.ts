@@ -1,12 +1,13 @@
 // The example controller as a child process (`node --import tsx src/main.ts`, as `pnpm start`
 // runs it), plus the REST calls the test drives it with.
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ProcessHandle, startProcess } from './processes.js';
 import { http, sleep, waitFor } from './wait.js';
 
-/** Directory of the example package (cwd of the child, so `tsx` resolves as in `pnpm start`). */
-export const EXAMPLE_DIR = fileURLToPath(new URL('../..', import.meta.url));
-export const MAIN_FILE = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
+/** Directory of `examples/<example>` (cwd of the child, so `tsx` resolves as in `pnpm start`). */
+export const exampleDir = (example: string) => fileURLToPath(new URL(`../../../${example}`, import.meta.url));
+export const controllerMainFile = (example: string) => join(exampleDir(example), 'src', 'main.ts');
 
 export interface TestController {
   readonly url: string;
@@ -20,6 +21,8 @@ export interface TestController {
 }
 
 export async function startController(options: {
+  /** Directory name under examples/, e.g. `express-controller`. */
+  example: string;
   port: number;
   env: Record<string, string>;
   readyTimeoutMs?: number;
@@ -34,7 +37,15 @@ export async function startController(options: {
   // Do not inherit an OTLP endpoint from the developer's shell: the test has no collector.
   env.OTEL_TRACES_EXPORTER ??= 'none';
   const spawnIt = () =>
-    startProcess('controller', process.execPath, ['--import', 'tsx', MAIN_FILE], { cwd: EXAMPLE_DIR, env });
+    startProcess(
+      options.example,
+      process.execPath,
+      ['--import', 'tsx', controllerMainFile(options.example)],
+      {
+        cwd: exampleDir(options.example),
+        env,
+      },
+    );
   let current = spawnIt();
   const ready = () =>
     waitFor(
