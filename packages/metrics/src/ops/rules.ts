@@ -117,15 +117,14 @@ export function buildRuleGroups(o: ResolvedOpsOptions): RuleGroup[] {
     summary: string,
     description: string,
   ): AlertRule => {
-    const rule: AlertRule = {
+    const f = o.for[forKey];
+    return {
       alert: name,
       expr,
+      ...(f === '0s' ? {} : { for: f }),
       labels: { severity },
       annotations: { summary, description, runbook_url: `${o.runbookBaseUrl}/${name}.md` },
     };
-    const f = o.for[forKey];
-    if (f !== '0s') rule.for = f;
-    return rule;
   };
   /** A warning and a critical rule under one alert name (Alertmanager inhibits the warning). */
   const pair = (
