@@ -1,5 +1,6 @@
 import os from 'node:os';
 import type { Sample } from './sample.js';
+import type { AbWindow } from './server/ab.js';
 import { median, type Spread, spread } from './stats.js';
 import { VARIANTS, type VariantInfo } from './variants.js';
 
@@ -39,7 +40,8 @@ export function buildRows(
   ids: Set<string>,
 ): Row[] {
   const of = (id: string) => samples.filter((s) => s.variant === id);
-  return VARIANTS.filter((v) => ids.has(v.id)).map((info) => {
+  const seen = new Set([...samples.map((s) => s.variant), ...errors.keys()]);
+  return VARIANTS.filter((v) => ids.has(v.id) && seen.has(v.id)).map((info) => {
     const mine = of(info.id);
     const bare = of(info.framework);
     const floor = of(`${info.framework}+floor`);
@@ -64,8 +66,8 @@ const fix = (n: number, d: number) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a'
 const ratio = (s: Spread) =>
   !Number.isFinite(s.median)
     ? 'n/a'
-    : s.n > 1
-      ? `${fix(s.median, 3)} (${fix(s.min, 2)}–${fix(s.max, 2)})`
+    : s.n > 3
+      ? `${fix(s.median, 3)} (${fix(s.q1, 2)}–${fix(s.q3, 2)})`
       : fix(s.median, 3);
 
 export function markdownTable(rows: Row[]): string {
@@ -152,6 +154,8 @@ export interface RunInfo {
   loadBefore: number[];
   loadAfter: number[];
   nice: number;
+  abSeconds: number;
+  abWindowMs: number;
 }
 
 export function machineNote(): string {
@@ -162,7 +166,7 @@ export function machineNote(): string {
 const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(' / ');
 
 /** The generated part of docs/benchmarks.md. */
-export function resultsSection(rows: Row[], run: RunInfo): string {
+export function resultsSection(rows: Row[], ab: AbResult[], run: RunInfo): string {
   return [
     `Measured ${run.startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC with \`${run.command}\``,
     `(${run.rounds} rounds of fresh server processes × ${run.slices} interleaved bursts of ${run.slice} s per variant, ` +
@@ -170,8 +174,68 @@ export function resultsSection(rows: Row[], run: RunInfo): string {
     `Machine: ${machineNote()}. Shared and noisy: the load generator and the server share the cores with`,
     `whatever else runs (load average ${load(run.loadBefore)} before, ${load(run.loadAfter)} after; nice ${run.nice}).`,
     '',
+    '### Separate processes, interleaved bursts',
+    '',
     markdownTable(rows),
     '',
     ...verdicts(rows),
+    ...(ab.length > 0
+      ? [
+          '',
+          `### Same process A/B (${run.abSeconds} s of load per framework, modes switched every ${run.abWindowMs} ms)`,
+          '',
+          abTable(ab),
+        ]
+      : []),
   ].join('\n');
+}
+
+export interface AbResult {
+  framework: string;
+  windows: AbWindow[];
+  check: string;
+}
+
+/** Same-process A/B: per-cycle paired CPU/request ratios (see server/ab.ts). */
+export function abTable(results: AbResult[]): string {
+  const lines = [
+    '| framework (same process) | cycles | CPU µs/req bare / floor / deia | floor vs bare | deia vs bare | deia vs floor |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const r of results) {
+    const cycles = new Map<number, Map<string, AbWindow>>();
+    for (const w of r.windows) {
+      const c = cycles.get(w.cycle) ?? new Map<string, AbWindow>();
+      c.set(w.mode, w);
+      cycles.set(w.cycle, c);
+    }
+    const per = (w: AbWindow | undefined) => (w && w.requests >= 20 ? w.cpuUs / w.requests : Number.NaN);
+    const fb: number[] = [];
+    const db: number[] = [];
+    const df: number[] = [];
+    let n = 0;
+    for (const c of cycles.values()) {
+      const [b, f, d] = [per(c.get('bare')), per(c.get('floor')), per(c.get('deia'))];
+      if (!(b > 0 && f > 0 && d > 0)) continue;
+      n++;
+      fb.push(f / b);
+      db.push(d / b);
+      df.push(d / f);
+    }
+    const total = (mode: string) => {
+      const ws = r.windows.filter((w) => w.mode === mode);
+      return (
+        ws.reduce((a, w) => a + w.cpuUs, 0) /
+        Math.max(
+          1,
+          ws.reduce((a, w) => a + w.requests, 0),
+        )
+      );
+    };
+    lines.push(
+      `| ${r.framework}${r.check ? ` ⚠ ${r.check}` : ''} | ${n} | ${fix(total('bare'), 1)} / ${fix(total('floor'), 1)} / ${fix(total('deia'), 1)} | ` +
+        `${ratio(spread(fb))} | ${ratio(spread(db))} | ${ratio(spread(df))} |`,
+    );
+  }
+  return lines.join('\n');
 }

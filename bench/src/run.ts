@@ -11,17 +11,20 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { summarizeProfile } from './profile.js';
-import { buildRows, markdownTable, resultsSection, verdicts } from './report.js';
-import { BENCH_DIR, measure, type Sample, VariantServer } from './sample.js';
+import { type AbResult, abTable, buildRows, markdownTable, resultsSection, verdicts } from './report.js';
+import { AbServer, BENCH_DIR, measure, type Sample, VariantServer } from './sample.js';
 import { VARIANTS, type VariantInfo } from './variants.js';
 
 const HELP = `Usage: pnpm --filter @deia/bench bench [options]
   --quick            ~1 minute smoke: 1 round, 2 slices of 1 s, 1 s warm-up; docs not written
-  --rounds N         rounds, each with fresh server processes (default 3)
+  --rounds N         rounds, each with fresh server processes; 0 runs only the A/B (default 3)
   --slices N         measured bursts per variant per round (default 7)
   --slice S          seconds per burst (default 1.5)
   --warmup S         warm-up seconds per server at the start of a round (default 2)
   --connections C    autocannon connections (default 50)
+  --ab-seconds S     same-process A/B (bare/floor/deia switched in one server) per framework, run
+                     first; 0 skips it (default 40, --quick 8)
+  --ab-window MS     A/B window per mode in ms (default 200)
   --only REGEX       variants whose id matches (their framework's bare and floor are always kept)
   --max-minutes M    hard bound on the whole run: no burst starts after it (default 10)
   --nice N           scheduling priority of the runner and the servers (e.g. -5; needs privileges):
@@ -45,6 +48,8 @@ function parse() {
       slice: { type: 'string' },
       warmup: { type: 'string' },
       connections: { type: 'string' },
+      'ab-seconds': { type: 'string' },
+      'ab-window': { type: 'string' },
       only: { type: 'string' },
       'max-minutes': { type: 'string' },
       nice: { type: 'string' },
@@ -69,11 +74,13 @@ function parse() {
   return {
     help: values.help === true,
     quick,
-    rounds: Math.max(1, Math.round(num(values.rounds, quick ? 1 : 3, 'rounds'))),
+    rounds: Math.round(num(values.rounds, quick ? 1 : 3, 'rounds')), // 0: only the A/B
     slices: Math.max(1, Math.round(num(values.slices, quick ? 2 : 7, 'slices'))),
     slice: Math.max(0.5, num(values.slice, profile ? 5 : quick ? 1 : 1.5, 'slice')),
     warmup: num(values.warmup, quick ? 1 : 2, 'warmup'),
     connections: Math.max(1, Math.round(num(values.connections, 50, 'connections'))),
+    abSeconds: num(values['ab-seconds'], quick ? 8 : 40, 'ab-seconds'),
+    abWindowMs: Math.max(50, num(values['ab-window'], 200, 'ab-window')),
     only: values.only === undefined ? undefined : new RegExp(values.only),
     maxMinutes: num(values['max-minutes'], 10, 'max-minutes'),
     nice,
@@ -139,6 +146,8 @@ async function main(): Promise<void> {
   if (args.profile) return profile(args, args.profile);
 
   const variants = selected(args.only);
+  const frameworks = [...new Set(variants.map((v) => v.framework))];
+  const abTime = args.abSeconds > 0 ? frameworks.length * (args.abSeconds + args.warmup + 4) : 0;
   const perRound = 4 + variants.length * (args.warmup + 0.3 + args.slices * (args.slice + 0.15));
   const deadline = Date.now() + args.maxMinutes * 60_000;
   const startedAt = new Date();
@@ -146,9 +155,27 @@ async function main(): Promise<void> {
   console.log(
     `${variants.length} variants × ${args.rounds} rounds × ${args.slices} bursts of ${args.slice} s, ` +
       `${args.connections} connections, ${args.warmup} s warm-up, nice ${os.getPriority()}: ~${Math.ceil(
-        (args.rounds * perRound) / 60,
+        (abTime + args.rounds * perRound) / 60,
       )} min; load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`,
   );
+
+  const ab: AbResult[] = [];
+  if (args.abSeconds > 0) {
+    for (const framework of frameworks) {
+      const server = await AbServer.start(framework);
+      try {
+        await server.run(args.connections, args.warmup, args.abWindowMs); // warm every mode
+        const windows = await server.run(args.connections, args.abSeconds, args.abWindowMs);
+        ab.push({ framework, windows, check: await server.check() });
+      } finally {
+        await server.stop();
+      }
+      console.log(
+        `same-process A/B ${framework} done after ${Math.round((Date.now() - startedAt.getTime()) / 1000)} s`,
+      );
+    }
+    console.log(`\n${abTable(ab)}\n`);
+  }
 
   const samples: Sample[] = [];
   const errors = new Map<string, string>();
@@ -197,6 +224,7 @@ async function main(): Promise<void> {
 
   const rows = buildRows(samples, errors, checks, new Set(variants.map((v) => v.id)));
   console.log(`\n${markdownTable(rows)}\n\n${verdicts(rows).join('\n')}`);
+  if (ab.length > 0) console.log(`\n${abTable(ab)}`);
 
   const elapsedSeconds = (Date.now() - startedAt.getTime()) / 1000;
   const argv = process.argv.slice(2).filter((a) => a !== '--');
@@ -218,7 +246,7 @@ async function main(): Promise<void> {
     ),
   );
   if (args.write) {
-    const section = resultsSection(rows, {
+    const section = resultsSection(rows, ab, {
       command,
       rounds: args.rounds,
       slices: args.slices,
@@ -230,6 +258,8 @@ async function main(): Promise<void> {
       loadBefore,
       loadAfter: os.loadavg(),
       nice: os.getPriority(),
+      abSeconds: args.abSeconds,
+      abWindowMs: args.abWindowMs,
     });
     const doc = readFileSync(DOCS, 'utf8');
     const a = doc.indexOf(START);

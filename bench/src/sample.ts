@@ -1,9 +1,10 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import type { AbWindow } from './server/ab.js';
 import type { FromChild, ToChild } from './server.js';
 import { REQUESTS, ROUTE_TEMPLATES } from './traffic.js';
-import type { VariantInfo } from './variants.js';
+import type { Framework, VariantInfo } from './variants.js';
 
 export const BENCH_DIR = fileURLToPath(new URL('..', import.meta.url));
 const SERVER = fileURLToPath(new URL('./server.ts', import.meta.url));
@@ -92,14 +93,14 @@ class Child {
 }
 
 /** Starts a fresh server child for a variant (127.0.0.1, port 0) and waits for its port. */
-async function startChild(info: VariantInfo, profileFile?: string): Promise<{ child: Child; port: number }> {
+async function startChild(arg: string, profileFile?: string): Promise<{ child: Child; port: number }> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     NODE_ENV: 'production',
     TSX_TSCONFIG_PATH: `${BENCH_DIR}tsconfig.json`,
   };
   if (profileFile) env.BENCH_PROFILE = profileFile;
-  const proc = fork(SERVER, [info.id], {
+  const proc = fork(SERVER, [arg], {
     cwd: BENCH_DIR,
     // tsx runs the TypeScript sources of the workspace packages (tsconfig paths), so no build is needed.
     execArgv: ['--import', 'tsx'],
@@ -152,7 +153,7 @@ export class VariantServer {
   ) {}
 
   static async start(info: VariantInfo, profileFile?: string): Promise<VariantServer> {
-    const { child, port } = await startChild(info, profileFile);
+    const { child, port } = await startChild(info.id, profileFile);
     const server = new VariantServer(info, child, `http://127.0.0.1:${port}`);
     try {
       await sanity(server.url);
@@ -215,5 +216,47 @@ export async function measure(info: VariantInfo, load: LoadOptions): Promise<Sam
     return { ...sample, check: await server.check() };
   } finally {
     await server.stop();
+  }
+}
+
+/** The same-process A/B server of one framework (see server/ab.ts). */
+export class AbServer {
+  private constructor(
+    readonly framework: Framework,
+    private readonly child: Child,
+    readonly url: string,
+  ) {}
+
+  static async start(framework: Framework): Promise<AbServer> {
+    const { child, port } = await startChild(`ab:${framework}`);
+    const server = new AbServer(framework, child, `http://127.0.0.1:${port}`);
+    try {
+      await sanity(server.url);
+    } catch (err) {
+      await server.stop();
+      throw err;
+    }
+    return server;
+  }
+
+  /** Load for `seconds` while the modes cycle every `windowMs`; returns the windows. */
+  async run(connections: number, seconds: number, windowMs: number): Promise<AbWindow[]> {
+    await this.child.ask({ type: 'ab-start', windowMs });
+    await autocannon({ url: this.url, connections, duration: seconds, requests: REQUESTS, timeout: 10 });
+    const { windows } = await this.child.ask({ type: 'ab-stop' });
+    return windows;
+  }
+
+  /** '' when the DEIA registry recorded the route templates. */
+  async check(): Promise<string> {
+    const { text } = await this.child.ask({ type: 'inspect' });
+    return checkExposition(
+      { id: `${this.framework}+deia`, framework: this.framework, kind: 'deia', title: '' },
+      text,
+    );
+  }
+
+  stop(): Promise<void> {
+    return this.child.stop();
   }
 }

@@ -6,14 +6,22 @@
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { findSourceMap } from 'node:module';
+import type { AbRunning, AbWindow } from './server/ab.js';
 import type { Running } from './server/common.js';
-import { variantById } from './variants.js';
+import { type Framework, variantById } from './variants.js';
 
-export type ToChild = { type: 'cpu' } | { type: 'inspect' } | { type: 'stop' };
+export type ToChild =
+  | { type: 'cpu' }
+  | { type: 'inspect' }
+  | { type: 'stop' }
+  | { type: 'ab-start'; windowMs: number }
+  | { type: 'ab-stop' };
 export type FromChild =
   | { type: 'ready'; port: number }
   | { type: 'cpu'; user: number; system: number }
   | { type: 'inspect'; text: string }
+  | { type: 'ab-start' }
+  | { type: 'ab-stop'; windows: AbWindow[] }
   | { type: 'error'; message: string };
 
 const send = (msg: FromChild) => process.send?.(msg);
@@ -68,15 +76,21 @@ function profiler(file: string | undefined): () => Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const info = variantById(process.argv[2] ?? '');
+  const arg = process.argv[2] ?? '';
   // Imported lazily: the framework must not load before tracing is started (tracing variant).
   let running: Running;
-  if (info.framework === 'express') {
+  let ab: AbRunning | undefined;
+  if (arg.startsWith('ab:')) {
+    const { startAb } = await import('./server/ab.js');
+    ab = await startAb(arg.slice(3) as Framework);
+    running = ab;
+  } else if (variantById(arg).framework === 'express') {
+    const info = variantById(arg);
     const { startExpress } = await import('./server/express.js');
     running = await startExpress(info);
   } else {
     const { startFastify } = await import('./server/fastify.js');
-    running = await startFastify(info);
+    running = await startFastify(variantById(arg));
   }
   const toggleProfiler = profiler(process.env.BENCH_PROFILE);
   process.on('message', async (msg: ToChild) => {
@@ -90,6 +104,11 @@ async function main(): Promise<void> {
         (text) => send({ type: 'inspect', text }),
         (err: Error) => send({ type: 'inspect', text: `# inspect failed: ${err.message}` }),
       );
+    } else if (msg.type === 'ab-start') {
+      ab?.start(msg.windowMs);
+      send({ type: 'ab-start' });
+    } else if (msg.type === 'ab-stop') {
+      send({ type: 'ab-stop', windows: ab?.stop() ?? [] });
     } else if (msg.type === 'stop') {
       process.exit(0);
     }

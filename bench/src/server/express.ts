@@ -12,7 +12,13 @@ type ExpressModule = typeof import('express');
 // in the tracing variant; every express variant loads it the same way.
 const require = createRequire(import.meta.url);
 
-function addRoutes(express: ExpressModule, app: Express): void {
+export function loadExpress(): ExpressModule {
+  return require('express') as ExpressModule;
+}
+
+type Use = (middleware: (req: Request, res: Response, next: NextFunction) => void) => void;
+
+export function addRoutes(express: ExpressModule, app: Express): void {
   const api = express.Router();
   api.get('/bot/:id', (_req, res) => {
     res.json({ ok: true });
@@ -27,7 +33,7 @@ function addRoutes(express: ExpressModule, app: Express): void {
 }
 
 /** One 'finish' listener and one histogram observe per request: the least a middleware can do. */
-function floor(app: Express): Inspect {
+export function floor(use: Use): Inspect {
   const registry = new Registry();
   const histogram = new Histogram({
     name: 'http_request_duration_seconds',
@@ -36,7 +42,7 @@ function floor(app: Express): Inspect {
     buckets: [...HTTP_LATENCY_BUCKETS],
     registers: [registry],
   });
-  app.use((req: Request, res: Response, next: NextFunction) => {
+  use((req, res, next) => {
     const start = performance.now();
     res.on('finish', () => {
       const route = req.route ? req.baseUrl + (req.route as { path: string }).path : UNMATCHED_ROUTE;
@@ -50,13 +56,13 @@ function floor(app: Express): Inspect {
   return () => registry.metrics();
 }
 
-async function deia(app: Express, exemplars?: () => Record<string, string> | undefined): Promise<Inspect> {
+export async function deia(use: Use, exemplars?: () => Record<string, string> | undefined): Promise<Inspect> {
   const { createMetrics } = await import('@deia/metrics');
   const { deiaExpress } = await import('@deia/express');
   const metrics = exemplars
     ? createMetrics({ exemplars }) // its own OpenMetrics registry
     : createMetrics({ registry: new Registry() });
-  app.use(deiaExpress({ metrics }));
+  use(deiaExpress({ metrics }));
   return () => metrics.registry.metrics();
 }
 
@@ -95,22 +101,23 @@ async function startTracingFirst(): Promise<() => number> {
   return () => exported;
 }
 
-async function tracing(app: Express, spans: () => number, withExemplars: boolean): Promise<Inspect> {
+async function tracing(use: Use, spans: () => number, withExemplars: boolean): Promise<Inspect> {
   const exemplars = withExemplars ? (await import('@deia/tracing')).traceExemplar : undefined;
-  const inspect = await deia(app, exemplars);
+  const inspect = await deia(use, exemplars);
   // The exposition plus the exported span count, which the runner checks.
   return async () => `${await inspect()}\n# bench: spans exported ${spans()}\n`;
 }
 
 export async function startExpress(info: VariantInfo): Promise<Running> {
   const spans = info.kind === 'tracing' ? await startTracingFirst() : () => 0;
-  const express = require('express') as ExpressModule;
+  const express = loadExpress();
   const app = express();
+  const use: Use = (middleware) => app.use(middleware);
   const inspect = await {
     bare: async () => NO_METRICS,
-    floor: async () => floor(app),
-    deia: () => deia(app),
-    tracing: () => tracing(app, spans, info.id.endsWith('+exemplars')),
+    floor: async () => floor(use),
+    deia: () => deia(use),
+    tracing: () => tracing(use, spans, info.id.endsWith('+exemplars')),
     peer: () => (info.id === 'express+prom-bundle' ? promBundle(app) : promster(app)),
   }[info.kind]();
   addRoutes(express, app);

@@ -4,7 +4,7 @@ import { Histogram, Registry } from 'prom-client';
 import type { VariantInfo } from '../variants.js';
 import { HTTP_LATENCY_BUCKETS, type Inspect, NO_METRICS, type Running, UNMATCHED_ROUTE } from './common.js';
 
-async function addRoutes(app: FastifyInstance): Promise<void> {
+export async function addRoutes(app: FastifyInstance): Promise<void> {
   await app.register(
     async (api) => {
       api.get('/bot/:id', async () => ({ ok: true }));
@@ -20,7 +20,7 @@ async function addRoutes(app: FastifyInstance): Promise<void> {
 }
 
 /** One onResponse hook and one histogram observe per request (fastify's own reply timer). */
-function floor(app: FastifyInstance): Inspect {
+export function floor(app: FastifyInstance): Inspect {
   const registry = new Registry();
   const histogram = new Histogram({
     name: 'http_request_duration_seconds',
@@ -39,7 +39,7 @@ function floor(app: FastifyInstance): Inspect {
   return () => registry.metrics();
 }
 
-async function deia(app: FastifyInstance): Promise<Inspect> {
+export async function deia(app: FastifyInstance): Promise<Inspect> {
   const { createMetrics } = await import('@deia/metrics');
   const { deiaFastify } = await import('@deia/fastify');
   const metrics = createMetrics({ registry: new Registry() });
