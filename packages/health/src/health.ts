@@ -36,6 +36,8 @@ export const DEFAULT_HEALTH_OPTIONS = {
 const NAME_RE = /^[a-zA-Z0-9_.-]{1,64}$/;
 const KINDS: readonly CheckKind[] = ['database', 'cache', 'llm', 'http', 'system', 'custom'];
 const TIMEOUT = Symbol('timeout');
+/** A timed-out run still pending after this many timeouts is abandoned and a new run may start. */
+export const ABANDON_AFTER_TIMEOUTS = 10;
 
 interface NormalizedCheck {
   name: string;
@@ -119,7 +121,8 @@ class CheckRunner {
   private last: CheckResult | undefined;
   private lastAt = 0;
   private inflight: Promise<CheckResult> | undefined;
-  private pending = false; // the check's own promise from a timed-out run has not settled yet
+  /** `performance.now()` when the check's own promise from a timed-out run was started, while it has not settled. */
+  private pendingSince: number | undefined;
   private everPassed = false;
   private failures = 0;
 
@@ -152,8 +155,11 @@ class CheckRunner {
     const { check } = this;
     const start = performance.now();
     let outcome: CheckOutcome;
-    if (this.pending) {
+    const pendingFor = this.pendingSince === undefined ? undefined : start - this.pendingSince;
+    if (pendingFor !== undefined && pendingFor < check.timeoutMs * ABANDON_AFTER_TIMEOUTS) {
       // Do not pile up work on a dependency that still has not answered the previous run.
+      // (After ABANDON_AFTER_TIMEOUTS timeouts the old run is given up, so a check whose work
+      // never settles cannot stay failing after its dependency recovered.)
       outcome = {
         status: 'fail',
         message: 'previous run has not finished',
@@ -181,13 +187,14 @@ class CheckRunner {
     } catch (err) {
       invocation = Promise.reject(err);
     }
-    this.pending = true;
+    const startedAt = performance.now();
+    this.pendingSince = startedAt;
     const settled = invocation.then(
       (value) => ({ value }),
       (error: unknown) => ({ error }),
     );
     void settled.then(() => {
-      this.pending = false;
+      if (this.pendingSince === startedAt) this.pendingSince = undefined;
     });
     try {
       const winner = await Promise.race([settled, timeout]);

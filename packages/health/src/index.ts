@@ -18,7 +18,7 @@ export {
 } from './checks/redis.js';
 export { DEFAULT_HEALTH_PATHS, HEALTH_JSON } from './endpoints.js';
 export { DeiaHealthError } from './errors.js';
-export { aggregateStatus, createHealth, DEFAULT_HEALTH_OPTIONS } from './health.js';
+export { ABANDON_AFTER_TIMEOUTS, aggregateStatus, createHealth, DEFAULT_HEALTH_OPTIONS } from './health.js';
 export { formatUptime } from './safe.js';
 export { createShutdown, DEFAULT_SHUTDOWN_OPTIONS } from './shutdown.js';
 export type {

@@ -105,6 +105,30 @@ describe('timeouts and faults of custom checks', () => {
     expect(value.checks.hang!.message).toMatch(/previous run has not finished/);
   });
 
+  it('a run that never settles is abandoned after 10 timeouts, so a recovered dependency passes again', async () => {
+    let calls = 0;
+    let stuck = true;
+    const h = make({
+      cacheTtlMs: 0,
+      checks: {
+        flaky: {
+          timeoutMs: 20,
+          run: () => {
+            calls++;
+            return stuck ? new Promise(() => undefined) : true;
+          },
+        },
+      },
+    });
+    await h.run();
+    stuck = false;
+    expect((await h.run()).checks.flaky!.message).toMatch(/previous run has not finished/);
+    expect(calls).toBe(1);
+    await sleep(220);
+    expect((await h.run()).checks.flaky!.status).toBe('pass');
+    expect(calls).toBe(2);
+  });
+
   it('a check that throws (sync or async) fails; the full error goes to the logger, not the body', async () => {
     const logger = memoryLogger();
     const secret = new Error('connect to postgres://admin:s3cret@db.internal:5432/prod failed');
