@@ -375,7 +375,7 @@ export function controllerSuite(name: string, start: StartController) {
         const bots = (await json(`${c.url}/api/bots`)).body.bots as Array<{ id: string; status: string }>;
         return bots.find((b) => b.id === 'b2')?.status === 'running';
       });
-    });
+    }, 40_000);
 
     it('fault API: a paused queue holds tasks (202, depth grows) and drains on resume', async () => {
       await post(`${c.url}/api/bot/b1/start`);
@@ -389,7 +389,7 @@ export function controllerSuite(name: string, start: StartController) {
         const t = await json(`${c.url}/api/tasks/${queued.body.task.id}`);
         return t.body.task?.status === 'completed';
       });
-    });
+    }, 30_000);
   });
 
   describe(`${name}: MAX_BOTS=0, faults off, Redis down`, () => {
@@ -494,7 +494,7 @@ export function controllerSuite(name: string, start: StartController) {
       const history = await json(`${c.url}/api/bot/d1/messages`);
       const contents = history.body.messages.map((m: { content: string }) => m.content);
       for (const m of ['before', 'during 1', 'during 2', 'during 3']) expect(contents).toContain(m);
-    });
+    }, 60_000);
   });
 }
 
