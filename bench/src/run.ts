@@ -17,13 +17,13 @@ import { VARIANTS, type VariantInfo } from './variants.js';
 
 const HELP = `Usage: pnpm --filter @deia/bench bench [options]
   --quick            ~1 minute smoke: 1 round, 2 slices of 1 s, 1 s warm-up; docs not written
-  --rounds N         rounds, each with fresh server processes; 0 runs only the A/B (default 3)
+  --rounds N         rounds, each with fresh server processes; 0 runs only the A/B (default 2)
   --slices N         measured bursts per variant per round (default 7)
   --slice S          seconds per burst (default 1.5)
   --warmup S         warm-up seconds per server at the start of a round (default 2)
   --connections C    autocannon connections (default 50)
   --ab-seconds S     same-process A/B (bare/floor/deia switched in one server) per framework, run
-                     first; 0 skips it (default 40, --quick 8)
+                     first; 0 skips it (default 30, --quick 8)
   --ab-window MS     A/B window per mode in ms (default 200)
   --only REGEX       variants whose id matches (their framework's bare and floor are always kept)
   --max-minutes M    hard bound on the whole run: no burst starts after it (default 10)
@@ -74,12 +74,12 @@ function parse() {
   return {
     help: values.help === true,
     quick,
-    rounds: Math.round(num(values.rounds, quick ? 1 : 3, 'rounds')), // 0: only the A/B
+    rounds: Math.round(num(values.rounds, quick ? 1 : 2, 'rounds')), // 0: only the A/B
     slices: Math.max(1, Math.round(num(values.slices, quick ? 2 : 7, 'slices'))),
     slice: Math.max(0.5, num(values.slice, profile ? 5 : quick ? 1 : 1.5, 'slice')),
     warmup: num(values.warmup, quick ? 1 : 2, 'warmup'),
     connections: Math.max(1, Math.round(num(values.connections, 50, 'connections'))),
-    abSeconds: num(values['ab-seconds'], quick ? 8 : 40, 'ab-seconds'),
+    abSeconds: num(values['ab-seconds'], quick ? 8 : 30, 'ab-seconds'),
     abWindowMs: Math.max(50, num(values['ab-window'], 200, 'ab-window')),
     only: values.only === undefined ? undefined : new RegExp(values.only),
     maxMinutes: num(values['max-minutes'], 10, 'max-minutes'),
@@ -148,7 +148,7 @@ async function main(): Promise<void> {
   const variants = selected(args.only);
   const frameworks = [...new Set(variants.map((v) => v.framework))];
   const abTime = args.abSeconds > 0 ? frameworks.length * (args.abSeconds + args.warmup + 4) : 0;
-  const perRound = 4 + variants.length * (args.warmup + 0.3 + args.slices * (args.slice + 0.15));
+  const perRound = variants.length * (2 + args.warmup + args.slices * (args.slice + 0.5));
   const deadline = Date.now() + args.maxMinutes * 60_000;
   const startedAt = new Date();
   const loadBefore = os.loadavg();
