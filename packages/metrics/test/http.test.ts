@@ -46,8 +46,10 @@ async function serve(
     const route = ROUTES[path];
     if (kind === PATH_RECORD) observer.track(req, res, route);
     if (!route) res.writeHead(404).end('nope');
-    else if (path === '/d') res.write('streamed'), setTimeout(() => res.end('!'), 5);
-    else res.end('hello');
+    else if (path === '/d') {
+      res.write('streamed');
+      setTimeout(() => res.end('!'), 5);
+    } else res.end('hello');
   });
   servers.push(server);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
