@@ -82,18 +82,22 @@ export function summarizeProfile(file: string, cpuPerReq: number): string {
       ? owner(payer.callFrame.url, payer.callFrame.functionName)
       : 'node internals (no JS caller: socket I/O, HTTP parser, timers)';
     add(charged, payerOwner, dt);
-    if (payer && payerOwner.startsWith('packages/')) add(chargedWs, frameName(payer), dt);
+    if (payer && (payerOwner.startsWith('packages/') || payerOwner.startsWith('bench/src/server/'))) {
+      add(chargedWs, frameName(payer), dt);
+    }
     if (throughProm) add(promByCaller, payer ? frameName(payer) : '(none)', dt);
   });
   if (total === 0) return '  (empty profile)';
-  const ws = [...chargedWs.values()].reduce((a, b) => a + b, 0);
+  const ws = [...chargedWs.entries()]
+    .filter(([k]) => k.includes(' packages/'))
+    .reduce((a, [, b]) => a + b, 0);
   const prom = [...promByCaller.values()].reduce((a, b) => a + b, 0);
   return [
     `profile: ${file}`,
     `workspace packages (packages/*/src, with the prom-client and node work they call): ${((ws / total) * 100).toFixed(1)}% = ${((ws / total) * cpuPerReq).toFixed(2)} µs/req; prom-client alone ${((prom / total) * 100).toFixed(1)}% = ${((prom / total) * cpuPerReq).toFixed(2)} µs/req`,
     'by owner (node internals and prom-client charged to their caller):',
     ...top(charged, total, cpuPerReq, 15),
-    'by workspace function (charged the same way):',
+    'by function of the workspace packages and the bench servers (charged the same way):',
     ...top(chargedWs, total, cpuPerReq, 20),
     'prom-client time by caller:',
     ...top(promByCaller, total, cpuPerReq, 8),
