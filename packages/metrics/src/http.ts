@@ -348,6 +348,87 @@ interface Series {
 }
 
 type Child = { observe(value: number): void };
+
+// --- direct series updates ---------------------------------------------------------------------
+// prom-client keeps one entry per label set in `metric.hashMap` (`{ value, labels }` for counters,
+// `{ labels, sum, count, bucketValues }` for histograms) and re-validates and re-hashes the labels
+// on every call (about 1 µs per call). The series cache knows its label set is valid, so it finds
+// its entry once and then updates it in place; whenever the entry is not the one it found (the
+// metric was reset or the series removed) or the client's internals differ, it goes through the
+// public API again. Exemplar histograms always use the public API.
+interface CounterEntry {
+  value: number;
+  labels: object;
+}
+interface HistogramEntry {
+  labels: object;
+  sum: number;
+  count: number;
+  bucketValues: Record<number, number>;
+}
+type WithHashMap<E> = { hashMap?: Record<string, E> };
+
+function findEntry<E extends { labels: object }>(
+  metric: WithHashMap<E>,
+  labels: object,
+): [string, E] | undefined {
+  const map = metric.hashMap;
+  if (!map || typeof map !== 'object') return undefined;
+  for (const key in map) if (map[key]?.labels === labels) return [key, map[key] as E];
+  return undefined;
+}
+
+function fastInc(counter: Counter<string>, labels: Record<string, string>): () => void {
+  const m = counter as unknown as WithHashMap<CounterEntry>;
+  let key = '';
+  let entry: CounterEntry | undefined;
+  const slow = () => {
+    counter.inc(labels);
+    const found = findEntry(m, labels);
+    entry = found && typeof found[1].value === 'number' ? found[1] : undefined;
+    key = found?.[0] ?? '';
+  };
+  return () => {
+    const e = m.hashMap?.[key];
+    if (e !== undefined && e === entry) e.value += 1;
+    else slow();
+  };
+}
+
+function fastObserve(h: Histogram<string>, labels: Record<string, string>): (v: number) => void {
+  const m = h as unknown as WithHashMap<HistogramEntry> & { upperBounds?: readonly number[] };
+  const bounds = m.upperBounds;
+  if (!Array.isArray(bounds)) {
+    const c = h.labels(labels) as unknown as Child;
+    return (v) => c.observe(v);
+  }
+  const n = bounds.length;
+  let key = '';
+  let entry: HistogramEntry | undefined;
+  const slow = (v: number) => {
+    h.observe(labels, v);
+    const found = findEntry(m, labels);
+    const e = found?.[1];
+    entry = e && typeof e.sum === 'number' && typeof e.count === 'number' && e.bucketValues ? e : undefined;
+    key = found?.[0] ?? '';
+  };
+  return (v) => {
+    const e = m.hashMap?.[key];
+    if (e === undefined || e !== entry) {
+      slow(v);
+      return;
+    }
+    e.sum += v;
+    e.count += 1;
+    for (let i = 0; i < n; i++) {
+      const b = bounds[i] as number;
+      if (v <= b) {
+        e.bucketValues[b] = (e.bucketValues[b] as number) + 1;
+        return;
+      }
+    }
+  };
+}
 type InFlightSource = { count: number };
 
 // The in-flight count lives in a plain integer per observer; the gauge reads the sum at scrape
@@ -460,11 +541,8 @@ export function createHttpObserver(
   const requestSize = histogram('http_request_size_bytes');
   const responseSize = histogram('http_response_size_bytes');
   const noop = () => {};
-  const child = (h: Histogram<string> | undefined, labels: Record<string, string>): ((v: number) => void) => {
-    if (!h) return noop;
-    const c = h.labels(labels) as unknown as Child;
-    return (v) => c.observe(v);
-  };
+  const child = (h: Histogram<string> | undefined, labels: Record<string, string>): ((v: number) => void) =>
+    h ? fastObserve(h, labels) : noop;
 
   // route -> (methodIndex * 1000 + status) -> series. Bounded: at most maxRoutes + 2 routes
   // (plus `__unmatched__` and `__overflow__`), 8 methods, status codes 100-999.
@@ -503,12 +581,11 @@ export function createHttpObserver(
       route: byRoute.get(route) === m ? route : OVERFLOW_LABEL_VALUE,
       status: String(status),
     };
-    const counter = requests?.labels(labels);
     const exemplarDuration =
       duration && (duration as unknown as { enableExemplars?: boolean }).enableExemplars;
     s = {
       ...labels,
-      inc: counter ? () => counter.inc() : noop,
+      inc: requests ? fastInc(requests, labels) : noop,
       // Exemplars (trace ids) are attached by the handle, which asks the exemplar provider.
       observeDuration: exemplarDuration
         ? (v) => metrics.http.duration.observe(labels, v)

@@ -101,6 +101,34 @@ describe('label rules', () => {
     expect(text).toContain('http_requests_in_flight 0');
   });
 
+  it('keeps exact counts through resetMetrics() and remove() (series cache updates entries in place)', async () => {
+    const { metrics, url, waitFor } = await serve();
+    for (let i = 0; i < 3; i++) await (await fetch(`${url}/a`)).text();
+    await waitFor(3);
+    metrics.registry.resetMetrics();
+    for (let i = 0; i < 2; i++) await (await fetch(`${url}/a`)).text();
+    await waitFor(2);
+    metrics.http.duration.metric.remove({ method: 'GET', route: '/a', status: '200' });
+    await (await fetch(`${url}/a`)).text();
+    await waitFor(3);
+    const json = await metrics.registry.getMetricsAsJSON();
+    const values = (name: string) =>
+      (json.find((m) => m.name === name)?.values ?? []) as Array<{
+        metricName?: string;
+        value: number;
+        labels: { le?: number };
+      }>;
+    expect(values('http_requests_total')[0]?.value).toBe(3);
+    const duration = values('http_request_duration_seconds');
+    expect(duration.find((v) => v.metricName?.endsWith('_count'))?.value).toBe(1);
+    const size = values('http_response_size_bytes');
+    expect(size.find((v) => v.metricName?.endsWith('_count'))?.value).toBe(3);
+    expect(size.find((v) => v.metricName?.endsWith('_sum'))?.value).toBe(15);
+    // buckets are cumulative as prom-client renders them: 5 bytes is in every bucket from le=100
+    expect(size.find((v) => v.labels.le === 100)?.value).toBe(3);
+    expect(size.find((v) => v.labels.le === 10_000_000)?.value).toBe(3);
+  });
+
   it('caps distinct routes at maxRoutes, then records __overflow__ and warns once', async () => {
     const warnings: object[] = [];
     const logger = { info() {}, warn: (o: object) => warnings.push(o) };
