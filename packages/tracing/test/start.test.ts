@@ -64,6 +64,16 @@ describe('startTracing options', () => {
     }
   });
 
+  it('takes the exporter from OTEL_TRACES_EXPORTER unless the option is given', async () => {
+    process.env.OTEL_TRACES_EXPORTER = 'none';
+    const fromEnv = startTracing({ instrumentations: off });
+    expect(fromEnv.exporter).toBe('none');
+    await fromEnv.shutdown();
+    process.env.OTEL_TRACES_EXPORTER = 'console';
+    const explicit = startTracing({ exporter: 'none', instrumentations: off });
+    expect(explicit.exporter).toBe('none');
+  });
+
   it('rejects an unsupported OTEL_TRACES_EXPORTER', () => {
     process.env.OTEL_TRACES_EXPORTER = 'zipkin';
     expect(codeOf(() => startTracing({ instrumentations: off }))).toBe('DEIA_TRACING_ENV');
