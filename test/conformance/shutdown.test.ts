@@ -57,6 +57,10 @@ describe.each(cases)('graceful shutdown: $variant through $how', ({ variant, how
     // run() is idempotent: after the signal it returns the shutdown already under way
     const done = app.shutdown?.run('SIGTERM');
 
+    // readiness turned 503 as the shutdown began (load balancers stop routing here)
+    const ready = await app.health.handle({ method: 'GET', path: '/health/ready', headers: {} });
+    expect(ready?.statusCode).toBe(503);
+
     const replies = await Promise.all(inFlight);
     expect(replies.map((r) => r.status)).toEqual(Array(10).fill(200));
     expect(replies.every((r) => r.body === '{"slow":true}')).toBe(true);
