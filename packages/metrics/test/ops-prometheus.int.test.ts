@@ -141,9 +141,9 @@ describe('generated rules in a real Prometheus, scraping a real @deia/metrics re
     expect(db?.annotations.runbook_url).toMatch(/\/DatabaseDown\.md$/);
     // CacheDown must not fire: the cache check passes.
     expect(firing.some((a) => a.labels.alertname === 'CacheDown')).toBe(false);
-    // Every recording rule of the HTTP group produced a series.
+    // Every 5m HTTP recording rule (quantiles, error ratios, the le="0.2" slow ratio) produced a series.
     for (const name of recordingRuleNames(groups).filter(
-      (n) => n.includes('http_request') && n.endsWith('_5m'),
+      (n) => n.includes('http_request') && /(_5m|rate5m)$/.test(n),
     )) {
       const r = (await (await fetch(`${api}/query?query=${encodeURIComponent(name)}`)).json()) as {
         data: { result: unknown[] };
