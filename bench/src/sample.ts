@@ -140,6 +140,18 @@ function checkExposition(info: VariantInfo, text: string): string {
   }
   const missing = ROUTE_TEMPLATES.filter((t) => !text.includes(`route="${t}"`));
   if (missing.length > 0) return `no series for route ${missing.join(', ')}`;
+  if (info.kind !== 'floor') {
+    // every request feeds the whole HTTP catalog (OpenMetrics names the counter's sample *_total too)
+    const names = [
+      'http_requests_total',
+      'http_request_duration_seconds_count',
+      'http_request_size_bytes_count',
+    ];
+    const absent = [...names, 'http_response_size_bytes_count'].filter(
+      (n) => !new RegExp(`^${n}\\{[^}]*route="/api/bot/:id"`, 'm').test(text),
+    );
+    if (absent.length > 0) return `no samples of ${absent.join(', ')}`;
+  }
   if (/route="\/api\/bot\/\d/.test(text)) return 'raw URL used as route label';
   return '';
 }
