@@ -336,6 +336,12 @@ export function startTracing(options: TracingOptions = {}): TracingHandle {
 
   const identity = resolveIdentity(options);
   const { exporter, processors } = buildProcessors(options);
+  const protocol = envStr('OTEL_EXPORTER_OTLP_TRACES_PROTOCOL') ?? envStr('OTEL_EXPORTER_OTLP_PROTOCOL');
+  if (exporter === 'otlp' && protocol && protocol !== 'http/json') {
+    warn(
+      `@deia/tracing: OTEL_EXPORTER_OTLP_PROTOCOL=${protocol} is not used; spans are sent as OTLP/HTTP JSON (port 4318), which the Collector and Jaeger accept. Pass traceExporter for another protocol.`,
+    );
+  }
   const ignorePath = pathMatcher(options.ignoreIncomingPaths ?? DEFAULT_TRACING_OPTIONS.ignoreIncomingPaths);
   const instrumentations = [
     ...buildInstrumentations(options.instrumentations ?? {}, ignorePath),
