@@ -47,19 +47,31 @@ export function redactConnectionString(text: string, censor = DEFAULT_CENSOR): s
   return out;
 }
 
-const MAX_DEPTH = 8;
+const MAX_DEPTH = 10;
 
 /**
- * Returns `value` with secret-named keys censored, at any depth (arrays included). Copy-on-write: the
+ * Returns `value` with secret-named keys censored, at any depth (arrays included); cycles become
+ * `[Circular]` and objects nested deeper than 10 levels `[Object]`. Copy-on-write: the
  * input is never mutated and is returned as is when nothing matched. Non-plain objects (Errors, Dates,
  * Buffers, class instances) are left to their serializers; their strings are cleaned on the final line.
  */
 export function redactObject<T>(value: T, isSecretKey: (key: string) => boolean, censor = DEFAULT_CENSOR): T {
-  const seen = new WeakSet<object>();
+  // A cycle would carry the unredacted original into the output: cut it as pino would.
+  const inProgress = new WeakSet<object>();
+  const done = new WeakMap<object, unknown>();
   const walk = (v: unknown, depth: number): unknown => {
-    if (v === null || typeof v !== 'object' || depth > MAX_DEPTH) return v;
-    if (seen.has(v)) return v;
-    seen.add(v);
+    if (v === null || typeof v !== 'object') return v;
+    // Deeper than anyone reads, and JSON.stringify would print it unchecked: cut it (pino's "[Object]").
+    if (depth > MAX_DEPTH) return Array.isArray(v) ? '[Array]' : '[Object]';
+    if (inProgress.has(v)) return '[Circular]';
+    if (done.has(v)) return done.get(v);
+    inProgress.add(v);
+    const result = walkObject(v, depth);
+    inProgress.delete(v);
+    done.set(v, result);
+    return result;
+  };
+  const walkObject = (v: object, depth: number): unknown => {
     if (Array.isArray(v)) {
       let copy: unknown[] | undefined;
       for (let i = 0; i < v.length; i++) {

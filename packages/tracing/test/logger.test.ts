@@ -168,6 +168,18 @@ describe('redaction (on by default)', () => {
     expect(first.message).toBe('connecting to postgres://[REDACTED]@db/bots');
   });
 
+  it('copes with cycles and deep nesting', () => {
+    const { logger, raw } = capture();
+    const cyclic: Record<string, unknown> = { name: 'a', secret: 'hunter2' };
+    cyclic.self = cyclic;
+    let deep: Record<string, unknown> = { password: 'hunter2' };
+    for (let i = 0; i < 50; i++) deep = { next: deep };
+    expect(() => logger.info({ cyclic, deep }, 'odd shapes')).not.toThrow();
+    expect(raw.join('')).toContain('odd shapes');
+    expect(raw.join('')).not.toContain('hunter2');
+    expect(raw.join('')).toContain('[Circular]');
+  });
+
   it('does not mutate the logged object', () => {
     const { logger } = capture();
     const obj = { password: 'hunter2', nested: { token: 'tok-123' } };
