@@ -1,5 +1,6 @@
 // One suite, four stacks: the same traffic must produce the same series and values.
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { UNMATCHED_ROUTE } from '@deia/metrics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpSeries, type RunningApp, startApp, VARIANTS, waitForRequests } from './apps.js';
@@ -19,6 +20,22 @@ function abortMidResponse(url: string): Promise<void> {
       if (err.code !== 'ECONNRESET') reject(err);
     });
     req.end();
+  });
+}
+
+/** Sends the headers and part of a declared 1000-byte body, then drops the connection. */
+function abortMidUpload(port: number): Promise<void> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1', () => {
+      socket.write(
+        'POST /api/upload HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: 1000\r\n\r\npartial',
+      );
+      setTimeout(() => {
+        socket.destroy();
+        resolve();
+      }, 100);
+    });
+    socket.on('error', () => {});
   });
 }
 
@@ -58,9 +75,10 @@ async function drive(base: string): Promise<void> {
   expect(await ok('/metrics')).toBe(200);
   expect(await ok('/health/live')).toBe(200);
   await abortMidResponse(`${base}/api/stream`);
+  await abortMidUpload(Number(new URL(base).port));
 }
 
-const EXPECTED_REQUESTS = 14;
+const EXPECTED_REQUESTS = 15;
 const U = UNMATCHED_ROUTE;
 // Response sizes are the JSON bodies: {"id":"1"} = 10 bytes, {"error":"boom"} = 16, ...
 const EXPECTED: Record<string, number> = {
@@ -76,9 +94,12 @@ const EXPECTED: Record<string, number> = {
   'http_requests_total{POST /api/upload 200}': 1,
   'http_requests_total{GET /api/large 200}': 1,
   'http_requests_total{GET /api/stream 499}': 1,
+  'http_requests_total{POST /api/upload 499}': 1,
   http_requests_in_flight: 0,
   'http_request_size_bytes_sum{POST /api/bots/:id/start 200}': 7,
   'http_request_size_bytes_sum{POST /api/upload 200}': MiB,
+  'http_request_size_bytes_sum{POST /api/upload 499}': 1000,
+  'http_response_size_bytes_sum{POST /api/upload 499}': 0,
   'http_response_size_bytes_sum{GET /api/bots/:id 200}': 20,
   'http_response_size_bytes_sum{POST /api/bots/:id/start 200}': 16,
   'http_response_size_bytes_sum{GET /api/v1/users/:userId/posts/:postId 200}': 12,

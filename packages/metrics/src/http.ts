@@ -607,9 +607,13 @@ export function createHttpObserver(
     try {
       const start = this[kStart] as number;
       const req = this.req;
-      // Aborted = the client went away before the app ended the response (an ended response whose
-      // last bytes were not delivered keeps its status; inject() responses never "finish").
-      const finished = this.writableEnded;
+      // Aborted = the client went away before the app ended the response, or while its request
+      // body was still arriving (an error handler's 400 to a dead socket is not what was "sent").
+      // A response the app ended whose last bytes were not delivered keeps its status;
+      // inject() responses end but never "finish".
+      const finished =
+        this.writableEnded &&
+        !(this.writableFinished === false && (req as { aborted?: boolean }).aborted === true);
       const status = finished ? this.statusCode : abortedStatus;
       const route = resolveRoute(this[kCtx], req, this) ?? UNMATCHED_ROUTE;
       this[kCtx] = undefined;
@@ -759,8 +763,9 @@ export function createHttpObserver(
 
 /**
  * Response body bytes: none for HEAD, 1xx, 204 and 304; else Content-Length (set by the app, or
- * computed by node for `res.end(body)`); else (streamed, chunked) the bytes the socket wrote since
- * the previous response on it, minus the header block (approximate: includes chunk framing).
+ * computed by node for `res.end(body)`); else (streamed, chunked, or aborted) the bytes the socket
+ * wrote since the previous response on it, minus the header block (approximate: includes chunk
+ * framing).
  */
 function bytesSent(
   res: TrackedResponse,
@@ -779,12 +784,16 @@ function bytesSent(
     if (written !== undefined) socket[kSocketBase] = written;
   }
   if (method === 'HEAD' || status === 204 || status === 304 || (status < 200 && finished)) return 0;
-  const header = res.getHeader('content-length');
+  // aborted: what reached the socket for this response, not what its headers promised (nothing
+  // when its headers were never written: bytes on the socket then are someone else's, e.g. a
+  // framework's raw 400 to a client error)
+  if (!finished && typeof res._header !== 'string') return 0;
+  const header = finished ? res.getHeader('content-length') : undefined;
   if (header !== undefined) {
     const n = Number(header);
     if (n >= 0) return n;
   }
-  if (typeof res._contentLength === 'number') return res._contentLength;
+  if (finished && typeof res._contentLength === 'number') return res._contentLength;
   if (written === undefined) return 0;
   const headerBytes = typeof res._header === 'string' ? res._header.length : 0;
   return Math.max(0, written - base - headerBytes);
