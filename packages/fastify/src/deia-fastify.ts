@@ -56,6 +56,9 @@ async function closeDraining(app: FastifyInstanceLike): Promise<void> {
   }
 }
 
+// `shutdown`, plus the options Fastify's register() itself understands (harmless here).
+const FASTIFY_KEYS = ['shutdown', 'prefix', 'logLevel', 'logSerializers'];
+
 const ALL_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 
 function plugin(app: FastifyInstanceLike, options: DeiaFastifyOptions, done: (err?: Error) => void): void {
@@ -76,8 +79,7 @@ function setup(app: FastifyInstanceLike, options: DeiaFastifyOptions): void {
       'deiaFastify: shutdown must be true, false or an object such as { timeoutMs: 10000, closers: [...] }.',
     );
   }
-  // Fastify passes plugin options merged with its own keys in some versions; keep only ours.
-  const observer: HttpObserver = createHttpObserver(options, resolveRoute, 'deiaFastify', ['shutdown']);
+  const observer: HttpObserver = createHttpObserver(options, resolveRoute, 'deiaFastify', FASTIFY_KEYS);
 
   app.addHook('onRequest', (request: FastifyRequestLike, reply: FastifyReplyLike, next: () => void) => {
     const url = request.raw.url ?? '/';
