@@ -142,8 +142,24 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       ...(pretty
         ? {}
         : { level: (label: string) => ({ level: levelCase === 'upper' ? label.toUpperCase() : label }) }),
-      ...(redact ? { log: (obj: Record<string, unknown>) => redactObject(obj, isSecretKey, censor) } : {}),
+      ...(redact
+        ? { log: (obj: Record<string, unknown>) => redactObject(obj, isSecretKey, censor, 'err') }
+        : {}),
     },
+    ...(redact
+      ? {
+          serializers: {
+            // pino's error serializer, then the same key redaction on its (plain) result.
+            err: (e: unknown) => {
+              const out = pino.stdSerializers.err(e as Error) as unknown;
+              return out !== null && typeof out === 'object'
+                ? redactObject({ ...(out as Record<string, unknown>) }, isSecretKey, censor)
+                : out;
+            },
+            ...user.serializers,
+          },
+        }
+      : {}),
     ...(traceContext ? { mixin: traceFields } : {}),
     hooks: {
       ...user.hooks,

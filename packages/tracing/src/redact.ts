@@ -55,7 +55,13 @@ const MAX_DEPTH = 10;
  * input is never mutated and is returned as is when nothing matched. Non-plain objects (Errors, Dates,
  * Buffers, class instances) are left to their serializers; their strings are cleaned on the final line.
  */
-export function redactObject<T>(value: T, isSecretKey: (key: string) => boolean, censor = DEFAULT_CENSOR): T {
+export function redactObject<T>(
+  value: T,
+  isSecretKey: (key: string) => boolean,
+  censor = DEFAULT_CENSOR,
+  /** A top-level key left alone (pino's `err`, which its own serializer, redacted too, handles). */
+  skipKey?: string,
+): T {
   // A cycle would carry the unredacted original into the output: cut it as pino would.
   const inProgress = new WeakSet<object>();
   const done = new WeakMap<object, unknown>();
@@ -83,12 +89,22 @@ export function redactObject<T>(value: T, isSecretKey: (key: string) => boolean,
       }
       return copy ?? v;
     }
+    if (v instanceof Error) {
+      // JSON.stringify prints an Error's enumerable own properties (e.g. an HTTP client's request
+      // config with its headers): check those, keeping type, message and stack.
+      if (Object.keys(v).length === 0) return v;
+      const plain: Record<string, unknown> = { type: v.name, message: v.message, stack: v.stack };
+      for (const key of Object.keys(v)) plain[key] = (v as unknown as Record<string, unknown>)[key];
+      const next = walkObject(plain, depth);
+      return next === plain && !Object.keys(v).some(isSecretKey) ? v : next;
+    }
     const proto = Object.getPrototypeOf(v);
     if (proto !== Object.prototype && proto !== null) return v;
     let copy: Record<string, unknown> | undefined;
     const obj = v as Record<string, unknown>;
     for (const key of Object.keys(obj)) {
       const current = obj[key];
+      if (depth === 0 && key === skipKey) continue;
       const next =
         isSecretKey(key) && current !== undefined && current !== null ? censor : walk(current, depth + 1);
       if (next !== current) {

@@ -168,6 +168,24 @@ describe('redaction (on by default)', () => {
     expect(first.message).toBe('connecting to postgres://[REDACTED]@db/bots');
   });
 
+  it('checks the properties of errors (err key and nested), keeping type, message and stack', () => {
+    const { logger, raw, lines } = capture();
+    const err = Object.assign(new Error('request failed'), {
+      config: { headers: { Authorization: 'Bearer abc.def.ghi' } },
+      status: 401,
+    });
+    logger.error({ err }, 'upstream');
+    logger.warn({ cause: err }, 'nested');
+    expect(raw.join('')).not.toContain('abc.def.ghi');
+    // biome-ignore lint/suspicious/noExplicitAny: reading parsed JSON lines
+    const [first, second] = lines() as Array<Record<string, any>>;
+    expect(first?.err).toMatchObject({ type: 'Error', message: 'request failed', status: 401 });
+    expect(first?.err.stack).toContain('request failed');
+    expect(first?.err.config.headers.Authorization).toBe('[REDACTED]');
+    expect(second?.cause).toMatchObject({ type: 'Error', message: 'request failed', status: 401 });
+    expect(second?.cause.config.headers.Authorization).toBe('[REDACTED]');
+  });
+
   it('copes with cycles and deep nesting', () => {
     const { logger, raw } = capture();
     const cyclic: Record<string, unknown> = { name: 'a', secret: 'hunter2' };
