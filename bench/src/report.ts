@@ -199,43 +199,56 @@ export interface AbResult {
 /** Same-process A/B: per-cycle paired CPU/request ratios (see server/ab.ts). */
 export function abTable(results: AbResult[]): string {
   const lines = [
-    '| framework (same process) | cycles | CPU µs/req bare / floor / deia | floor vs bare | deia vs bare | deia vs floor |',
-    '| --- | ---: | ---: | ---: | ---: | ---: |',
+    '| framework (same process) | mode | cycles | CPU µs/req | CPU/req vs bare | CPU/req vs floor | deia vs this |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
   ];
+  const verdictLines: string[] = [];
   for (const r of results) {
-    const cycles = new Map<number, Map<string, AbWindow>>();
+    const cycles = new Map<number, Map<string, number>>();
     for (const w of r.windows) {
-      const c = cycles.get(w.cycle) ?? new Map<string, AbWindow>();
-      c.set(w.mode, w);
+      if (w.requests < 20) continue; // a window cut short (start, stop): no useful ratio
+      const c = cycles.get(w.cycle) ?? new Map<string, number>();
+      c.set(w.mode, w.cpuUs / w.requests);
       cycles.set(w.cycle, c);
     }
-    const per = (w: AbWindow | undefined) => (w && w.requests >= 20 ? w.cpuUs / w.requests : Number.NaN);
-    const fb: number[] = [];
-    const db: number[] = [];
-    const df: number[] = [];
-    let n = 0;
-    for (const c of cycles.values()) {
-      const [b, f, d] = [per(c.get('bare')), per(c.get('floor')), per(c.get('deia'))];
-      if (!(b > 0 && f > 0 && d > 0)) continue;
-      n++;
-      fb.push(f / b);
-      db.push(d / b);
-      df.push(d / f);
-    }
-    const total = (mode: string) => {
+    const modes = [...new Set(r.windows.map((w) => w.mode))];
+    const vs = (a: string, b: string) => {
+      const out: number[] = [];
+      for (const c of cycles.values()) {
+        const x = c.get(a);
+        const y = c.get(b);
+        if (x !== undefined && y !== undefined) out.push(x / y);
+      }
+      return spread(out);
+    };
+    for (const mode of modes) {
       const ws = r.windows.filter((w) => w.mode === mode);
-      return (
+      const total =
         ws.reduce((a, w) => a + w.cpuUs, 0) /
         Math.max(
           1,
           ws.reduce((a, w) => a + w.requests, 0),
-        )
+        );
+      const n = [...cycles.values()].filter((c) => c.has(mode)).length;
+      const cells = [
+        mode === 'bare' ? '1' : ratio(vs(mode, 'bare')),
+        mode === 'bare' ? '' : mode === 'floor' ? '1' : ratio(vs(mode, 'floor')),
+        mode === 'deia' ? '1' : ratio(vs('deia', mode)),
+      ];
+      lines.push(
+        `| ${r.framework}${r.check && mode === 'deia' ? ` ⚠ ${r.check}` : ''} | ${mode} | ${n} | ${fix(total, 1)} | ${cells.join(' | ')} |`,
       );
-    };
-    lines.push(
-      `| ${r.framework}${r.check ? ` ⚠ ${r.check}` : ''} | ${n} | ${fix(total('bare'), 1)} / ${fix(total('floor'), 1)} / ${fix(total('deia'), 1)} | ` +
-        `${ratio(spread(fb))} | ${ratio(spread(db))} | ${ratio(spread(df))} |`,
+    }
+    const pct = (x: number) => `${x >= 1 ? '+' : ''}${((x - 1) * 100).toFixed(1)}%`;
+    const b = vs('deia', 'bare').median;
+    const f = vs('deia', 'floor').median;
+    const peers = modes.filter((m) => !['bare', 'floor', 'deia'].includes(m));
+    verdictLines.push(
+      `- **${r.framework}, same process**: deia CPU per request vs bare ${pct(b)} (target ≤ +3%: ${b <= 1.03 ? 'met' : 'MISSED'}); ` +
+        `vs floor ${fix(f, 3)}x (target ≤ ${fix(1 / 0.95, 3)}x, i.e. ≥ 0.95x the floor's throughput: ${f <= 1 / 0.95 ? 'met' : 'MISSED'}); ` +
+        `vs ${peers.map((p) => `${p} ${fix(vs('deia', p).median, 3)}x`).join(', ')} ` +
+        `(${peers.every((p) => vs('deia', p).median < 1) ? 'ahead of every peer' : 'NOT ahead of every peer'}).`,
     );
   }
-  return lines.join('\n');
+  return [...lines, '', ...verdictLines].join('\n');
 }

@@ -22,8 +22,8 @@ const HELP = `Usage: pnpm --filter @deia/bench bench [options]
   --slice S          seconds per burst (default 1.5)
   --warmup S         warm-up seconds per server at the start of a round (default 2)
   --connections C    autocannon connections (default 50)
-  --ab-seconds S     same-process A/B (bare/floor/deia switched in one server) per framework, run
-                     first; 0 skips it (default 30, --quick 8)
+  --ab-seconds S     same-process A/B (bare/floor/deia/peers switched in one server) per framework, run
+                     first; 0 skips it (default 45, --quick 8)
   --ab-window MS     A/B window per mode in ms (default 200)
   --only REGEX       variants whose id matches (their framework's bare and floor are always kept)
   --max-minutes M    hard bound on the whole run: no burst starts after it (default 10)
@@ -79,12 +79,14 @@ function parse() {
     slice: Math.max(0.5, num(values.slice, profile ? 5 : quick ? 1 : 1.5, 'slice')),
     warmup: num(values.warmup, quick ? 1 : 2, 'warmup'),
     connections: Math.max(1, Math.round(num(values.connections, 50, 'connections'))),
-    abSeconds: num(values['ab-seconds'], quick ? 8 : 30, 'ab-seconds'),
+    abSeconds: num(values['ab-seconds'], quick ? 8 : 45, 'ab-seconds'),
     abWindowMs: Math.max(50, num(values['ab-window'], 200, 'ab-window')),
     only: values.only === undefined ? undefined : new RegExp(values.only),
     maxMinutes: num(values['max-minutes'], 10, 'max-minutes'),
     nice,
-    write: values['no-write'] ? false : (values.write ?? (!quick && values.only === undefined)),
+    write: values['no-write']
+      ? false
+      : (values.write ?? (!quick && values.only === undefined && values.rounds !== '0')),
     profile,
   };
 }

@@ -1,21 +1,23 @@
 /**
- * Same-process A/B: one server with the floor and the DEIA adapter both installed behind a switch,
- * cycling bare -> floor -> deia every few hundred ms while the load runs, with the CPU time and
- * request count of every window. Adjacent windows share the host's conditions, so the per-cycle
- * CPU/request ratios resolve differences of a few percent that separate processes cannot on a
- * noisy machine. (Both code paths stay warm in one JIT, so node's own inline caches see both
- * shapes of the response object: a small, equal cost in every mode.)
+ * Same-process A/B: one server with the floor, the DEIA adapter and the peers all installed behind
+ * a switch, cycling through the modes every few hundred ms while the load runs, with the CPU time
+ * and request count of every window. Neighbouring windows share the host's conditions, so the
+ * per-cycle CPU/request ratios resolve differences of a few percent that separate processes cannot
+ * on a noisy machine. (All code paths stay warm in one JIT, so node's own inline caches see every
+ * shape of the request/response objects: a small cost in every mode.)
  */
 import type { AddressInfo } from 'node:net';
 import type { Framework } from '../variants.js';
 import type { Running } from './common.js';
 
-export const AB_MODES = ['bare', 'floor', 'deia'] as const;
-export type AbMode = (typeof AB_MODES)[number];
+export const AB_MODES: Record<Framework, readonly string[]> = {
+  express: ['bare', 'floor', 'deia', 'prom-bundle', 'promster'],
+  fastify: ['bare', 'floor', 'deia', 'fastify-metrics', 'promster'],
+};
 
 export interface AbWindow {
   cycle: number;
-  mode: AbMode;
+  mode: string;
   cpuUs: number;
   requests: number;
   ms: number;
@@ -30,7 +32,8 @@ export interface AbRunning extends Running {
 
 type Gate = { mode: number; counts: number[] };
 
-function cycler(gate: Gate) {
+function cycler(gate: Gate, modes: readonly string[]) {
+  const n = modes.length;
   let timer: NodeJS.Timeout | undefined;
   let windows: AbWindow[] = [];
   return {
@@ -39,10 +42,8 @@ function cycler(gate: Gate) {
       let step = 0;
       let cpu = process.cpuUsage();
       let t = performance.now();
-      const modeAt = (k: number) => {
-        const cycle = Math.floor(k / 3);
-        return (k + cycle) % 3; // rotate the order every cycle: no mode always follows the same one
-      };
+      // rotate the order every cycle: no mode always follows the same one
+      const modeAt = (k: number) => (k + Math.floor(k / n)) % n;
       gate.mode = modeAt(0);
       gate.counts.fill(0);
       timer = setInterval(() => {
@@ -50,8 +51,8 @@ function cycler(gate: Gate) {
         const c = process.cpuUsage();
         const mode = gate.mode;
         windows.push({
-          cycle: Math.floor(step / 3),
-          mode: AB_MODES[mode]!,
+          cycle: Math.floor(step / n),
+          mode: modes[mode]!,
           cpuUs: c.user - cpu.user + (c.system - cpu.system),
           requests: gate.counts[mode]!,
           ms: now - t,
@@ -71,29 +72,32 @@ function cycler(gate: Gate) {
   };
 }
 
+async function joinInspect(parts: Array<() => Promise<string>>): Promise<string> {
+  return (await Promise.all(parts.map((p) => p()))).join('\n');
+}
+
 export async function startAb(framework: Framework): Promise<AbRunning> {
-  const gate: Gate = { mode: 0, counts: [0, 0, 0] };
+  const modes = AB_MODES[framework];
+  const gate: Gate = { mode: 0, counts: modes.map(() => 0) };
   if (framework === 'express') {
-    const { addRoutes, deia, floor, loadExpress } = await import('./express.js');
+    const { addRoutes, deia, floor, loadExpress, promBundle, promster } = await import('./express.js');
     const express = loadExpress();
     const app = express();
     type Mw = Parameters<Parameters<typeof floor>[0]>[0];
-    let floorMw: Mw | undefined;
-    let deiaMw: Mw | undefined;
-    floor((mw) => {
-      floorMw = mw;
-    });
-    const inspect = await deia((mw) => {
-      deiaMw = mw;
-    });
-    const f = floorMw!;
-    const d = deiaMw!;
+    const mws: Array<Mw | undefined> = [undefined];
+    const into = (mw: Mw) => {
+      mws.push(mw);
+    };
+    floor(into);
+    const inspectDeia = await deia(into);
+    await promBundle(into);
+    await promster(into);
     app.use((req, res, next) => {
       const mode = gate.mode;
       gate.counts[mode]!++;
-      if (mode === 1) f(req, res, next);
-      else if (mode === 2) d(req, res, next);
-      else next();
+      const mw = mws[mode];
+      if (mw === undefined) next();
+      else mw(req, res, next);
     });
     addRoutes(express, app);
     const port = await new Promise<number>((resolve, reject) => {
@@ -101,33 +105,45 @@ export async function startAb(framework: Framework): Promise<AbRunning> {
         err ? reject(err) : resolve((s.address() as AddressInfo).port),
       );
     });
-    return { port, inspect, ...cycler(gate) };
+    return { port, inspect: () => joinInspect([inspectDeia]), ...cycler(gate, modes) };
   }
 
   const { default: Fastify } = await import('fastify');
-  const { addRoutes, deia, floor } = await import('./fastify.js');
+  const { addRoutes, deia, fastifyMetrics, floor, promster } = await import('./fastify.js');
   const app = Fastify({ logger: false });
   app.addHook('onRequest', (_req, _reply, done) => {
     gate.counts[gate.mode]!++;
     done();
   });
-  // Gate the hooks the floor and the plugin add: they run only in their own mode.
-  type Hook = (req: unknown, reply: unknown, done: () => void) => void;
+  // Gate the per-request hooks each instrumentation adds: they run only in their own mode.
+  type Hook = (req: unknown, reply: unknown, done?: () => void) => unknown;
   const addHook = app.addHook.bind(app) as (name: string, hook: Hook) => unknown;
   const gated = (mode: number) =>
-    ((name: string, hook: Hook) =>
-      addHook(
-        name,
-        name === 'onRequest' || name === 'onResponse'
-          ? (req, reply, done) => (gate.mode === mode ? hook(req, reply, done) : done())
-          : hook,
-      )) as unknown as typeof app.addHook;
+    ((name: string, hook: Hook) => {
+      if (name !== 'onRequest' && name !== 'onResponse') return addHook(name, hook);
+      // async hooks (arity 2) stay async, callback hooks stay callback: fastify runs each its own way
+      const wrapped: Hook =
+        hook.length < 3
+          ? async (req, reply) => {
+              if (gate.mode === mode) await hook(req, reply);
+            }
+          : (req, reply, done) => (gate.mode === mode ? hook(req, reply, done) : done?.());
+      return addHook(name, wrapped);
+    }) as unknown as typeof app.addHook;
   app.addHook = gated(1);
   floor(app);
   app.addHook = gated(2);
-  const inspect = await deia(app);
+  const inspectDeia = await deia(app);
+  app.addHook = gated(3);
+  await fastifyMetrics(app, '/metrics-fastify-metrics');
+  app.addHook = gated(4);
+  await promster(app);
   app.addHook = addHook as unknown as typeof app.addHook;
   await addRoutes(app);
   await app.listen({ host: '127.0.0.1', port: 0 });
-  return { port: (app.server.address() as AddressInfo).port, inspect, ...cycler(gate) };
+  return {
+    port: (app.server.address() as AddressInfo).port,
+    inspect: () => joinInspect([inspectDeia]),
+    ...cycler(gate, modes),
+  };
 }

@@ -66,19 +66,17 @@ export async function deia(use: Use, exemplars?: () => Record<string, string> | 
   return () => metrics.registry.metrics();
 }
 
-async function promBundle(app: Express): Promise<Inspect> {
+export async function promBundle(use: Use): Promise<Inspect> {
   const { default: bundle } = await import('express-prom-bundle');
   const registry = new Registry();
   // Same labels as the others (method, path, status); everything else at its defaults.
-  app.use(
-    bundle({ includeMethod: true, includePath: true, includeStatusCode: true, promRegistry: registry }),
-  );
+  use(bundle({ includeMethod: true, includePath: true, includeStatusCode: true, promRegistry: registry }));
   return () => registry.metrics();
 }
 
-async function promster(app: Express): Promise<Inspect> {
+export async function promster(use: Use): Promise<Inspect> {
   const { createMiddleware, defaultRegister } = await import('@promster/express');
-  app.use(createMiddleware({ app: app as never }));
+  use(createMiddleware());
   return () => defaultRegister.metrics();
 }
 
@@ -118,7 +116,7 @@ export async function startExpress(info: VariantInfo): Promise<Running> {
     floor: async () => floor(use),
     deia: () => deia(use),
     tracing: () => tracing(use, spans, info.id.endsWith('+exemplars')),
-    peer: () => (info.id === 'express+prom-bundle' ? promBundle(app) : promster(app)),
+    peer: () => (info.id === 'express+prom-bundle' ? promBundle(use) : promster(use)),
   }[info.kind]();
   addRoutes(express, app);
   const server = await new Promise<Server>((resolve, reject) => {

@@ -47,13 +47,13 @@ export async function deia(app: FastifyInstance): Promise<Inspect> {
   return () => metrics.registry.metrics();
 }
 
-async function fastifyMetrics(app: FastifyInstance): Promise<Inspect> {
+export async function fastifyMetrics(app: FastifyInstance, endpoint = '/metrics'): Promise<Inspect> {
   const { default: plugin } = await import('fastify-metrics');
-  await app.register(plugin, { endpoint: '/metrics' });
+  await app.register(plugin, { endpoint });
   return () => app.metrics.client.register.metrics();
 }
 
-async function promster(app: FastifyInstance): Promise<Inspect> {
+export async function promster(app: FastifyInstance): Promise<Inspect> {
   const { plugin, defaultRegister } = await import('@promster/fastify');
   await app.register(plugin);
   return () => defaultRegister.metrics();
