@@ -211,9 +211,12 @@ describe('exporter otlp', () => {
 
   it('does not hang shutdown on an unreachable collector', async () => {
     const warn = vi.fn();
+    // a port that was just free: nothing listens there
+    const closed = await startOtlpReceiver();
+    await closed.close();
     const handle = startTracing({
       exporter: 'otlp',
-      otlpEndpoint: 'http://127.0.0.1:9',
+      otlpEndpoint: closed.url,
       instrumentations: off,
       shutdownTimeoutMs: 300,
       warn,
