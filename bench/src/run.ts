@@ -164,7 +164,13 @@ async function main(): Promise<void> {
   const ab: AbResult[] = [];
   if (args.abSeconds > 0) {
     for (const framework of frameworks) {
-      const server = await AbServer.start(framework);
+      let server: AbServer;
+      try {
+        server = await AbServer.start(framework);
+      } catch (err) {
+        console.log(`same-process A/B ${framework} unavailable: ${(err as Error).message.split('\n')[0]}`);
+        continue;
+      }
       try {
         await server.run(args.connections, args.warmup, args.abWindowMs); // warm every mode
         const windows = await server.run(args.connections, args.abSeconds, args.abWindowMs);
