@@ -4,7 +4,10 @@ import { packageConfig } from '../../tsup.config.base';
 // loader hook and awaits it (top-level await, ESM only); the CJS entry just starts tracing.
 export default [
   packageConfig(['src/index.ts'], { clean: ['index.*'] }),
-  packageConfig({ register: 'src/register.ts' }, { format: ['esm'], clean: ['register.js*', 'register.d.ts'] }),
+  packageConfig(
+    { register: 'src/register.ts' },
+    { format: ['esm'], clean: ['register.js*', 'register.d.ts'] },
+  ),
   packageConfig(
     { register: 'src/register-cjs.ts' },
     { format: ['cjs'], clean: ['register.cjs*', 'register.d.cts'] },
