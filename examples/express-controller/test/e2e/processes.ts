@@ -23,6 +23,63 @@ export interface ProcessHandle {
 }
 
 const running = new Set<ProcessHandle>();
+let exitHookInstalled = false;
+
+const emergencyCleanups = new Set<() => void>();
+
+/**
+ * Registers a synchronous cleanup (removing a temp dir) for when the process ends without
+ * afterAll; returns a function that unregisters it once afterAll has done the job.
+ */
+export function onEmergencyExit(cleanup: () => void): () => void {
+  installExitHooks();
+  emergencyCleanups.add(cleanup);
+  return () => emergencyCleanups.delete(cleanup);
+}
+
+/** SIGKILL every child still running, by PID, then the registered cleanups (all synchronous). */
+function killRunningNow(): void {
+  for (const handle of running) {
+    try {
+      process.kill(handle.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  for (const cleanup of emergencyCleanups) {
+    try {
+      cleanup();
+    } catch {
+      // best effort
+    }
+  }
+  emergencyCleanups.clear();
+}
+
+/**
+ * Last resort when the test process ends without afterAll, so no Prometheus or Redis outlives the
+ * run: on exit; on SIGTERM/SIGINT (re-raised after the cleanup); and when the vitest parent goes
+ * away (IPC disconnect), after which the worker would keep running the scenarios orphaned and
+ * spawn new children, so it kills itself.
+ */
+function installExitHooks(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', killRunningNow);
+  process.once('disconnect', () => {
+    killRunningNow();
+    // vitest intercepts process.exit() in its workers; nobody is left to report to.
+    process.kill(process.pid, 'SIGKILL');
+  });
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    const onSignal = () => {
+      killRunningNow();
+      process.removeListener(signal, onSignal);
+      process.kill(process.pid, signal);
+    };
+    process.once(signal, onSignal);
+  }
+}
 
 /** Returns a TCP port on 127.0.0.1 that was free a moment ago. */
 export async function freePort(): Promise<number> {
@@ -77,6 +134,7 @@ export function startProcess(
   args: readonly string[],
   options: StartProcessOptions = {},
 ): ProcessHandle {
+  installExitHooks();
   const keep = options.keepLines ?? 200;
   const lines: string[] = [];
   const child = spawn(command, args, {

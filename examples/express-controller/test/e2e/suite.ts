@@ -7,17 +7,16 @@
 //
 // Time is compressed by TIME_SCALE: `for:` durations through the generator's `forScale`, range
 // selectors and offsets by a test-only rewrite (overrides.ts), Alertmanager's group timers set to 1 s.
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAlertmanager, type TestAlertmanager } from './alertmanager.js';
 import { controllerMainFile, startController, startTraffic, type TestController } from './controller.js';
+import { dropSchema, dropStaleSchemas, newSchemaName } from './database.js';
 import { FAKE_MODEL, type FakeOllama, startFakeOllama } from './fake-ollama.js';
 import { OPS_ENTRY, type TestOpsFiles, writeTestOps } from './ops.js';
-import { findBinary, freePort, stopAll } from './processes.js';
+import { findBinary, freePort, onEmergencyExit, stopAll } from './processes.js';
 import { startPrometheus, type TestPrometheus } from './prometheus.js';
 import { startRedis, type TestRedis } from './redis.js';
 import { http, waitFor } from './wait.js';
@@ -80,7 +79,8 @@ export function describeAlertingEndToEnd(example: string): void {
       if (controller === undefined) throw new Error('the controller did not start (see beforeAll)');
       return controller;
     };
-    const schema = `e2e_${randomBytes(4).toString('hex')}`;
+    const schema = newSchemaName();
+    let forgetTempDir: (() => void) | undefined;
 
     beforeAll(async () => {
       // Fail, not skip, when a binary is missing: .ci/run installs them.
@@ -88,6 +88,9 @@ export function describeAlertingEndToEnd(example: string): void {
       findBinary(['alertmanager', 'prometheus-alertmanager'], 'prometheus-alertmanager');
       findBinary(['redis-server'], 'redis-server');
       dir = mkdtempSync(join(tmpdir(), 'deia-e2e-'));
+      const tempDir = dir;
+      forgetTempDir = onEmergencyExit(() => rmSync(tempDir, { recursive: true, force: true }));
+      if (!appMissing) await dropStaleSchemas(DATABASE_URL);
       webhook = await startWebhookRecorder();
       ollama = await startFakeOllama();
       redis = await startRedis(await freePort());
@@ -126,15 +129,8 @@ export function describeAlertingEndToEnd(example: string): void {
       await webhook?.close();
       await ollama?.close();
       if (dir) rmSync(dir, { recursive: true, force: true });
-      if (!appMissing) {
-        const client = new pg.Client({ connectionString: DATABASE_URL });
-        try {
-          await client.connect();
-          await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-        } finally {
-          await client.end().catch(() => undefined);
-        }
-      }
+      forgetTempDir?.();
+      if (!appMissing) await dropSchema(DATABASE_URL, schema);
     }, 60_000);
 
     it('loads every generated rule and evaluates it without error', async () => {
