@@ -2,7 +2,12 @@
 // Ollama-like server, and a real Prometheus + Alertmanager loaded with the generated ops files;
 // faults injected one at a time must reach the webhook receiver firing, then resolved.
 // The suite lives in ./e2e/suite.ts; the controllers differ only in the framework adapter.
+// The two controllers' suites run concurrently (own ports, Redis, Prometheus, Alertmanager,
+// schema); the scenarios within each run in order.
+import { describe } from 'vitest';
 import { describeAlertingEndToEnd } from './e2e/suite.js';
 
-describeAlertingEndToEnd('express-controller');
-describeAlertingEndToEnd('fastify-controller');
+describe.concurrent('alerting end to end', () => {
+  describeAlertingEndToEnd('express-controller');
+  describeAlertingEndToEnd('fastify-controller');
+});

@@ -1,6 +1,6 @@
 // Alertmanager started by the test: no clustering (empty --cluster.listen-address), its own
 // storage directory, and a readiness wait.
-import { findBinary, type ProcessHandle, startProcess } from './processes.js';
+import { findBinary, type ProcessHandle, readyOrStop, startProcess } from './processes.js';
 import { http, waitFor } from './wait.js';
 
 export interface TestAlertmanager {
@@ -25,10 +25,13 @@ export async function startAlertmanager(options: {
     '--cluster.listen-address=',
     '--log.level=warn',
   ]);
-  await waitFor(
-    `alertmanager ready at ${url}/-/ready`,
-    async () => !child.hasExited() && (await http(`${url}/-/ready`, { timeoutMs: 1_000 })).status === 200,
-    { timeoutMs: 30_000, intervalMs: 200, diagnose: () => child.tail() },
+  await readyOrStop(
+    child,
+    waitFor(
+      `alertmanager ready at ${url}/-/ready`,
+      async () => !child.hasExited() && (await http(`${url}/-/ready`, { timeoutMs: 1_000 })).status === 200,
+      { timeoutMs: 30_000, intervalMs: 200, diagnose: () => child.tail() },
+    ),
   );
   return {
     url,

@@ -2,7 +2,7 @@
 // runs it), plus the REST calls the test drives it with.
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type ProcessHandle, startProcess } from './processes.js';
+import { type ProcessHandle, readyOrStop, startProcess } from './processes.js';
 import { http, sleep, waitFor } from './wait.js';
 
 /** Directory of `examples/<example>` (cwd of the child, so `tsx` resolves as in `pnpm start`). */
@@ -48,15 +48,18 @@ export async function startController(options: {
     );
   let current = spawnIt();
   const ready = () =>
-    waitFor(
-      `controller ready (${url}/metrics answers 200)`,
-      async () => {
-        if (current.hasExited()) {
-          throw new Error(`controller exited with ${String(await current.exited)}`);
-        }
-        return (await http(`${url}/metrics`, { timeoutMs: 2_000 })).status === 200;
-      },
-      { timeoutMs: options.readyTimeoutMs ?? 60_000, intervalMs: 250, diagnose: () => current.tail(60) },
+    readyOrStop(
+      current,
+      waitFor(
+        `controller ready (${url}/metrics answers 200)`,
+        async () => {
+          if (current.hasExited()) {
+            throw new Error(`controller exited with ${String(await current.exited)}`);
+          }
+          return (await http(`${url}/metrics`, { timeoutMs: 2_000 })).status === 200;
+        },
+        { timeoutMs: options.readyTimeoutMs ?? 60_000, intervalMs: 250, diagnose: () => current.tail(60) },
+      ),
     );
   await ready();
   return {

@@ -204,3 +204,13 @@ export function startProcess(
 export async function stopAll(graceMs = 3_000): Promise<void> {
   await Promise.all([...running].map((handle) => handle.stop(graceMs)));
 }
+
+/** Awaits `readiness`; when it fails, stops `handle` (by PID) before rethrowing. */
+export async function readyOrStop<T>(handle: ProcessHandle, readiness: Promise<T>): Promise<T> {
+  try {
+    return await readiness;
+  } catch (error) {
+    await handle.stop(2_000);
+    throw error;
+  }
+}

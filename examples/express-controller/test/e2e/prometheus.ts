@@ -1,6 +1,6 @@
 // Prometheus started by the test, and the few HTTP API calls the assertions need.
 import { join } from 'node:path';
-import { findBinary, type ProcessHandle, startProcess } from './processes.js';
+import { findBinary, type ProcessHandle, readyOrStop, startProcess } from './processes.js';
 import { http, waitFor } from './wait.js';
 
 export interface VectorSample {
@@ -72,10 +72,13 @@ export async function startPrometheus(options: {
     '--rules.alert.resend-delay=1s',
     '--log.level=warn',
   ]);
-  await waitFor(
-    `prometheus ready at ${url}/-/ready`,
-    async () => !child.hasExited() && (await http(`${url}/-/ready`, { timeoutMs: 1_000 })).status === 200,
-    { timeoutMs: 30_000, intervalMs: 200, diagnose: () => child.tail() },
+  await readyOrStop(
+    child,
+    waitFor(
+      `prometheus ready at ${url}/-/ready`,
+      async () => !child.hasExited() && (await http(`${url}/-/ready`, { timeoutMs: 1_000 })).status === 200,
+      { timeoutMs: 30_000, intervalMs: 200, diagnose: () => child.tail() },
+    ),
   );
   const handle: TestPrometheus = {
     url,

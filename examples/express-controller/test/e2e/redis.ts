@@ -1,7 +1,7 @@
 // A redis-server the test owns, on a free port, so the test can stop it (cache down) and start it
 // again on the same port (recovery) without touching the shared Redis on 6379.
 import { connect } from 'node:net';
-import { findBinary, type ProcessHandle, startProcess } from './processes.js';
+import { findBinary, type ProcessHandle, readyOrStop, startProcess } from './processes.js';
 import { waitFor } from './wait.js';
 
 export interface TestRedis {
@@ -48,11 +48,14 @@ export async function startRedis(port: number): Promise<TestRedis> {
     ]);
   let current = spawnServer();
   const ready = () =>
-    waitFor(`redis-server on 127.0.0.1:${port} to answer PING`, () => redisPing(port), {
-      timeoutMs: 10_000,
-      intervalMs: 100,
-      diagnose: () => current.tail(),
-    });
+    readyOrStop(
+      current,
+      waitFor(`redis-server on 127.0.0.1:${port} to answer PING`, () => redisPing(port), {
+        timeoutMs: 10_000,
+        intervalMs: 100,
+        diagnose: () => current.tail(),
+      }),
+    );
   await ready();
   return {
     port,

@@ -16,7 +16,7 @@ import { controllerMainFile, startController, startTraffic, type TestController 
 import { dropSchema, dropStaleSchemas, newSchemaName } from './database.js';
 import { FAKE_MODEL, type FakeOllama, startFakeOllama } from './fake-ollama.js';
 import { OPS_ENTRY, type TestOpsFiles, writeTestOps } from './ops.js';
-import { findBinary, freePort, onEmergencyExit, stopAll } from './processes.js';
+import { findBinary, freePort, onEmergencyExit } from './processes.js';
 import { startPrometheus, type TestPrometheus } from './prometheus.js';
 import { startRedis, type TestRedis } from './redis.js';
 import { http, waitFor } from './wait.js';
@@ -117,15 +117,15 @@ export function describeAlertingEndToEnd(example: string): void {
     }, 90_000);
 
     afterAll(async () => {
-      // This suite's processes by PID (a restart replaced some handles, hence the getters), then
-      // anything else still registered.
+      // This suite's processes by PID (a restart replaced some handles, hence the getters). Not
+      // stopAll(): the other controller's suite runs at the same time. Anything a failed start
+      // left behind is killed by the exit hook of processes.ts.
       await Promise.all([
         controller?.process.stop(),
         prometheus?.process.stop(),
         alertmanager?.process.stop(),
         redis?.stop(),
       ]);
-      await stopAll();
       await webhook?.close();
       await ollama?.close();
       if (dir) rmSync(dir, { recursive: true, force: true });
@@ -148,7 +148,9 @@ export function describeAlertingEndToEnd(example: string): void {
       expect(rules.some((rule) => rule.type === 'recording')).toBe(true);
     }, 30_000);
 
-    describe.skipIf(appMissing)(appSuite, () => {
+    // The scenarios share one controller and must not overlap: sequential even when the
+    // suites of the two controllers run concurrently.
+    describe.skipIf(appMissing).sequential(appSuite, () => {
       let traffic: ReturnType<typeof startTraffic>;
       const botIds = ['e2e-bot-1', 'e2e-bot-2', 'e2e-crash'];
       /** Off while the queue test counts its own tasks. */
