@@ -405,8 +405,12 @@ function fastObserve(h: Histogram<string>, labels: Record<string, string>): (v: 
   const n = bounds.length;
   let key = '';
   let entry: HistogramEntry | undefined;
+  // An exemplar-enabled histogram (createMetrics({ exemplars })) takes prom-client's object form.
+  const observe = (h as unknown as { enableExemplars?: boolean }).enableExemplars
+    ? (v: number) => h.observe({ labels, value: v } as never)
+    : (v: number) => h.observe(labels, v);
   const slow = (v: number) => {
-    h.observe(labels, v);
+    observe(v);
     const found = findEntry(m, labels);
     const e = found?.[1];
     entry = e && typeof e.sum === 'number' && typeof e.count === 'number' && e.bucketValues ? e : undefined;

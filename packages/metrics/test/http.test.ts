@@ -239,6 +239,9 @@ describe('/metrics endpoint', () => {
       /http_request_duration_seconds_bucket\{[^}]*route="\/a"[^}]*\} 1 # \{trace_id="abc123"\}/,
     );
     expect(text.trimEnd().endsWith('# EOF')).toBe(true);
+    // the size histograms are recorded too (exemplar histograms take prom-client's object form)
+    expect(text).toMatch(/http_response_size_bytes_count\{[^}]*route="\/a"[^}]*\} 1\n/);
+    expect(text).toMatch(/http_request_size_bytes_count\{[^}]*route="\/a"[^}]*\} 1\n/);
     // the second scrape is identical in shape (no double renaming of counters)
     expect(await (await scrape(url)).text()).toContain(
       'http_requests_total{method="GET",route="/a",status="200"} 1',
