@@ -6,6 +6,7 @@ export { configFromEnv, DEFAULT_CONFIG, redactUrl, validateConfig } from './conf
 export { type DemoOptions, runDemo } from './demo.js';
 export { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres.js';
 export { BotCoreError, DatabaseUnavailableError } from './errors.js';
+export { createAppHealth } from './health.js';
 export {
   type Completion,
   createEchoClient,
@@ -14,6 +15,7 @@ export {
   ECHO_MODEL,
   type LlmClient,
 } from './llm.js';
+export { type RunningController, runController } from './main.js';
 export { MIGRATIONS, migrate } from './migrations.js';
 export { TaskQueue } from './queue.js';
 export { type ChatMessageRow, isConnectionError, Store } from './store.js';

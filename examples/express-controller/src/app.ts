@@ -1,14 +1,19 @@
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { type BotCore, createApiRoutes, errorResponse, startBotCore } from '@deia/example-bot-core';
+import {
+  type BotCore,
+  createApiRoutes,
+  createAppHealth,
+  errorResponse,
+  startBotCore,
+} from '@deia/example-bot-core';
 import { deiaExpress } from '@deia/express';
 import type { Health } from '@deia/health';
 import { createMetrics, type Metrics } from '@deia/metrics';
 import { traceExemplar } from '@deia/tracing';
 import type expressModule from 'express';
 import type { Express, NextFunction, Request, Response } from 'express';
-import { createAppHealth } from './health.js';
 
 // Loaded with require(), not import: OpenTelemetry's Express instrumentation patches modules as they
 // are required, so this way Express gets its spans (and the server span its route) without the ESM

@@ -1,11 +1,16 @@
 import type { AddressInfo } from 'node:net';
-import { type BotCore, createApiRoutes, errorResponse, startBotCore } from '@deia/example-bot-core';
+import {
+  type BotCore,
+  createApiRoutes,
+  createAppHealth,
+  errorResponse,
+  startBotCore,
+} from '@deia/example-bot-core';
 import { deiaFastify } from '@deia/fastify';
 import type { Health } from '@deia/health';
 import { createMetrics, type Metrics } from '@deia/metrics';
 import { traceExemplar } from '@deia/tracing';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { createAppHealth } from './health.js';
 
 /** What `startController` needs; everything defaults from the environment. */
 export interface ControllerOptions {

@@ -1,4 +1,3 @@
-import type { BotCore } from '@deia/example-bot-core';
 import {
   createHealth,
   type Health,
@@ -8,6 +7,7 @@ import {
   redisCheck,
 } from '@deia/health';
 import type { Metrics } from '@deia/metrics';
+import type { BotCore } from './bot-core.js';
 
 /**
  * `/health`, `/health/db`, `/health/cache`, `/health/detailed`, `/health/live`, `/health/ready`.

@@ -1,0 +1,54 @@
+import type { Server } from 'node:http';
+import { createShutdown, type Health } from '@deia/health';
+import type { BotCore } from './bot-core.js';
+import type { Telemetry } from './telemetry.js';
+
+/** What a controller's `startController` returns, as far as the process wiring needs it. */
+export interface RunningController {
+  readonly url: string;
+  readonly core: BotCore;
+  readonly health: Health;
+}
+
+/**
+ * The process around a controller: starts it, wires graceful shutdown (SIGTERM/SIGINT: readiness
+ * 503, stop accepting, finish in-flight requests, then queue, bots, pool, Redis, PGlite, tracing),
+ * and prints where everything is. `stopAccepting` is the server to close (Express) or a function
+ * that stops the framework (Fastify's `app.close()`).
+ */
+export async function runController<C extends RunningController>(
+  telemetry: Telemetry,
+  start: () => Promise<C>,
+  stopAccepting: (controller: C) => { server: Server } | { stop: () => Promise<void> },
+): Promise<C> {
+  const { logger, tracing, serviceName } = telemetry;
+  let controller: C;
+  try {
+    controller = await start();
+  } catch (err) {
+    logger.error(
+      { err: { message: (err as Error).message, code: (err as { code?: string }).code } },
+      'start-up failed',
+    );
+    await tracing.shutdown();
+    process.exit(1);
+  }
+  const { url, core } = controller;
+  createShutdown({
+    health: controller.health,
+    ...stopAccepting(controller),
+    closers: [...core.closers(), { name: 'tracing', close: () => tracing.shutdown() }],
+    logger,
+  });
+  const lines = [
+    `${serviceName} listening on ${url}`,
+    `  API      ${url}/api/bots   (POST ${url}/api/bot/<id>/start, .../message, .../stop; GET ${url}/api/tasks)`,
+    `  metrics  ${url}/metrics`,
+    `  health   ${url}/health   (/health/db, /health/cache, /health/detailed, /health/live, /health/ready)`,
+    ...Object.entries(core.describe()).map(([k, v]) => `  ${k.padEnd(8)} ${v}`),
+    `  traffic  pnpm demo   (in another terminal)`,
+  ];
+  logger.info({ url, ...core.describe() }, 'controller started');
+  console.log(`\n${lines.join('\n')}\n`);
+  return controller;
+}
