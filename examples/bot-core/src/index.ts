@@ -15,7 +15,7 @@ export {
   ECHO_MODEL,
   type LlmClient,
 } from './llm.js';
-export { type RunningController, runController } from './main.js';
+export { type ControllerOptions, type RunningController, runController } from './main.js';
 export { MIGRATIONS, migrate } from './migrations.js';
 export { TaskQueue } from './queue.js';
 export { type ChatMessageRow, isConnectionError, Store } from './store.js';

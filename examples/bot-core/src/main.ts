@@ -1,7 +1,22 @@
 import type { Server } from 'node:http';
 import { createShutdown, type Health } from '@deia/health';
+import type { Metrics } from '@deia/metrics';
 import type { BotCore } from './bot-core.js';
 import type { Telemetry } from './telemetry.js';
+import type { LoggerLike } from './types.js';
+
+/** What `startController` needs; everything defaults from the environment. */
+export interface ControllerOptions {
+  /** @default Number(env.PORT ?? 8000); 0 picks a free port */
+  port?: number;
+  /** @default env.HOST ?? '127.0.0.1' */
+  host?: string;
+  env?: NodeJS.ProcessEnv;
+  logger?: LoggerLike;
+  /** Pass one to share a registry; by default a new one with trace exemplars. */
+  metrics?: Metrics;
+  version?: string;
+}
 
 /** What a controller's `startController` returns, as far as the process wiring needs it. */
 export interface RunningController {

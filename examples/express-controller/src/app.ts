@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import {
   type BotCore,
+  type ControllerOptions,
   createApiRoutes,
   createAppHealth,
   errorResponse,
@@ -20,19 +21,6 @@ import type { Express, NextFunction, Request, Response } from 'express';
 // loader hook. main.ts starts tracing before it loads this file.
 const express = createRequire(import.meta.url)('express') as typeof expressModule;
 
-/** What `startController` needs; everything defaults from the environment. */
-export interface ControllerOptions {
-  /** @default Number(env.PORT ?? 8000); 0 picks a free port */
-  port?: number;
-  /** @default env.HOST ?? '127.0.0.1' */
-  host?: string;
-  env?: NodeJS.ProcessEnv;
-  logger?: import('@deia/example-bot-core').LoggerLike;
-  /** Pass one to share a registry; by default a new one with trace exemplars. */
-  metrics?: Metrics;
-  version?: string;
-}
-
 /** A running controller. */
 export interface Controller {
   readonly url: string;
@@ -46,6 +34,8 @@ export interface Controller {
 }
 
 /** Builds and starts the Express bot controller. main.ts adds tracing, signals and the banner. */
+export type { ControllerOptions };
+
 export async function startController(options: ControllerOptions = {}): Promise<Controller> {
   const env = options.env ?? process.env;
   const version = options.version ?? '0.1.0';

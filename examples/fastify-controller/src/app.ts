@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import {
   type BotCore,
+  type ControllerOptions,
   createApiRoutes,
   createAppHealth,
   errorResponse,
@@ -11,19 +12,6 @@ import type { Health } from '@deia/health';
 import { createMetrics, type Metrics } from '@deia/metrics';
 import { traceExemplar } from '@deia/tracing';
 import Fastify, { type FastifyInstance } from 'fastify';
-
-/** What `startController` needs; everything defaults from the environment. */
-export interface ControllerOptions {
-  /** @default Number(env.PORT ?? 8000); 0 picks a free port */
-  port?: number;
-  /** @default env.HOST ?? '127.0.0.1' */
-  host?: string;
-  env?: NodeJS.ProcessEnv;
-  logger?: import('@deia/example-bot-core').LoggerLike;
-  /** Pass one to share a registry; by default a new one with trace exemplars. */
-  metrics?: Metrics;
-  version?: string;
-}
 
 /** A running controller. */
 export interface Controller {
@@ -37,6 +25,8 @@ export interface Controller {
 }
 
 /** Builds and starts the Fastify bot controller. main.ts adds tracing, signals and the banner. */
+export type { ControllerOptions };
+
 export async function startController(options: ControllerOptions = {}): Promise<Controller> {
   const env = options.env ?? process.env;
   const version = options.version ?? '0.1.0';
