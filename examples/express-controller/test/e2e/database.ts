@@ -36,7 +36,10 @@ export function dropStaleSchemas(url: string, maxAgeSeconds = 3_600): Promise<st
     const stale = rows
       .map((row) => row.nspname)
       .filter((name) => Number(SCHEMA_RE.exec(name)?.[1] ?? Number.POSITIVE_INFINITY) < cutoff);
-    for (const name of stale) await client.query(`DROP SCHEMA IF EXISTS "${name}" CASCADE`);
+    for (const name of stale) {
+      // Another suite may be dropping the same schema right now; either outcome is fine.
+      await client.query(`DROP SCHEMA IF EXISTS "${name}" CASCADE`).catch(() => undefined);
+    }
     return stale;
   });
 }

@@ -1,5 +1,15 @@
 // Polling with a deadline and a failure message that says what was awaited and what was seen last.
 
+let runDeadline = Number.POSITIVE_INFINITY;
+
+/**
+ * Sets an overall deadline (ms since epoch) every later `waitFor` is clipped to, so the whole
+ * run stays bounded even when every step would use its own full timeout.
+ */
+export function setRunDeadline(at: number): void {
+  runDeadline = at;
+}
+
 export interface WaitOptions {
   timeoutMs: number;
   /** @default 250 */
@@ -18,7 +28,8 @@ export async function waitFor<T>(
   options: WaitOptions,
 ): Promise<T> {
   const interval = options.intervalMs ?? 250;
-  const deadline = Date.now() + options.timeoutMs;
+  const ownDeadline = Date.now() + options.timeoutMs;
+  const deadline = Math.min(ownDeadline, runDeadline);
   let last = 'no attempt finished';
   for (;;) {
     try {
@@ -39,7 +50,11 @@ export async function waitFor<T>(
       context = `\n(diagnose failed: ${String(error)})`;
     }
   }
-  throw new Error(`timed out after ${options.timeoutMs} ms waiting for ${what}; ${last}${context}`);
+  const why =
+    deadline < ownDeadline
+      ? 'the run reached its overall deadline (setRunDeadline)'
+      : `timed out after ${options.timeoutMs} ms`;
+  throw new Error(`${why} waiting for ${what}; ${last}${context}`);
 }
 
 export function sleep(ms: number): Promise<void> {
