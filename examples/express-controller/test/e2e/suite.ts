@@ -229,8 +229,8 @@ export function describeAlertingEndToEnd(example: string): void {
           },
         });
         for (const id of botIds.slice(0, 2)) {
-          const started = await api(`/api/bot/${id}/start`, 'POST');
-          expect(started.status, `start ${id}: ${started.body}`).toBeLessThan(300);
+          const answer = await api(`/api/bot/${id}/start`, 'POST');
+          expect(answer.status, `start ${id}: ${answer.body}`).toBeLessThan(300);
         }
         // Background traffic for the whole run: reads, health (refreshes health_check_up) and messages.
         let n = 0;
