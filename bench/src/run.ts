@@ -231,7 +231,7 @@ async function main(): Promise<void> {
   }
 
   const rows = buildRows(samples, errors, checks, new Set(variants.map((v) => v.id)));
-  console.log(`\n${markdownTable(rows)}\n\n${verdicts(rows).join('\n')}`);
+  if (rows.length > 0) console.log(`\n${markdownTable(rows)}\n\n${verdicts(rows).join('\n')}`);
   if (ab.length > 0) console.log(`\n${abTable(ab)}`);
 
   const elapsedSeconds = (Date.now() - startedAt.getTime()) / 1000;
