@@ -403,6 +403,9 @@ function fastObserve(h: Histogram<string>, labels: Record<string, string>): (v: 
     return (v) => c.observe(v);
   }
   const n = bounds.length;
+  // prom-client keys bucketValues by the bound; string keys made once avoid a number-to-string
+  // conversion per observation (the largest single cost of this path when measured).
+  const keys = bounds.map(String);
   let key = '';
   let entry: HistogramEntry | undefined;
   // An exemplar-enabled histogram (createMetrics({ exemplars })) takes prom-client's object form.
@@ -424,10 +427,11 @@ function fastObserve(h: Histogram<string>, labels: Record<string, string>): (v: 
     }
     e.sum += v;
     e.count += 1;
+    const buckets = e.bucketValues as unknown as Record<string, number>;
     for (let i = 0; i < n; i++) {
-      const b = bounds[i] as number;
-      if (v <= b) {
-        e.bucketValues[b] = (e.bucketValues[b] as number) + 1;
+      if (v <= (bounds[i] as number)) {
+        const k = keys[i] as string;
+        buckets[k] = (buckets[k] as number) + 1;
         return;
       }
     }
