@@ -465,6 +465,66 @@ const CASES: Case[] = [
     fires: [],
   },
   {
+    alert: 'DependencyErrorRate',
+    what: '50% of ollama calls fail',
+    at: '10m',
+    series: [
+      s('dependency_request_duration_seconds_count', '0+5x20', { dependency: 'ollama', outcome: 'error' }),
+      s('dependency_request_duration_seconds_count', '0+5x20', { dependency: 'ollama', outcome: 'success' }),
+    ],
+    fires: both({ ...jobOnly, dependency: 'ollama' }, '50%'),
+  },
+  {
+    alert: 'DependencyErrorRate',
+    what: '10% fail: warning only',
+    at: '10m',
+    series: [
+      s('dependency_request_duration_seconds_count', '0+1x20', { dependency: 'ollama', outcome: 'error' }),
+      s('dependency_request_duration_seconds_count', '0+9x20', { dependency: 'ollama', outcome: 'success' }),
+    ],
+    fires: [{ severity: 'warning', labels: { ...jobOnly, dependency: 'ollama' }, value: '10%' }],
+  },
+  {
+    alert: 'DependencyErrorRate',
+    what: '4% fail',
+    at: '10m',
+    series: [
+      s('dependency_request_duration_seconds_count', '0+1x20', { dependency: 'ollama', outcome: 'error' }),
+      s('dependency_request_duration_seconds_count', '0+24x20', { dependency: 'ollama', outcome: 'success' }),
+    ],
+    fires: [],
+  },
+  {
+    alert: 'DependencyErrorRate',
+    what: '50% fail but before for:',
+    at: '1m',
+    series: [
+      s('dependency_request_duration_seconds_count', '0+5x20', { dependency: 'ollama', outcome: 'error' }),
+      s('dependency_request_duration_seconds_count', '0+5x20', { dependency: 'ollama', outcome: 'success' }),
+    ],
+    fires: [],
+  },
+  {
+    alert: 'OllamaErrorRate',
+    what: 'every generate fails',
+    at: '10m',
+    series: [
+      s('llm_request_errors_total', '0+4x20', { model: 'llama3', operation: 'generate' }),
+      s('llm_request_duration_seconds_count', '0+4x20', { model: 'llama3', operation: 'generate' }),
+    ],
+    fires: both({ ...jobOnly, model: 'llama3', operation: 'generate' }, '100%'),
+  },
+  {
+    alert: 'OllamaErrorRate',
+    what: '2.5% fail',
+    at: '10m',
+    series: [
+      s('llm_request_errors_total', '0+1x20', { model: 'llama3', operation: 'generate' }),
+      s('llm_request_duration_seconds_count', '0+40x20', { model: 'llama3', operation: 'generate' }),
+    ],
+    fires: [],
+  },
+  {
     alert: 'CacheHitRatioLow',
     what: '30% hits for 40m',
     at: '40m',
@@ -644,6 +704,8 @@ describe('generated Prometheus rules', () => {
       MessageProcessingSlow: 'humanizeDuration',
       DependencyLatencyHigh: 'humanizeDuration',
       OllamaLatencyHigh: 'humanizeDuration',
+      DependencyErrorRate: 'humanizePercentage',
+      OllamaErrorRate: 'humanizePercentage',
       SlowDatabaseQueries: 'humanizeDuration',
       AvailabilityBudgetBurn: 'humanizePercentage',
       LatencyBudgetBurn: 'humanizePercentage',

@@ -32,6 +32,8 @@ export const DEFAULT_OPS_OPTIONS = {
     messageProcessingP95: 0.5,
     dependencyLatencyWarning: 0.3,
     dependencyLatencyCritical: 0.5,
+    dependencyErrorRatioWarning: 0.05,
+    dependencyErrorRatioCritical: 0.25,
     cacheHitRatio: 0.7,
     websocketDisconnectsPerMinute: 20,
     authFailures: 10,
@@ -64,6 +66,8 @@ export const DEFAULT_OPS_OPTIONS = {
     messageProcessingP95: '5m',
     dependencyLatencyWarning: '5m',
     dependencyLatencyCritical: '5m',
+    dependencyErrorRatioWarning: '5m',
+    dependencyErrorRatioCritical: '2m',
     cacheHitRatio: '30m',
     websocketDisconnects: '2m',
     authFailures: '1m',
@@ -262,6 +266,7 @@ export function resolveOpsOptions(options: OpsOptions = {}): ResolvedOpsOptions 
     ['crashLoopWarning', 'crashLoopCritical'],
     ['queueBacklogWarning', 'queueBacklogCritical'],
     ['dependencyLatencyWarning', 'dependencyLatencyCritical'],
+    ['dependencyErrorRatioWarning', 'dependencyErrorRatioCritical'],
     ['diskFreeCritical', 'diskFreeWarning'],
   ] as const) {
     if (thresholds[lo] >= thresholds[hi])

@@ -137,6 +137,7 @@ export function buildRuleGroups(o: ResolvedOpsOptions): RuleGroup[] {
       | 'crashLoop'
       | 'queueBacklog'
       | 'dependencyLatency'
+      | 'dependencyErrorRatio'
       | 'diskFree',
     unit: Unit,
     expr: (threshold: number) => string,
@@ -331,6 +332,25 @@ export function buildRuleGroups(o: ResolvedOpsOptions): RuleGroup[] {
       'Ollama {{ $labels.operation }} on {{ $labels.model }} is slow',
       (th) =>
         `p95 latency of {{ $labels.operation }} on model {{ $labels.model }} is ${v.duration} (threshold ${th}).`,
+    ),
+    ...pair(
+      'DependencyErrorRate',
+      'dependencyErrorRatio',
+      'percent',
+      (th) =>
+        `sum by (job, dependency) (rate(${m('dependency_request_duration_seconds_count', 'outcome="error"')}[5m]))\n/\nsum by (job, dependency) (rate(${m('dependency_request_duration_seconds_count')}[5m]))\n> ${th}`,
+      'Calls to dependency {{ $labels.dependency }} are failing',
+      (th) => `${v.percent} of calls to {{ $labels.dependency }} failed over the last 5m (threshold ${th}).`,
+    ),
+    ...pair(
+      'OllamaErrorRate',
+      'dependencyErrorRatio',
+      'percent',
+      (th) =>
+        `sum by (job, model, operation) (rate(${m('llm_request_errors_total')}[5m]))\n/\nsum by (job, model, operation) (rate(${m('llm_request_duration_seconds_count')}[5m]))\n> ${th}`,
+      'Ollama {{ $labels.operation }} on {{ $labels.model }} is failing',
+      (th) =>
+        `${v.percent} of {{ $labels.operation }} requests on model {{ $labels.model }} failed over the last 5m (threshold ${th}).`,
     ),
     alert(
       'CacheHitRatioLow',

@@ -51,6 +51,10 @@ export interface OpsThresholds {
   dependencyLatencyWarning: number;
   /** p95 latency of a dependency / Ollama in seconds, critical. @default 0.5 */
   dependencyLatencyCritical: number;
+  /** Ratio of failed calls to a dependency / Ollama over 5 minutes, warning. @default 0.05 */
+  dependencyErrorRatioWarning: number;
+  /** Ratio of failed calls to a dependency / Ollama over 5 minutes, critical. @default 0.25 */
+  dependencyErrorRatioCritical: number;
   /** Cache hit ratio below which to notify. @default 0.7 */
   cacheHitRatio: number;
   /** WebSocket disconnects per minute. @default 20 */
@@ -89,6 +93,8 @@ export type OpsForKey =
   | 'messageProcessingP95'
   | 'dependencyLatencyWarning'
   | 'dependencyLatencyCritical'
+  | 'dependencyErrorRatioWarning'
+  | 'dependencyErrorRatioCritical'
   | 'cacheHitRatio'
   | 'websocketDisconnects'
   | 'authFailures'
