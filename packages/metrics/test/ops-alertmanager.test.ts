@@ -74,6 +74,34 @@ describe('generated alertmanager.yml', () => {
     expect(cfg.receivers.map((r: { name: string }) => r.name)).toEqual(['critical', 'warning', 'info']);
     for (const r of cfg.receivers) expect(r.webhook_configs[0].url).toBe('http://127.0.0.1:9/hook');
   });
+
+  it('takes group_wait and group_interval from the options, per severity or one for all', () => {
+    type Route = { receiver: string; group_wait: string; group_interval: string };
+    const timers = (alertmanager: Record<string, unknown> = {}) => {
+      const cfg = parse(generateOps({ alertmanager }).files['alertmanager/alertmanager.yml'] as string);
+      return [cfg.route, ...cfg.route.routes].map((r: Route) => [r.receiver, r.group_wait, r.group_interval]);
+    };
+    expect(timers()).toEqual([
+      ['warning', '30s', '5m'],
+      ['critical', '10s', '1m'],
+      ['warning', '30s', '5m'],
+      ['info', '5m', '30m'],
+    ]);
+    expect(timers({ groupWait: '1s', groupInterval: { critical: '2s' } })).toEqual([
+      ['warning', '1s', '5m'],
+      ['critical', '1s', '2s'],
+      ['warning', '1s', '5m'],
+      ['info', '1s', '30m'],
+    ]);
+    writeFileSync(
+      join(dir, 'fast.yml'),
+      generateOps({ alertmanager: { groupWait: '1s', groupInterval: '1s' } }).files[
+        'alertmanager/alertmanager.yml'
+      ] as string,
+    );
+    const r = amtool(['check-config', 'fast.yml']);
+    expect(r.out).toContain('SUCCESS');
+  });
 });
 
 const freePort = () =>

@@ -757,6 +757,30 @@ describe('generated Prometheus rules', () => {
     expect(none.every((r) => r.for === undefined)).toBe(true);
   });
 
+  it('scale range selectors and offsets with windowScale, never below windowFloor', () => {
+    const exprOf = (opts: OpsOptions, record: string) =>
+      generateOps(opts)
+        .groups.flatMap((g) => g.rules)
+        .find((r) => 'record' in r && r.record === record)?.expr;
+    const crash = (opts: OpsOptions) =>
+      alertRules(generateOps(opts).groups).find((r) => r.alert === 'BotCrashLoop')?.expr;
+    const fast = { windowScale: 0.05, windowFloor: '10s' };
+    expect(exprOf(fast, 'job:http_requests:rate5m')).toContain('[15s]');
+    expect(exprOf(fast, 'job:http_request_errors:ratio_rate3d')).toContain('[3h36m]');
+    // 15m * 0.05 = 45s, 10m * 0.05 = 30s; ranges and offsets together.
+    expect(exprOf(fast, 'job_queue:task_queue_depth:deriv15m')).toContain('[45s]');
+    expect(crash(fast)).toContain('[30s]) and');
+    expect(crash(fast)).toContain('offset 30s');
+    expect(exprOf({ windowScale: 0.01, windowFloor: '10s' }, 'job:http_requests:rate5m')).toContain('[10s]');
+    expect(generateOps({}).files['prometheus/rules.yml']).toBe(
+      generateOps({ windowScale: 1, windowFloor: '5s' }).files['prometheus/rules.yml'],
+    );
+    const scaled = generateOps(fast).files['prometheus/rules.yml'] as string;
+    writeFileSync(join(dir, 'scaled.yml'), scaled);
+    const r = promtool(['check', 'rules', 'scaled.yml']);
+    expect(r.out).toContain('SUCCESS');
+  });
+
   it('apply the metric prefix and selector to every SDK series', () => {
     const out = generateOps({ prefix: 'deia_', selector: 'job="x",env="prod"', job: 'x' }).files[
       'prometheus/rules.yml'

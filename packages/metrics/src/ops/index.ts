@@ -10,6 +10,7 @@ export {
   formatThreshold,
   recordingRuleNames,
   SLO_WINDOWS,
+  scaleWindows,
 } from './rules.js';
 export type {
   AlertRule,

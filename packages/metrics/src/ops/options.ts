@@ -76,6 +76,8 @@ export const DEFAULT_OPS_OPTIONS = {
     sloTicket: '15m',
   } satisfies Record<OpsForKey, string>,
   forScale: 1,
+  windowScale: 1,
+  windowFloor: '1m',
   checks: { database: 'database|db|postgres', cache: 'cache|redis' },
   nodeExporter: { enabled: false, job: 'node', targets: ['127.0.0.1:9100'] },
   prometheus: {
@@ -98,6 +100,8 @@ export const DEFAULT_OPS_OPTIONS = {
     },
     groupBy: ['alertname', 'job', 'severity'],
     repeatInterval: { critical: '1h', warning: '4h', info: '24h' },
+    groupWait: { critical: '10s', warning: '30s', info: '5m' },
+    groupInterval: { critical: '1m', warning: '5m', info: '30m' },
   },
   grafana: {
     prometheusUrl: 'http://127.0.0.1:9090',
@@ -210,6 +214,8 @@ export function resolveOpsOptions(options: OpsOptions = {}): ResolvedOpsOptions 
     'thresholds',
     'for',
     'forScale',
+    'windowScale',
+    'windowFloor',
     'checks',
     'nodeExporter',
     'prometheus',
@@ -283,6 +289,12 @@ export function resolveOpsOptions(options: OpsOptions = {}): ResolvedOpsOptions 
     forDurations[key] = formatDuration(parseDuration(base) * forScale);
   }
 
+  const windowScale = o.windowScale ?? D.windowScale;
+  if (typeof windowScale !== 'number' || !Number.isFinite(windowScale) || !(windowScale > 0))
+    fail('windowScale must be a number > 0 (e.g. 0.05 to make 5m windows 15s in a test).');
+  const windowFloor = duration('windowFloor', o.windowFloor, D.windowFloor);
+  if (!(parseDuration(windowFloor) > 0)) fail('windowFloor must be longer than 0s.');
+
   const c = checkKeys('checks', o.checks, ['database', 'cache']);
   const checks = {
     database: str('checks.database', c.database, D.checks.database),
@@ -339,6 +351,8 @@ export function resolveOpsOptions(options: OpsOptions = {}): ResolvedOpsOptions 
     'email',
     'groupBy',
     'repeatInterval',
+    'groupWait',
+    'groupInterval',
   ]);
   const webhookUrl =
     a.webhookUrl === undefined ? undefined : str('alertmanager.webhookUrl', a.webhookUrl, '');
@@ -354,6 +368,28 @@ export function resolveOpsOptions(options: OpsOptions = {}): ResolvedOpsOptions 
   ]);
   const ri = checkKeys('alertmanager.repeatInterval', a.repeatInterval, ['critical', 'warning', 'info']);
   const DA = D.alertmanager;
+  /** A duration per severity, given as one string for all or an object of some. */
+  const bySeverity = (
+    name: 'groupWait' | 'groupInterval',
+    fallback: { critical: string; warning: string; info: string },
+  ) => {
+    const where = `alertmanager.${name}`;
+    const value = a[name];
+    if (typeof value === 'string') {
+      const all = duration(where, value, '');
+      return { critical: all, warning: all, info: all };
+    }
+    const v = checkKeys(where, value, ['critical', 'warning', 'info']);
+    const out = {
+      critical: duration(`${where}.critical`, v.critical, fallback.critical),
+      warning: duration(`${where}.warning`, v.warning, fallback.warning),
+      info: duration(`${where}.info`, v.info, fallback.info),
+    };
+    for (const [k, d] of Object.entries(out))
+      if (name === 'groupInterval' && !(parseDuration(d) > 0))
+        fail(`${where}.${k} must be longer than 0s (Alertmanager rejects a zero group_interval).`);
+    return out;
+  };
   const alertmanager = {
     webhookUrl,
     slackApiUrlFile: str('alertmanager.slackApiUrlFile', a.slackApiUrlFile, DA.slackApiUrlFile),
@@ -384,6 +420,8 @@ export function resolveOpsOptions(options: OpsOptions = {}): ResolvedOpsOptions 
       warning: duration('alertmanager.repeatInterval.warning', ri.warning, DA.repeatInterval.warning),
       info: duration('alertmanager.repeatInterval.info', ri.info, DA.repeatInterval.info),
     },
+    groupWait: bySeverity('groupWait', DA.groupWait),
+    groupInterval: bySeverity('groupInterval', DA.groupInterval),
   };
   for (const l of alertmanager.groupBy)
     if (!LABEL_NAME_RE.test(l) && l !== '...') fail(`alertmanager.groupBy "${l}" is not a label name.`);
@@ -407,6 +445,8 @@ export function resolveOpsOptions(options: OpsOptions = {}): ResolvedOpsOptions 
     thresholds,
     for: forDurations,
     forScale,
+    windowScale,
+    windowFloor,
     checks,
     nodeExporter,
     prometheus,

@@ -1,3 +1,4 @@
+import { formatDuration, parseDuration } from './options.js';
 import type { AlertRule, RecordingRule, ResolvedOpsOptions, RuleGroup, Severity } from './types.js';
 
 /** Windows of the multiwindow, multi-burn-rate SLO alerts (Google SRE workbook, chapter 5). */
@@ -412,7 +413,30 @@ export function buildRuleGroups(o: ResolvedOpsOptions): RuleGroup[] {
       }),
     });
   }
-  return groups;
+  if (o.windowScale === 1) return groups;
+  const scale = (expr: string) => scaleWindows(expr, o.windowScale, parseDuration(o.windowFloor));
+  return groups.map((g) => ({ ...g, rules: g.rules.map((r) => ({ ...r, expr: scale(r.expr) })) }));
+}
+
+const DURATION = '\\d+(?:ms|s|m|h|d|w|y)(?:\\d+(?:ms|s|m|h|d|w|y))*';
+
+/**
+ * Multiplies every range selector (`[5m]`, subquery `[1h:1m]`) and `offset` of a PromQL expression
+ * by `factor`, rounded to whole seconds and never below `floorSeconds` (nor above the original). Ranges and offsets scale
+ * together, so `increase(x[10m]) and x offset 10m` keeps its meaning.
+ */
+export function scaleWindows(expr: string, factor: number, floorSeconds: number): string {
+  const scaled = (d: string) => {
+    const seconds = parseDuration(d);
+    return formatDuration(Math.max(Math.min(floorSeconds, seconds), Math.round(seconds * factor)));
+  };
+  return expr
+    .replace(
+      new RegExp(`\\[(${DURATION})(?::(${DURATION}))?\\]`, 'g'),
+      (_all, range: string, step: string | undefined) =>
+        step === undefined ? `[${scaled(range)}]` : `[${scaled(range)}:${scaled(step)}]`,
+    )
+    .replace(new RegExp(`\\boffset\\s+(${DURATION})\\b`, 'g'), (_all, d: string) => `offset ${scaled(d)}`);
 }
 
 /** Names of the recording rules (allowed series in the static cross-check). */

@@ -122,6 +122,14 @@ export interface OpsOptions {
   for?: Partial<Record<OpsForKey, string>>;
   /** Multiplies every `for:` duration (e.g. 0.1 in tests). 0 removes them. @default 1 */
   forScale?: number;
+  /**
+   * Multiplies every range selector and `offset` of the rules (`[5m]`, `offset 10m`), never
+   * below `windowFloor`; recording-rule names keep their nominal window (`..._rate5m`). For tests
+   * that compress time together with `forScale` (e.g. 0.05 with 1 s scrapes). @default 1
+   */
+  windowScale?: number;
+  /** Smallest scaled window, so `rate()` still sees several scrapes; only used when `windowScale` != 1. @default '1m' */
+  windowFloor?: string;
   /** Regular expressions matching the `check` label of `health_check_up`. @default { database: 'database|db|postgres', cache: 'cache|redis' } */
   checks?: { database?: string; cache?: string };
   /**
@@ -167,6 +175,16 @@ export interface OpsOptions {
     groupBy?: string[];
     /** Repeat interval by severity. @default { critical: '1h', warning: '4h', info: '24h' } */
     repeatInterval?: { critical?: string; warning?: string; info?: string };
+    /**
+     * Wait before the first notification of a new group, by severity, or one duration for all
+     * (e.g. '1s' in tests). The root route uses the warning value. @default { critical: '10s', warning: '30s', info: '5m' }
+     */
+    groupWait?: string | { critical?: string; warning?: string; info?: string };
+    /**
+     * Wait before notifying about alerts added to (or resolved in) a group already notified, by
+     * severity or one for all. The root route uses the warning value. @default { critical: '1m', warning: '5m', info: '30m' }
+     */
+    groupInterval?: string | { critical?: string; warning?: string; info?: string };
   };
   /** Grafana dashboards and provisioning. */
   grafana?: {
@@ -190,6 +208,8 @@ export interface ResolvedOpsOptions {
   thresholds: OpsThresholds;
   for: Record<OpsForKey, string>;
   forScale: number;
+  windowScale: number;
+  windowFloor: string;
   checks: { database: string; cache: string };
   nodeExporter: { enabled: boolean; job: string; targets: string[] };
   prometheus: {
@@ -208,6 +228,8 @@ export interface ResolvedOpsOptions {
     email: { to: string; from: string; smarthost: string; authUsername: string; authPasswordFile: string };
     groupBy: string[];
     repeatInterval: { critical: string; warning: string; info: string };
+    groupWait: { critical: string; warning: string; info: string };
+    groupInterval: { critical: string; warning: string; info: string };
   };
   grafana: { prometheusUrl: string; dashboardsPath: string; uidPrefix: string };
 }
