@@ -1,19 +1,23 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
-const pkg = (name: string) => fileURLToPath(new URL(`./packages/${name}/src/index.ts`, import.meta.url));
+const src = (path: string) => fileURLToPath(new URL(`./packages/${path}`, import.meta.url));
+const pkg = (name: string) => src(`${name}/src/index.ts`);
 
 // Tests run against the TypeScript sources; the publish check (scripts/check-publish.mjs)
 // separately tests the built tarballs.
 export default defineConfig({
   resolve: {
-    alias: {
-      '@deia/metrics': pkg('metrics'),
-      '@deia/health': pkg('health'),
-      '@deia/express': pkg('express'),
-      '@deia/fastify': pkg('fastify'),
-      '@deia/tracing': pkg('tracing'),
-    },
+    // Exact-match regexes, subpath entries first: a string key would also rewrite `@deia/metrics/ops`
+    // as `<metrics index.ts>/ops`.
+    alias: [
+      { find: /^@deia\/metrics\/ops$/, replacement: src('metrics/src/ops/index.ts') },
+      { find: /^@deia\/metrics$/, replacement: pkg('metrics') },
+      { find: /^@deia\/health$/, replacement: pkg('health') },
+      { find: /^@deia\/express$/, replacement: pkg('express') },
+      { find: /^@deia\/fastify$/, replacement: pkg('fastify') },
+      { find: /^@deia\/tracing$/, replacement: pkg('tracing') },
+    ],
   },
   test: {
     include: ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts', 'test/**/*.test.ts'],

@@ -1,31 +1,10 @@
 // Builds the ops folder the test runs Prometheus and Alertmanager from: the generator's output
-// (`generateOps` from @deia/metrics/ops) with the test's targets, 1 s intervals, short `for:` and
-// the webhook receiver, plus test-only time compression the generator has no option for.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+// (`generateOps` from @deia/metrics/ops) as is, with the test's targets, 1 s intervals, the webhook
+// receiver, and time compressed through the generator's own options (`forScale`, `windowScale`,
+// `windowFloor`, `alertmanager.groupWait` / `groupInterval`).
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { compressRanges, setYamlDurations } from './overrides.js';
-
-/** The generator's source entry (imported by path: vitest aliases `@deia/metrics` to one file). */
-export const OPS_ENTRY = fileURLToPath(
-  new URL('../../../../packages/metrics/src/ops/index.ts', import.meta.url),
-);
-
-/** Structural view of the generator's API, checked at run time so a rename fails clearly. */
-interface OpsModule {
-  generateOps(options: Record<string, unknown>): { files: Record<string, string> };
-}
-
-export async function loadGenerator(): Promise<OpsModule> {
-  if (!existsSync(OPS_ENTRY)) {
-    throw new Error(`the ops generator is missing: ${OPS_ENTRY} does not exist`);
-  }
-  const mod = (await import(OPS_ENTRY)) as Partial<OpsModule>;
-  if (typeof mod.generateOps !== 'function') {
-    throw new Error('@deia/metrics/ops does not export generateOps(options)');
-  }
-  return mod as OpsModule;
-}
+import { generateOps, type OpsOptions } from '@deia/metrics/ops';
 
 export interface TestOpsOptions {
   dir: string;
@@ -34,20 +13,20 @@ export interface TestOpsOptions {
   alertmanagerTarget: string;
   webhookUrl: string;
   /**
-   * Time compression: `for:` durations are multiplied by `1 / timeScale` (through the generator's
-   * `forScale`) and, as a test-only rewrite, every range selector in the rules is divided by it,
-   * so an alert written for minutes fires and clears in seconds.
+   * Time compression: `for:` durations and every range selector and offset of the rules are
+   * divided by it (`forScale` and `windowScale` = 1 / timeScale, windows never below 10 s so
+   * `rate()` sees several 1 s scrapes), so an alert written for minutes fires and clears in seconds.
    */
   timeScale: number;
   /** Extra generator options (thresholds...), merged over the test's. */
-  generatorOptions?: Record<string, unknown>;
+  generatorOptions?: OpsOptions;
 }
 
 export interface TestOpsFiles {
   prometheusConfig: string;
   alertmanagerConfig: string;
   ruleFiles: string[];
-  /** Every file written, relative path -> content (after the test's rewrites). */
+  /** Every file written, relative path -> content. */
   files: Record<string, string>;
 }
 
@@ -55,41 +34,33 @@ const isAlertmanagerConfig = (text: string) => /^receivers:/m.test(text) && /^ro
 const isPrometheusConfig = (text: string) => /^scrape_configs:/m.test(text);
 const isRuleFile = (text: string) => /^groups:/m.test(text) && /\b(alert|record):/.test(text);
 
-export async function writeTestOps(options: TestOpsOptions): Promise<TestOpsFiles> {
-  const { generateOps } = await loadGenerator();
+export function writeTestOps(options: TestOpsOptions): TestOpsFiles {
   const generated = generateOps({
     job: options.job,
     forScale: 1 / options.timeScale,
+    windowScale: 1 / options.timeScale,
+    windowFloor: '10s',
     prometheus: {
       scrapeTargets: [options.controllerTarget],
       scrapeInterval: '1s',
       evaluationInterval: '1s',
       alertmanagers: [options.alertmanagerTarget],
     },
-    alertmanager: { webhookUrl: options.webhookUrl },
+    // Notify within a second of a change; the default repeat intervals (>= 1h) never repeat
+    // during the test.
+    alertmanager: { webhookUrl: options.webhookUrl, groupWait: '1s', groupInterval: '1s' },
     ...options.generatorOptions,
   });
-  const files: Record<string, string> = {};
   let prometheusConfig: string | undefined;
   let alertmanagerConfig: string | undefined;
   const ruleFiles: string[] = [];
-  for (const [relative, original] of Object.entries(generated.files)) {
-    let content = original;
-    if (/\.ya?ml$/.test(relative)) {
-      if (isAlertmanagerConfig(content)) {
-        // Notify within a second of a change, never repeat during the test.
-        content = setYamlDurations(content, ['group_wait', 'group_interval'], '1s');
-        content = setYamlDurations(content, ['repeat_interval'], '1h');
-        alertmanagerConfig = join(options.dir, relative);
-      } else if (isPrometheusConfig(content)) {
-        prometheusConfig = join(options.dir, relative);
-      } else if (isRuleFile(content)) {
-        content = compressRanges(content, options.timeScale);
-        ruleFiles.push(join(options.dir, relative));
-      }
-    }
-    files[relative] = content;
+  for (const [relative, content] of Object.entries(generated.files)) {
     const target = join(options.dir, relative);
+    if (/\.ya?ml$/.test(relative)) {
+      if (isAlertmanagerConfig(content)) alertmanagerConfig = target;
+      else if (isPrometheusConfig(content)) prometheusConfig = target;
+      else if (isRuleFile(content)) ruleFiles.push(target);
+    }
     mkdirSync(dirname(target), { recursive: true });
     writeFileSync(target, content);
   }
@@ -98,5 +69,5 @@ export async function writeTestOps(options: TestOpsOptions): Promise<TestOpsFile
       `generateOps output lacks a prometheus.yml, an Alertmanager config or rule files; got: ${Object.keys(generated.files).join(', ')}`,
     );
   }
-  return { prometheusConfig, alertmanagerConfig, ruleFiles, files };
+  return { prometheusConfig, alertmanagerConfig, ruleFiles, files: generated.files };
 }
