@@ -74,9 +74,6 @@ export function publicReason(err: unknown): string {
 /** Milliseconds, rounded to 0.1. */
 export const roundMs = (ms: number): number => Math.round(ms * 10) / 10;
 
-/** Seconds since `start` (a `performance.now()` reading). */
-export const msSince = (start: number): number => performance.now() - start;
-
 /** `HH:MM:SS` (hours may exceed 24). */
 export function formatUptime(seconds: number): string {
   const s = Math.max(0, Math.floor(seconds));
