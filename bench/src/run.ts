@@ -16,7 +16,7 @@ import { AbServer, BENCH_DIR, measure, type Sample, VariantServer } from './samp
 import { VARIANTS, type VariantInfo } from './variants.js';
 
 const HELP = `Usage: pnpm --filter @deia/bench bench [options]
-  --quick            ~1 minute smoke: 1 round, 2 slices of 1 s, 1 s warm-up; docs not written
+  --quick            ~2 minute smoke: 1 round, 2 slices of 1 s, 1 s warm-up; docs not written
   --rounds N         rounds, each with fresh server processes; 0 runs only the A/B (default 2)
   --slices N         measured bursts per variant per round (default 7)
   --slice S          seconds per burst (default 1.5)
