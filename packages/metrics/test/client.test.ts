@@ -1,6 +1,8 @@
+import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it, vi } from 'vitest';
-import { createMetrics, loadPromClient } from '../src/index.js';
+import { createHttpObserver, createMetrics, loadPromClient } from '../src/index.js';
 
 const require = createRequire(import.meta.url);
 
@@ -28,5 +30,35 @@ describe('prom-client and @prometheus-io/client', () => {
     expect(warn2).toHaveBeenCalledWith(
       expect.stringMatching(/both prom-client and @prometheus-io\/client are loaded/),
     );
+  });
+
+  it('records exact HTTP series on @prometheus-io/client (its series store is not prom-client 15 internals: public API path)', async () => {
+    const successor = require('@prometheus-io/client');
+    const m = createMetrics({ client: successor, groups: ['http'], warn: () => {} });
+    const observer = createHttpObserver({ metrics: m }, () => '/a', 'test');
+    const server = createServer((req, res) => {
+      observer.track(req, res, undefined);
+      res.end('hello');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/a`;
+      for (let i = 0; i < 3; i++) await (await fetch(url)).text();
+      let text = '';
+      for (let i = 0; i < 100 && !text.includes('} 3'); i++) {
+        await new Promise((r) => setTimeout(r, 10));
+        text = await m.registry.metrics();
+      }
+      expect(text).toContain('http_requests_total{method="GET",route="/a",status="200"} 3');
+      expect(text).toContain('http_request_duration_seconds_count{method="GET",route="/a",status="200"} 3');
+      expect(text).toContain('http_response_size_bytes_sum{method="GET",route="/a",status="200"} 15');
+      expect(text).toMatch(
+        /http_request_duration_seconds_bucket\{le="\+Inf",method="GET",route="\/a",status="200"\} 3/,
+      );
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+      await observer.close();
+    }
   });
 });
