@@ -1,7 +1,7 @@
 // Checks what we publish: publint and @arethetypeswrong/cli on every package's packed tarball,
 // then installs the tarballs into a fresh project and imports each package from ESM and CJS.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -88,6 +88,13 @@ try {
       app,
     );
     console.log('ok   smoke: createMetrics from the packed tarball records and exposes a series');
+    // The CLI as users run it: through the bin npm linked from the tarball.
+    run(join(app, 'node_modules', '.bin', 'deia-observability'), ['generate', '--out', 'ops'], app);
+    for (const f of ['prometheus/rules.yml', 'prometheus/prometheus.yml', 'alertmanager/alertmanager.yml']) {
+      if (!existsSync(join(app, 'ops', f)))
+        throw new Error(`deia-observability generate did not write ops/${f}`);
+    }
+    console.log('ok   smoke: the deia-observability bin from the tarball generates the ops files');
   }
 } catch (err) {
   failed++;
