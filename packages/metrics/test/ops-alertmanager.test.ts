@@ -1,12 +1,13 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { type AddressInfo, createServer as createNetServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { generateOps } from '../src/ops/index.js';
+import { freePort, stopAll } from './processes.js';
 
 // amtool and alertmanager come from the Debian package `prometheus-alertmanager`.
 const dir = mkdtempSync(join(tmpdir(), 'deia-ops-am-'));
@@ -104,28 +105,10 @@ describe('generated alertmanager.yml', () => {
   });
 });
 
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const s = createNetServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-
 describe('a real Alertmanager with the generated config (webhook mode)', () => {
   let am: ChildProcess | undefined;
   let hook: Server | undefined;
-  afterAll(async () => {
-    if (am && am.exitCode === null) {
-      const exited = new Promise((r) => am?.once('exit', r));
-      am.kill('SIGTERM');
-      await exited;
-    }
-    hook?.closeAllConnections();
-    await new Promise<void>((r) => (hook ? hook.close(() => r()) : r()));
-  });
+  afterAll(() => stopAll(am, hook));
 
   it('inhibits warnings by the critical of the same alert and everything from an instance that is down, and delivers critical to the webhook', async () => {
     const received: Array<{ receiver: string; alerts: Array<{ labels: Record<string, string> }> }> = [];

@@ -1,13 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { type AddressInfo, createServer as createNetServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as promClient from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createMetrics } from '../src/index.js';
 import { alertRules, generateOps, recordingRuleNames } from '../src/ops/index.js';
+import { freePort, stopAll } from './processes.js';
 
 // A real Prometheus (Debian package `prometheus`) scrapes a real @deia/metrics exposition and
 // evaluates the generated rules: every rule must evaluate without error, and alerts fed by the
@@ -17,25 +18,9 @@ const dir = mkdtempSync(join(tmpdir(), 'deia-ops-prom-'));
 let prom: ChildProcess | undefined;
 let app: Server | undefined;
 afterAll(async () => {
-  if (prom && prom.exitCode === null) {
-    const exited = new Promise((r) => prom?.once('exit', r));
-    prom.kill('SIGTERM');
-    await exited;
-  }
-  app?.closeAllConnections();
-  await new Promise<void>((r) => (app ? app.close(() => r()) : r()));
+  await stopAll(prom, app);
   rmSync(dir, { recursive: true, force: true });
 });
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const s = createNetServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 
 async function until<T>(what: string, get: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
   const end = Date.now() + ms;
