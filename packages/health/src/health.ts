@@ -135,12 +135,20 @@ class CheckRunner {
     },
   ) {}
 
-  /** The cached result when younger than `maxAgeMs`, the in-flight run, or a new run. */
+  /**
+   * The cached result when younger than `maxAgeMs` (even while a refresh runs: a probe never waits
+   * for a background run), else the in-flight run, else a new run.
+   */
   get(maxAgeMs: number): Promise<CheckResult> {
-    if (this.inflight) return this.inflight;
     if (this.last && performance.now() - this.lastAt < maxAgeMs) {
       return Promise.resolve({ ...this.last, cached: true });
     }
+    return this.refresh();
+  }
+
+  /** Starts a run unless one is in flight (single-flight); resolves with that run's result. */
+  refresh(): Promise<CheckResult> {
+    if (this.inflight) return this.inflight;
     this.inflight = this.execute().finally(() => {
       this.inflight = undefined;
     });
@@ -388,7 +396,7 @@ export function createHealth(options: HealthOptions): Health {
 
   if (refreshIntervalMs > 0 && runners.size > 0) {
     const refresh = () => {
-      for (const r of runners.values()) void r.get(0).catch(() => undefined);
+      for (const r of runners.values()) void r.refresh().catch(() => undefined);
     };
     refresh();
     refreshTimer = setInterval(refresh, refreshIntervalMs);

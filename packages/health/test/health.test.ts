@@ -268,6 +268,41 @@ describe('single-flight and cache', () => {
   });
 });
 
+describe('background refresh never makes a probe wait', () => {
+  it('while a refresh hangs, /health/ready and /health answer from the last result', async () => {
+    let calls = 0;
+    let releaseHang: () => void = () => undefined;
+    const hang = new Promise<void>((resolve) => {
+      releaseHang = resolve;
+    });
+    const h = make({
+      refreshIntervalMs: 40,
+      checks: {
+        db: pass,
+        ollama: {
+          critical: false,
+          timeoutMs: 60_000,
+          run: () => (++calls === 1 ? true : hang.then(() => true)),
+        },
+      },
+    });
+    // first result in, then a refresh that will not settle until released
+    await expect.poll(() => calls, { timeout: 5000 }).toBeGreaterThanOrEqual(2);
+    let settled = false;
+    const ready = get(h, '/health/ready').then((r) => {
+      settled = true;
+      return r;
+    });
+    const full = get(h, '/health');
+    // answered while the hanging run is still pending: nothing waited for it
+    expect((await ready).statusCode).toBe(200);
+    expect(settled).toBe(true);
+    expect(JSON.parse((await full).body).status).toBe('healthy');
+    expect(calls).toBe(2); // single-flight: the hanging run was not started again
+    releaseHang();
+  });
+});
+
 describe('endpoints', () => {
   it('liveness never runs a check; readiness turns 503 while shutting down', async () => {
     let runs = 0;

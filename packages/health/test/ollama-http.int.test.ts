@@ -77,7 +77,31 @@ describe('ollamaCheck against a fake Ollama on loopback', () => {
       exposeHostnames: true,
       checks: { ollama: ollamaCheck({ url: ollama.url }) },
     });
-    expect(JSON.parse((await get(h, '/health/detailed')).body).checks.ollama.url).toBe(ollama.url);
+    expect(JSON.parse((await get(h, '/health/detailed')).body).checks.ollama.url).toBe(`${ollama.url}/`);
+  });
+
+  it('credentials in the url go to a Basic Authorization header; a path prefix is kept; neither is shown', async () => {
+    const seen: Array<{ url?: string; auth?: string }> = [];
+    const srv = await httpServer((req, res) => {
+      seen.push({ url: req.url, auth: req.headers.authorization });
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(req.url?.endsWith('/api/tags') ? '{"models":[]}' : '{"version":"0.5.7"}');
+    });
+    cleanup.push(() => srv.close());
+    const withCreds = srv.url.replace('http://', 'http://ops:s%40cret@');
+    const h = health({
+      detail: 'full',
+      exposeHostnames: true,
+      checks: { ollama: ollamaCheck({ url: `${withCreds}/ollama` }) },
+    });
+    const res = await get(h, '/health/detailed');
+    const body = JSON.parse(res.body);
+    expect(body.checks.ollama.status).toBe('healthy');
+    expect(seen.map((r) => r.url).sort()).toEqual(['/ollama/api/tags', '/ollama/api/version']);
+    const basic = `Basic ${Buffer.from('ops:s@cret').toString('base64')}`;
+    expect(seen.every((r) => r.auth === basic)).toBe(true);
+    expect(body.checks.ollama.url).toBe(`${srv.url}/ollama/`);
+    expect(res.body).not.toMatch(/cret|ops:/);
   });
 
   it('missing model: fails (non-critical: the service is degraded)', async () => {

@@ -15,6 +15,33 @@ export interface OllamaCheckOptions extends CheckOptions {
 
 const withLatest = (name: string) => (name.includes(':') ? name : `${name}:latest`);
 
+/**
+ * `fetch` refuses URLs with credentials (`http://user:pass@host`): they move to a Basic
+ * `Authorization` header (unless `headers` sets one), and the URL the check uses and shows has none.
+ * The base path gets a trailing slash so `api/tags` resolves under it.
+ */
+export function splitCredentials(
+  raw: string,
+  headers: Record<string, string> | undefined,
+): { url: string; headers: Record<string, string> | undefined } {
+  const u = new URL(raw);
+  let out = headers;
+  if (u.username !== '' || u.password !== '') {
+    const has = Object.keys(headers ?? {}).some((k) => k.toLowerCase() === 'authorization');
+    if (!has) {
+      const user = decodeURIComponent(u.username);
+      const pass = decodeURIComponent(u.password);
+      out = { ...headers, authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}` };
+    }
+    u.username = '';
+    u.password = '';
+  }
+  if (!u.pathname.endsWith('/')) u.pathname += '/';
+  u.search = '';
+  u.hash = '';
+  return { url: u.toString(), headers: out };
+}
+
 /** Thrown for a non-2xx answer; the code makes a safe public reason. */
 class HttpStatusError extends Error {
   readonly code: string;
@@ -31,7 +58,11 @@ async function getJson(
   signal: AbortSignal,
   headers: Record<string, string> | undefined,
 ): Promise<unknown> {
-  const res = await f(new URL(path, url), { signal, headers: { accept: 'application/json', ...headers } });
+  // relative to the base URL's path, so an Ollama behind a path prefix (`https://host/ollama/`) works
+  const res = await f(new URL(path.replace(/^\//, ''), url), {
+    signal,
+    headers: { accept: 'application/json', ...headers },
+  });
   if (!res.ok) {
     await res.body?.cancel().catch(() => undefined);
     throw new HttpStatusError(path, res.status);
@@ -48,10 +79,12 @@ export function ollamaCheck(options: OllamaCheckOptions): HealthCheckDefinition 
   if (!options || typeof options !== 'object') {
     throw new DeiaHealthError('DEIA_HEALTH_OPTIONS', 'ollamaCheck({ url, models }) needs an options object.');
   }
-  const { url, models = [], headers, fetch: fetchImpl, ...checkOptions } = options;
-  if (url !== undefined && url !== '') {
+  const { url: rawUrl, models = [], headers: rawHeaders, fetch: fetchImpl, ...checkOptions } = options;
+  let url = rawUrl;
+  let headers = rawHeaders;
+  if (rawUrl !== undefined && rawUrl !== '') {
     try {
-      new URL(url);
+      ({ url, headers } = splitCredentials(rawUrl, rawHeaders));
     } catch {
       throw new DeiaHealthError(
         'DEIA_HEALTH_OPTIONS',

@@ -1,16 +1,25 @@
 import { createRequire } from 'node:module';
 import { DeiaHealthError } from '../errors.js';
+import { type ErrorEmitterLike, warnIfNoErrorListener } from '../listeners.js';
 import type { CheckOptions, CheckOutcome, HealthCheckDefinition } from '../types.js';
 
-/** The part of a `pg` `PoolClient` the check uses. */
-export interface PgClientLike {
+/**
+ * The part of a `pg` `PoolClient` the check uses. `on`/`removeListener`: pg-pool takes its own
+ * `'error'` listener off a checked-out client, so the check attaches one while it holds the client
+ * (a connection that dies mid-query then fails the check instead of crashing the process).
+ */
+export interface PgClientLike extends ErrorEmitterLike {
   query(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
   /** `release(err)` with an error destroys the connection instead of returning it to the pool. */
   release(err?: Error | boolean): void;
 }
 
-/** The part of a `pg` `Pool` the check uses; a `pg.Pool` fits. */
-export interface PgPoolLike {
+/**
+ * The part of a `pg` `Pool` the check uses; a `pg.Pool` fits. Give your pool an `'error'` listener
+ * (`pool.on('error', ...)`): pg emits idle clients' errors (a server restart) on the pool, and with
+ * no listener that crashes the process. The check warns once when there is none.
+ */
+export interface PgPoolLike extends ErrorEmitterLike {
   connect(): Promise<PgClientLike>;
   readonly totalCount?: number;
   readonly idleCount?: number;
@@ -117,7 +126,18 @@ export function postgresCheck(
   }
   const values = [schema === undefined ? null : [schema]];
 
+  // A connection that dies while checked out emits 'error' on its client; the query rejects too,
+  // so the listener only has to exist (the rejection fails the check).
+  const onClientError = () => undefined;
+
   const run = async (signal: AbortSignal): Promise<CheckOutcome> => {
+    if (!ownsPool) {
+      warnIfNoErrorListener(
+        pool,
+        'postgresCheck: the pg Pool',
+        "an idle connection's error (a server restart, a failover) crashes the process. Add pool.on('error', (err) => log.warn(err)).",
+      );
+    }
     const start = performance.now();
     let client: PgClientLike | undefined;
     let released = false;
@@ -127,13 +147,18 @@ export function postgresCheck(
       try {
         client.release(err);
       } catch {
-        // already released by pg after a fatal error
+        // already released by pg after a fatal error: keep the listener, the client is dead
+        return;
       }
+      // pg-pool has put its own idle listener back (and ends the client when err is set)
+      client.removeListener?.('error', onClientError);
     };
     const onAbort = () => release(new Error('health check timed out; connection destroyed'));
     signal.addEventListener('abort', onAbort, { once: true });
     try {
       client = await pool.connect();
+      // attached before anything else can happen on this connection, removed only after release
+      client.on?.('error', onClientError);
       if (signal.aborted) {
         // connected after the timeout: hand the connection back destroyed and stop
         release(new Error('health check timed out; connection destroyed'));

@@ -1,11 +1,14 @@
 import { DeiaHealthError } from '../errors.js';
+import { type ErrorEmitterLike, warnIfNoErrorListener } from '../listeners.js';
 import type { CheckOptions, CheckOutcome, HealthCheckDefinition } from '../types.js';
 
 /**
  * The part of a Redis client the check uses. An `ioredis` client fits (`status`), and so does a
- * node-redis v4+ client (`isReady`).
+ * node-redis v4+ client (`isReady`). Give it an `'error'` listener: without one ioredis prints an
+ * "Unhandled error event" stack on every failed reconnect and node-redis crashes the process; the
+ * check warns once when there is none.
  */
-export interface RedisClientLike {
+export interface RedisClientLike extends ErrorEmitterLike {
   /** ioredis: `'ready'` when commands are sent right away. */
   readonly status?: string;
   /** node-redis: true when connected. */
@@ -45,6 +48,11 @@ export function redisCheck(client: RedisClientLike, options: RedisCheckOptions =
     );
   }
   const run = async (): Promise<CheckOutcome> => {
+    warnIfNoErrorListener(
+      client,
+      'redisCheck: the Redis client',
+      "connection errors are printed as unhandled (ioredis) or crash the process (node-redis). Add client.on('error', (err) => log.warn(err)).",
+    );
     const state = clientState(client);
     if (state !== 'ready') {
       return {
