@@ -60,6 +60,32 @@ describe('postgresCheck against the real PostgreSQL', () => {
     expect(pool.idleCount).toBe(1);
   });
 
+  it('warns once (not per run) about a pool without an error listener; none with one; the client listener comes off at release', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => {
+      if ((w as Error & { code?: string }).code === 'DEIA_HEALTH_NO_ERROR_LISTENER') warnings.push(w);
+    };
+    process.on('warning', onWarning);
+    try {
+      const bare = new pg.Pool({ connectionString: DATABASE_URL, max: 1 });
+      opened.push({ close: () => bare.end().catch(() => undefined) });
+      const health = newHealth({ cacheTtlMs: 0, checks: { database: postgresCheck(bare) } });
+      for (let i = 0; i < 3; i++) expect((await health.run()).checks.database!.status).toBe('pass');
+      const withListener = newPool({ connectionString: DATABASE_URL, max: 1 });
+      const h2 = newHealth({ cacheTtlMs: 0, checks: { database: postgresCheck(withListener) } });
+      await h2.run();
+      await sleep(20); // warnings are emitted on the next tick
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]!.message).toMatch(/pg Pool has no 'error' listener/);
+      // idle again: only pg-pool's own idle listener is left on the client
+      const client = await withListener.connect();
+      expect(client.listenerCount('error')).toBe(0);
+      client.release();
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('schema option counts that schema only', async () => {
     const pool = newPool({ connectionString: DATABASE_URL, max: 1 });
     const health = newHealth({ checks: { database: postgresCheck(pool, { schema: 'information_schema' }) } });
