@@ -1,4 +1,5 @@
 import { DeiaHealthError } from './errors.js';
+import { rejectUnknownKeys } from './options.js';
 import { formatUptime } from './safe.js';
 import type {
   CheckKind,
@@ -38,6 +39,8 @@ export function resolvePaths(
   paths: HealthPaths | undefined,
   has: { hasDatabase: boolean; hasCache: boolean },
 ): Record<Route, string | false> {
+  if (paths !== undefined)
+    rejectUnknownKeys('createHealth paths', paths ?? {}, Object.keys(DEFAULT_HEALTH_PATHS));
   const out = { ...DEFAULT_HEALTH_PATHS, ...(paths ?? {}) } as Record<Route, string | false>;
   if (!has.hasDatabase) out.db = false;
   if (!has.hasCache) out.cache = false;

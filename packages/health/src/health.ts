@@ -1,5 +1,6 @@
 import { createHandler, resolvePaths } from './endpoints.js';
 import { DeiaHealthError } from './errors.js';
+import { CHECK_OPTION_KEYS, rejectUnknownKeys } from './options.js';
 import { formatUptime, publicReason, roundMs, scrub, scrubDetails } from './safe.js';
 import type {
   CheckFunction,
@@ -33,6 +34,18 @@ export const DEFAULT_HEALTH_OPTIONS = {
   failureThreshold: 2,
 } as const;
 
+const HEALTH_OPTION_KEYS = [
+  'checks',
+  'version',
+  'metrics',
+  'logger',
+  'cacheTtlMs',
+  'refreshIntervalMs',
+  'detail',
+  'exposeHostnames',
+  'paths',
+  'defaults',
+] as const satisfies ReadonlyArray<keyof HealthOptions>;
 const NAME_RE = /^[a-zA-Z0-9_.-]{1,64}$/;
 const KINDS: readonly CheckKind[] = ['database', 'cache', 'llm', 'http', 'system', 'custom'];
 const TIMEOUT = Symbol('timeout');
@@ -77,6 +90,7 @@ function normalize(name: string, check: HealthCheck, defaults: CheckOptions): No
       `checks.${name} must be a function (signal) => outcome or a check such as postgresCheck(pool).`,
     );
   }
+  rejectUnknownKeys(`checks.${name}`, def, [...CHECK_OPTION_KEYS, 'run', 'kind', 'close']);
   const kind = def.kind ?? 'custom';
   if (!KINDS.includes(kind)) {
     throw new DeiaHealthError(
@@ -302,6 +316,13 @@ export function aggregateStatus(results: readonly CheckResult[]): HealthStatus {
 export function createHealth(options: HealthOptions): Health {
   if (!options || typeof options !== 'object') {
     throw new DeiaHealthError('DEIA_HEALTH_OPTIONS', 'createHealth(options): options must be an object.');
+  }
+  rejectUnknownKeys('createHealth', options, HEALTH_OPTION_KEYS);
+  if (options.defaults !== undefined) {
+    if (!options.defaults || typeof options.defaults !== 'object') {
+      throw new DeiaHealthError('DEIA_HEALTH_OPTIONS', 'defaults must be an object of check settings.');
+    }
+    rejectUnknownKeys('createHealth defaults', options.defaults, CHECK_OPTION_KEYS);
   }
   if (!options.checks || typeof options.checks !== 'object') {
     throw new DeiaHealthError(

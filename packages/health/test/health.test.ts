@@ -8,6 +8,9 @@ import {
   formatUptime,
   type Health,
   type HealthCheckDefinition,
+  memoryCheck,
+  ollamaCheck,
+  postgresCheck,
 } from '../src/index.js';
 import { get, memoryLogger, sleep, timed, timedAgainst } from './helpers.js';
 
@@ -423,6 +426,25 @@ describe('metrics and options', () => {
     expect(bad({ checks: { a: { run: pass, failureThreshold: 1.5 } } })).toThrow(/positive integer/);
     expect(bad({ checks: {}, metrics: {} })).toThrow(/recordHealthCheck/);
     expect(bad({ checks: {}, detail: 'everything' })).toThrow(/detail must be/);
+    // typos are rejected with the closest known name, everywhere a factory takes options
+    expect(bad({ checks: {}, cacheTTLMs: 10 })).toThrow(
+      /unknown option "cacheTTLMs" \(did you mean "cacheTtlMs"\?\)/,
+    );
+    expect(bad({ checks: {}, defaults: { timeout: 5 } })).toThrow(/did you mean "timeoutMs"/);
+    expect(bad({ checks: { a: { run: pass, critcal: false } } })).toThrow(
+      /checks\.a: .*did you mean "critical"/,
+    );
+    expect(bad({ checks: {}, paths: { readiness: '/r' } })).toThrow(/paths: unknown option "readiness"/);
+    expect(() => postgresCheck({ connectionString: 'postgres://x/y' }, { shema: 'app' } as never)).toThrow(
+      /did you mean "schema"/,
+    );
+    expect(() => postgresCheck({ connectionString: 'postgres://x/y', sll: true } as never)).toThrow(
+      /did you mean "ssl"/,
+    );
+    expect(() => ollamaCheck({ url: undefined, model: ['llama3'] } as never)).toThrow(
+      /did you mean "models"/,
+    );
+    expect(() => memoryCheck({ warnRatoi: 0.5 } as never)).toThrow(/did you mean "warnRatio"/);
     try {
       bad({ checks: {}, cacheTtlMs: -1 })();
     } catch (err) {

@@ -1,5 +1,6 @@
 import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import { DeiaHealthError } from '../errors.js';
+import { CHECK_OPTION_KEYS, rejectUnknownKeys } from '../options.js';
 import type { CheckOptions, CheckOutcome, HealthCheckDefinition } from '../types.js';
 
 /** Options of `eventLoopCheck`. */
@@ -23,6 +24,12 @@ const ms = (ns: number) => Math.round(ns / 1e5) / 10;
  * Non-critical by default.
  */
 export function eventLoopCheck(options: EventLoopCheckOptions = {}): HealthCheckDefinition {
+  rejectUnknownKeys('eventLoopCheck', options ?? {}, [
+    ...CHECK_OPTION_KEYS,
+    'warnMs',
+    'failMs',
+    'resolutionMs',
+  ]);
   const { warnMs = 200, failMs = 1000, resolutionMs = 20, ...checkOptions } = options;
   if (!(warnMs > 0 && warnMs <= failMs)) {
     throw new DeiaHealthError('DEIA_HEALTH_OPTIONS', 'eventLoopCheck: need 0 < warnMs <= failMs.');

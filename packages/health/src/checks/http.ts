@@ -1,4 +1,5 @@
 import { DeiaHealthError } from '../errors.js';
+import { CHECK_OPTION_KEYS, rejectUnknownKeys } from '../options.js';
 import type { CheckContext, CheckOptions, CheckOutcome, HealthCheckDefinition } from '../types.js';
 
 /** Options of `httpCheck`. */
@@ -17,6 +18,13 @@ export interface HttpCheckOptions extends CheckOptions {
  * `expectStatus`). Non-critical by default. The URL is shown only with `exposeHostnames`.
  */
 export function httpCheck(url: string | URL, options: HttpCheckOptions = {}): HealthCheckDefinition {
+  rejectUnknownKeys('httpCheck', options ?? {}, [
+    ...CHECK_OPTION_KEYS,
+    'method',
+    'headers',
+    'expectStatus',
+    'fetch',
+  ]);
   let target: URL;
   try {
     target = new URL(String(url));

@@ -1,6 +1,7 @@
 import { totalmem } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
 import { DeiaHealthError } from '../errors.js';
+import { CHECK_OPTION_KEYS, rejectUnknownKeys } from '../options.js';
 import type { CheckOptions, CheckOutcome, HealthCheckDefinition } from '../types.js';
 
 /** Options of `memoryCheck`. */
@@ -31,6 +32,12 @@ function rssLimit(): number {
  * orchestrator's OOM killer handles the rest).
  */
 export function memoryCheck(options: MemoryCheckOptions = {}): HealthCheckDefinition {
+  rejectUnknownKeys('memoryCheck', options ?? {}, [
+    ...CHECK_OPTION_KEYS,
+    'warnRatio',
+    'failRatio',
+    'maxRssBytes',
+  ]);
   const { warnRatio = 0.8, failRatio = 0.95, maxRssBytes, ...checkOptions } = options;
   if (!(warnRatio > 0 && warnRatio <= failRatio && failRatio <= 1)) {
     throw new DeiaHealthError('DEIA_HEALTH_OPTIONS', 'memoryCheck: need 0 < warnRatio <= failRatio <= 1.');

@@ -1,4 +1,5 @@
 import { DeiaHealthError } from '../errors.js';
+import { CHECK_OPTION_KEYS, rejectUnknownKeys } from '../options.js';
 import type { CheckContext, CheckOptions, CheckOutcome, HealthCheckDefinition } from '../types.js';
 
 /** Options of `ollamaCheck`. */
@@ -79,6 +80,7 @@ export function ollamaCheck(options: OllamaCheckOptions): HealthCheckDefinition 
   if (!options || typeof options !== 'object') {
     throw new DeiaHealthError('DEIA_HEALTH_OPTIONS', 'ollamaCheck({ url, models }) needs an options object.');
   }
+  rejectUnknownKeys('ollamaCheck', options, [...CHECK_OPTION_KEYS, 'url', 'models', 'headers', 'fetch']);
   const { url: rawUrl, models = [], headers: rawHeaders, fetch: fetchImpl, ...checkOptions } = options;
   let url = rawUrl;
   let headers = rawHeaders;

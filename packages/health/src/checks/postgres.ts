@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { DeiaHealthError } from '../errors.js';
 import { type ErrorEmitterLike, warnIfNoErrorListener } from '../listeners.js';
+import { CHECK_OPTION_KEYS, rejectUnknownKeys } from '../options.js';
 import type { CheckOptions, CheckOutcome, HealthCheckDefinition } from '../types.js';
 
 /**
@@ -88,6 +89,7 @@ export function postgresCheck(
   target: PgPoolLike | PostgresConnectionConfig,
   options: PostgresCheckOptions = {},
 ): HealthCheckDefinition {
+  rejectUnknownKeys('postgresCheck', options ?? {}, [...CHECK_OPTION_KEYS, 'schema']);
   const { schema, ...checkOptions } = options;
   if (schema !== undefined && (typeof schema !== 'string' || schema === '')) {
     throw new DeiaHealthError('DEIA_HEALTH_OPTIONS', 'postgresCheck: schema must be a non-empty string.');
@@ -98,6 +100,8 @@ export function postgresCheck(
   if (isPool(target)) {
     pool = target;
   } else {
+    if (target && typeof target === 'object')
+      rejectUnknownKeys('postgresCheck', target, ['connectionString', 'ssl']);
     const connectionString = (target as PostgresConnectionConfig | undefined)?.connectionString;
     if (typeof connectionString !== 'string' || connectionString === '') {
       throw new DeiaHealthError(

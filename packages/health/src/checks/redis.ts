@@ -1,5 +1,6 @@
 import { DeiaHealthError } from '../errors.js';
 import { type ErrorEmitterLike, warnIfNoErrorListener } from '../listeners.js';
+import { CHECK_OPTION_KEYS, rejectUnknownKeys } from '../options.js';
 import type { CheckOptions, CheckOutcome, HealthCheckDefinition } from '../types.js';
 
 /**
@@ -41,6 +42,7 @@ export function parseUsedMemoryMb(info: string): number | undefined {
  * by default, per the guides' cache endpoint.
  */
 export function redisCheck(client: RedisClientLike, options: RedisCheckOptions = {}): HealthCheckDefinition {
+  rejectUnknownKeys('redisCheck', options ?? {}, [...CHECK_OPTION_KEYS]);
   if (!client || typeof client.ping !== 'function' || typeof client.info !== 'function') {
     throw new DeiaHealthError(
       'DEIA_HEALTH_OPTIONS',
