@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { checkSnippets } from './check-snippets.mjs';
 
 const root = resolve(import.meta.dirname, '..');
 const run = (cmd, args, cwd) =>
@@ -95,6 +96,15 @@ try {
         throw new Error(`deia-observability generate did not write ops/${f}`);
     }
     console.log('ok   smoke: the deia-observability bin from the tarball generates the ops files');
+    // Every README code block, as a user pastes it, against the tarballs.
+    failed += checkSnippets({
+      root,
+      app,
+      env: {
+        DATABASE_URL: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+        REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+      },
+    });
   }
 } catch (err) {
   failed++;
