@@ -74,13 +74,10 @@ export function checkSnippets({ root, app, env = {} }) {
     if (manifest.private) continue;
     const name = `packages/${pkg}/README.md`;
     const { units, fragments } = extractSnippets(readFileSync(join(root, name), 'utf8'), name);
-    units.forEach((u, n) =>
-      all.push({
-        ...u,
-        readme: name,
-        file: `${pkg}-${n + 1}.${u.lang === 'ts' ? 'ts' : /\brequire\(/.test(u.code) ? 'cjs' : 'mjs'}`,
-      }),
-    );
+    for (const [n, u] of units.entries()) {
+      const ext = u.lang === 'ts' ? 'ts' : /\brequire\(/.test(u.code) ? 'cjs' : 'mjs';
+      all.push({ ...u, readme: name, file: `${pkg}-${n + 1}.${ext}` });
+    }
     console.log(`     ${name}: ${units.length} snippet(s) to check, ${fragments} marked fragment`);
   }
   const deps = new Set(['typescript@~5.9', '@types/node@^20']);
