@@ -1,5 +1,5 @@
 /**
- * Public types of `@deia/metrics/ops`: the generator of Prometheus rules, prometheus.yml,
+ * Public types of `@deia/ops`: the generator of Prometheus rules, prometheus.yml,
  * Alertmanager config and Grafana dashboards from the metric catalog.
  */
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { type AlertRule, alertRules, generateOps, type OpsOptions, type Severity } from '../src/ops/index.js';
+import { type AlertRule, alertRules, generateOps, type OpsOptions, type Severity } from '../src/index.js';
 
 // promtool comes from the Debian package `prometheus`; .ci/run installs it when missing.
 // The unit tests are generated from the table below: for every alert at least one case where it

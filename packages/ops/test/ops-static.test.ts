@@ -11,10 +11,10 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CATALOG } from '@deia/metrics';
 import * as promClient from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { CATALOG } from '../src/catalog.js';
 import {
   alertRules,
   DEFAULT_OPS_OPTIONS,
@@ -23,7 +23,7 @@ import {
   recordingRuleNames,
   resolveOpsOptions,
   runCli,
-} from '../src/ops/index.js';
+} from '../src/index.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const tmp = mkdtempSync(join(tmpdir(), 'deia-ops-static-'));
@@ -288,7 +288,7 @@ describe('options', () => {
 });
 
 describe('CLI deia-observability', () => {
-  const cli = join(root, 'packages/metrics/src/cli.ts');
+  const cli = join(root, 'packages/ops/src/cli.ts');
   const run = (args: string[]) =>
     spawnSync(process.execPath, ['--import', 'tsx', cli, ...args], {
       cwd: root,
@@ -307,7 +307,7 @@ describe('CLI deia-observability', () => {
       .sort();
     expect(written).toEqual(Object.keys(generateOps().files).sort());
     expect(
-      readFileSync(join(root, 'packages/metrics/src/cli.ts'), 'utf8').startsWith('#!/usr/bin/env node\n'),
+      readFileSync(join(root, 'packages/ops/src/cli.ts'), 'utf8').startsWith('#!/usr/bin/env node\n'),
     ).toBe(true);
   }, 60_000);
 
@@ -361,7 +361,7 @@ describe('CLI deia-observability', () => {
 
 // ---------------------------------------------------------------------------------------------
 // Committed example output: regenerated here; the test fails when a committed file is stale.
-// Refresh with DEIA_UPDATE_OPS=1 pnpm exec vitest run packages/metrics/test/ops-static.test.ts
+// Refresh with DEIA_UPDATE_OPS=1 pnpm exec vitest run packages/ops/test/ops-static.test.ts
 
 const COMMITTED = ['ops', 'examples/express-controller/ops', 'examples/fastify-controller/ops'];
 

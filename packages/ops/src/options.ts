@@ -1,4 +1,4 @@
-import { DeiaMetricsError } from '../errors.js';
+import { DeiaMetricsError } from '@deia/metrics';
 import type { OpsForKey, OpsOptions, OpsThresholds, ResolvedOpsOptions } from './types.js';
 
 /** Every default of the ops generator, in one place. Thresholds: see docs/alerts.md for the choice. */

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { generateOps } from '../src/ops/index.js';
+import { generateOps } from '../src/index.js';
 import { freePort, stopAll } from './processes.js';
 
 // amtool and alertmanager come from the Debian package `prometheus-alertmanager`.
