@@ -1,5 +1,10 @@
 export { main as runCli } from './cli-main.js';
-export { buildAlertmanagerConfig, buildGrafanaProvisioning, buildPrometheusConfig } from './configs.js';
+export {
+  buildAlertmanagerConfig,
+  buildGrafanaProvisioning,
+  buildPrometheusConfig,
+  OBJECT_LABELS,
+} from './configs.js';
 export { buildDashboard, type DashboardSpec, dashboardSpecs, type PanelSpec } from './dashboards.js';
 export { generateOps, writeOps } from './generate.js';
 export { DEFAULT_OPS_OPTIONS, formatDuration, parseDuration, resolveOpsOptions } from './options.js';

@@ -19,6 +19,7 @@ import {
   alertRules,
   DEFAULT_OPS_OPTIONS,
   generateOps,
+  OBJECT_LABELS,
   type OpsOptions,
   recordingRuleNames,
   resolveOpsOptions,
@@ -135,6 +136,23 @@ describe('static cross-check of generated rules and dashboards against the catal
     }
     expect(unknown).toEqual([]);
     expect(badLabels).toEqual([]);
+  });
+
+  it('every label an alert keeps is job, instance or an inhibition object label', () => {
+    const { groups } = generateOps({ nodeExporter: { enabled: true } });
+    const kept = new Set<string>();
+    for (const rule of alertRules(groups)) {
+      const by = [...rule.expr.matchAll(/\bby \(([^)]*)\)/g)].flatMap((m) => (m[1] ?? '').split(','));
+      if (by.length) for (const l of by) kept.add(l.trim());
+      else
+        for (const m of references(rule.expr).metrics)
+          for (const l of CATALOG.find((d) => d.name === m)?.labelNames ?? []) kept.add(l);
+    }
+    kept.delete('le');
+    kept.delete('');
+    const objectLabels = new Set<string>(['job', 'instance', ...OBJECT_LABELS]);
+    expect([...kept].filter((l) => !objectLabels.has(l))).toEqual([]);
+    expect(kept).toContain('bot_id');
   });
 
   it('finds series the way it should (the checker itself)', () => {
