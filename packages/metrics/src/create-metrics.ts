@@ -313,11 +313,16 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       responseSize: opt('http_response_size_bytes'),
     },
     bots: {
-      trackStartup: (botId, start) =>
-        timed(start, (s, ok) => {
+      trackStartup: (botId, start) => {
+        // The bot's counters exist at 0 from its first start, so increase() sees the first error
+        // or restart (a series born at 1 has no increase in its first window).
+        opt<CounterHandle>('bot_start_errors_total').inc({ bot_id: botId }, 0);
+        opt<CounterHandle>('bot_restarts_total').inc({ bot_id: botId }, 0);
+        return timed(start, (s, ok) => {
           opt<HistogramHandle>('bot_startup_duration_seconds').observe({ outcome: outcome(ok) }, s);
           if (!ok) opt<CounterHandle>('bot_start_errors_total').inc({ bot_id: botId });
-        }),
+        });
+      },
       trackMessage: (botId, handle) =>
         timed(handle, (s, ok) => {
           opt<HistogramHandle>('bot_message_processing_duration_seconds').observe({}, s);

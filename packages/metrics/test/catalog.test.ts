@@ -165,6 +165,9 @@ describe('domain helpers', () => {
     expect(text).toContain('bot_startup_duration_seconds_count{outcome="success"} 1');
     expect(text).toContain('bot_startup_duration_seconds_count{outcome="error"} 1');
     expect(text).toContain('bot_start_errors_total{bot_id="bot-8"} 1');
+    // Created at 0 when the bot is first started, so increase() sees its first error or restart.
+    expect(text).toContain('bot_start_errors_total{bot_id="bot-7"} 0');
+    expect(text).toContain('bot_restarts_total{bot_id="bot-7"} 0');
   });
 
   it('samples pool, queue and bot counts at scrape time', async () => {

@@ -13,7 +13,9 @@ export {
   BURN_RATES,
   buildRuleGroups,
   formatThreshold,
+  leMatcher,
   recordingRuleNames,
+  requireBucketBound,
   SLO_WINDOWS,
   scaleWindows,
 } from './rules.js';
