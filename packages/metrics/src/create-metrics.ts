@@ -361,15 +361,25 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       },
     },
     db: {
-      trackQuery: (operation, run) =>
-        timed(run, (s, ok) => {
+      trackQuery: (operation, run) => {
+        // Created at 0 with the operation, so increase()/rate() see the first error.
+        opt<CounterHandle>('db_query_errors_total').inc({ operation }, 0);
+        return timed(run, (s, ok) => {
           opt<HistogramHandle>('db_query_duration_seconds').observe({ operation }, s);
           if (!ok) opt<CounterHandle>('db_query_errors_total').inc({ operation });
-        }),
+        });
+      },
     },
     cache: {
-      hit: (cache = 'default') => opt<CounterHandle>('cache_hits_total').inc({ cache }),
-      miss: (cache = 'default') => opt<CounterHandle>('cache_misses_total').inc({ cache }),
+      // Each creates the other counter at 0 too: the hit ratio exists from the first lookup.
+      hit: (cache = 'default') => {
+        opt<CounterHandle>('cache_misses_total').inc({ cache }, 0);
+        opt<CounterHandle>('cache_hits_total').inc({ cache });
+      },
+      miss: (cache = 'default') => {
+        opt<CounterHandle>('cache_hits_total').inc({ cache }, 0);
+        opt<CounterHandle>('cache_misses_total').inc({ cache });
+      },
       trackCommand: (command, run) =>
         timed(run, (s) => opt<HistogramHandle>('cache_command_duration_seconds').observe({ command }, s)),
     },

@@ -8,6 +8,7 @@ export {
 export { buildDashboard, type DashboardSpec, dashboardSpecs, type PanelSpec } from './dashboards.js';
 export { generateOps, writeOps } from './generate.js';
 export { DEFAULT_OPS_OPTIONS, formatDuration, parseDuration, resolveOpsOptions } from './options.js';
+export { dashboardExprs, promqlReferences, referencedSeries } from './references.js';
 export {
   alertRules,
   BURN_RATES,

@@ -18,9 +18,11 @@ import { parse } from 'yaml';
 import {
   alertRules,
   DEFAULT_OPS_OPTIONS,
+  dashboardExprs,
   generateOps,
   OBJECT_LABELS,
   type OpsOptions,
+  promqlReferences,
   recordingRuleNames,
   resolveOpsOptions,
   runCli,
@@ -35,55 +37,8 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 // a prom-client default metric, `up`, node_exporter's filesystem series (when enabled) or a
 // recording rule of the same file.
 
-const KEYWORDS = new Set([
-  'and',
-  'or',
-  'unless',
-  'bool',
-  'offset',
-  'by',
-  'without',
-  'on',
-  'ignoring',
-  'group_left',
-  'group_right',
-  'inf',
-  'nan',
-]);
-
-/** Metric names and grouping/matcher label names a PromQL expression references. */
-export function references(expr: string): { metrics: Set<string>; labels: Set<string> } {
-  const labels = new Set<string>();
-  let e = expr.replace(/"(?:[^"\\]|\\.)*"/g, '""');
-  for (const m of e.matchAll(/\{([^}]*)\}/g)) {
-    for (const l of (m[1] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)/g))
-      labels.add(l[1] as string);
-  }
-  e = e.replace(/\{[^}]*\}/g, ' ').replace(/\[[^\]]*\]/g, ' ');
-  for (const m of e.matchAll(/\b(?:by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)/g)) {
-    for (const l of (m[1] ?? '').split(',')) if (l.trim()) labels.add(l.trim());
-  }
-  e = e
-    .replace(/\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ')
-    .replace(/\boffset\s+\w+/g, ' ');
-  const metrics = new Set<string>();
-  for (const m of e.matchAll(/(?<![\w.$:])([a-zA-Z_:][a-zA-Z0-9_:]*)(?![a-zA-Z0-9_:])(?!\s*\()/g)) {
-    const name = m[1] as string;
-    if (!KEYWORDS.has(name)) metrics.add(name);
-  }
-  return { metrics, labels };
-}
-
-function exprsIn(value: unknown, out: string[] = []): string[] {
-  if (Array.isArray(value)) for (const v of value) exprsIn(v, out);
-  else if (value && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) {
-      if (k === 'expr' && typeof v === 'string') out.push(v);
-      else exprsIn(v, out);
-    }
-  }
-  return out;
-}
+const references = promqlReferences;
+const exprsIn = (value: unknown) => dashboardExprs(value);
 
 async function allowedSeries(prefix: string, nodeExporter: boolean, recorded: string[]) {
   const allowed = new Set<string>(['up', ...recorded]);
