@@ -8,11 +8,10 @@ const pkg = (name: string) => src(`${name}/src/index.ts`);
 // separately tests the built tarballs.
 export default defineConfig({
   resolve: {
-    // Exact-match regexes, subpath entries first: a string key would also rewrite `@deia/metrics/ops`
-    // as `<metrics index.ts>/ops`.
+    // Exact-match regexes: a string key would also rewrite subpaths (`@deia/x/y` as `<x index.ts>/y`).
     alias: [
-      { find: /^@deia\/metrics\/ops$/, replacement: src('metrics/src/ops/index.ts') },
       { find: /^@deia\/metrics$/, replacement: pkg('metrics') },
+      { find: /^@deia\/ops$/, replacement: pkg('ops') },
       { find: /^@deia\/health$/, replacement: pkg('health') },
       { find: /^@deia\/express$/, replacement: pkg('express') },
       { find: /^@deia\/fastify$/, replacement: pkg('fastify') },

@@ -1,7 +1,7 @@
 // Checks what we publish: publint and @arethetypeswrong/cli on every package's packed tarball,
 // then installs the tarballs into a fresh project and imports each package from ESM and CJS.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { checkSnippets } from './check-snippets.mjs';
@@ -15,6 +15,29 @@ const packages = readdirSync(join(root, 'packages'))
     pkg: JSON.parse(readFileSync(join(root, 'packages', dir, 'package.json'), 'utf8')),
   }))
   .filter(({ pkg }) => !pkg.private && pkg.exports);
+
+// Size budgets (bytes) and runtime dependency counts: @deia/metrics is loaded by every service,
+// @deia/ops only by whoever generates the ops files. Figures in packages/ops/README.md.
+const BUDGETS = {
+  '@deia/metrics': { tarball: 150_000, unpacked: 600_000, dependencies: 0 },
+  '@deia/ops': { tarball: 150_000, unpacked: 600_000, dependencies: 3 },
+};
+function checkBudget(pkg, tarball) {
+  const budget = BUDGETS[pkg.name];
+  if (!budget) return '';
+  const unpacked = run('tar', ['-tzvf', tarball], root)
+    .split('\n')
+    .reduce((sum, line) => sum + (Number(line.trim().split(/\s+/)[2]) || 0), 0);
+  const actual = {
+    tarball: statSync(tarball).size,
+    unpacked,
+    dependencies: Object.keys(pkg.dependencies ?? {}).length,
+  };
+  const over = Object.keys(budget).filter((k) => actual[k] > budget[k]);
+  if (over.length)
+    throw new Error(`over budget: ${over.map((k) => `${k} ${actual[k]} > ${budget[k]}`).join(', ')}`);
+  return `, budget (${actual.tarball} B packed, ${actual.unpacked} B unpacked, ${actual.dependencies} deps)`;
+}
 
 const out = mkdtempSync(join(tmpdir(), 'deia-pack-'));
 let failed = 0;
@@ -30,7 +53,7 @@ try {
       run('pnpm', attwArgs, dir);
       const packed = run('pnpm', ['pack', '--pack-destination', out], dir).trim().split('\n').pop();
       tarballs.push({ name: pkg.name, file: packed });
-      console.log(`ok   ${pkg.name}: publint, attw`);
+      console.log(`ok   ${pkg.name}: publint, attw${checkBudget(pkg, packed)}`);
     } catch (err) {
       failed++;
       console.error(`FAIL ${pkg.name}\n${err.stdout ?? ''}${err.stderr ?? err.message}`);
@@ -89,7 +112,7 @@ try {
       app,
     );
     console.log('ok   smoke: createMetrics from the packed tarball records and exposes a series');
-    // The CLI as users run it: through the bin npm linked from the tarball.
+    // The CLI as users run it: through the bin npm linked from the @deia/ops tarball.
     run(join(app, 'node_modules', '.bin', 'deia-observability'), ['generate', '--out', 'ops'], app);
     for (const f of ['prometheus/rules.yml', 'prometheus/prometheus.yml', 'alertmanager/alertmanager.yml']) {
       if (!existsSync(join(app, 'ops', f)))

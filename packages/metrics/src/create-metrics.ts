@@ -313,11 +313,16 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       responseSize: opt('http_response_size_bytes'),
     },
     bots: {
-      trackStartup: (botId, start) =>
-        timed(start, (s, ok) => {
+      trackStartup: (botId, start) => {
+        // The bot's counters exist at 0 from its first start, so increase() sees the first error
+        // or restart (a series born at 1 has no increase in its first window).
+        opt<CounterHandle>('bot_start_errors_total').inc({ bot_id: botId }, 0);
+        opt<CounterHandle>('bot_restarts_total').inc({ bot_id: botId }, 0);
+        return timed(start, (s, ok) => {
           opt<HistogramHandle>('bot_startup_duration_seconds').observe({ outcome: outcome(ok) }, s);
           if (!ok) opt<CounterHandle>('bot_start_errors_total').inc({ bot_id: botId });
-        }),
+        });
+      },
       trackMessage: (botId, handle) =>
         timed(handle, (s, ok) => {
           opt<HistogramHandle>('bot_message_processing_duration_seconds').observe({}, s);
@@ -356,15 +361,25 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       },
     },
     db: {
-      trackQuery: (operation, run) =>
-        timed(run, (s, ok) => {
+      trackQuery: (operation, run) => {
+        // Created at 0 with the operation, so increase()/rate() see the first error.
+        opt<CounterHandle>('db_query_errors_total').inc({ operation }, 0);
+        return timed(run, (s, ok) => {
           opt<HistogramHandle>('db_query_duration_seconds').observe({ operation }, s);
           if (!ok) opt<CounterHandle>('db_query_errors_total').inc({ operation });
-        }),
+        });
+      },
     },
     cache: {
-      hit: (cache = 'default') => opt<CounterHandle>('cache_hits_total').inc({ cache }),
-      miss: (cache = 'default') => opt<CounterHandle>('cache_misses_total').inc({ cache }),
+      // Each creates the other counter at 0 too: the hit ratio exists from the first lookup.
+      hit: (cache = 'default') => {
+        opt<CounterHandle>('cache_misses_total').inc({ cache }, 0);
+        opt<CounterHandle>('cache_hits_total').inc({ cache });
+      },
+      miss: (cache = 'default') => {
+        opt<CounterHandle>('cache_hits_total').inc({ cache }, 0);
+        opt<CounterHandle>('cache_misses_total').inc({ cache });
+      },
       trackCommand: (command, run) =>
         timed(run, (s) => opt<HistogramHandle>('cache_command_duration_seconds').observe({ command }, s)),
     },

@@ -165,6 +165,19 @@ describe('domain helpers', () => {
     expect(text).toContain('bot_startup_duration_seconds_count{outcome="success"} 1');
     expect(text).toContain('bot_startup_duration_seconds_count{outcome="error"} 1');
     expect(text).toContain('bot_start_errors_total{bot_id="bot-8"} 1');
+    // Created at 0 when the bot is first started, so increase() sees its first error or restart.
+    expect(text).toContain('bot_start_errors_total{bot_id="bot-7"} 0');
+    expect(text).toContain('bot_restarts_total{bot_id="bot-7"} 0');
+  });
+
+  it('creates the error and hit/miss counters at 0 with their label set', async () => {
+    const m = fresh({ groups: ['database', 'cache'] });
+    await m.db.trackQuery('select', async () => 1);
+    m.cache.hit('bot_status');
+    const text = await m.registry.metrics();
+    expect(text).toContain('db_query_errors_total{operation="select"} 0');
+    expect(text).toContain('cache_hits_total{cache="bot_status"} 1');
+    expect(text).toContain('cache_misses_total{cache="bot_status"} 0');
   });
 
   it('samples pool, queue and bot counts at scrape time', async () => {

@@ -1,10 +1,10 @@
 // Builds the ops folder the test runs Prometheus and Alertmanager from: the generator's output
-// (`generateOps` from @deia/metrics/ops) as is, with the test's targets, 1 s intervals, the webhook
+// (`generateOps` from @deia/ops) as is, with the test's targets, 1 s intervals, the webhook
 // receiver, and time compressed through the generator's own options (`forScale`, `windowScale`,
 // `windowFloor`, `alertmanager.groupWait` / `groupInterval`).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { generateOps, type OpsOptions } from '@deia/metrics/ops';
+import { generateOps, type OpsOptions } from '@deia/ops';
 
 export interface TestOpsOptions {
   dir: string;

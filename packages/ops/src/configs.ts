@@ -2,6 +2,26 @@ import type { ResolvedOpsOptions, Severity } from './types.js';
 
 const SEVERITIES: readonly Severity[] = ['critical', 'warning', 'info'];
 
+/**
+ * Labels that name the object an alert is about (a bot, a queue, a pool, a disk...). Inhibition
+ * only applies between alerts on the same object: a critical for bot demo-1 must not silence
+ * demo-2's warning. Alertmanager treats a label missing on both sides as equal, so alerts that do
+ * not carry one of these still inhibit each other. A test checks that every label an alert rule
+ * keeps is either here or `job`/`instance`.
+ */
+export const OBJECT_LABELS = [
+  'bot_id',
+  'queue',
+  'pool',
+  'operation',
+  'cache',
+  'check',
+  'dependency',
+  'model',
+  'mountpoint',
+  'device',
+] as const;
+
 /** prometheus.yml as an object: scrape of the service (and node_exporter when enabled), rules, Alertmanager. */
 export function buildPrometheusConfig(o: ResolvedOpsOptions): Record<string, unknown> {
   const service: Record<string, unknown> = {
@@ -111,11 +131,23 @@ export function buildAlertmanagerConfig(o: ResolvedOpsOptions): Record<string, u
       ],
     },
     inhibit_rules: [
-      // The critical rule of an alert silences its own warning rule (same name, same target).
+      // The critical rule of an alert silences its own warning rule (same name, same object).
       {
         source_matchers: ['severity="critical"'],
         target_matchers: ['severity="warning"'],
-        equal: ['alertname', 'job', 'instance'],
+        equal: ['alertname', 'job', 'instance', ...OBJECT_LABELS],
+      },
+      // One incident, one page: while the error budget burns fast, the threshold alerts on the
+      // same signal of the same job stay quiet.
+      {
+        source_matchers: ['alertname="AvailabilityBudgetBurn"', 'severity="critical"'],
+        target_matchers: ['alertname="HighErrorRate"'],
+        equal: ['job'],
+      },
+      {
+        source_matchers: ['alertname="LatencyBudgetBurn"', 'severity="critical"'],
+        target_matchers: ['alertname="HighLatency"'],
+        equal: ['job'],
       },
       // A service that is down explains every other alert from that instance.
       {

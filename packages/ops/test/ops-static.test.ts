@@ -11,19 +11,22 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CATALOG } from '@deia/metrics';
 import * as promClient from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { CATALOG } from '../src/catalog.js';
 import {
   alertRules,
   DEFAULT_OPS_OPTIONS,
+  dashboardExprs,
   generateOps,
+  OBJECT_LABELS,
   type OpsOptions,
+  promqlReferences,
   recordingRuleNames,
   resolveOpsOptions,
   runCli,
-} from '../src/ops/index.js';
+} from '../src/index.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const tmp = mkdtempSync(join(tmpdir(), 'deia-ops-static-'));
@@ -34,55 +37,8 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 // a prom-client default metric, `up`, node_exporter's filesystem series (when enabled) or a
 // recording rule of the same file.
 
-const KEYWORDS = new Set([
-  'and',
-  'or',
-  'unless',
-  'bool',
-  'offset',
-  'by',
-  'without',
-  'on',
-  'ignoring',
-  'group_left',
-  'group_right',
-  'inf',
-  'nan',
-]);
-
-/** Metric names and grouping/matcher label names a PromQL expression references. */
-export function references(expr: string): { metrics: Set<string>; labels: Set<string> } {
-  const labels = new Set<string>();
-  let e = expr.replace(/"(?:[^"\\]|\\.)*"/g, '""');
-  for (const m of e.matchAll(/\{([^}]*)\}/g)) {
-    for (const l of (m[1] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)/g))
-      labels.add(l[1] as string);
-  }
-  e = e.replace(/\{[^}]*\}/g, ' ').replace(/\[[^\]]*\]/g, ' ');
-  for (const m of e.matchAll(/\b(?:by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)/g)) {
-    for (const l of (m[1] ?? '').split(',')) if (l.trim()) labels.add(l.trim());
-  }
-  e = e
-    .replace(/\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ')
-    .replace(/\boffset\s+\w+/g, ' ');
-  const metrics = new Set<string>();
-  for (const m of e.matchAll(/(?<![\w.$:])([a-zA-Z_:][a-zA-Z0-9_:]*)(?![a-zA-Z0-9_:])(?!\s*\()/g)) {
-    const name = m[1] as string;
-    if (!KEYWORDS.has(name)) metrics.add(name);
-  }
-  return { metrics, labels };
-}
-
-function exprsIn(value: unknown, out: string[] = []): string[] {
-  if (Array.isArray(value)) for (const v of value) exprsIn(v, out);
-  else if (value && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) {
-      if (k === 'expr' && typeof v === 'string') out.push(v);
-      else exprsIn(v, out);
-    }
-  }
-  return out;
-}
+const references = promqlReferences;
+const exprsIn = (value: unknown) => dashboardExprs(value);
 
 async function allowedSeries(prefix: string, nodeExporter: boolean, recorded: string[]) {
   const allowed = new Set<string>(['up', ...recorded]);
@@ -111,7 +67,14 @@ const allowedLabels = new Set([
 describe('static cross-check of generated rules and dashboards against the catalog', () => {
   it.each([
     ['defaults', {}],
-    ['prefix deia_ with node_exporter', { prefix: 'deia_', nodeExporter: { enabled: true } }],
+    [
+      'prefix deia_ with node_exporter and the opt-in series',
+      {
+        prefix: 'deia_',
+        nodeExporter: { enabled: true },
+        optional: { auth: true, websocket: true, botResources: true },
+      },
+    ],
   ] as Array<[string, OpsOptions]>)('every referenced series exists (%s)', async (_, options) => {
     const { files, groups } = generateOps(options);
     const recorded = recordingRuleNames(groups);
@@ -137,6 +100,23 @@ describe('static cross-check of generated rules and dashboards against the catal
     expect(badLabels).toEqual([]);
   });
 
+  it('every label an alert keeps is job, instance or an inhibition object label', () => {
+    const { groups } = generateOps({ nodeExporter: { enabled: true } });
+    const kept = new Set<string>();
+    for (const rule of alertRules(groups)) {
+      const by = [...rule.expr.matchAll(/\bby \(([^)]*)\)/g)].flatMap((m) => (m[1] ?? '').split(','));
+      if (by.length) for (const l of by) kept.add(l.trim());
+      else
+        for (const m of references(rule.expr).metrics)
+          for (const l of CATALOG.find((d) => d.name === m)?.labelNames ?? []) kept.add(l);
+    }
+    kept.delete('le');
+    kept.delete('');
+    const objectLabels = new Set<string>(['job', 'instance', ...OBJECT_LABELS]);
+    expect([...kept].filter((l) => !objectLabels.has(l))).toEqual([]);
+    expect(kept).toContain('bot_id');
+  });
+
   it('finds series the way it should (the checker itself)', () => {
     expect([
       ...references('sum by (job, le) (rate(x_bucket{job="a",le="0.2"}[5m])) / y offset 5m > 0.5').metrics,
@@ -156,11 +136,15 @@ describe('static cross-check of generated rules and dashboards against the catal
   });
 });
 
+/** Every rule the generator can emit: node_exporter and the opt-in series enabled. */
+const EVERYTHING: OpsOptions = {
+  nodeExporter: { enabled: true },
+  optional: { auth: true, websocket: true, botResources: true },
+};
+
 describe('runbooks', () => {
   it('exist for every alert, and every runbook belongs to an alert', () => {
-    const names = new Set(
-      alertRules(generateOps({ nodeExporter: { enabled: true } }).groups).map((r) => r.alert),
-    );
+    const names = new Set(alertRules(generateOps(EVERYTHING).groups).map((r) => r.alert));
     const dir = join(root, 'docs/runbooks');
     const files = new Set(readdirSync(dir).filter((f) => f.endsWith('.md') && f !== 'README.md'));
     for (const n of names) expect(files.has(`${n}.md`), `docs/runbooks/${n}.md`).toBe(true);
@@ -170,8 +154,7 @@ describe('runbooks', () => {
 
   it('are listed in docs/alerts.md', () => {
     const doc = readFileSync(join(root, 'docs/alerts.md'), 'utf8');
-    for (const r of alertRules(generateOps({ nodeExporter: { enabled: true } }).groups))
-      expect(doc).toContain(`\`${r.alert}\``);
+    for (const r of alertRules(generateOps(EVERYTHING).groups)) expect(doc).toContain(`\`${r.alert}\``);
   });
 });
 
@@ -234,7 +217,7 @@ describe('dashboards', () => {
     expect(steps('DB pool utilisation')).toEqual([null, 0.7, 0.95]);
     const rules = alertRules(generateOps(options).groups);
     expect(rules.find((r) => r.alert === 'HighErrorRate' && r.labels.severity === 'warning')?.expr).toMatch(
-      /> 0\.02$/,
+      /> 0\.02\n/,
     );
     expect(
       rules.find((r) => r.alert === 'DatabasePoolSaturation' && r.labels.severity === 'warning')?.expr,
@@ -288,7 +271,7 @@ describe('options', () => {
 });
 
 describe('CLI deia-observability', () => {
-  const cli = join(root, 'packages/metrics/src/cli.ts');
+  const cli = join(root, 'packages/ops/src/cli.ts');
   const run = (args: string[]) =>
     spawnSync(process.execPath, ['--import', 'tsx', cli, ...args], {
       cwd: root,
@@ -307,7 +290,7 @@ describe('CLI deia-observability', () => {
       .sort();
     expect(written).toEqual(Object.keys(generateOps().files).sort());
     expect(
-      readFileSync(join(root, 'packages/metrics/src/cli.ts'), 'utf8').startsWith('#!/usr/bin/env node\n'),
+      readFileSync(join(root, 'packages/ops/src/cli.ts'), 'utf8').startsWith('#!/usr/bin/env node\n'),
     ).toBe(true);
   }, 60_000);
 
@@ -361,7 +344,7 @@ describe('CLI deia-observability', () => {
 
 // ---------------------------------------------------------------------------------------------
 // Committed example output: regenerated here; the test fails when a committed file is stale.
-// Refresh with DEIA_UPDATE_OPS=1 pnpm exec vitest run packages/metrics/test/ops-static.test.ts
+// Refresh with DEIA_UPDATE_OPS=1 pnpm exec vitest run packages/ops/test/ops-static.test.ts
 
 const COMMITTED = ['ops', 'examples/express-controller/ops', 'examples/fastify-controller/ops'];
 

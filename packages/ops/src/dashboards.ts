@@ -391,18 +391,23 @@ export function dashboardSpecs(o: ResolvedOpsOptions): DashboardSpec[] {
                 },
               ],
             },
-            {
-              title: 'CPU per bot',
-              kind: 'timeseries',
-              unit: 'percentunit',
-              queries: [{ expr: m('bot_cpu_usage_ratio'), legend: '{{bot_id}}' }],
-            },
-            {
-              title: 'Memory per bot',
-              kind: 'timeseries',
-              unit: 'bytes',
-              queries: [{ expr: m('bot_memory_bytes'), legend: '{{bot_id}}' }],
-            },
+            // Opt-in: the SDK has no helper writing these (options.optional.botResources).
+            ...(o.optional.botResources
+              ? ([
+                  {
+                    title: 'CPU per bot',
+                    kind: 'timeseries',
+                    unit: 'percentunit',
+                    queries: [{ expr: m('bot_cpu_usage_ratio'), legend: '{{bot_id}}' }],
+                  },
+                  {
+                    title: 'Memory per bot',
+                    kind: 'timeseries',
+                    unit: 'bytes',
+                    queries: [{ expr: m('bot_memory_bytes'), legend: '{{bot_id}}' }],
+                  },
+                ] satisfies PanelSpec[])
+              : []),
           ],
         },
         {
@@ -645,28 +650,37 @@ export function dashboardSpecs(o: ResolvedOpsOptions): DashboardSpec[] {
               unit: 's',
               queries: [{ expr: `min(${m('process_uptime_seconds')})` }],
             },
-            {
-              title: 'WebSocket connections',
-              kind: 'timeseries',
-              unit: 'short',
-              queries: [{ expr: `sum(${m('websocket_connections')})`, legend: 'open' }],
-            },
-            {
-              title: 'WebSocket disconnects per minute',
-              kind: 'timeseries',
-              unit: 'short',
-              queries: [
-                { expr: `${rate('websocket_disconnect_total', 'reason')} * 60`, legend: '{{reason}}' },
-              ],
-              thresholds: { warning: t.websocketDisconnectsPerMinute },
-            },
-            {
-              title: 'Auth failures in 5m',
-              kind: 'timeseries',
-              unit: 'short',
-              queries: [{ expr: `sum(increase(${m('auth_failures_total')}[5m]))`, legend: 'failures' }],
-              thresholds: { warning: t.authFailures },
-            },
+            // Opt-in: the SDK has no helper writing these (options.optional.websocket / .auth).
+            ...(o.optional.websocket
+              ? ([
+                  {
+                    title: 'WebSocket connections',
+                    kind: 'timeseries',
+                    unit: 'short',
+                    queries: [{ expr: `sum(${m('websocket_connections')})`, legend: 'open' }],
+                  },
+                  {
+                    title: 'WebSocket disconnects per minute',
+                    kind: 'timeseries',
+                    unit: 'short',
+                    queries: [
+                      { expr: `${rate('websocket_disconnect_total', 'reason')} * 60`, legend: '{{reason}}' },
+                    ],
+                    thresholds: { warning: t.websocketDisconnectsPerMinute },
+                  },
+                ] satisfies PanelSpec[])
+              : []),
+            ...(o.optional.auth
+              ? ([
+                  {
+                    title: 'Auth failures in 5m',
+                    kind: 'timeseries',
+                    unit: 'short',
+                    queries: [{ expr: `sum(increase(${m('auth_failures_total')}[5m]))`, legend: 'failures' }],
+                    thresholds: { warning: t.authFailures },
+                  },
+                ] satisfies PanelSpec[])
+              : []),
             {
               title: 'Rate-limited requests',
               kind: 'timeseries',

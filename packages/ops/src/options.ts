@@ -1,4 +1,4 @@
-import { DeiaMetricsError } from '../errors.js';
+import { DeiaMetricsError } from '@deia/metrics';
 import type { OpsForKey, OpsOptions, OpsThresholds, ResolvedOpsOptions } from './types.js';
 
 /** Every default of the ops generator, in one place. Thresholds: see docs/alerts.md for the choice. */
@@ -28,7 +28,7 @@ export const DEFAULT_OPS_OPTIONS = {
     crashLoopCritical: 4,
     queueBacklogWarning: 20,
     queueBacklogCritical: 40,
-    dispatchLatencyP50: 2,
+    dispatchLatencyP50: 2.5,
     messageProcessingP95: 0.5,
     dependencyLatencyWarning: 0.3,
     dependencyLatencyCritical: 0.5,
@@ -38,9 +38,11 @@ export const DEFAULT_OPS_OPTIONS = {
     websocketDisconnectsPerMinute: 20,
     authFailures: 10,
     eventLoopLag: 0.2,
+    minRequestRate: 0.1,
   } satisfies OpsThresholds,
   for: {
     serviceDown: '1m',
+    targetMissing: '2m',
     errorRatioWarning: '5m',
     errorRatioCritical: '2m',
     latencyP95Warning: '5m',
@@ -79,6 +81,8 @@ export const DEFAULT_OPS_OPTIONS = {
   windowScale: 1,
   windowFloor: '1m',
   checks: { database: 'database|db|postgres', cache: 'cache|redis' },
+  optional: { auth: false, websocket: false, botResources: false },
+  llmDependencies: 'ollama',
   nodeExporter: { enabled: false, job: 'node', targets: ['127.0.0.1:9100'] },
   prometheus: {
     scrapeTargets: ['127.0.0.1:8000'],
@@ -217,6 +221,8 @@ export function resolveOpsOptions(options: OpsOptions = {}): ResolvedOpsOptions 
     'windowScale',
     'windowFloor',
     'checks',
+    'optional',
+    'llmDependencies',
     'nodeExporter',
     'prometheus',
     'alertmanager',
@@ -307,6 +313,20 @@ export function resolveOpsOptions(options: OpsOptions = {}): ResolvedOpsOptions 
       fail(`checks.${k} must be a regular expression.`);
     }
     if (v.includes('"')) fail(`checks.${k} must not contain quotes.`);
+  }
+
+  const op = checkKeys('optional', o.optional, ['auth', 'websocket', 'botResources']);
+  const optional: ResolvedOpsOptions['optional'] = { ...D.optional };
+  for (const [k, v] of Object.entries(op)) {
+    if (typeof v !== 'boolean') fail(`optional.${k} must be a boolean.`);
+    optional[k as keyof typeof optional] = v as boolean;
+  }
+  const llmDependencies = str('llmDependencies', o.llmDependencies, D.llmDependencies);
+  if (llmDependencies.includes('"')) fail('llmDependencies must not contain quotes.');
+  try {
+    new RegExp(llmDependencies);
+  } catch {
+    fail('llmDependencies must be a regular expression.');
   }
 
   const ne = checkKeys('nodeExporter', o.nodeExporter, ['enabled', 'job', 'targets']);
@@ -448,6 +468,8 @@ export function resolveOpsOptions(options: OpsOptions = {}): ResolvedOpsOptions 
     windowScale,
     windowFloor,
     checks,
+    optional,
+    llmDependencies,
     nodeExporter,
     prometheus,
     alertmanager,

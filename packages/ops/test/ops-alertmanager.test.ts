@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { generateOps } from '../src/ops/index.js';
+import { generateOps } from '../src/index.js';
 import { freePort, stopAll } from './processes.js';
 
 // amtool and alertmanager come from the Debian package `prometheus-alertmanager`.
@@ -201,5 +201,80 @@ describe('a real Alertmanager with the generated config (webhook mode)', () => {
         .sort();
     for (let i = 0; i < 150 && critical().length < 2; i++) await new Promise((r) => setTimeout(r, 100));
     expect(critical()).toEqual(['HighErrorRate', 'ServiceDown']);
-  }, 30_000);
+
+    // Inhibition stays within one object, with the label sets the rules really produce; posted
+    // and read back with amtool. A critical for bot demo-1 silences demo-1's warning only.
+    const url = `--alertmanager.url=http://127.0.0.1:${port}/`;
+    const objects: Array<Record<string, string>> = [
+      { alertname: 'BotCrashLoop', severity: 'critical', bot_id: 'demo-1' },
+      { alertname: 'BotCrashLoop', severity: 'warning', bot_id: 'demo-1' },
+      { alertname: 'BotCrashLoop', severity: 'warning', bot_id: 'demo-2' },
+      { alertname: 'QueueBacklog', severity: 'critical', queue: 'messages' },
+      { alertname: 'QueueBacklog', severity: 'warning', queue: 'embeddings' },
+      { alertname: 'DatabasePoolSaturation', severity: 'critical', instance: 'c:8000', pool: 'main' },
+      { alertname: 'DatabasePoolSaturation', severity: 'warning', instance: 'c:8000', pool: 'replica' },
+      { alertname: 'OllamaLatencyHigh', severity: 'critical', model: 'llama3', operation: 'chat' },
+      { alertname: 'OllamaLatencyHigh', severity: 'warning', model: 'mistral', operation: 'chat' },
+      {
+        alertname: 'HostDiskSpaceLow',
+        severity: 'critical',
+        instance: 'h:9100',
+        mountpoint: '/',
+        device: 'sda1',
+      },
+      {
+        alertname: 'HostDiskSpaceLow',
+        severity: 'warning',
+        instance: 'h:9100',
+        mountpoint: '/var',
+        device: 'sda2',
+      },
+      // A fast budget burn is the page; the threshold alert on the same job's errors stays quiet.
+      { alertname: 'AvailabilityBudgetBurn', severity: 'critical', job: 'checkout' },
+      { alertname: 'HighErrorRate', severity: 'critical', job: 'checkout' },
+      { alertname: 'HighErrorRate', severity: 'critical', job: 'other' },
+    ];
+    for (const labels of objects) {
+      const args = Object.entries({ job: 'deia-bot-controller', ...labels }).map(([k, v]) => `${k}=${v}`);
+      const r = amtool(['alert', 'add', url, ...args]);
+      expect(r.out).toBe('');
+    }
+    const key = (l: Record<string, string>) =>
+      [l.alertname, l.severity, l.job, l.bot_id ?? l.queue ?? l.pool ?? l.model ?? l.mountpoint ?? ''].join(
+        '/',
+      );
+    const inhibited = () => {
+      const r = amtool([
+        'alert',
+        'query',
+        url,
+        '--inhibited',
+        '-o',
+        'json',
+        'alertname!~ServiceDown|HighMemoryUsage',
+      ]);
+      const list = JSON.parse(r.stdout || '[]') as Array<{
+        labels: Record<string, string>;
+        status: { state: string; inhibitedBy: string[] };
+      }>;
+      return list
+        .filter(
+          (a) => a.status.inhibitedBy.length > 0 && objects.some((o) => o.alertname === a.labels.alertname),
+        )
+        .map((a) => key(a.labels))
+        .sort();
+    };
+    const expected = [
+      'BotCrashLoop/warning/deia-bot-controller/demo-1',
+      'HighErrorRate/critical/checkout/',
+      'HighErrorRate/warning/deia-bot-controller/', // from the first batch
+    ];
+    let got: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      got = inhibited();
+      if (got.length >= expected.length) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(got).toEqual(expected);
+  }, 40_000);
 });

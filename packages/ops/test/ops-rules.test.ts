@@ -4,7 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { type AlertRule, alertRules, generateOps, type OpsOptions, type Severity } from '../src/ops/index.js';
+import {
+  type AlertRule,
+  alertRules,
+  generateOps,
+  type OpsOptions,
+  type Severity,
+  scaleWindows,
+} from '../src/index.js';
 
 // promtool comes from the Debian package `prometheus`; .ci/run installs it when missing.
 // The unit tests are generated from the table below: for every alert at least one case where it
@@ -46,9 +53,19 @@ const both = (labels: Labels, value: string): Expect[] => [
 const hist = (name: string, buckets: Record<string, string>, labels: Labels = {}) =>
   Object.entries(buckets).map(([le, values]) => s(`${name}_bucket`, values, { ...labels, le }));
 const jobOnly = { job: JOB };
+/** Enough requests for the min-traffic clause of latency alerts (1/s), with the SDK's labels. */
+const traffic = s('http_requests_total', '0+60x60', { method: 'GET', route: '/api/bots', status: '200' });
 
 const CASES: Case[] = [
   // service
+  {
+    alert: 'TargetMissing',
+    what: 'no up series for the job (gone from service discovery)',
+    at: '5m',
+    series: [s('up', '1x10', { job: 'some-other-job' })],
+    fires: [{ severity: 'critical', labels: jobOnly, value: '' }],
+  },
+  { alert: 'TargetMissing', what: 'target scraped', at: '5m', series: [s('up', '0x10')], fires: [] },
   {
     alert: 'ServiceDown',
     what: 'target down 2m',
@@ -80,6 +97,26 @@ const CASES: Case[] = [
   },
   {
     alert: 'HighErrorRate',
+    what: 'low traffic: 1 request a minute, one of them a 5xx (17% over 5m)',
+    at: '10m',
+    series: [
+      s('http_requests_total', '0x5 1x20', { method: 'POST', route: '/api/bot/:id/message', status: '500' }),
+      s('http_requests_total', '0+1x20', { method: 'GET', route: '/api/bots', status: '200' }),
+    ],
+    fires: [],
+  },
+  {
+    alert: 'AvailabilityBudgetBurn',
+    what: 'low traffic: 1 request a minute, 10% of them 5xx',
+    at: '30m',
+    series: [
+      s('http_requests_total', '0+0.1x60', { method: 'GET', route: '/api/bots', status: '500' }),
+      s('http_requests_total', '0+0.9x60', { method: 'GET', route: '/api/bots', status: '200' }),
+    ],
+    fires: [],
+  },
+  {
+    alert: 'HighErrorRate',
     what: '0.5% 5xx',
     at: '10m',
     series: [
@@ -92,12 +129,15 @@ const CASES: Case[] = [
     alert: 'HighLatency',
     what: 'p95 1.95s',
     at: '10m',
-    series: hist('http_request_duration_seconds', {
-      '0.5': '0x20',
-      '1': '0x20',
-      '2': '0+10x20',
-      '+Inf': '0+10x20',
-    }),
+    series: [
+      ...hist('http_request_duration_seconds', {
+        '0.5': '0x20',
+        '1': '0x20',
+        '2': '0+10x20',
+        '+Inf': '0+10x20',
+      }),
+      traffic,
+    ],
     fires: both(jobOnly, '1.95s'),
   },
   {
@@ -200,6 +240,13 @@ const CASES: Case[] = [
     at: '10m',
     series: [s('websocket_disconnect_total', '0+30x20', { reason: 'error' })],
     fires: [{ severity: 'warning', labels: jobOnly, value: '30' }],
+  },
+  {
+    alert: 'WebSocketDisconnectSpike',
+    what: 'exactly 20 per minute (the threshold; rate*60 is 20.0000000000000036)',
+    at: '10m',
+    series: [s('websocket_disconnect_total', '0+20x20', { reason: 'error' })],
+    fires: [],
   },
   {
     alert: 'WebSocketDisconnectSpike',
@@ -322,10 +369,10 @@ const CASES: Case[] = [
   },
   {
     alert: 'BotStartErrors',
-    what: 'first failure creates the labelled series at 1',
-    at: '7m',
-    series: [s('bot_start_errors_total', '_x5 1x10', { bot_id: 'bot-2' })],
-    fires: [{ severity: 'warning', labels: { ...jobOnly, bot_id: 'bot-2' }, value: '1' }],
+    what: 'after a scrape gap longer than the window, old failures are not new ones',
+    at: '25m',
+    series: [s('bot_start_errors_total', '0 3x5 _x10 3x15', { bot_id: 'bot-2' })],
+    fires: [],
   },
   {
     alert: 'BotStartErrors',
@@ -343,10 +390,17 @@ const CASES: Case[] = [
   },
   {
     alert: 'BotCrashLoop',
-    what: '2 restarts of a bot whose counter series is new',
-    at: '7m',
-    series: [s('bot_restarts_total', '_x6 1 2', { bot_id: 'bot-3' })],
+    what: '2 restarts of a bot (its series created at 0 by trackStartup)',
+    at: '8m',
+    series: [s('bot_restarts_total', '0x6 1 2', { bot_id: 'bot-3' })],
     fires: [{ severity: 'warning', labels: { ...jobOnly, bot_id: 'bot-3' }, value: '2' }],
+  },
+  {
+    alert: 'BotCrashLoop',
+    what: 'restarted 7 times long ago, then a scrape gap longer than 10m',
+    at: '30m',
+    series: [s('bot_restarts_total', '0 7x5 _x15 7x10', { bot_id: 'bot-1' })],
+    fires: [],
   },
   {
     alert: 'BotCrashLoop',
@@ -385,16 +439,22 @@ const CASES: Case[] = [
   },
   {
     alert: 'BotDispatchSlow',
-    what: 'median above 2.5s',
+    what: 'median above 2.5s (70% of dispatches slower)',
     at: '10m',
-    series: hist('bot_dispatch_latency_seconds', { '1': '0x20', '2.5': '0x20', '+Inf': '0+10x20' }),
-    fires: [{ severity: 'warning', labels: jobOnly, value: '2.5s' }],
+    series: [
+      ...hist('bot_dispatch_latency_seconds', { '1': '0x20', '2.5': '0+3x20', '+Inf': '0+10x20' }),
+      s('bot_dispatch_latency_seconds_count', '0+10x20'),
+    ],
+    fires: [{ severity: 'warning', labels: jobOnly, value: '30%' }],
   },
   {
     alert: 'BotDispatchSlow',
-    what: 'median 1.75s',
+    what: 'median within 2.5s (half at most 2.5s: the edge)',
     at: '10m',
-    series: hist('bot_dispatch_latency_seconds', { '1': '0x20', '2.5': '0+10x20', '+Inf': '0+10x20' }),
+    series: [
+      ...hist('bot_dispatch_latency_seconds', { '1': '0x20', '2.5': '0+5x20', '+Inf': '0+10x20' }),
+      s('bot_dispatch_latency_seconds_count', '0+10x20'),
+    ],
     fires: [],
   },
   {
@@ -424,11 +484,14 @@ const CASES: Case[] = [
     alert: 'DependencyLatencyHigh',
     what: 'p95 975ms',
     at: '10m',
-    series: hist(
-      'dependency_request_duration_seconds',
-      { '0.5': '0x20', '1': '0+10x20', '+Inf': '0+10x20' },
-      { dependency: 'qdrant', outcome: 'success' },
-    ),
+    series: [
+      ...hist(
+        'dependency_request_duration_seconds',
+        { '0.5': '0x20', '1': '0+10x20', '+Inf': '0+10x20' },
+        { dependency: 'qdrant', outcome: 'success' },
+      ),
+      s('dependency_request_duration_seconds_count', '0+10x20', { dependency: 'qdrant', outcome: 'success' }),
+    ],
     fires: both({ ...jobOnly, dependency: 'qdrant' }, '975ms'),
   },
   {
@@ -446,11 +509,14 @@ const CASES: Case[] = [
     alert: 'OllamaLatencyHigh',
     what: 'p95 975ms',
     at: '10m',
-    series: hist(
-      'llm_request_duration_seconds',
-      { '0.5': '0x20', '1': '0+10x20', '+Inf': '0+10x20' },
-      { model: 'llama3', operation: 'chat' },
-    ),
+    series: [
+      ...hist(
+        'llm_request_duration_seconds',
+        { '0.5': '0x20', '1': '0+10x20', '+Inf': '0+10x20' },
+        { model: 'llama3', operation: 'chat' },
+      ),
+      s('llm_request_duration_seconds_count', '0+10x20', { model: 'llama3', operation: 'chat' }),
+    ],
     fires: both({ ...jobOnly, model: 'llama3', operation: 'chat' }, '975ms'),
   },
   {
@@ -466,31 +532,31 @@ const CASES: Case[] = [
   },
   {
     alert: 'DependencyErrorRate',
-    what: '50% of ollama calls fail',
+    what: '50% of qdrant calls fail',
     at: '10m',
     series: [
-      s('dependency_request_duration_seconds_count', '0+5x20', { dependency: 'ollama', outcome: 'error' }),
-      s('dependency_request_duration_seconds_count', '0+5x20', { dependency: 'ollama', outcome: 'success' }),
+      s('dependency_request_duration_seconds_count', '0+5x20', { dependency: 'qdrant', outcome: 'error' }),
+      s('dependency_request_duration_seconds_count', '0+5x20', { dependency: 'qdrant', outcome: 'success' }),
     ],
-    fires: both({ ...jobOnly, dependency: 'ollama' }, '50%'),
+    fires: both({ ...jobOnly, dependency: 'qdrant' }, '50%'),
   },
   {
     alert: 'DependencyErrorRate',
     what: '10% fail: warning only',
     at: '10m',
     series: [
-      s('dependency_request_duration_seconds_count', '0+1x20', { dependency: 'ollama', outcome: 'error' }),
-      s('dependency_request_duration_seconds_count', '0+9x20', { dependency: 'ollama', outcome: 'success' }),
+      s('dependency_request_duration_seconds_count', '0+1x20', { dependency: 'qdrant', outcome: 'error' }),
+      s('dependency_request_duration_seconds_count', '0+9x20', { dependency: 'qdrant', outcome: 'success' }),
     ],
-    fires: [{ severity: 'warning', labels: { ...jobOnly, dependency: 'ollama' }, value: '10%' }],
+    fires: [{ severity: 'warning', labels: { ...jobOnly, dependency: 'qdrant' }, value: '10%' }],
   },
   {
     alert: 'DependencyErrorRate',
     what: '4% fail',
     at: '10m',
     series: [
-      s('dependency_request_duration_seconds_count', '0+1x20', { dependency: 'ollama', outcome: 'error' }),
-      s('dependency_request_duration_seconds_count', '0+24x20', { dependency: 'ollama', outcome: 'success' }),
+      s('dependency_request_duration_seconds_count', '0+1x20', { dependency: 'qdrant', outcome: 'error' }),
+      s('dependency_request_duration_seconds_count', '0+24x20', { dependency: 'qdrant', outcome: 'success' }),
     ],
     fires: [],
   },
@@ -499,8 +565,17 @@ const CASES: Case[] = [
     what: '50% fail but before for:',
     at: '1m',
     series: [
-      s('dependency_request_duration_seconds_count', '0+5x20', { dependency: 'ollama', outcome: 'error' }),
-      s('dependency_request_duration_seconds_count', '0+5x20', { dependency: 'ollama', outcome: 'success' }),
+      s('dependency_request_duration_seconds_count', '0+5x20', { dependency: 'qdrant', outcome: 'error' }),
+      s('dependency_request_duration_seconds_count', '0+5x20', { dependency: 'qdrant', outcome: 'success' }),
+    ],
+    fires: [],
+  },
+  {
+    alert: 'DependencyErrorRate',
+    what: 'every ollama call fails: OllamaErrorRate alerts on these, not this rule',
+    at: '10m',
+    series: [
+      s('dependency_request_duration_seconds_count', '0+10x20', { dependency: 'ollama', outcome: 'error' }),
     ],
     fires: [],
   },
@@ -509,8 +584,8 @@ const CASES: Case[] = [
     what: 'every generate fails',
     at: '10m',
     series: [
-      s('llm_request_errors_total', '0+4x20', { model: 'llama3', operation: 'generate' }),
-      s('llm_request_duration_seconds_count', '0+4x20', { model: 'llama3', operation: 'generate' }),
+      s('llm_request_errors_total', '0+10x20', { model: 'llama3', operation: 'generate' }),
+      s('llm_request_duration_seconds_count', '0+10x20', { model: 'llama3', operation: 'generate' }),
     ],
     fires: both({ ...jobOnly, model: 'llama3', operation: 'generate' }, '100%'),
   },
@@ -595,6 +670,7 @@ const CASES: Case[] = [
     series: [
       s('http_request_duration_seconds_bucket', '0+2x60', { le: '0.2' }),
       s('http_request_duration_seconds_count', '0+10x60'),
+      traffic,
     ],
     fires: [
       { severity: 'critical', labels: jobOnly, value: '80%' },
@@ -608,6 +684,7 @@ const CASES: Case[] = [
     series: [
       s('http_request_duration_seconds_bucket', '0+96x60', { le: '0.2' }),
       s('http_request_duration_seconds_count', '0+100x60'),
+      traffic,
     ],
     fires: [],
   },
@@ -666,7 +743,10 @@ function promtool(args: string[], cwd = dir) {
 }
 
 describe('generated Prometheus rules', () => {
-  const options: OpsOptions = { nodeExporter: { enabled: true } };
+  const options: OpsOptions = {
+    nodeExporter: { enabled: true },
+    optional: { auth: true, websocket: true, botResources: true },
+  };
   const { files, groups } = generateOps(options);
   const rules = alertRules(groups);
   writeFileSync(join(dir, 'rules.yml'), files['prometheus/rules.yml'] as string);
@@ -700,7 +780,7 @@ describe('generated Prometheus rules', () => {
       HostDiskSpaceLow: 'humanizePercentage',
       CacheHitRatioLow: 'humanizePercentage',
       EventLoopLag: 'humanizeDuration',
-      BotDispatchSlow: 'humanizeDuration',
+      BotDispatchSlow: 'humanizePercentage',
       MessageProcessingSlow: 'humanizeDuration',
       DependencyLatencyHigh: 'humanizeDuration',
       OllamaLatencyHigh: 'humanizeDuration',
@@ -715,6 +795,7 @@ describe('generated Prometheus rules', () => {
       AuthFailureSpike: 'humanize',
       WebSocketDisconnectSpike: 'humanize',
       ServiceDown: undefined,
+      TargetMissing: undefined,
       DatabaseDown: undefined,
       CacheDown: undefined,
     };
@@ -769,8 +850,8 @@ describe('generated Prometheus rules', () => {
     expect(exprOf(fast, 'job:http_request_errors:ratio_rate3d')).toContain('[3h36m]');
     // 15m * 0.05 = 45s, 10m * 0.05 = 30s; ranges and offsets together.
     expect(exprOf(fast, 'job_queue:task_queue_depth:deriv15m')).toContain('[45s]');
-    expect(crash(fast)).toContain('[30s]) and');
-    expect(crash(fast)).toContain('offset 30s');
+    expect(crash(fast)).toContain('[30s]))');
+    expect(scaleWindows('x offset 10m', 0.05, 10)).toBe('x offset 30s');
     expect(exprOf({ windowScale: 0.01, windowFloor: '10s' }, 'job:http_requests:rate5m')).toContain('[10s]');
     expect(generateOps({}).files['prometheus/rules.yml']).toBe(
       generateOps({ windowScale: 1, windowFloor: '5s' }).files['prometheus/rules.yml'],

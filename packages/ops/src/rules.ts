@@ -1,5 +1,14 @@
-import { formatDuration, parseDuration } from './options.js';
+import { parseDuration } from './options.js';
+import { leMatcher, requireBucketBound, scaleWindows } from './rule-helpers.js';
 import type { AlertRule, RecordingRule, ResolvedOpsOptions, RuleGroup, Severity } from './types.js';
+
+export {
+  alertRules,
+  leMatcher,
+  recordingRuleNames,
+  requireBucketBound,
+  scaleWindows,
+} from './rule-helpers.js';
 
 /** Windows of the multiwindow, multi-burn-rate SLO alerts (Google SRE workbook, chapter 5). */
 export const SLO_WINDOWS = ['5m', '30m', '1h', '2h', '6h', '1d', '3d'] as const;
@@ -46,11 +55,43 @@ export function buildRuleGroups(o: ResolvedOpsOptions): RuleGroup[] {
   const t = o.thresholds;
   const sel = (extra?: string) => `{${o.selector}${extra ? `,${extra}` : ''}}`;
   const m = (name: string, extra?: string) => `${p}${name}${sel(extra)}`;
-  /** Events in `w`, counting a labelled counter created inside the window (its first sample is already > 0). */
-  const events = (name: string, w: string) =>
-    `(increase(${m(name)}[${w}]) and ${m(name)} offset ${w}) or ${m(name)}`;
-  const quantile = (q: number, name: string, by: string, w = '5m') =>
-    `histogram_quantile(${q}, sum by (${by}le) (rate(${m(`${name}_bucket`)}[${w}])))`;
+  /**
+   * `part / total` by `by`, 0 (not missing) while `part` has no series yet: the 5xx series of a
+   * route only exists after its first 5xx.
+   */
+  const ratio = (by: string, part: string, total: string, w: string) =>
+    `(sum by (${by}) (rate(${part}[${w}])) or 0 * sum by (${by}) (rate(${total}[${w}])))\n/\nsum by (${by}) (rate(${total}[${w}]))`;
+  /** The min-traffic clause of ratio alerts: quiet below `thresholds.minRequestRate` per second. */
+  const enough = (by: string, total: string, w = '5m') =>
+    `\nand on (${by})\nsum by (${by}) (rate(${total}[${w}])) > ${t.minRequestRate}`;
+  const httpTotal = m('http_requests_total');
+  requireBucketBound(
+    'bot_dispatch_latency_seconds',
+    t.dispatchLatencyP50,
+    'thresholds.dispatchLatencyP50',
+    false,
+  );
+  for (const [key, metric] of [
+    ['latencyP95Warning', 'http_request_duration_seconds'],
+    ['latencyP95Critical', 'http_request_duration_seconds'],
+    ['dbQueryP95', 'db_query_duration_seconds'],
+    ['messageProcessingP95', 'bot_message_processing_duration_seconds'],
+    ['dependencyLatencyWarning', 'dependency_request_duration_seconds'],
+    ['dependencyLatencyCritical', 'dependency_request_duration_seconds'],
+    ['dependencyLatencyWarning', 'llm_request_duration_seconds'],
+    ['dependencyLatencyCritical', 'llm_request_duration_seconds'],
+  ] as const) {
+    requireBucketBound(metric, t[key], `thresholds.${key}`);
+  }
+  requireBucketBound(
+    'http_request_duration_seconds',
+    o.latencySlo.thresholdSeconds,
+    'latencySlo.thresholdSeconds',
+  );
+  const quantile = (q: number, name: string, by: string, w = '5m', extra?: string) =>
+    `histogram_quantile(${q}, sum by (${by}le) (rate(${m(`${name}_bucket`, extra)}[${w}])))`;
+  /** The LLM backends have their own alerts on llm_request_*: one failure, one alert. */
+  const notLlm = `dependency!~"${o.llmDependencies}"`;
 
   const rec = {
     reqRate: `job:${p}http_requests:rate5m`,
@@ -70,7 +111,7 @@ export function buildRuleGroups(o: ResolvedOpsOptions): RuleGroup[] {
     { record: rec.reqRateRoute, expr: `sum by (job, route) (rate(${m('http_requests_total')}[5m]))` },
     {
       record: rec.errRatioRoute,
-      expr: `sum by (job, route) (rate(${m('http_requests_total', 'status=~"5.."')}[5m]))\n/\nsum by (job, route) (rate(${m('http_requests_total')}[5m]))`,
+      expr: ratio('job, route', m('http_requests_total', 'status=~"5.."'), httpTotal, '5m'),
     },
   ];
   for (const [q, name] of [
@@ -84,18 +125,18 @@ export function buildRuleGroups(o: ResolvedOpsOptions): RuleGroup[] {
       expr: quantile(q, 'http_request_duration_seconds', 'job, route, '),
     });
   }
-  const le = String(o.latencySlo.thresholdSeconds);
+  const le = leMatcher(o.latencySlo.thresholdSeconds);
   const slo: RecordingRule[] = [];
   for (const w of SLO_WINDOWS) {
     slo.push({
       record: rec.errRatio(w),
-      expr: `sum by (job) (rate(${m('http_requests_total', 'status=~"5.."')}[${w}]))\n/\nsum by (job) (rate(${m('http_requests_total')}[${w}]))`,
+      expr: ratio('job', m('http_requests_total', 'status=~"5.."'), httpTotal, w),
     });
   }
   for (const w of SLO_WINDOWS) {
     slo.push({
       record: rec.slowRatio(w),
-      expr: `1 - (\n  sum by (job) (rate(${m('http_request_duration_seconds_bucket', `le="${le}"`)}[${w}]))\n  /\n  sum by (job) (rate(${m('http_request_duration_seconds_count')}[${w}]))\n)`,
+      expr: `1 - (\n  sum by (job) (rate(${m('http_request_duration_seconds_bucket', le)}[${w}]))\n  /\n  sum by (job) (rate(${m('http_request_duration_seconds_count')}[${w}]))\n)`,
     });
   }
   const resources: RecordingRule[] = [
@@ -154,6 +195,14 @@ export function buildRuleGroups(o: ResolvedOpsOptions): RuleGroup[] {
 
   const service: AlertRule[] = [
     alert(
+      'TargetMissing',
+      'critical',
+      'targetMissing',
+      `absent(up${sel()})`,
+      'No target of job {{ $labels.job }} is being scraped',
+      `Prometheus has no \`up\` series for {{ $labels.job }} for ${o.for.targetMissing}: the target vanished from service discovery or the scrape config, so every other alert of this job is blind.`,
+    ),
+    alert(
       'ServiceDown',
       'critical',
       'serviceDown',
@@ -165,7 +214,7 @@ export function buildRuleGroups(o: ResolvedOpsOptions): RuleGroup[] {
       'HighErrorRate',
       'errorRatio',
       'percent',
-      (th) => `${rec.errRatio('5m')} > ${th}`,
+      (th) => `${rec.errRatio('5m')} > ${th}${enough('job', httpTotal)}`,
       'High 5xx error ratio on {{ $labels.job }}',
       (th) =>
         `${v.percent} of requests to {{ $labels.job }} answered 5xx over the last 5m (threshold ${th}).`,
@@ -174,7 +223,7 @@ export function buildRuleGroups(o: ResolvedOpsOptions): RuleGroup[] {
       'HighLatency',
       'latencyP95',
       'duration',
-      (th) => `${rec.latency('p95')} > ${th}`,
+      (th) => `${rec.latency('p95')} > ${th}${enough('job', httpTotal)}`,
       'High p95 latency on {{ $labels.job }}',
       (th) =>
         `p95 request duration of {{ $labels.job }} is ${v.duration} over the last 5m (threshold ${th}).`,
@@ -212,23 +261,30 @@ export function buildRuleGroups(o: ResolvedOpsOptions): RuleGroup[] {
       'Cache unreachable from {{ $labels.instance }} (non-critical)',
       'Health check {{ $labels.check }} on {{ $labels.instance }} (job {{ $labels.job }}) is failing; requests fall back to the database.',
     ),
-    alert(
-      'AuthFailureSpike',
-      'warning',
-      'authFailures',
-      `sum by (job) (${events('auth_failures_total', '5m')}) > ${t.authFailures}`,
-      'Authentication failures spiking on {{ $labels.job }}',
-      `${v.number} failed authentication attempts on {{ $labels.job }} in the last 5m (threshold ${t.authFailures}).`,
-    ),
-    alert(
-      'WebSocketDisconnectSpike',
-      'warning',
-      'websocketDisconnects',
-      `sum by (job) (rate(${m('websocket_disconnect_total')}[5m])) * 60 > ${t.websocketDisconnectsPerMinute}`,
-      'WebSocket disconnects spiking on {{ $labels.job }}',
-      `{{ $labels.job }} loses ${v.number} WebSocket connections per minute (threshold ${t.websocketDisconnectsPerMinute}).`,
-    ),
   ];
+  if (o.optional.auth)
+    service.push(
+      alert(
+        'AuthFailureSpike',
+        'warning',
+        'authFailures',
+        `sum by (job) (increase(${m('auth_failures_total')}[5m])) > ${t.authFailures}`,
+        'Authentication failures spiking on {{ $labels.job }}',
+        `${v.number} failed authentication attempts on {{ $labels.job }} in the last 5m (threshold ${t.authFailures}).`,
+      ),
+    );
+  // Per minute, rounded to 0.001 so exactly the threshold (20.0000000000000036 after *60) is not above it.
+  if (o.optional.websocket)
+    service.push(
+      alert(
+        'WebSocketDisconnectSpike',
+        'warning',
+        'websocketDisconnects',
+        `round(sum by (job) (rate(${m('websocket_disconnect_total')}[5m])) * 60, 0.001) > ${t.websocketDisconnectsPerMinute}`,
+        'WebSocket disconnects spiking on {{ $labels.job }}',
+        `{{ $labels.job }} loses ${v.number} WebSocket connections per minute (threshold ${t.websocketDisconnectsPerMinute}).`,
+      ),
+    );
 
   const processAlerts: AlertRule[] = [
     ...pair(
@@ -278,7 +334,7 @@ export function buildRuleGroups(o: ResolvedOpsOptions): RuleGroup[] {
       'BotStartErrors',
       'warning',
       'botStartErrors',
-      `sum by (job, bot_id) (${events('bot_start_errors_total', '5m')}) > ${t.botStartErrors}`,
+      `sum by (job, bot_id) (increase(${m('bot_start_errors_total')}[5m])) > ${t.botStartErrors}`,
       'Bot {{ $labels.bot_id }} fails to start',
       `Bot {{ $labels.bot_id }} failed to start ${v.number} times in the last 5m.`,
     ),
@@ -286,7 +342,7 @@ export function buildRuleGroups(o: ResolvedOpsOptions): RuleGroup[] {
       'BotCrashLoop',
       'crashLoop',
       'number',
-      (th) => `sum by (job, bot_id) (${events('bot_restarts_total', '10m')}) >= ${th}`,
+      (th) => `sum by (job, bot_id) (increase(${m('bot_restarts_total')}[10m])) >= ${th}`,
       'Bot {{ $labels.bot_id }} is crash-looping',
       (th) => `Bot {{ $labels.bot_id }} restarted ${v.number} times in the last 10m (threshold ${th}).`,
     ),
@@ -302,9 +358,11 @@ export function buildRuleGroups(o: ResolvedOpsOptions): RuleGroup[] {
       'BotDispatchSlow',
       'warning',
       'dispatchLatencyP50',
-      `${quantile(0.5, 'bot_dispatch_latency_seconds', 'job, ')} > ${t.dispatchLatencyP50}`,
+      // A bucket ratio, not a quantile: the median is above the bound exactly when fewer than half
+      // of the dispatches fall in its bucket, also when the bound is the last finite one.
+      `sum by (job) (rate(${m('bot_dispatch_latency_seconds_bucket', leMatcher(t.dispatchLatencyP50))}[5m]))\n/\nsum by (job) (rate(${m('bot_dispatch_latency_seconds_count')}[5m]))\n< 0.5`,
       'Dispatching messages to bots is slow on {{ $labels.job }}',
-      `Median dispatch latency is ${v.duration} (threshold ${formatThreshold(t.dispatchLatencyP50, 'duration')}).`,
+      `Only ${v.percent} of dispatches took ${formatThreshold(t.dispatchLatencyP50, 'duration')} or less over the last 5m: the median dispatch latency is above ${formatThreshold(t.dispatchLatencyP50, 'duration')}.`,
     ),
     alert(
       'MessageProcessingSlow',
@@ -321,7 +379,8 @@ export function buildRuleGroups(o: ResolvedOpsOptions): RuleGroup[] {
       'DependencyLatencyHigh',
       'dependencyLatency',
       'duration',
-      (th) => `${quantile(0.95, 'dependency_request_duration_seconds', 'job, dependency, ')} > ${th}`,
+      (th) =>
+        `${quantile(0.95, 'dependency_request_duration_seconds', 'job, dependency, ', '5m', notLlm)} > ${th}${enough('job, dependency', m('dependency_request_duration_seconds_count', notLlm))}`,
       'Dependency {{ $labels.dependency }} is slow',
       (th) => `p95 latency of calls to {{ $labels.dependency }} is ${v.duration} (threshold ${th}).`,
     ),
@@ -329,7 +388,8 @@ export function buildRuleGroups(o: ResolvedOpsOptions): RuleGroup[] {
       'OllamaLatencyHigh',
       'dependencyLatency',
       'duration',
-      (th) => `${quantile(0.95, 'llm_request_duration_seconds', 'job, model, operation, ')} > ${th}`,
+      (th) =>
+        `${quantile(0.95, 'llm_request_duration_seconds', 'job, model, operation, ')} > ${th}${enough('job, model, operation', m('llm_request_duration_seconds_count'))}`,
       'Ollama {{ $labels.operation }} on {{ $labels.model }} is slow',
       (th) =>
         `p95 latency of {{ $labels.operation }} on model {{ $labels.model }} is ${v.duration} (threshold ${th}).`,
@@ -339,7 +399,7 @@ export function buildRuleGroups(o: ResolvedOpsOptions): RuleGroup[] {
       'dependencyErrorRatio',
       'percent',
       (th) =>
-        `sum by (job, dependency) (rate(${m('dependency_request_duration_seconds_count', 'outcome="error"')}[5m]))\n/\nsum by (job, dependency) (rate(${m('dependency_request_duration_seconds_count')}[5m]))\n> ${th}`,
+        `${ratio('job, dependency', m('dependency_request_duration_seconds_count', `outcome="error",${notLlm}`), m('dependency_request_duration_seconds_count', notLlm), '5m')}\n> ${th}${enough('job, dependency', m('dependency_request_duration_seconds_count', notLlm))}`,
       'Calls to dependency {{ $labels.dependency }} are failing',
       (th) => `${v.percent} of calls to {{ $labels.dependency }} failed over the last 5m (threshold ${th}).`,
     ),
@@ -348,7 +408,7 @@ export function buildRuleGroups(o: ResolvedOpsOptions): RuleGroup[] {
       'dependencyErrorRatio',
       'percent',
       (th) =>
-        `sum by (job, model, operation) (rate(${m('llm_request_errors_total')}[5m]))\n/\nsum by (job, model, operation) (rate(${m('llm_request_duration_seconds_count')}[5m]))\n> ${th}`,
+        `${ratio('job, model, operation', m('llm_request_errors_total'), m('llm_request_duration_seconds_count'), '5m')}\n> ${th}${enough('job, model, operation', m('llm_request_duration_seconds_count'))}`,
       'Ollama {{ $labels.operation }} on {{ $labels.model }} is failing',
       (th) =>
         `${v.percent} of {{ $labels.operation }} requests on model {{ $labels.model }} failed over the last 5m (threshold ${th}).`,
@@ -357,7 +417,7 @@ export function buildRuleGroups(o: ResolvedOpsOptions): RuleGroup[] {
       'CacheHitRatioLow',
       'info',
       'cacheHitRatio',
-      `${rec.cacheHit} < ${t.cacheHitRatio}`,
+      `${rec.cacheHit} < ${t.cacheHitRatio}\nand on (job, cache)\n(sum by (job, cache) (rate(${m('cache_hits_total')}[5m])) + sum by (job, cache) (rate(${m('cache_misses_total')}[5m]))) > ${t.minRequestRate}`,
       'Cache {{ $labels.cache }} hit ratio is low',
       `Cache {{ $labels.cache }} hits ${v.percent} of lookups (threshold ${formatThreshold(t.cacheHitRatio, 'percent')}).`,
     ),
@@ -366,7 +426,7 @@ export function buildRuleGroups(o: ResolvedOpsOptions): RuleGroup[] {
   const burn = (name: string, ratio: (w: string) => string, target: number, what: string): AlertRule[] => {
     const budget = 1 - target;
     const cond = (r: (typeof BURN_RATES)[number]) =>
-      `(${ratio(r.long)} > ${round(r.factor * budget)} and ${ratio(r.short)} > ${round(r.factor * budget)})`;
+      `(${ratio(r.long)} > ${round(r.factor * budget)} and ${ratio(r.short)} > ${round(r.factor * budget)}${enough('job', httpTotal).replace(/\n/g, ' ')})`;
     const pct = formatThreshold(target, 'percent');
     return (['critical', 'warning'] as const).map((severity) => {
       const rates = BURN_RATES.filter((r) => r.severity === severity);
@@ -416,35 +476,4 @@ export function buildRuleGroups(o: ResolvedOpsOptions): RuleGroup[] {
   if (o.windowScale === 1) return groups;
   const scale = (expr: string) => scaleWindows(expr, o.windowScale, parseDuration(o.windowFloor));
   return groups.map((g) => ({ ...g, rules: g.rules.map((r) => ({ ...r, expr: scale(r.expr) })) }));
-}
-
-const DURATION = '\\d+(?:ms|s|m|h|d|w|y)(?:\\d+(?:ms|s|m|h|d|w|y))*';
-
-/**
- * Multiplies every range selector (`[5m]`, subquery `[1h:1m]`) and `offset` of a PromQL expression
- * by `factor`, rounded to whole seconds and never below `floorSeconds` (nor above the original). Ranges and offsets scale
- * together, so `increase(x[10m]) and x offset 10m` keeps its meaning.
- */
-export function scaleWindows(expr: string, factor: number, floorSeconds: number): string {
-  const scaled = (d: string) => {
-    const seconds = parseDuration(d);
-    return formatDuration(Math.max(Math.min(floorSeconds, seconds), Math.round(seconds * factor)));
-  };
-  return expr
-    .replace(
-      new RegExp(`\\[(${DURATION})(?::(${DURATION}))?\\]`, 'g'),
-      (_all, range: string, step: string | undefined) =>
-        step === undefined ? `[${scaled(range)}]` : `[${scaled(range)}:${scaled(step)}]`,
-    )
-    .replace(new RegExp(`\\boffset\\s+(${DURATION})\\b`, 'g'), (_all, d: string) => `offset ${scaled(d)}`);
-}
-
-/** Names of the recording rules (allowed series in the static cross-check). */
-export function recordingRuleNames(groups: readonly RuleGroup[]): string[] {
-  return groups.flatMap((g) => g.rules.flatMap((r) => ('record' in r ? [r.record] : [])));
-}
-
-/** The alert rules of the groups. */
-export function alertRules(groups: readonly RuleGroup[]): AlertRule[] {
-  return groups.flatMap((g) => g.rules.filter((r): r is AlertRule => 'alert' in r));
 }

@@ -1,14 +1,22 @@
 export { main as runCli } from './cli-main.js';
-export { buildAlertmanagerConfig, buildGrafanaProvisioning, buildPrometheusConfig } from './configs.js';
+export {
+  buildAlertmanagerConfig,
+  buildGrafanaProvisioning,
+  buildPrometheusConfig,
+  OBJECT_LABELS,
+} from './configs.js';
 export { buildDashboard, type DashboardSpec, dashboardSpecs, type PanelSpec } from './dashboards.js';
 export { generateOps, writeOps } from './generate.js';
 export { DEFAULT_OPS_OPTIONS, formatDuration, parseDuration, resolveOpsOptions } from './options.js';
+export { dashboardExprs, promqlReferences, referencedSeries } from './references.js';
 export {
   alertRules,
   BURN_RATES,
   buildRuleGroups,
   formatThreshold,
+  leMatcher,
   recordingRuleNames,
+  requireBucketBound,
   SLO_WINDOWS,
   scaleWindows,
 } from './rules.js';

@@ -7,7 +7,7 @@ import type { OpsOptions } from './types.js';
 const USAGE = `Usage: deia-observability generate --out <dir> [--config <ops.config.json>]
 
 Writes Prometheus rules and prometheus.yml, alertmanager.yml and Grafana dashboards and
-provisioning files, generated from the @deia/metrics catalog.
+provisioning files for the @deia/metrics catalog (from @deia/ops).
 
 Options:
   -o, --out <dir>        output directory (created if missing)

@@ -4,10 +4,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createMetrics } from '@deia/metrics';
 import * as promClient from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createMetrics } from '../src/index.js';
-import { alertRules, generateOps, recordingRuleNames } from '../src/ops/index.js';
+import { alertRules, generateOps, recordingRuleNames } from '../src/index.js';
 import { freePort, stopAll } from './processes.js';
 
 // A real Prometheus (Debian package `prometheus`) scrapes a real @deia/metrics exposition and

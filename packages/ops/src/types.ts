@@ -1,5 +1,5 @@
 /**
- * Public types of `@deia/metrics/ops`: the generator of Prometheus rules, prometheus.yml,
+ * Public types of `@deia/ops`: the generator of Prometheus rules, prometheus.yml,
  * Alertmanager config and Grafana dashboards from the metric catalog.
  */
 
@@ -43,7 +43,10 @@ export interface OpsThresholds {
   queueBacklogWarning: number;
   /** Queued tasks, critical. @default 40 */
   queueBacklogCritical: number;
-  /** Median dispatch latency in seconds. @default 2 */
+  /**
+   * Median dispatch latency in seconds; must be a bucket bound of `bot_dispatch_latency_seconds`
+   * (the guides' 2 s sits inside the (1, 2.5] bucket and could never be seen). @default 2.5
+   */
   dispatchLatencyP50: number;
   /** p95 message processing duration in seconds. @default 0.5 */
   messageProcessingP95: number;
@@ -63,11 +66,18 @@ export interface OpsThresholds {
   authFailures: number;
   /** p99 event-loop lag in seconds. @default 0.2 */
   eventLoopLag: number;
+  /**
+   * Minimum traffic, in requests (or dependency/LLM calls, cache lookups) per second over the
+   * alert's window, below which ratio alerts stay quiet: at 1 request a minute one 5xx is a 100%
+   * error ratio. @default 0.1 (30 requests in 5 minutes)
+   */
+  minRequestRate: number;
 }
 
 /** Keys of the `for:` durations: one per alert rule (warning and critical rules have their own). */
 export type OpsForKey =
   | 'serviceDown'
+  | 'targetMissing'
   | 'errorRatioWarning'
   | 'errorRatioCritical'
   | 'latencyP95Warning'
@@ -130,6 +140,20 @@ export interface OpsOptions {
   windowScale?: number;
   /** Smallest scaled window, so `rate()` still sees several scrapes; only used when `windowScale` != 1. @default '1m' */
   windowFloor?: string;
+  /**
+   * Rules and panels for series the SDK has no helper for (the application must record them):
+   * `auth` (`auth_failures_total`: AuthFailureSpike), `websocket` (`websocket_connections`,
+   * `websocket_disconnect_total`: WebSocketDisconnectSpike) and `botResources` (`bot_cpu_usage_ratio`,
+   * `bot_memory_bytes` panels). Off by default so nothing reads a series that is never written.
+   * @default { auth: false, websocket: false, botResources: false }
+   */
+  optional?: { auth?: boolean; websocket?: boolean; botResources?: boolean };
+  /**
+   * Regular expression of the `dependency` label values that are LLM backends with their own
+   * alerts (OllamaErrorRate, OllamaLatencyHigh on `llm_request_*`): the generic dependency alerts
+   * skip them so one failure is one alert. @default 'ollama'
+   */
+  llmDependencies?: string;
   /** Regular expressions matching the `check` label of `health_check_up`. @default { database: 'database|db|postgres', cache: 'cache|redis' } */
   checks?: { database?: string; cache?: string };
   /**
@@ -211,6 +235,8 @@ export interface ResolvedOpsOptions {
   windowScale: number;
   windowFloor: string;
   checks: { database: string; cache: string };
+  optional: { auth: boolean; websocket: boolean; botResources: boolean };
+  llmDependencies: string;
   nodeExporter: { enabled: boolean; job: string; targets: string[] };
   prometheus: {
     scrapeTargets: string[];

@@ -1,0 +1,62 @@
+import { CATALOG, DeiaMetricsError } from '@deia/metrics';
+import { formatDuration, parseDuration } from './options.js';
+import type { AlertRule, RuleGroup } from './types.js';
+
+/**
+ * Throws unless `threshold` is a bucket bound of the catalog histogram `metric`: between two
+ * bounds `histogram_quantile` interpolates, so a 2.4 s median reads as 1.75 s against a 2 s
+ * threshold in the (1, 2.5] bucket and the alert could never fire. With `quantile` (the rule compares
+ * a `histogram_quantile`), the last finite bound is refused too.
+ */
+export function requireBucketBound(metric: string, threshold: number, option: string, quantile = true): void {
+  const buckets = CATALOG.find((d) => d.name === metric)?.buckets;
+  if (!buckets) throw new DeiaMetricsError('DEIA_OPS_OPTIONS', `${metric} is not a catalog histogram.`);
+  // histogram_quantile never returns more than the last finite bound: `> last` could never fire.
+  const usable = quantile ? buckets.slice(0, -1) : buckets;
+  if (!usable.includes(threshold)) {
+    throw new DeiaMetricsError(
+      'DEIA_OPS_OPTIONS',
+      `${option} (${threshold}) is not a bucket bound of ${metric} (usable: ${usable.join(', ')}): a quantile between two bounds is interpolated, and one above the last finite bound is never returned, so the alert would fire late or never.`,
+    );
+  }
+}
+
+/**
+ * A selector for the bucket `le` = `bound` that matches both the classic form (`le="1"`) and the
+ * float form Prometheus 3 normalises classic histograms to (`le="1.0"`).
+ */
+export function leMatcher(bound: number): string {
+  const v = String(bound);
+  return Number.isInteger(bound) ? `le=~"${v}|${v}[.]0"` : `le="${v}"`;
+}
+
+const DURATION = '\\d+(?:ms|s|m|h|d|w|y)(?:\\d+(?:ms|s|m|h|d|w|y))*';
+
+/**
+ * Multiplies every range selector (`[5m]`, subquery `[1h:1m]`) and `offset` of a PromQL expression
+ * by `factor`, rounded to whole seconds and never below `floorSeconds` (nor above the original). Ranges and offsets scale
+ * together, so `increase(x[10m]) and x offset 10m` keeps its meaning.
+ */
+export function scaleWindows(expr: string, factor: number, floorSeconds: number): string {
+  const scaled = (d: string) => {
+    const seconds = parseDuration(d);
+    return formatDuration(Math.max(Math.min(floorSeconds, seconds), Math.round(seconds * factor)));
+  };
+  return expr
+    .replace(
+      new RegExp(`\\[(${DURATION})(?::(${DURATION}))?\\]`, 'g'),
+      (_all, range: string, step: string | undefined) =>
+        step === undefined ? `[${scaled(range)}]` : `[${scaled(range)}:${scaled(step)}]`,
+    )
+    .replace(new RegExp(`\\boffset\\s+(${DURATION})\\b`, 'g'), (_all, d: string) => `offset ${scaled(d)}`);
+}
+
+/** Names of the recording rules (allowed series in the static cross-check). */
+export function recordingRuleNames(groups: readonly RuleGroup[]): string[] {
+  return groups.flatMap((g) => g.rules.flatMap((r) => ('record' in r ? [r.record] : [])));
+}
+
+/** The alert rules of the groups. */
+export function alertRules(groups: readonly RuleGroup[]): AlertRule[] {
+  return groups.flatMap((g) => g.rules.filter((r): r is AlertRule => 'alert' in r));
+}
