@@ -129,6 +129,50 @@ describe('label rules', () => {
     expect(size.find((v) => v.labels.le === 10_000_000)?.value).toBe(3);
   });
 
+  it('stays on the direct path when app code or a second observer created the series first', async () => {
+    // The only other way a request reaches the series is the handles' public inc()/observe()
+    // (the path taken when a metric is not this store's): count those calls.
+    const metrics = createMetrics({ groups: ['http'] });
+    let publicCalls = 0;
+    for (const name of ['http_requests_total', 'http_request_duration_seconds', 'http_response_size_bytes']) {
+      const h = metrics.get(name) as unknown as Record<string, (...a: unknown[]) => unknown>;
+      for (const fn of ['inc', 'observe'].filter((f) => typeof h[f] === 'function')) {
+        const original = h[fn] as (...a: unknown[]) => unknown;
+        h[fn] = (...args: unknown[]) => {
+          publicCalls++;
+          return original(...args);
+        };
+      }
+    }
+    {
+      const labels = { method: 'GET', route: '/a', status: '200' };
+      metrics.http.requests.inc(labels); // app code first
+      metrics.http.duration.observe(labels, 0.001);
+      const first = await serve({ metrics });
+      const second = await serve({ metrics }); // a second observer on the same metrics
+      for (let i = 0; i < 20; i++) {
+        await (await fetch(`${first.url}/a`)).text();
+        await (await fetch(`${second.url}/a`)).text();
+      }
+      await first.waitFor(41);
+      expect(publicCalls).toBe(2);
+      expect(metrics.registry.getSingleMetric('http_requests_total')).toBe(metrics.http.requests.metric);
+      const text = await metrics.registry.metrics();
+      // one series, app and both observers summed
+      expect(text).toContain('http_requests_total{method="GET",route="/a",status="200"} 41\n');
+      expect(text).toContain(
+        'http_request_duration_seconds_count{method="GET",route="/a",status="200"} 41\n',
+      );
+      expect(text).toContain('http_response_size_bytes_count{method="GET",route="/a",status="200"} 40\n');
+      expect(text.match(/^http_requests_total\{/gm)).toHaveLength(1);
+      // the registered metric is a view: getMetricsAsJSON (what cluster workers send) agrees
+      const json = await metrics.registry.getMetricsAsJSON();
+      const req = json.find((m) => m.name === 'http_requests_total');
+      expect(req?.values).toEqual([{ labels, value: 41 }]);
+      expect(req?.aggregator).toBe('sum');
+    }
+  });
+
   it('caps distinct routes at maxRoutes, then records __overflow__ and warns once', async () => {
     const warnings: object[] = [];
     const logger = { info() {}, warn: (o: object) => warnings.push(o) };
