@@ -19,7 +19,8 @@ export const DEFAULT_HTTP_OPTIONS = {
 export interface HttpResponse {
   statusCode: number;
   headers: Record<string, string>;
-  body: string;
+  /** A string, or the gzipped bytes (with `content-encoding: gzip`). */
+  body: string | Uint8Array;
 }
 
 /** The request fields the SDK's own endpoints read. */
@@ -55,6 +56,12 @@ export type MetricsAuth = { token: string } | { username: string; password: stri
 export interface MetricsSource {
   metrics(): Promise<string>;
   readonly contentType: string;
+  /**
+   * The metrics as data (a prom-client `Registry` has it). When present, `/metrics` renders the
+   * format the scraper asks for (OpenMetrics 1.0.0 or text 0.0.4); without it, `metrics()` is
+   * served with `contentType`.
+   */
+  getMetricsAsJSON?(): Promise<readonly object[]>;
 }
 
 /** Options shared by `deiaExpress(options)` and `deiaFastify` (`app.register(deiaFastify, options)`). */
@@ -86,8 +93,11 @@ export interface HttpObservabilityOptions {
   metricsHost?: string;
   /**
    * What `/metrics` renders. @default metrics.registry. Pass `createClusterAggregator()` in a
-   * cluster primary. The response uses the source's own content type: a registry created for
-   * OpenMetrics (exemplars) is served as OpenMetrics, any other as Prometheus text 0.0.4.
+   * cluster primary. A registry is rendered in the format the scraper's `Accept` header prefers:
+   * OpenMetrics 1.0.0 (with exemplars) or Prometheus text 0.0.4 (no exemplars; also when no
+   * `Accept` is sent), the same series either way. A source without `getMetricsAsJSON()` (the
+   * cluster aggregator) is served in its own format. Bodies of 4 KiB or more are gzipped when the
+   * scraper accepts gzip (Prometheus always does).
    */
   metricsSource?: MetricsSource;
   /**

@@ -2,6 +2,16 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HTTP_METHODS, OTHER_LABEL_VALUE, OVERFLOW_LABEL_VALUE, UNMATCHED_ROUTE } from './catalog.js';
+import {
+  acceptsGzip,
+  GZIP_MIN_BYTES,
+  gzip,
+  type MetricJson,
+  negotiateFormat,
+  OPENMETRICS_CONTENT_TYPE,
+  renderExposition,
+  TEXT_CONTENT_TYPE,
+} from './exposition.js';
 import type { AnyHandle } from './handles.js';
 import {
   DEFAULT_HTTP_OPTIONS,
@@ -177,7 +187,9 @@ export function createHttpObserver(
   const servedPaths = [...kinds].filter(([, k]) => k === PATH_SERVED).map(([p]) => p);
 
   const match = (path: string): number => {
-    const kind = kinds.get(path);
+    // a trailing slash is ignored on the SDK's own paths, as @deia/health's handle() does
+    const kind =
+      kinds.get(path) ?? (path.length > 1 && path.endsWith('/') ? kinds.get(path.slice(0, -1)) : undefined);
     if (kind !== undefined) return kind;
     if (predicate !== undefined) {
       try {
@@ -360,14 +372,26 @@ export function createHttpObserver(
       }
     }
     try {
-      const body = await source.metrics();
-      // The registry's own content type: a prom-client registry renders one format only (and
-      // rendering OpenMetrics renames counters in place), so it is never rendered in both.
-      return {
-        statusCode: 200,
-        headers: { 'content-type': source.contentType, 'cache-control': 'no-store' },
-        body,
+      let text: string;
+      let contentType: string;
+      if (typeof source.getMetricsAsJSON === 'function') {
+        const format = negotiateFormat(req.headers.accept);
+        text = renderExposition((await source.getMetricsAsJSON()) as MetricJson[], format);
+        contentType = format === 'openmetrics' ? OPENMETRICS_CONTENT_TYPE : TEXT_CONTENT_TYPE;
+      } else {
+        text = await source.metrics();
+        contentType = source.contentType;
+      }
+      const headers: Record<string, string> = {
+        'content-type': contentType,
+        'cache-control': 'no-store',
+        vary: 'Accept, Accept-Encoding',
       };
+      if (text.length >= GZIP_MIN_BYTES && acceptsGzip(req.headers['accept-encoding'])) {
+        headers['content-encoding'] = 'gzip';
+        return { statusCode: 200, headers, body: await gzip(text) };
+      }
+      return { statusCode: 200, headers, body: text };
     } catch (err) {
       logError(err, '@deia/metrics: rendering /metrics failed');
       return {
@@ -379,10 +403,11 @@ export function createHttpObserver(
   };
 
   const serve = (req: HttpRequestInfo): Promise<HttpResponse> | undefined => {
-    if (req.path === metricsPath) return scrape(req);
+    const path = req.path.length > 1 && req.path.endsWith('/') ? req.path.slice(0, -1) : req.path;
+    if (path === metricsPath) return scrape(req);
     if (health === undefined) return undefined;
     try {
-      return health.handle(req)?.catch((err: unknown) => {
+      return health.handle(path === req.path ? req : { ...req, path })?.catch((err: unknown) => {
         logError(err, '@deia/metrics: a health endpoint failed');
         return { statusCode: 500, headers: { 'content-type': 'text/plain' }, body: 'health check failed\n' };
       });
@@ -405,7 +430,7 @@ export function createHttpObserver(
       const url = req.url ?? '/';
       const q = url.indexOf('?');
       const p = q < 0 ? url : url.slice(0, q);
-      if (p !== path) {
+      if (p !== path && p !== `${path}/`) {
         res.writeHead(404, { 'content-type': 'text/plain' }).end('Not Found\n');
         return;
       }
