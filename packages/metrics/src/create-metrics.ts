@@ -220,12 +220,15 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
 
   const httpStore = createHttpStore();
   // The in-flight gauge sums the observers' counters at scrape time (a collect set at construction).
-  const inFlightCollect = function collect(this: Gauge) {
-    if (httpStore.inFlight.size === 0) return;
-    let n = 0;
-    for (const s of httpStore.inFlight) n += s.count;
-    this.set(n);
-  };
+  const summing = (sources: Set<{ count: number }>) =>
+    function collect(this: Gauge) {
+      if (sources.size === 0) return;
+      let n = 0;
+      for (const s of sources) n += s.count;
+      this.set(n);
+    };
+  const inFlightCollect = summing(httpStore.inFlight);
+  const overflowCollect = summing(httpStore.overflow);
   const ctx: HandleContext = {
     httpStore,
     client,
@@ -257,7 +260,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       ? sampleInto(def.name)
       : def.name === 'http_requests_in_flight'
         ? inFlightCollect
-        : undefined;
+        : def.name === 'http_routes_overflowed'
+          ? overflowCollect
+          : undefined;
     handles.set(def.name, createHandle(ctx, def, collect));
   }
 

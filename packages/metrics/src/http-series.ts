@@ -51,13 +51,20 @@ export interface HttpStore {
   readonly inFlight: Set<{ count: number }>;
   /** True when the in-flight gauge was created with the collect that sums `inFlight`. */
   inFlightGauge: boolean;
+  /** Overflowed route templates of the observers; `http_routes_overflowed` sums them. */
+  readonly overflow: Set<{ count: number }>;
   requests?: HttpCounterMetric;
   duration?: HttpHistogramMetric;
   requestSize?: HttpHistogramMetric;
   responseSize?: HttpHistogramMetric;
 }
 
-export const createHttpStore = (): HttpStore => ({ epoch: 0, inFlight: new Set(), inFlightGauge: false });
+export const createHttpStore = (): HttpStore => ({
+  epoch: 0,
+  inFlight: new Set(),
+  inFlightGauge: false,
+  overflow: new Set(),
+});
 
 const stores = new WeakMap<object, HttpStore>();
 /** The store behind a `Metrics` handle (undefined for handles of another copy of this package). */

@@ -103,6 +103,7 @@ interface Series {
   rs: HistogramSeries | undefined;
 }
 
+const MAX_OVERFLOW_COUNTED = 10_000;
 const kStart = Symbol('deia.start');
 const kCtx = Symbol('deia.ctx');
 const kBytes = Symbol('deia.bodyBytes');
@@ -245,7 +246,10 @@ export function createHttpObserver(
   // (plus `__unmatched__` and `__overflow__`), 8 methods, status codes 100-999.
   const byRoute = new Map<string, Map<number, Series>>();
   let distinctRoutes = 0;
-  let warnedOverflow = false;
+  // Route templates past maxRoutes: counted (up to a bound) for `http_routes_overflowed`.
+  const overflowed = new Set<string>();
+  const overflow = { count: 0 };
+  store?.overflow.add(overflow);
   const routeMap = (route: string): Map<number, Series> => {
     let m = byRoute.get(route);
     if (m !== undefined) return m;
@@ -253,13 +257,16 @@ export function createHttpObserver(
     if (route !== UNMATCHED_ROUTE && route !== OVERFLOW_LABEL_VALUE) {
       if (distinctRoutes >= maxRoutes) {
         label = OVERFLOW_LABEL_VALUE;
-        if (!warnedOverflow) {
-          warnedOverflow = true;
-          const msg = `@deia/metrics: more than ${maxRoutes} route templates; later ones are recorded as "${OVERFLOW_LABEL_VALUE}" (raise maxRoutes).`;
-          if (logger?.warn) logger.warn({ maxRoutes }, msg);
-          else process.emitWarning(msg, 'DeiaMetricsWarning');
+        if (overflowed.size < MAX_OVERFLOW_COUNTED && !overflowed.has(route)) {
+          overflowed.add(route);
+          overflow.count = overflowed.size;
+          if (overflowed.size === 1) {
+            const msg = `@deia/metrics: ${maxRoutes + 1} route templates seen, more than maxRoutes (${maxRoutes}); "${route}" and every later new template are recorded as route="${OVERFLOW_LABEL_VALUE}". Raise the maxRoutes option (e.g. maxRoutes: ${maxRoutes * 2}) if these are real routes; the http_routes_overflowed gauge counts them.`;
+            if (logger?.warn) logger.warn({ maxRoutes, route }, msg);
+            else process.emitWarning(msg, 'DeiaMetricsWarning');
+          }
         }
-        // Raw route strings that overflowed are not kept (the map stays bounded).
+        // Raw route strings that overflowed are not kept as series (the map stays bounded).
         return routeMap(OVERFLOW_LABEL_VALUE);
       }
       distinctRoutes++;
@@ -450,6 +457,7 @@ export function createHttpObserver(
   };
   const close = async (): Promise<void> => {
     store?.inFlight.delete(counter);
+    store?.overflow.delete(overflow);
     const s = server;
     server = undefined;
     if (s?.listening) {

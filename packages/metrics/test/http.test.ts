@@ -174,9 +174,16 @@ describe('label rules', () => {
     }
   });
 
-  it('caps distinct routes at maxRoutes, then records __overflow__ and warns once', async () => {
+  it('caps distinct routes at maxRoutes, then records __overflow__, warns once and counts them', async () => {
     const warnings: object[] = [];
-    const logger = { info() {}, warn: (o: object) => warnings.push(o) };
+    const messages: string[] = [];
+    const logger = {
+      info() {},
+      warn: (o: object, m?: string) => {
+        warnings.push(o);
+        messages.push(String(m));
+      },
+    };
     const { metrics, url, waitFor } = await serve({ maxRoutes: 2, logger });
     for (const p of ['/a', '/b', '/c', '/d', '/c']) await (await fetch(url + p)).text();
     await waitFor(5);
@@ -185,6 +192,10 @@ describe('label rules', () => {
     expect(text).toContain('http_requests_total{method="GET",route="/b",status="200"} 1');
     expect(text).toContain('http_requests_total{method="GET",route="__overflow__",status="200"} 3');
     expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toEqual({ maxRoutes: 2, route: '/c' });
+    expect(messages[0]).toMatch(/3 route templates seen, more than maxRoutes \(2\).*Raise the maxRoutes option/);
+    // two distinct templates (/c, /d) went to __overflow__: an alert can see it
+    expect(text).toContain('http_routes_overflowed 2\n');
   });
 
   it('writes an access log line through a pino-compatible logger', async () => {
