@@ -193,7 +193,9 @@ describe('label rules', () => {
     expect(text).toContain('http_requests_total{method="GET",route="__overflow__",status="200"} 3');
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toEqual({ maxRoutes: 2, route: '/c' });
-    expect(messages[0]).toMatch(/3 route templates seen, more than maxRoutes \(2\).*Raise the maxRoutes option/);
+    expect(messages[0]).toMatch(
+      /3 route templates seen, more than maxRoutes \(2\).*Raise the maxRoutes option/,
+    );
     // two distinct templates (/c, /d) went to __overflow__: an alert can see it
     expect(text).toContain('http_routes_overflowed 2\n');
   });
