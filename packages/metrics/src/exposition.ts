@@ -116,7 +116,9 @@ const escapeHelp = (s: string, om: boolean) => {
   const t = s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
   return om ? t.replace(/"/g, '\\"') : t;
 };
-const escapeLabel = (s: string) => s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+const NEEDS_ESCAPE = /[\\\n"]/;
+const escapeLabel = (s: string) =>
+  NEEDS_ESCAPE.test(s) ? s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"') : s;
 
 function num(v: number): string {
   if (Number.isNaN(v)) return 'NaN';
@@ -125,8 +127,20 @@ function num(v: number): string {
   return String(v);
 }
 
+// Label objects are mostly stable across scrapes (prom-client's series entries, the HTTP store's
+// sample labels), so their rendered text is cached by identity, as prom-client caches shared labels.
+const labelCache = new WeakMap<object, string>();
+
 function labelString(labels: Record<string, string | number | undefined> | undefined): string {
   if (!labels) return '';
+  const cached = labelCache.get(labels);
+  if (cached !== undefined) return cached;
+  const text = renderLabels(labels);
+  labelCache.set(labels, text);
+  return text;
+}
+
+function renderLabels(labels: Record<string, string | number | undefined>): string {
   let s = '';
   for (const k in labels) {
     const v = labels[k];

@@ -36,6 +36,8 @@ interface Exemplar {
 
 export interface HistogramSeries {
   readonly labels: HttpLabels;
+  /** Label objects of its samples (n+1 buckets, then sum/count), made once and reused by get(). */
+  sampleLabels: Array<Record<string, string | number>> | undefined;
   /** Per bucket, not cumulative; the last one is +Inf. */
   readonly counts: Float64Array;
   sum: number;
@@ -175,7 +177,8 @@ export class HttpCounterMetric extends HttpSeriesMetric<CounterSeries> {
     for (const [key, s] of this.series) {
       const other = extra?.get(key);
       if (other !== undefined) extra?.delete(key);
-      values.push({ labels: { ...s.labels }, value: s.value + (other?.value ?? 0) });
+      // the series' own labels object, as prom-client returns its entries' (stable across scrapes)
+      values.push({ labels: s.labels, value: s.value + (other?.value ?? 0) });
     }
     if (extra) for (const v of extra.values()) values.push(v);
     return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
@@ -209,6 +212,7 @@ export class HttpHistogramMetric extends HttpSeriesMetric<HistogramSeries> {
   protected create(labels: HttpLabels): HistogramSeries {
     return {
       labels,
+      sampleLabels: undefined,
       counts: new Float64Array(this.upper.length + 1),
       sum: 0,
       count: 0,
@@ -292,25 +296,29 @@ export class HttpHistogramMetric extends HttpSeriesMetric<HistogramSeries> {
   ): void {
     const bucket = `${this.name}_bucket`;
     const n = this.upper.length;
+    let ls = s?.sampleLabels;
+    if (ls === undefined) {
+      ls = [];
+      for (let i = 0; i <= n; i++) ls.push({ le: i < n ? (this.upper[i] as number) : '+Inf', ...labels });
+      ls.push({ ...labels });
+      if (s) s.sampleLabels = ls;
+    }
     let acc = 0;
     for (let i = 0; i <= n; i++) {
       acc += s ? (s.counts[i] as number) : 0;
       const a = s?.exemplars?.[i];
       const b = other?.exemplars[i];
       values.push({
-        labels: { le: i < n ? (this.upper[i] as number) : '+Inf', ...labels },
+        labels: ls[i] as Record<string, string | number>,
         value: acc + (other?.cum[i] ?? 0),
         metricName: bucket,
         exemplar: (a && b ? (a.timestamp >= b.timestamp ? a : b) : (a ?? b)) ?? null,
       });
     }
+    const plain = ls[n + 1] as Record<string, string | number>;
     values.push(
-      { labels: { ...labels }, value: (s?.sum ?? 0) + (other?.sum ?? 0), metricName: `${this.name}_sum` },
-      {
-        labels: { ...labels },
-        value: (s?.count ?? 0) + (other?.count ?? 0),
-        metricName: `${this.name}_count`,
-      },
+      { labels: plain, value: (s?.sum ?? 0) + (other?.sum ?? 0), metricName: `${this.name}_sum` },
+      { labels: plain, value: (s?.count ?? 0) + (other?.count ?? 0), metricName: `${this.name}_count` },
     );
   }
 }
