@@ -104,18 +104,19 @@ interface Series {
 }
 
 const MAX_OVERFLOW_COUNTED = 10_000;
-const kStart = Symbol('deia.start');
-const kCtx = Symbol('deia.ctx');
-const kBytes = Symbol('deia.bodyBytes');
-const kWrite = Symbol('deia.write');
-const kEnd = Symbol('deia.end');
+// Per-request state in one object under one symbol: one property added to `res` (Express's
+// response objects are costly to extend), plus the write/end wrappers.
+const kState = Symbol('deia.request');
+interface RequestState {
+  start: number;
+  ctx: unknown;
+  bytes: number;
+  write: Write;
+  end: Write;
+}
 type Write = (this: ServerResponse, chunk: unknown, encoding?: unknown, cb?: unknown) => unknown;
 type TrackedResponse = ServerResponse & {
-  [kStart]?: number;
-  [kCtx]?: unknown;
-  [kBytes]?: number;
-  [kWrite]?: Write;
-  [kEnd]?: Write;
+  [kState]?: RequestState;
 };
 
 // Response body bytes from node's public response API only: the Content-Length the
@@ -126,20 +127,21 @@ function count(res: TrackedResponse, chunk: unknown, encoding: unknown): void {
   if (chunk == null || typeof chunk === 'function') return;
   if (typeof chunk === 'string') {
     if (res.hasHeader('content-length')) return;
-    res[kBytes] =
-      (res[kBytes] as number) +
-      Buffer.byteLength(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
+    (res[kState] as RequestState).bytes += Buffer.byteLength(
+      chunk,
+      typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8',
+    );
   } else if (typeof (chunk as Uint8Array).byteLength === 'number') {
-    res[kBytes] = (res[kBytes] as number) + (chunk as Uint8Array).byteLength;
+    (res[kState] as RequestState).bytes += (chunk as Uint8Array).byteLength;
   }
 }
 function countingWrite(this: TrackedResponse, chunk: unknown, encoding?: unknown, cb?: unknown): unknown {
   count(this, chunk, encoding);
-  return (this[kWrite] as Write).call(this, chunk, encoding, cb);
+  return (this[kState] as RequestState).write.call(this, chunk, encoding, cb);
 }
 function countingEnd(this: TrackedResponse, chunk?: unknown, encoding?: unknown, cb?: unknown): unknown {
   count(this, chunk, encoding);
-  return (this[kEnd] as Write).call(this, chunk, encoding, cb);
+  return (this[kState] as RequestState).end.call(this, chunk, encoding, cb);
 }
 
 /**
@@ -306,7 +308,8 @@ export function createHttpObserver(
     counter.count--;
     inFlightGauge?.dec();
     try {
-      const start = this[kStart] as number;
+      const state = this[kState] as RequestState;
+      const start = state.start;
       const req = this.req;
       // Aborted = the client went away before the app ended the response, or while its request
       // body was still arriving (an error handler's 400 to a dead socket is not what was "sent").
@@ -316,8 +319,8 @@ export function createHttpObserver(
         this.writableEnded &&
         !(this.writableFinished === false && (req as { aborted?: boolean }).aborted === true);
       const status = finished ? this.statusCode : abortedStatus;
-      const route = resolveRoute(this[kCtx], req, this) ?? UNMATCHED_ROUTE;
-      this[kCtx] = undefined;
+      const route = resolveRoute(state.ctx, req, this) ?? UNMATCHED_ROUTE;
+      state.ctx = undefined;
       const method = req.method as string;
       const series = seriesFor(METHOD_INDEX.get(method) ?? OTHER_INDEX, route, status);
       const seconds = (end - start) / 1000;
@@ -346,12 +349,8 @@ export function createHttpObserver(
 
   const track = (_req: IncomingMessage, res: ServerResponse, ctx: unknown): void => {
     const r = res as TrackedResponse;
-    if (r[kStart] !== undefined) return; // mounted twice: count once
-    r[kStart] = performance.now();
-    r[kCtx] = ctx;
-    r[kBytes] = 0;
-    r[kWrite] = res.write as Write;
-    r[kEnd] = res.end as Write;
+    if (r[kState] !== undefined) return; // mounted twice: count once
+    r[kState] = { start: performance.now(), ctx, bytes: 0, write: res.write as Write, end: res.end as Write };
     res.write = countingWrite as ServerResponse['write'];
     res.end = countingEnd as ServerResponse['end'];
     counter.count++;
@@ -495,5 +494,5 @@ function bytesSent(res: TrackedResponse, method: string, status: number, finishe
       if (n >= 0) return n;
     }
   }
-  return res[kBytes] ?? 0;
+  return res[kState]?.bytes ?? 0;
 }
