@@ -135,8 +135,10 @@ describe.each(VARIANTS)('conformance: %s', (variant) => {
         .filter((k) => k.startsWith('http_requests_total{'))
         .map((k) => k.slice(k.indexOf('{'))),
     );
+    // no route template went to __overflow__
+    expect(series.http_routes_overflowed).toBe(0);
     for (const key of Object.keys(series)) {
-      if (key === 'http_requests_in_flight') continue;
+      if (key === 'http_requests_in_flight' || key === 'http_routes_overflowed') continue;
       expect(labelSets, key).toContain(key.slice(key.indexOf('{')));
     }
   });

@@ -8,7 +8,7 @@ import {
   PATH_SERVED,
   type RouteResolver,
 } from '@deia/metrics';
-import { appPrefix, collectTemplates } from './route-templates.js';
+import { appPrefix, collectTemplates, UNKNOWN_MOUNT } from './route-templates.js';
 import type { DeiaExpressMiddleware, DeiaExpressOptions } from './types.js';
 
 interface ExpressRequest extends IncomingMessage {
@@ -48,11 +48,20 @@ export function deiaExpress(options: DeiaExpressOptions): DeiaExpressMiddleware 
 
   // Route object -> full template(s); null when it cannot be found in the app's router tree.
   const templates = new Map<object, string[] | null>();
+  let warned = false;
+  const warnOnce = (what: string) => {
+    if (warned) return;
+    warned = true;
+    const msg = `@deia/express: ${what}; its routes are recorded with "*" for that mount path (never the concrete URL). Express 4, and Express 5 with router >= 2.3, keep every mount path.`;
+    if (options.logger?.warn) options.logger.warn({}, msg);
+    else process.emitWarning(msg, 'DeiaMetricsWarning');
+  };
   const discover = (req: ExpressRequest, route: object): string[] | null => {
     const app = req.app;
     if (app) {
       const found = new Map<object, string[]>();
-      collectTemplates(app as Parameters<typeof collectTemplates>[0], found, appPrefix(app));
+      const complete = collectTemplates(app as Parameters<typeof collectTemplates>[0], found, appPrefix(app));
+      if (!complete) warnOnce('a router mount path could not be read (e.g. router 2.2 keeps none)');
       for (const [r, list] of found) templates.set(r, list);
     }
     const t = templates.get(route) ?? null;
@@ -67,9 +76,11 @@ export function deiaExpress(options: DeiaExpressOptions): DeiaExpressMiddleware 
     if (t === undefined) t = discover(req, route);
     if (t !== null && t.length === 1) return t[0];
     if (t === null) {
-      // Not in the router tree (e.g. a router called from a function): the mount URL plus the
-      // route path; bounded by maxRoutes.
-      return (req.baseUrl ?? '') + String(route.path);
+      // Not in the router tree (e.g. a router called from a function): the mount URL may hold
+      // ids, so only the route's own template, behind "*" when it is mounted somewhere.
+      if (!req.baseUrl) return String(route.path);
+      warnOnce('a route was reached outside the router tree (a router called from a function?)');
+      return UNKNOWN_MOUNT + String(route.path);
     }
     // Several templates (a path array, or a router mounted twice): the one that is the request
     // path itself or the mount URL plus the route path, else the first.
@@ -78,7 +89,7 @@ export function deiaExpress(options: DeiaExpressOptions): DeiaExpressMiddleware 
     const path = q === -1 ? url : url.slice(0, q);
     if (t.includes(path)) return path;
     const direct = (req.baseUrl ?? '') + String(route.path);
-    return t.includes(direct) ? direct : t[0];
+    return t.includes(direct) ? direct : (t[0] as string);
   };
 
   const observer = createHttpObserver(options, resolveRoute, 'deiaExpress', ['shutdown']);

@@ -3,7 +3,15 @@
  * that owns the route, and `req.baseUrl` holds the *matched URL* of the mounts (`/bots/42`, not
  * `/bots/:botId`) and is reset when an error leaves a nested router. So the full template of each
  * `Route` object is found once, by walking the app's router stack, and looked up by identity.
+ *
+ * Express has no public hook for this; like OpenTelemetry's express instrumentation, the walk
+ * reads the layer properties each version keeps (Express 4: the mount RegExp and its keys;
+ * router >= 2.3: `layer.rawPath`). A mount whose path a version does not keep (router 2.2 keeps
+ * none) becomes `*` in the template: a coarser label, never a concrete URL.
  */
+
+/** Stands for a mount path that could not be read (see above). */
+export const UNKNOWN_MOUNT = '/*';
 
 interface RouteLike {
   path: unknown;
@@ -89,8 +97,12 @@ export function appPrefix(app: { mountpath?: unknown; parent?: unknown }, depth 
   return appPrefix(app.parent as typeof app, depth + 1) + trimSlash(own);
 }
 
-/** Walks an app's router tree: every Route object -> its full template(s). */
-export function collectTemplates(app: AppLike, into: Map<object, string[]>, prefix = ''): void {
+/**
+ * Walks an app's router tree: every Route object -> its full template(s). Returns false when a
+ * mount path could not be read (it is `*` in the templates then).
+ */
+export function collectTemplates(app: AppLike, into: Map<object, string[]>, prefix = ''): boolean {
+  let complete = true;
   const seen = new Set<unknown>();
   const walk = (stack: LayerLike[] | undefined, prefix: string, depth: number) => {
     if (!stack || depth > 32 || seen.has(stack)) return;
@@ -107,12 +119,16 @@ export function collectTemplates(app: AppLike, into: Map<object, string[]>, pref
       }
       const inner = stackOf(layer.handle);
       if (!inner) continue;
-      const mounts = mountPaths(layer);
-      if (!mounts) continue;
+      let mounts = mountPaths(layer);
+      if (!mounts) {
+        complete = false;
+        mounts = [UNKNOWN_MOUNT];
+      }
       for (const m of mounts) walk(inner, prefix + m, depth + 1);
       seen.delete(inner);
     }
     seen.delete(stack);
   };
   walk(stackOf(app as LayerLike['handle'] & AppLike), prefix, 0);
+  return complete;
 }

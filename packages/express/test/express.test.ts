@@ -148,6 +148,28 @@ describe('route templates', () => {
     app.use(/^\/re(gex)?/, r);
     const found = new Map<object, string[]>();
     collectTemplates(app, found);
-    expect([...found.values()][0]).toEqual(['/a/:id/b.json/x', '/opt/:o?/x']);
+    // a RegExp mount cannot be read back: "*", never the matched URL
+    expect([...found.values()][0]).toEqual(['/a/:id/b.json/x', '/opt/:o?/x', '/*/x']);
+  });
+
+  it('Express 5 with router 2.2 (no mount paths kept): nested routes never carry concrete ids', async () => {
+    const express = require('express');
+    const Router22 = require('router22');
+    const metrics = createMetrics({ groups: ['http'] });
+    const warnings: string[] = [];
+    const app = express();
+    app.use(deiaExpress({ metrics, logger: { info() {}, warn: (_o, m) => warnings.push(String(m)) } }));
+    const bots = Router22();
+    const logs = Router22({ mergeParams: true });
+    logs.get('/:line', (_q: Any, r: Any) => r.end('ok'));
+    bots.use('/:botId/logs', logs);
+    bots.get('/:botId', (_q: Any, r: Any) => r.end('ok'));
+    app.use('/bots', bots);
+    const url = await listen(app);
+    for (const p of ['/bots/1/logs/5', '/bots/2/logs/6', '/bots/3'])
+      await fetch(url + p).then((r) => r.text());
+    expect(await settle(metrics, 3)).toEqual({ 'GET /bots/*/:line 200': 2, 'GET /bots/:botId 200': 1 });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/router 2\.2/);
   });
 });

@@ -5,6 +5,7 @@ import {
   DeiaMetricsError,
   type HttpObserver,
   PATH_RECORD,
+  PATH_SERVED,
   type RouteResolver,
 } from '@deia/metrics';
 import type { FastifyPluginCallback } from 'fastify';
@@ -84,20 +85,26 @@ function setup(app: FastifyInstanceLike, options: DeiaFastifyOptions): void {
   app.addHook('onRequest', (request: FastifyRequestLike, reply: FastifyReplyLike, next: () => void) => {
     const url = request.raw.url ?? '/';
     const q = url.indexOf('?');
-    if (observer.match(q === -1 ? url : url.slice(0, q)) === PATH_RECORD) {
-      observer.track(request.raw, reply.raw, request);
+    const path = q === -1 ? url : url.slice(0, q);
+    const kind = observer.match(path);
+    if (kind === PATH_RECORD) observer.track(request.raw, reply.raw, request);
+    else if (kind === PATH_SERVED && path.length > 1 && path.endsWith('/')) {
+      // `/health/`: no route of its own (unless ignoreTrailingSlash); answered here like the
+      // Express adapter and health.handle() do, without calling next()
+      void handler(request, reply).catch(next);
+      return;
     }
     next();
   });
 
-  const handler = async (request: FastifyRequestLike, reply: FastifyReplyLike) => {
+  async function handler(request: FastifyRequestLike, reply: FastifyReplyLike) {
     const url = request.raw.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     const answer = await observer.serve({ method: request.method, path, headers: request.headers });
     if (answer === undefined) return reply.code(404).send({ error: 'Not Found' });
     return reply.code(answer.statusCode).headers(answer.headers).send(answer.body);
-  };
+  }
   for (const path of observer.servedPaths) {
     // GET also answers HEAD (Fastify's exposeHeadRoutes); other methods get the endpoint's own 405.
     app.route({ method: ALL_METHODS, url: path, handler, logLevel: 'warn' });

@@ -55,6 +55,14 @@ export const CATALOG: readonly MetricDefinition[] = [
     group: 'http',
   },
   {
+    name: 'http_routes_overflowed',
+    type: 'gauge',
+    help: 'Distinct route templates recorded as route="__overflow__" because maxRoutes templates were already recorded (counted up to 10000). Above 0: raise maxRoutes.',
+    unit: '1',
+    labelNames: [],
+    group: 'http',
+  },
+  {
     name: 'http_request_size_bytes',
     type: 'histogram',
     help: 'HTTP request body size in bytes (Content-Length, or bytes read).',

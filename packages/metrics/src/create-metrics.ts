@@ -1,8 +1,9 @@
-import type { Registry } from 'prom-client';
+import type { Gauge, Registry } from 'prom-client';
 import { CATALOG } from './catalog.js';
 import { loadPromClient, noteClient } from './client.js';
 import { DeiaMetricsError } from './errors.js';
 import { type AnyHandle, createHandle, type HandleContext } from './handles.js';
+import { createHttpStore, setHttpStore } from './http-series.js';
 import type {
   CounterHandle,
   GaugeHandle,
@@ -217,7 +218,19 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     samplers.set(metric, list);
   };
 
+  const httpStore = createHttpStore();
+  // The in-flight gauge sums the observers' counters at scrape time (a collect set at construction).
+  const summing = (sources: Set<{ count: number }>) =>
+    function collect(this: Gauge) {
+      if (sources.size === 0) return;
+      let n = 0;
+      for (const s of sources) n += s.count;
+      this.set(n);
+    };
+  const inFlightCollect = summing(httpStore.inFlight);
+  const overflowCollect = summing(httpStore.overflow);
   const ctx: HandleContext = {
+    httpStore,
     client,
     registry,
     prefix,
@@ -239,8 +252,18 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     'db_connection_pool_waiting',
     'db_connection_pool_max',
   ]);
+  httpStore.inFlightGauge =
+    definitions.some((d) => d.name === 'http_requests_in_flight') &&
+    !registry.getSingleMetric(`${prefix}http_requests_in_flight`);
   for (const def of definitions) {
-    handles.set(def.name, createHandle(ctx, def, sampled.has(def.name) ? sampleInto(def.name) : undefined));
+    const collect = sampled.has(def.name)
+      ? sampleInto(def.name)
+      : def.name === 'http_requests_in_flight'
+        ? inFlightCollect
+        : def.name === 'http_routes_overflowed'
+          ? overflowCollect
+          : undefined;
+    handles.set(def.name, createHandle(ctx, def, collect));
   }
 
   const get = <H extends AnyHandle = AnyHandle>(name: string): H => {
@@ -434,5 +457,6 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const perPrefix = byRegistry.get(registry) ?? new Map<string, Metrics>();
   byRegistry.set(registry, perPrefix);
   perPrefix.set(prefix, metrics);
+  setHttpStore(metrics, httpStore);
   return metrics;
 }

@@ -1,6 +1,12 @@
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { DeiaMetricsError } from './errors.js';
 import { createLabelGuard } from './guard.js';
+import {
+  HTTP_SERIES_METRICS,
+  type HttpStore,
+  isHttpSeriesMetric,
+  registerHttpSeriesMetric,
+} from './http-series.js';
 import type {
   CounterHandle,
   GaugeHandle,
@@ -20,6 +26,8 @@ export interface HandleContext {
   onOverflow: (metric: string, label: string) => void;
   /** When set, histograms record exemplars with the labels it returns (e.g. the active trace id). */
   exemplars?: (() => Record<string, string> | undefined) | undefined;
+  /** Where the HTTP core records; the HTTP metrics are registered as views of it. */
+  httpStore?: HttpStore;
 }
 
 type Collect = (this: Gauge) => void | Promise<void>;
@@ -40,14 +48,26 @@ export function createHandle(ctx: HandleContext, def: MetricDefinition, collect?
   let metric: unknown = existing;
   if (existing) {
     const sameLabels = (existing.labelNames ?? []).join(',') === labelNames.join(',');
-    if (!(existing instanceof (ctor as unknown as new () => object)) || !sameLabels) {
+    const sameType = isHttpSeriesMetric(existing)
+      ? (existing as unknown as { type: string }).type === def.type
+      : existing instanceof (ctor as unknown as new () => object);
+    if (!sameType || !sameLabels) {
       throw new DeiaMetricsError(
         'DEIA_METRIC_CONFLICT',
         `metric "${name}" is already registered as a different type or with other labels; use another prefix or registry.`,
       );
     }
   } else {
-    const config: Record<string, unknown> = { name, help: def.help, labelNames, registers: [ctx.registry] };
+    const series =
+      ctx.httpStore !== undefined &&
+      HTTP_SERIES_METRICS.has(def.name) &&
+      labelNames.join(',') === 'method,route,status';
+    const config: Record<string, unknown> = {
+      name,
+      help: def.help,
+      labelNames,
+      registers: series ? [] : [ctx.registry],
+    };
     if (def.type === 'histogram') {
       config.buckets = [...(def.buckets ?? [])];
       if (ctx.exemplars) config.enableExemplars = true;
@@ -55,6 +75,17 @@ export function createHandle(ctx: HandleContext, def: MetricDefinition, collect?
     if (collect) config.collect = collect;
     if (def.aggregator) config.aggregator = def.aggregator;
     metric = new (ctor as unknown as new (c: object) => unknown)(config);
+    if (series) {
+      // Public-API calls land in `metric` (unregistered); the registry reads the merged view.
+      metric = registerHttpSeriesMetric(
+        ctx.registry,
+        ctx.httpStore as HttpStore,
+        metric as Counter<string>,
+        { name, help: def.help, labelNames, buckets: def.buckets },
+        def.name,
+        ctx.exemplars,
+      );
+    }
   }
   const guard = createLabelGuard<string>(def, ctx.maxLabelValues, ctx.onOverflow);
   if (def.type === 'counter') {

@@ -1,121 +1,35 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Counter, Gauge, Histogram } from 'prom-client';
 import { HTTP_METHODS, OTHER_LABEL_VALUE, OVERFLOW_LABEL_VALUE, UNMATCHED_ROUTE } from './catalog.js';
-import type { Metrics } from './create-metrics.js';
-import { DeiaMetricsError } from './errors.js';
+import {
+  acceptsGzip,
+  GZIP_MIN_BYTES,
+  gzip,
+  type MetricJson,
+  negotiateFormat,
+  OPENMETRICS_CONTENT_TYPE,
+  renderExposition,
+  TEXT_CONTENT_TYPE,
+} from './exposition.js';
+import type { AnyHandle } from './handles.js';
+import {
+  DEFAULT_HTTP_OPTIONS,
+  type HttpObservabilityOptions,
+  type HttpRequestInfo,
+  type HttpResponse,
+  type MetricsAuth,
+  type MetricsSource,
+  validateHttpOptions,
+} from './http-options.js';
+import { type CounterSeries, type HistogramSeries, type HttpLabels, httpStoreOf } from './http-series.js';
+import type { CounterHandle, HistogramHandle } from './types.js';
 
 /**
  * Framework-neutral HTTP instrumentation shared by `@deia/express` and `@deia/fastify`: label rules,
  * timing, exclusions, in-flight count, sizes, aborted requests, access log and the `/metrics`
  * endpoint. Adapters only read the framework's route and hand over node's request/response.
  */
-
-/** Defaults of the HTTP options (`@deia/express`, `@deia/fastify`). */
-export const DEFAULT_HTTP_OPTIONS = {
-  /** Path of the Prometheus endpoint. */
-  metricsPath: '/metrics',
-  /** Interface the separate metrics server (`metricsPort`) binds to. */
-  metricsHost: '0.0.0.0',
-  /** Status label of requests whose client went away before the response was complete (nginx's 499). */
-  abortedStatus: 499,
-  /** Distinct route templates recorded; later ones are recorded as `__overflow__`. */
-  maxRoutes: 100,
-  /** Log one line per request through `logger.info`. */
-  accessLog: false,
-} as const;
-
-/** A response the SDK serves itself (`/metrics`, health). */
-export interface HttpResponse {
-  statusCode: number;
-  headers: Record<string, string>;
-  body: string;
-}
-
-/** The request fields the SDK's own endpoints read. */
-export interface HttpRequestInfo {
-  method: string;
-  /** Path without query string. */
-  path: string;
-  headers: Record<string, string | string[] | undefined>;
-}
-
-/**
- * What the adapters need from `@deia/health`'s `createHealth()` (declared structurally so
- * `@deia/metrics` does not depend on `@deia/health`).
- */
-export interface HealthLike {
-  /** Every path it serves; they are excluded from the HTTP metrics. */
-  readonly paths: readonly string[];
-  /** Answers a health request; returns `undefined` (synchronously) when `path` is not a health path. */
-  handle(req: HttpRequestInfo): Promise<HttpResponse> | undefined;
-}
-
-/** A pino-compatible logger (pino, bunyan-like, or `{ info, warn, error }` functions). */
-export interface HttpLogger {
-  info(obj: object, msg?: string): void;
-  warn?(obj: object, msg?: string): void;
-  error?(obj: object, msg?: string): void;
-}
-
-/** Protects `/metrics`: a bearer token, or HTTP basic credentials. Compared in constant time. */
-export type MetricsAuth = { token: string } | { username: string; password: string };
-
-/** Something that renders an exposition: a prom-client `Registry`, or `createClusterAggregator()`. */
-export interface MetricsSource {
-  metrics(): Promise<string>;
-  readonly contentType: string;
-}
-
-/** Options shared by `deiaExpress(options)` and `deiaFastify` (`app.register(deiaFastify, options)`). */
-export interface HttpObservabilityOptions {
-  /** The metrics handle from `createMetrics()`. Required. */
-  metrics: Metrics;
-  /** A `createHealth()` handle: its paths are served and excluded from the HTTP metrics. */
-  health?: HealthLike;
-  /**
-   * Path of the Prometheus endpoint on the app, or `false` to not serve it (e.g. in cluster workers
-   * when the primary serves the aggregate). With `metricsPort` it is the path on that port instead.
-   * @default '/metrics'
-   */
-  metricsPath?: string | false;
-  /**
-   * Protects the metrics endpoint with a bearer token (`Authorization: Bearer <token>`) or basic
-   * auth. Unset, the endpoint is open: Prometheus scrapes it on the app port like the guides'
-   * scrape config expects; protect it (or use `metricsPort`) when the app port is public.
-   * @default undefined (no auth)
-   */
-  metricsAuth?: MetricsAuth;
-  /**
-   * Serve the metrics endpoint on its own port (a separate `node:http` server) instead of the app.
-   * Use it to keep `/metrics` off a public port. `0` picks a free port (see `metricsAddress()`).
-   * @default undefined (served on the app)
-   */
-  metricsPort?: number;
-  /** Interface of the `metricsPort` server. @default '0.0.0.0' */
-  metricsHost?: string;
-  /**
-   * What `/metrics` renders. @default metrics.registry. Pass `createClusterAggregator()` in a
-   * cluster primary. The response uses the source's own content type: a registry created for
-   * OpenMetrics (exemplars) is served as OpenMetrics, any other as Prometheus text 0.0.4.
-   */
-  metricsSource?: MetricsSource;
-  /**
-   * More paths not to record (exact paths, or RegExps tested against the path), or a predicate on
-   * the path. The SDK's own endpoints (metrics, health) are always excluded.
-   * @default []
-   */
-  exclude?: ReadonlyArray<string | RegExp> | ((path: string) => boolean);
-  /** Status label of aborted requests (client closed the connection first). @default 499 */
-  abortedStatus?: number;
-  /** Distinct route templates recorded before later ones become `__overflow__`. @default 100 */
-  maxRoutes?: number;
-  /** Where errors of the SDK itself go (and the access log). @default process.emitWarning */
-  logger?: HttpLogger;
-  /** One `logger.info` line per recorded request (method, route, status, duration, sizes). @default false */
-  accessLog?: boolean;
-}
 
 /** How the adapter treats a request path (see `HttpObserver.match`). */
 export const PATH_RECORD = 0;
@@ -152,164 +66,6 @@ export interface HttpObserver {
   close(): Promise<void>;
 }
 
-const OPTION_KEYS = new Set([
-  'metrics',
-  'health',
-  'metricsPath',
-  'metricsAuth',
-  'metricsPort',
-  'metricsHost',
-  'metricsSource',
-  'exclude',
-  'abortedStatus',
-  'maxRoutes',
-  'logger',
-  'accessLog',
-]);
-
-const fail = (message: string): never => {
-  throw new DeiaMetricsError('DEIA_HTTP_OPTIONS', message);
-};
-
-/** Edit distance, for "did you mean" on unknown option names. */
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0] as number;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cur = row[j] as number;
-      row[j] = Math.min(cur + 1, (row[j - 1] as number) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
-    }
-  }
-  return row[b.length] as number;
-}
-const closest = (key: string, known: readonly string[]) => {
-  let best: string | undefined;
-  let bestD = 4;
-  for (const k of known) {
-    const d = distance(key.toLowerCase(), k.toLowerCase());
-    if (d < bestD) {
-      bestD = d;
-      best = k;
-    }
-  }
-  return best;
-};
-
-const isPath = (p: unknown): p is string => typeof p === 'string' && p.startsWith('/') && !/[?#\s]/.test(p);
-
-/**
- * Validates the shared options; throws `DeiaMetricsError` (code `DEIA_HTTP_OPTIONS`) naming the
- * option and what to change. `extraKeys` are adapter-specific options (e.g. `shutdown`).
- */
-export function validateHttpOptions(
-  options: unknown,
-  where: string,
-  extraKeys: readonly string[] = [],
-): asserts options is HttpObservabilityOptions {
-  if (options === null || typeof options !== 'object') {
-    fail(`${where}: pass an options object, e.g. { metrics: createMetrics() }.`);
-  }
-  const o = options as Record<string, unknown>;
-  for (const key of Object.keys(o)) {
-    if (!OPTION_KEYS.has(key) && !extraKeys.includes(key)) {
-      const known = [...OPTION_KEYS, ...extraKeys];
-      const near = closest(key, known);
-      fail(
-        `${where}: unknown option "${key}"${near ? ` (did you mean "${near}"?)` : ''}; known: ${known.join(', ')}.`,
-      );
-    }
-  }
-  const m = o.metrics as Partial<Metrics> | undefined;
-  if (!m || typeof m !== 'object' || !m.registry || !m.http) {
-    fail(
-      `${where}: options.metrics is required: pass the object returned by createMetrics() from @deia/metrics.`,
-    );
-  }
-  const h = o.health as Partial<HealthLike> | undefined;
-  if (h !== undefined && (!h || !Array.isArray(h.paths) || typeof h.handle !== 'function')) {
-    fail(`${where}: options.health must be the object returned by createHealth() from @deia/health.`);
-  }
-  const mp = o.metricsPath;
-  if (mp !== undefined && mp !== false && !isPath(mp)) {
-    fail(
-      `${where}: metricsPath must be false or a path starting with "/" (no query), got ${JSON.stringify(mp)}.`,
-    );
-  }
-  const auth = o.metricsAuth as Record<string, unknown> | undefined;
-  if (auth !== undefined) {
-    const isToken = auth && typeof auth === 'object' && 'token' in auth;
-    const isBasic = auth && typeof auth === 'object' && ('username' in auth || 'password' in auth);
-    if (!auth || typeof auth !== 'object' || isToken === isBasic) {
-      fail(`${where}: metricsAuth must be { token } or { username, password }.`);
-    }
-    if (isToken && (typeof auth.token !== 'string' || auth.token.length === 0)) {
-      fail(`${where}: metricsAuth.token must be a non-empty string (e.g. from an environment variable).`);
-    }
-    if (
-      isBasic &&
-      (typeof auth.username !== 'string' ||
-        typeof auth.password !== 'string' ||
-        auth.username.length === 0 ||
-        auth.username.includes(':') ||
-        auth.password.length === 0)
-    ) {
-      fail(
-        `${where}: metricsAuth.username and .password must be non-empty strings (no ":" in the username).`,
-      );
-    }
-    if (mp === false) fail(`${where}: metricsAuth is set but metricsPath is false; remove one.`);
-  }
-  const port = o.metricsPort;
-  if (port !== undefined && (!Number.isInteger(port) || (port as number) < 0 || (port as number) > 65535)) {
-    fail(`${where}: metricsPort must be an integer from 0 to 65535, got ${JSON.stringify(port)}.`);
-  }
-  if (port !== undefined && mp === false)
-    fail(`${where}: metricsPort is set but metricsPath is false; remove one.`);
-  if (o.metricsHost !== undefined && (typeof o.metricsHost !== 'string' || o.metricsHost === '')) {
-    fail(`${where}: metricsHost must be a host name or address such as "127.0.0.1".`);
-  }
-  const src = o.metricsSource as Partial<MetricsSource> | undefined;
-  if (
-    src !== undefined &&
-    (!src || typeof src.metrics !== 'function' || typeof src.contentType !== 'string')
-  ) {
-    fail(`${where}: metricsSource must have metrics(): Promise<string> and contentType (a Registry fits).`);
-  }
-  const ex = o.exclude;
-  if (ex !== undefined && typeof ex !== 'function') {
-    if (!Array.isArray(ex) || !ex.every((e) => e instanceof RegExp || isPath(e))) {
-      fail(
-        `${where}: exclude must be a list of paths ("/internal/ping") and RegExps, or a function (path) => boolean.`,
-      );
-    }
-  }
-  const st = o.abortedStatus;
-  if (st !== undefined && (!Number.isInteger(st) || (st as number) < 100 || (st as number) > 999)) {
-    fail(`${where}: abortedStatus must be an integer status code from 100 to 999 (default 499).`);
-  }
-  const mr = o.maxRoutes;
-  if (mr !== undefined && (!Number.isInteger(mr) || (mr as number) < 1)) {
-    fail(`${where}: maxRoutes must be a positive integer (default 100).`);
-  }
-  const log = o.logger as Partial<HttpLogger> | undefined;
-  if (log !== undefined && (!log || typeof log.info !== 'function')) {
-    fail(`${where}: logger must be pino-compatible: an object with info(obj, msg) (and warn, error).`);
-  }
-  if (o.accessLog !== undefined && typeof o.accessLog !== 'boolean') {
-    fail(`${where}: accessLog must be true or false.`);
-  }
-  if (o.accessLog === true && log === undefined) fail(`${where}: accessLog needs a logger (e.g. pino()).`);
-  const paths = new Set<string>(h?.paths ?? []);
-  for (const p of paths) if (!isPath(p)) fail(`${where}: health path ${JSON.stringify(p)} is not a path.`);
-  const metricsPath = mp === undefined ? DEFAULT_HTTP_OPTIONS.metricsPath : (mp as string | false);
-  if (metricsPath !== false && port === undefined && paths.has(metricsPath)) {
-    fail(`${where}: metricsPath "${metricsPath}" is also a health path; choose another.`);
-  }
-}
-
 /** Method label: the HTTP method itself when it is one of `HTTP_METHODS`, else `other`. */
 export function foldMethod(method: string | undefined): string {
   return method !== undefined && METHOD_INDEX.has(method) ? method : OTHER_LABEL_VALUE;
@@ -338,147 +94,55 @@ function authChecker(auth: MetricsAuth | undefined): ((header: string | undefine
 }
 
 interface Series {
-  inc: () => void;
-  observeDuration: (seconds: number) => void;
-  observeRequestSize: (bytes: number) => void;
-  observeResponseSize: (bytes: number) => void;
-  method: string;
-  route: string;
-  status: string;
+  readonly labels: HttpLabels;
+  /** The store's epoch the direct series below belong to. */
+  epoch: number;
+  c: CounterSeries | undefined;
+  d: HistogramSeries | undefined;
+  rq: HistogramSeries | undefined;
+  rs: HistogramSeries | undefined;
 }
 
-type Child = { observe(value: number): void };
-
-// --- direct series updates ---------------------------------------------------------------------
-// prom-client keeps one entry per label set in `metric.hashMap` (`{ value, labels }` for counters,
-// `{ labels, sum, count, bucketValues }` for histograms) and re-validates and re-hashes the labels
-// on every call (about 1 µs per call). The series cache knows its label set is valid, so it finds
-// its entry once and then updates it in place; whenever the entry is not the one it found (the
-// metric was reset or the series removed) or the client's internals differ, it goes through the
-// public API again. Exemplar histograms always use the public API.
-interface CounterEntry {
-  value: number;
-  labels: object;
+const MAX_OVERFLOW_COUNTED = 10_000;
+// Per-request state in one object under one symbol: one property added to `res` (Express's
+// response objects are costly to extend), plus the write/end wrappers.
+const kState = Symbol('deia.request');
+interface RequestState {
+  start: number;
+  ctx: unknown;
+  bytes: number;
+  write: Write;
+  end: Write;
 }
-interface HistogramEntry {
-  labels: object;
-  sum: number;
-  count: number;
-  bucketValues: Record<number, number>;
-}
-type WithHashMap<E> = { hashMap?: Record<string, E> };
-
-function findEntry<E extends { labels: object }>(
-  metric: WithHashMap<E>,
-  labels: object,
-): [string, E] | undefined {
-  const map = metric.hashMap;
-  if (!map || typeof map !== 'object') return undefined;
-  for (const key in map) if (map[key]?.labels === labels) return [key, map[key] as E];
-  return undefined;
-}
-
-function fastInc(counter: Counter<string>, labels: Record<string, string>): () => void {
-  const m = counter as unknown as WithHashMap<CounterEntry>;
-  let key = '';
-  let entry: CounterEntry | undefined;
-  const slow = () => {
-    counter.inc(labels);
-    const found = findEntry(m, labels);
-    entry = found && typeof found[1].value === 'number' ? found[1] : undefined;
-    key = found?.[0] ?? '';
-  };
-  return () => {
-    const e = m.hashMap?.[key];
-    if (e !== undefined && e === entry) e.value += 1;
-    else slow();
-  };
-}
-
-function fastObserve(h: Histogram<string>, labels: Record<string, string>): (v: number) => void {
-  const m = h as unknown as WithHashMap<HistogramEntry> & { upperBounds?: readonly number[] };
-  const bounds = m.upperBounds;
-  if (!Array.isArray(bounds)) {
-    const c = h.labels(labels) as unknown as Child;
-    return (v) => c.observe(v);
-  }
-  const n = bounds.length;
-  // prom-client keys bucketValues by the bound; string keys made once avoid a number-to-string
-  // conversion per observation (the largest single cost of this path when measured).
-  const keys = bounds.map(String);
-  let key = '';
-  let entry: HistogramEntry | undefined;
-  // An exemplar-enabled histogram (createMetrics({ exemplars })) takes prom-client's object form.
-  const observe = (h as unknown as { enableExemplars?: boolean }).enableExemplars
-    ? (v: number) => h.observe({ labels, value: v } as never)
-    : (v: number) => h.observe(labels, v);
-  const slow = (v: number) => {
-    observe(v);
-    const found = findEntry(m, labels);
-    const e = found?.[1];
-    entry = e && typeof e.sum === 'number' && typeof e.count === 'number' && e.bucketValues ? e : undefined;
-    key = found?.[0] ?? '';
-  };
-  return (v) => {
-    const e = m.hashMap?.[key];
-    if (e === undefined || e !== entry) {
-      slow(v);
-      return;
-    }
-    e.sum += v;
-    e.count += 1;
-    const buckets = e.bucketValues as unknown as Record<string, number>;
-    for (let i = 0; i < n; i++) {
-      if (v <= (bounds[i] as number)) {
-        const k = keys[i] as string;
-        buckets[k] = (buckets[k] as number) + 1;
-        return;
-      }
-    }
-  };
-}
-type InFlightSource = { count: number };
-
-// The in-flight count lives in a plain integer per observer; the gauge reads the sum at scrape
-// time (prom-client `collect`), so the hot path does no label hashing for it.
-const IN_FLIGHT_SOURCES = Symbol.for('@deia/metrics.inFlightSources');
-type CollectingGauge = Gauge & {
-  [IN_FLIGHT_SOURCES]?: Set<InFlightSource>;
-  collect?: (this: Gauge) => void | Promise<void>;
-};
-
-function attachInFlight(metrics: Metrics): { source: InFlightSource; detach(): void } {
-  const source = { count: 0 };
-  if (!metrics.has('http_requests_in_flight')) return { source, detach() {} };
-  const gauge = metrics.http.inFlight.metric as CollectingGauge;
-  let sources = gauge[IN_FLIGHT_SOURCES];
-  if (!sources) {
-    const all = new Set<InFlightSource>();
-    sources = all;
-    gauge[IN_FLIGHT_SOURCES] = all;
-    const previous = gauge.collect;
-    gauge.collect = function collect(this: Gauge) {
-      let n = 0;
-      for (const s of all) n += s.count;
-      this.set(n);
-      return previous?.call(this);
-    };
-  }
-  sources.add(source);
-  const set = sources;
-  return { source, detach: () => set.delete(source) };
-}
-
-const kStart = Symbol('deia.start');
-const kCtx = Symbol('deia.ctx');
-const kSocketBase = Symbol('deia.bytesWritten');
+type Write = (this: ServerResponse, chunk: unknown, encoding?: unknown, cb?: unknown) => unknown;
 type TrackedResponse = ServerResponse & {
-  [kStart]?: number;
-  [kCtx]?: unknown;
-  _contentLength?: number | null;
-  _header?: string | null;
+  [kState]?: RequestState;
 };
-type TrackedSocket = { bytesWritten?: number; [kSocketBase]?: number };
+
+// Response body bytes from node's public response API only: the Content-Length the
+// response declares (public `getHeader`), else the bytes handed to `write`/`end` (counted by
+// wrapping them on the response object, as compression middleware does; only computed when no
+// Content-Length is set).
+function count(res: TrackedResponse, chunk: unknown, encoding: unknown): void {
+  if (chunk == null || typeof chunk === 'function') return;
+  if (typeof chunk === 'string') {
+    if (res.hasHeader('content-length')) return;
+    (res[kState] as RequestState).bytes += Buffer.byteLength(
+      chunk,
+      typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8',
+    );
+  } else if (typeof (chunk as Uint8Array).byteLength === 'number') {
+    (res[kState] as RequestState).bytes += (chunk as Uint8Array).byteLength;
+  }
+}
+function countingWrite(this: TrackedResponse, chunk: unknown, encoding?: unknown, cb?: unknown): unknown {
+  count(this, chunk, encoding);
+  return (this[kState] as RequestState).write.call(this, chunk, encoding, cb);
+}
+function countingEnd(this: TrackedResponse, chunk?: unknown, encoding?: unknown, cb?: unknown): unknown {
+  count(this, chunk, encoding);
+  return (this[kState] as RequestState).end.call(this, chunk, encoding, cb);
+}
 
 /**
  * Creates the core for one app. `resolveRoute` reads the framework's matched route template at
@@ -526,7 +190,9 @@ export function createHttpObserver(
   const servedPaths = [...kinds].filter(([, k]) => k === PATH_SERVED).map(([p]) => p);
 
   const match = (path: string): number => {
-    const kind = kinds.get(path);
+    // a trailing slash is ignored on the SDK's own paths, as @deia/health's handle() does
+    const kind =
+      kinds.get(path) ?? (path.length > 1 && path.endsWith('/') ? kinds.get(path.slice(0, -1)) : undefined);
     if (kind !== undefined) return kind;
     if (predicate !== undefined) {
       try {
@@ -541,22 +207,51 @@ export function createHttpObserver(
   };
 
   // --- series cache -----------------------------------------------------------------------
-  const enabled = metrics.has('http_requests_total');
-  const requests = enabled ? (metrics.http.requests.metric as Counter<string>) : undefined;
-  const histogram = (name: string) =>
-    metrics.has(name) ? (metrics.get(name).metric as Histogram<string>) : undefined;
-  const duration = histogram('http_request_duration_seconds');
-  const requestSize = histogram('http_request_size_bytes');
-  const responseSize = histogram('http_response_size_bytes');
-  const noop = () => {};
-  const child = (h: Histogram<string> | undefined, labels: Record<string, string>): ((v: number) => void) =>
-    h ? fastObserve(h, labels) : noop;
+  // With the store of this `createMetrics()` handle, requests are recorded straight into its
+  // series objects; a metric that is not the store's (registered by another copy of this
+  // package, say) is recorded through its public handle instead.
+  const store = httpStoreOf(metrics);
+  const direct = {
+    requests: store?.requests,
+    duration: store?.duration,
+    requestSize: store?.requestSize,
+    responseSize: store?.responseSize,
+  };
+  const handle = <H extends AnyHandle>(name: string, own: unknown): H | undefined =>
+    own === undefined && metrics.has(name) ? metrics.get<H>(name) : undefined;
+  const publicApi = {
+    requests: handle<CounterHandle<string>>('http_requests_total', direct.requests),
+    duration: handle<HistogramHandle<string>>('http_request_duration_seconds', direct.duration),
+    requestSize: handle<HistogramHandle<string>>('http_request_size_bytes', direct.requestSize),
+    responseSize: handle<HistogramHandle<string>>('http_response_size_bytes', direct.responseSize),
+  };
+  const attach = (s: Series): void => {
+    s.epoch = store?.epoch ?? 0;
+    s.c = direct.requests?.seriesFor(s.labels);
+    s.d = direct.duration?.seriesFor(s.labels);
+    s.rq = direct.requestSize?.seriesFor(s.labels);
+    s.rs = direct.responseSize?.seriesFor(s.labels);
+  };
+  const record = (s: Series, seconds: number, requestBytes: number, responseBytes: number): void => {
+    if (store !== undefined && s.epoch !== store.epoch) attach(s); // reset() or remove() dropped them
+    if (s.c !== undefined) s.c.value += 1;
+    else publicApi.requests?.inc(s.labels);
+    if (s.d !== undefined) direct.duration?.record(s.d, seconds, true);
+    else publicApi.duration?.observe(s.labels, seconds);
+    if (s.rq !== undefined) direct.requestSize?.record(s.rq, requestBytes, false);
+    else publicApi.requestSize?.observe(s.labels, requestBytes);
+    if (s.rs !== undefined) direct.responseSize?.record(s.rs, responseBytes, false);
+    else publicApi.responseSize?.observe(s.labels, responseBytes);
+  };
 
   // route -> (methodIndex * 1000 + status) -> series. Bounded: at most maxRoutes + 2 routes
   // (plus `__unmatched__` and `__overflow__`), 8 methods, status codes 100-999.
   const byRoute = new Map<string, Map<number, Series>>();
   let distinctRoutes = 0;
-  let warnedOverflow = false;
+  // Route templates past maxRoutes: counted (up to a bound) for `http_routes_overflowed`.
+  const overflowed = new Set<string>();
+  const overflow = { count: 0 };
+  store?.overflow.add(overflow);
   const routeMap = (route: string): Map<number, Series> => {
     let m = byRoute.get(route);
     if (m !== undefined) return m;
@@ -564,13 +259,16 @@ export function createHttpObserver(
     if (route !== UNMATCHED_ROUTE && route !== OVERFLOW_LABEL_VALUE) {
       if (distinctRoutes >= maxRoutes) {
         label = OVERFLOW_LABEL_VALUE;
-        if (!warnedOverflow) {
-          warnedOverflow = true;
-          const msg = `@deia/metrics: more than ${maxRoutes} route templates; later ones are recorded as "${OVERFLOW_LABEL_VALUE}" (raise maxRoutes).`;
-          if (logger?.warn) logger.warn({ maxRoutes }, msg);
-          else process.emitWarning(msg, 'DeiaMetricsWarning');
+        if (overflowed.size < MAX_OVERFLOW_COUNTED && !overflowed.has(route)) {
+          overflowed.add(route);
+          overflow.count = overflowed.size;
+          if (overflowed.size === 1) {
+            const msg = `@deia/metrics: ${maxRoutes + 1} route templates seen, more than maxRoutes (${maxRoutes}); "${route}" and every later new template are recorded as route="${OVERFLOW_LABEL_VALUE}". Raise the maxRoutes option (e.g. maxRoutes: ${maxRoutes * 2}) if these are real routes; the http_routes_overflowed gauge counts them.`;
+            if (logger?.warn) logger.warn({ maxRoutes, route }, msg);
+            else process.emitWarning(msg, 'DeiaMetricsWarning');
+          }
         }
-        // Raw route strings that overflowed are not kept (the map stays bounded).
+        // Raw route strings that overflowed are not kept as series (the map stays bounded).
         return routeMap(OVERFLOW_LABEL_VALUE);
       }
       distinctRoutes++;
@@ -584,36 +282,34 @@ export function createHttpObserver(
     const key = methodIndex * 1000 + status;
     let s = m.get(key);
     if (s !== undefined) return s;
-    const labels = {
+    const labels: HttpLabels = {
       method: METHOD_BY_INDEX[methodIndex] as string,
       route: byRoute.get(route) === m ? route : OVERFLOW_LABEL_VALUE,
       status: String(status),
     };
-    const exemplarDuration =
-      duration && (duration as unknown as { enableExemplars?: boolean }).enableExemplars;
-    s = {
-      ...labels,
-      inc: requests ? fastInc(requests, labels) : noop,
-      // Exemplars (trace ids) are attached by the handle, which asks the exemplar provider.
-      observeDuration: exemplarDuration
-        ? (v) => metrics.http.duration.observe(labels, v)
-        : child(duration, labels),
-      observeRequestSize: child(requestSize, labels),
-      observeResponseSize: child(responseSize, labels),
-    };
+    s = { labels, epoch: 0, c: undefined, d: undefined, rq: undefined, rs: undefined };
+    attach(s);
     m.set(key, s);
     return s;
   };
 
-  // --- hot path ---------------------------------------------------------------------------
-  const inFlight = attachInFlight(metrics);
-  const counter = inFlight.source;
+  // In-flight: a plain integer per observer that the gauge sums at scrape time; without the
+  // store's gauge, the gauge's public inc()/dec().
+  const counter = { count: 0 };
+  const inFlightGauge =
+    store?.inFlightGauge === true || !metrics.has('http_requests_in_flight')
+      ? undefined
+      : metrics.http.inFlight;
+  if (inFlightGauge === undefined) store?.inFlight.add(counter);
 
+  // --- hot path ---------------------------------------------------------------------------
   function onClose(this: TrackedResponse) {
     const end = performance.now();
     counter.count--;
+    inFlightGauge?.dec();
     try {
-      const start = this[kStart] as number;
+      const state = this[kState] as RequestState;
+      const start = state.start;
       const req = this.req;
       // Aborted = the client went away before the app ended the response, or while its request
       // body was still arriving (an error handler's 400 to a dead socket is not what was "sent").
@@ -623,23 +319,20 @@ export function createHttpObserver(
         this.writableEnded &&
         !(this.writableFinished === false && (req as { aborted?: boolean }).aborted === true);
       const status = finished ? this.statusCode : abortedStatus;
-      const route = resolveRoute(this[kCtx], req, this) ?? UNMATCHED_ROUTE;
-      this[kCtx] = undefined;
+      const route = resolveRoute(state.ctx, req, this) ?? UNMATCHED_ROUTE;
+      state.ctx = undefined;
       const method = req.method as string;
       const series = seriesFor(METHOD_INDEX.get(method) ?? OTHER_INDEX, route, status);
       const seconds = (end - start) / 1000;
       const cl = req.headers['content-length'];
       const requestBytes = cl === undefined ? 0 : Number(cl) || 0;
-      const responseBytes = bytesSent(this, req, method, status, finished);
-      series.inc();
-      series.observeDuration(seconds);
-      series.observeRequestSize(requestBytes);
-      series.observeResponseSize(responseBytes);
+      const responseBytes = bytesSent(this, method, status, finished);
+      record(series, seconds, requestBytes, responseBytes);
       if (accessLog !== undefined) {
         accessLog.info(
           {
             method,
-            route: series.route,
+            route: series.labels.route,
             status,
             aborted: !finished,
             duration_ms: Math.round((end - start) * 1000) / 1000,
@@ -656,10 +349,12 @@ export function createHttpObserver(
 
   const track = (_req: IncomingMessage, res: ServerResponse, ctx: unknown): void => {
     const r = res as TrackedResponse;
-    if (r[kStart] !== undefined) return; // mounted twice: count once
-    r[kStart] = performance.now();
-    r[kCtx] = ctx;
+    if (r[kState] !== undefined) return; // mounted twice: count once
+    r[kState] = { start: performance.now(), ctx, bytes: 0, write: res.write as Write, end: res.end as Write };
+    res.write = countingWrite as ServerResponse['write'];
+    res.end = countingEnd as ServerResponse['end'];
     counter.count++;
+    inFlightGauge?.inc();
     res.on('close', onClose);
   };
 
@@ -683,14 +378,26 @@ export function createHttpObserver(
       }
     }
     try {
-      const body = await source.metrics();
-      // The registry's own content type: a prom-client registry renders one format only (and
-      // rendering OpenMetrics renames counters in place), so it is never rendered in both.
-      return {
-        statusCode: 200,
-        headers: { 'content-type': source.contentType, 'cache-control': 'no-store' },
-        body,
+      let text: string;
+      let contentType: string;
+      if (typeof source.getMetricsAsJSON === 'function') {
+        const format = negotiateFormat(req.headers.accept);
+        text = renderExposition((await source.getMetricsAsJSON()) as MetricJson[], format);
+        contentType = format === 'openmetrics' ? OPENMETRICS_CONTENT_TYPE : TEXT_CONTENT_TYPE;
+      } else {
+        text = await source.metrics();
+        contentType = source.contentType;
+      }
+      const headers: Record<string, string> = {
+        'content-type': contentType,
+        'cache-control': 'no-store',
+        vary: 'Accept, Accept-Encoding',
       };
+      if (text.length >= GZIP_MIN_BYTES && acceptsGzip(req.headers['accept-encoding'])) {
+        headers['content-encoding'] = 'gzip';
+        return { statusCode: 200, headers, body: await gzip(text) };
+      }
+      return { statusCode: 200, headers, body: text };
     } catch (err) {
       logError(err, '@deia/metrics: rendering /metrics failed');
       return {
@@ -702,10 +409,11 @@ export function createHttpObserver(
   };
 
   const serve = (req: HttpRequestInfo): Promise<HttpResponse> | undefined => {
-    if (req.path === metricsPath) return scrape(req);
+    const path = req.path.length > 1 && req.path.endsWith('/') ? req.path.slice(0, -1) : req.path;
+    if (path === metricsPath) return scrape(req);
     if (health === undefined) return undefined;
     try {
-      return health.handle(req)?.catch((err: unknown) => {
+      return health.handle(path === req.path ? req : { ...req, path })?.catch((err: unknown) => {
         logError(err, '@deia/metrics: a health endpoint failed');
         return { statusCode: 500, headers: { 'content-type': 'text/plain' }, body: 'health check failed\n' };
       });
@@ -728,7 +436,7 @@ export function createHttpObserver(
       const url = req.url ?? '/';
       const q = url.indexOf('?');
       const p = q < 0 ? url : url.slice(0, q);
-      if (p !== path) {
+      if (p !== path && p !== `${path}/`) {
         res.writeHead(404, { 'content-type': 'text/plain' }).end('Not Found\n');
         return;
       }
@@ -747,7 +455,8 @@ export function createHttpObserver(
     return s.address() as AddressInfo;
   };
   const close = async (): Promise<void> => {
-    inFlight.detach();
+    store?.inFlight.delete(counter);
+    store?.overflow.delete(overflow);
     const s = server;
     server = undefined;
     if (s?.listening) {
@@ -770,39 +479,20 @@ export function createHttpObserver(
 }
 
 /**
- * Response body bytes: none for HEAD, 1xx, 204 and 304; else Content-Length (set by the app, or
- * computed by node for `res.end(body)`); else (streamed, chunked, or aborted) the bytes the socket
- * wrote since the previous response on it, minus the header block (approximate: includes chunk
- * framing).
+ * Response body bytes: none for HEAD, 1xx, 204 and 304; else the Content-Length the response
+ * declares; else (streamed, chunked, or aborted) the body bytes the app wrote.
  */
-function bytesSent(
-  res: TrackedResponse,
-  req: IncomingMessage,
-  method: string,
-  status: number,
-  finished: boolean,
-): number {
-  // res.socket is already detached when the response emits close; the request keeps it
-  const socket = req.socket as TrackedSocket | null;
-  let written: number | undefined;
-  let base = 0;
-  if (socket) {
-    written = socket.bytesWritten;
-    base = socket[kSocketBase] ?? 0;
-    if (written !== undefined) socket[kSocketBase] = written;
-  }
+function bytesSent(res: TrackedResponse, method: string, status: number, finished: boolean): number {
   if (method === 'HEAD' || status === 204 || status === 304 || (status < 200 && finished)) return 0;
-  // aborted: what reached the socket for this response, not what its headers promised (nothing
-  // when its headers were never written: bytes on the socket then are someone else's, e.g. a
-  // framework's raw 400 to a client error)
-  if (!finished && typeof res._header !== 'string') return 0;
-  const header = finished ? res.getHeader('content-length') : undefined;
-  if (header !== undefined) {
-    const n = Number(header);
-    if (n >= 0) return n;
+  // aborted before its headers went out, or after the app had ended it but before node could
+  // flush it (an error handler answering a client that is gone): none of it was delivered
+  if (!finished && (!res.headersSent || res.writableEnded)) return 0;
+  if (finished) {
+    const header = res.getHeader('content-length');
+    if (header !== undefined) {
+      const n = Number(header);
+      if (n >= 0) return n;
+    }
   }
-  if (finished && typeof res._contentLength === 'number') return res._contentLength;
-  if (written === undefined) return 0;
-  const headerBytes = typeof res._header === 'string' ? res._header.length : 0;
-  return Math.max(0, written - base - headerBytes);
+  return res[kState]?.bytes ?? 0;
 }

@@ -14,22 +14,24 @@ export { renderMetricsMarkdown } from './docs.js';
 export { DeiaMetricsError } from './errors.js';
 export {
   createHttpObserver,
-  DEFAULT_HTTP_OPTIONS,
   foldMethod,
-  type HealthLike,
-  type HttpLogger,
-  type HttpObservabilityOptions,
   type HttpObserver,
-  type HttpRequestInfo,
-  type HttpResponse,
-  type MetricsAuth,
-  type MetricsSource,
   PATH_EXCLUDED,
   PATH_RECORD,
   PATH_SERVED,
   type RouteResolver,
-  validateHttpOptions,
 } from './http.js';
+export {
+  DEFAULT_HTTP_OPTIONS,
+  type HealthLike,
+  type HttpLogger,
+  type HttpObservabilityOptions,
+  type HttpRequestInfo,
+  type HttpResponse,
+  type MetricsAuth,
+  type MetricsSource,
+  validateHttpOptions,
+} from './http-options.js';
 export type {
   ClusterRegistryClass,
   CounterHandle,

@@ -41,7 +41,8 @@ export interface MetricDefinition {
   labelValues?: Readonly<Record<string, readonly string[]>>;
   /**
    * At most this many distinct values per label (labels without `labelValues`); later values are
-   * recorded as `__overflow__`. Defaults to `DEFAULT_MAX_LABEL_VALUES`.
+   * recorded as `__overflow__`. Defaults to the `maxLabelValues` option of `createMetrics`
+   * (`DEFAULT_METRICS_OPTIONS.maxLabelValues`, 100).
    */
   maxLabelValues?: number;
   /**

@@ -32,7 +32,7 @@ describe('prom-client and @prometheus-io/client', () => {
     );
   });
 
-  it('records exact HTTP series on @prometheus-io/client (its series store is not prom-client 15 internals: public API path)', async () => {
+  it('records exact HTTP series on @prometheus-io/client (the same direct path: no client internals read)', async () => {
     const successor = require('@prometheus-io/client');
     const m = createMetrics({ client: successor, groups: ['http'], warn: () => {} });
     const observer = createHttpObserver({ metrics: m }, () => '/a', 'test');

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   createHttpObserver,
@@ -129,9 +130,60 @@ describe('label rules', () => {
     expect(size.find((v) => v.labels.le === 10_000_000)?.value).toBe(3);
   });
 
-  it('caps distinct routes at maxRoutes, then records __overflow__ and warns once', async () => {
+  it('stays on the direct path when app code or a second observer created the series first', async () => {
+    // The only other way a request reaches the series is the handles' public inc()/observe()
+    // (the path taken when a metric is not this store's): count those calls.
+    const metrics = createMetrics({ groups: ['http'] });
+    let publicCalls = 0;
+    for (const name of ['http_requests_total', 'http_request_duration_seconds', 'http_response_size_bytes']) {
+      const h = metrics.get(name) as unknown as Record<string, (...a: unknown[]) => unknown>;
+      for (const fn of ['inc', 'observe'].filter((f) => typeof h[f] === 'function')) {
+        const original = h[fn] as (...a: unknown[]) => unknown;
+        h[fn] = (...args: unknown[]) => {
+          publicCalls++;
+          return original(...args);
+        };
+      }
+    }
+    {
+      const labels = { method: 'GET', route: '/a', status: '200' };
+      metrics.http.requests.inc(labels); // app code first
+      metrics.http.duration.observe(labels, 0.001);
+      const first = await serve({ metrics });
+      const second = await serve({ metrics }); // a second observer on the same metrics
+      for (let i = 0; i < 20; i++) {
+        await (await fetch(`${first.url}/a`)).text();
+        await (await fetch(`${second.url}/a`)).text();
+      }
+      await first.waitFor(41);
+      expect(publicCalls).toBe(2);
+      expect(metrics.registry.getSingleMetric('http_requests_total')).toBe(metrics.http.requests.metric);
+      const text = await metrics.registry.metrics();
+      // one series, app and both observers summed
+      expect(text).toContain('http_requests_total{method="GET",route="/a",status="200"} 41\n');
+      expect(text).toContain(
+        'http_request_duration_seconds_count{method="GET",route="/a",status="200"} 41\n',
+      );
+      expect(text).toContain('http_response_size_bytes_count{method="GET",route="/a",status="200"} 40\n');
+      expect(text.match(/^http_requests_total\{/gm)).toHaveLength(1);
+      // the registered metric is a view: getMetricsAsJSON (what cluster workers send) agrees
+      const json = await metrics.registry.getMetricsAsJSON();
+      const req = json.find((m) => m.name === 'http_requests_total');
+      expect(req?.values).toEqual([{ labels, value: 41 }]);
+      expect(req?.aggregator).toBe('sum');
+    }
+  });
+
+  it('caps distinct routes at maxRoutes, then records __overflow__, warns once and counts them', async () => {
     const warnings: object[] = [];
-    const logger = { info() {}, warn: (o: object) => warnings.push(o) };
+    const messages: string[] = [];
+    const logger = {
+      info() {},
+      warn: (o: object, m?: string) => {
+        warnings.push(o);
+        messages.push(String(m));
+      },
+    };
     const { metrics, url, waitFor } = await serve({ maxRoutes: 2, logger });
     for (const p of ['/a', '/b', '/c', '/d', '/c']) await (await fetch(url + p)).text();
     await waitFor(5);
@@ -140,6 +192,12 @@ describe('label rules', () => {
     expect(text).toContain('http_requests_total{method="GET",route="/b",status="200"} 1');
     expect(text).toContain('http_requests_total{method="GET",route="__overflow__",status="200"} 3');
     expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toEqual({ maxRoutes: 2, route: '/c' });
+    expect(messages[0]).toMatch(
+      /3 route templates seen, more than maxRoutes \(2\).*Raise the maxRoutes option/,
+    );
+    // two distinct templates (/c, /d) went to __overflow__: an alert can see it
+    expect(text).toContain('http_routes_overflowed 2\n');
   });
 
   it('writes an access log line through a pino-compatible logger', async () => {
@@ -216,36 +274,105 @@ describe('/metrics endpoint', () => {
 
   it('serves Prometheus text by default, unauthenticated, not cached', async () => {
     const { url } = await serve();
-    const res = await scrape(url, { accept: 'application/openmetrics-text; version=1.0.0' });
+    const res = await scrape(url);
     expect(res.status).toBe(200);
-    // a text-format registry is never rendered as OpenMetrics, whatever the client asks
     expect(res.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
     expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(res.headers.get('vary')).toBe('Accept, Accept-Encoding');
     expect(await res.text()).toContain('# TYPE http_requests_total counter');
     expect((await scrape(url, {}, 'POST')).status).toBe(405);
   });
 
-  it('serves OpenMetrics (with exemplars) when the registry is an OpenMetrics one', async () => {
+  it('negotiates OpenMetrics or text 0.0.4 by Accept (q-values), exemplars only in OpenMetrics', async () => {
     const metrics = createMetrics({ groups: ['http'], exemplars: () => ({ trace_id: 'abc123' }) });
     const { url, waitFor } = await serve({ metrics });
     await (await fetch(`${url}/a`)).text();
     await waitFor(1);
-    const res = await scrape(url);
-    expect(res.headers.get('content-type')).toBe(
-      'application/openmetrics-text; version=1.0.0; charset=utf-8',
+    const OM = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
+    const TEXT = 'text/plain; version=0.0.4; charset=utf-8';
+    // what Prometheus 2.x/3.x sends, and variations
+    const cases: Array<[string | undefined, string]> = [
+      [undefined, TEXT],
+      [
+        'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1',
+        OM,
+      ],
+      ['text/plain;version=0.0.4', TEXT],
+      ['text/plain;version=0.0.4;q=0.9, application/openmetrics-text;q=0.3', TEXT],
+      ['application/openmetrics-text;q=0.3, text/plain;version=0.0.4;q=0.2', OM],
+      ['application/openmetrics-text;version=2.0.0, text/plain;q=0.1', TEXT],
+      ['application/openmetrics-text;q=0, text/plain', TEXT],
+      ['application/json', TEXT],
+    ];
+    const bodies: Record<string, string> = {};
+    for (const [accept, type] of cases) {
+      const res = await scrape(url, accept ? { accept } : {});
+      expect(res.headers.get('content-type'), String(accept)).toBe(type);
+      bodies[type] = await res.text();
+    }
+    const om = bodies[OM] as string;
+    const text = bodies[TEXT] as string;
+    expect(om).toMatch(
+      /http_request_duration_seconds_bucket\{[^}]*route="\/a"[^}]*\} 1 # \{trace_id="abc123"\} [\d.e-]+ \d+(\.\d+)?\n/,
     );
-    const text = await res.text();
-    expect(text).toMatch(
-      /http_request_duration_seconds_bucket\{[^}]*route="\/a"[^}]*\} 1 # \{trace_id="abc123"\}/,
+    expect(om.endsWith('# EOF\n')).toBe(true);
+    expect(om).toContain(
+      '# TYPE http_requests counter\nhttp_requests_total{method="GET",route="/a",status="200"} 1\n',
     );
-    expect(text.trimEnd().endsWith('# EOF')).toBe(true);
-    // the size histograms are recorded too (exemplar histograms take prom-client's object form)
-    expect(text).toMatch(/http_response_size_bytes_count\{[^}]*route="\/a"[^}]*\} 1\n/);
-    expect(text).toMatch(/http_request_size_bytes_count\{[^}]*route="\/a"[^}]*\} 1\n/);
-    // the second scrape is identical in shape (no double renaming of counters)
-    expect(await (await scrape(url)).text()).toContain(
-      'http_requests_total{method="GET",route="/a",status="200"} 1',
-    );
+    expect(text).not.toContain('#  {');
+    expect(text).not.toMatch(/ # \{/);
+    expect(text).not.toContain('# EOF');
+    // the same series either way
+    const samples = (body: string) =>
+      body
+        .split('\n')
+        .filter((l) => l && !l.startsWith('#'))
+        .map((l) => l.replace(/ # \{.*$/, ''))
+        .sort();
+    expect(samples(om)).toEqual(samples(text));
+    // rendering one format never changes the other (prom-client renames counters in place)
+    expect(await (await scrape(url)).text()).toBe(text);
+  });
+
+  it('gzips bodies of 4 KiB or more when the client accepts gzip', async () => {
+    const { url, waitFor } = await serve();
+    for (const p of ['/a', '/b', '/c']) await (await fetch(url + p)).text();
+    await waitFor(3);
+    const { request } = await import('node:http');
+    const get = (encoding: string) =>
+      new Promise<{ headers: Record<string, unknown>; body: Buffer }>((resolve, reject) => {
+        request(`${url}/metrics`, { headers: { 'accept-encoding': encoding } }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
+        })
+          .on('error', reject)
+          .end();
+      });
+    const plain = await get('identity');
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(plain.body.length).toBeGreaterThan(4096);
+    for (const enc of ['gzip', 'deflate, gzip;q=0.5', '*']) {
+      const zipped = await get(enc);
+      expect(zipped.headers['content-encoding'], enc).toBe('gzip');
+      expect(gunzipSync(zipped.body).toString()).toBe(plain.body.toString());
+      expect(zipped.body.length).toBeLessThan(plain.body.length / 4);
+    }
+    expect((await get('gzip;q=0')).headers['content-encoding']).toBeUndefined();
+  });
+
+  it('ignores a trailing slash on its own paths', async () => {
+    const health = {
+      paths: ['/health'],
+      handle: (r: { path: string }) =>
+        r.path === '/health' ? Promise.resolve({ statusCode: 200, headers: {}, body: 'ok' }) : undefined,
+    };
+    const { url, observer } = await serve({ health });
+    expect(observer.match('/metrics/')).toBe(PATH_SERVED);
+    expect(observer.match('/health/')).toBe(PATH_SERVED);
+    expect(observer.match('/a/')).toBe(PATH_RECORD);
+    expect((await fetch(`${url}/metrics/`)).status).toBe(200);
+    expect(await (await fetch(`${url}/health/`)).text()).toBe('ok');
   });
 
   it('checks a bearer token', async () => {
