@@ -11,12 +11,6 @@ export default [
     { index: 'src/index.ts', logger: 'src/logger-entry.ts', spans: 'src/spans-entry.ts' },
     { clean: false, splitting: true },
   ),
-  packageConfig(
-    { register: 'src/register.ts' },
-    { format: ['esm'], clean: false },
-  ),
-  packageConfig(
-    { register: 'src/register-cjs.ts' },
-    { format: ['cjs'], clean: false },
-  ),
+  packageConfig({ register: 'src/register.ts' }, { format: ['esm'], clean: false }),
+  packageConfig({ register: 'src/register-cjs.ts' }, { format: ['cjs'], clean: false }),
 ];
