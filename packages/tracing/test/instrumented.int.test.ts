@@ -24,10 +24,13 @@ interface FixtureOutput {
   exposition: string;
 }
 
-async function runFixture(mode: 'express' | 'fastify'): Promise<FixtureOutput> {
+async function runFixture(
+  mode: 'express' | 'fastify',
+  env: Record<string, string> = {},
+): Promise<FixtureOutput> {
   const result = await runNode(
     ['--import', 'tsx', 'test/fixtures/traced-app.ts', mode],
-    {},
+    env,
     FIXTURE_TIMEOUT_MS,
   );
   const last = result.stdout.trim().split('\n').pop() ?? '';
@@ -92,6 +95,21 @@ describe.each(['express', 'fastify'] as const)('%s request with PostgreSQL and R
     expect(withExemplar).toHaveLength(1);
     expect(withExemplar[0]).toContain(`# {trace_id="${server.traceId}"}`);
   });
+});
+
+describe('express layer spans', () => {
+  it(
+    'come back with instrumentations.express.layerSpans, under the same named server span',
+    async () => {
+      const out = await runFixture('express', { LAYER_SPANS: '1' });
+      const server = out.spans.find((s) => s.kind === SpanKind.SERVER) as FixtureSpan;
+      expect(server.name).toBe('GET /work/:id');
+      const layers = out.spans.filter((s) => s.scope === '@opentelemetry/instrumentation-express');
+      expect(layers.map((s) => s.attributes['express.type'])).toContain('request_handler');
+      for (const span of layers) expect(hasAncestor(out.spans, span, server.spanId)).toBe(true);
+    },
+    FIXTURE_TIMEOUT_MS + 5_000,
+  );
 });
 
 describe('node --import @deia/tracing/register (ESM app, configured from OTEL_* only)', () => {

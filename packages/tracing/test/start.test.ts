@@ -312,4 +312,22 @@ describe('exporter otlp', () => {
       await receiver.close();
     }
   });
+
+  it('counts spans the batch queue drops when it is full', async () => {
+    process.env.OTEL_BSP_MAX_QUEUE_SIZE = '2';
+    process.env.OTEL_BSP_MAX_EXPORT_BATCH_SIZE = '1';
+    const dropped: Array<[number, string]> = [];
+    const handle = startTracing({
+      instrumentations: off,
+      shutdownTimeoutMs: 300,
+      // an exporter that never answers: the queue fills up
+      traceExporter: { export: () => {}, shutdown: async () => {} },
+      onDroppedSpans: (count, reason) => dropped.push([count, reason]),
+    });
+    const tracer = trace.getTracer('t');
+    for (let i = 0; i < 10; i++) tracer.startSpan(`s${i}`).end();
+    expect(handle.spanStats().dropped).toBeGreaterThanOrEqual(7);
+    expect(dropped.every(([, reason]) => reason === 'queue_full')).toBe(true);
+    expect(dropped.reduce((n, [c]) => n + c, 0)).toBe(handle.spanStats().dropped);
+  });
 });
