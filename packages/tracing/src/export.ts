@@ -33,34 +33,43 @@ export function printableUrl(url: string): string {
 
 type ExporterClass = new (config: { url: string; headers?: Record<string, string> }) => SpanExporter;
 
-function exporterClass(protocol: OtlpProtocol): ExporterClass {
-  if (protocol === 'http/json') {
-    return (load('@opentelemetry/exporter-trace-otlp-http') as { OTLPTraceExporter: ExporterClass })
-      .OTLPTraceExporter;
-  }
-  if (protocol === 'http/protobuf') {
-    return (load('@opentelemetry/exporter-trace-otlp-proto') as { OTLPTraceExporter: ExporterClass })
-      .OTLPTraceExporter;
-  }
-  try {
-    return (load('@opentelemetry/exporter-trace-otlp-grpc') as { OTLPTraceExporter: ExporterClass })
-      .OTLPTraceExporter;
-  } catch (err) {
-    if ((err as { code?: string }).code !== 'MODULE_NOT_FOUND') throw err;
-    throw new DeiaTracingError(
-      'DEIA_TRACING_GRPC_MISSING',
-      'OTLP over gRPC needs the optional peer "@opentelemetry/exporter-trace-otlp-grpc" (npm i @opentelemetry/exporter-trace-otlp-grpc); or use http/protobuf (port 4318), which every Collector and Jaeger accept.',
-    );
-  }
-}
+const EXPORTER_PACKAGE: Record<OtlpProtocol, string> = {
+  'http/json': '@opentelemetry/exporter-trace-otlp-http',
+  'http/protobuf': '@opentelemetry/exporter-trace-otlp-proto',
+  grpc: '@opentelemetry/exporter-trace-otlp-grpc',
+};
 
+/**
+ * The OTLP exporter for `protocol`, loaded on the first export rather than at start-up: the first batch
+ * leaves after `OTEL_BSP_SCHEDULE_DELAY` (5 s), so the exporter's code (protobuf, gRPC) stays out of the
+ * app's time-to-listen. Whether the package is installed is checked now, so a missing optional peer
+ * still fails `startTracing`.
+ */
 export function createOtlpExporter(
   options: TracingOptions,
   protocol: OtlpProtocol,
   url: string,
 ): SpanExporter {
-  const Exporter = exporterClass(protocol);
-  return new Exporter({ url, ...(options.otlpHeaders ? { headers: { ...options.otlpHeaders } } : {}) });
+  const pkg = EXPORTER_PACKAGE[protocol];
+  try {
+    load.resolve(pkg);
+  } catch {
+    throw new DeiaTracingError(
+      'DEIA_TRACING_GRPC_MISSING',
+      `OTLP over gRPC needs the optional peer "${pkg}" (npm i ${pkg}); or use http/protobuf (port 4318), which every Collector and Jaeger accept.`,
+    );
+  }
+  const config = { url, ...(options.otlpHeaders ? { headers: { ...options.otlpHeaders } } : {}) };
+  let inner: SpanExporter | undefined;
+  const get = () => {
+    inner ??= new (load(pkg) as { OTLPTraceExporter: ExporterClass }).OTLPTraceExporter(config);
+    return inner;
+  };
+  return {
+    export: (spans, resultCallback) => get().export(spans, resultCallback),
+    shutdown: () => inner?.shutdown() ?? Promise.resolve(),
+    forceFlush: () => inner?.forceFlush?.() ?? Promise.resolve(),
+  };
 }
 
 /** Counts what the exporter does, and says once when exports start failing and once when they recover. */
