@@ -1,4 +1,4 @@
-import type { TracingHandle } from './types.js';
+import type { TracingHandle } from './handle-types.js';
 
 /** Process-wide slot: one tracing set-up per process, shared by the ESM and CJS copies and by every entry. */
 const SLOT = Symbol.for('@deia/tracing');

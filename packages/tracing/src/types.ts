@@ -6,33 +6,10 @@ import type { IORedisInstrumentationConfig } from '@opentelemetry/instrumentatio
 import type { PgInstrumentationConfig } from '@opentelemetry/instrumentation-pg';
 import type { PinoInstrumentationConfig } from '@opentelemetry/instrumentation-pino';
 import type { SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace';
-
-/** Where spans go. `otlp`: OTLP to the collector or Jaeger (see `otlpProtocol`); `console`: stdout; `none`: nowhere. */
-export type TracingExporter = 'otlp' | 'console' | 'none';
-
-/**
- * OTLP transport. `http/protobuf` (the specification's default, port 4318), `http/json` (4318), `grpc`
- * (4317; needs the optional peer `@opentelemetry/exporter-trace-otlp-grpc`, loaded only then).
- */
-export type OtlpProtocol = 'http/protobuf' | 'http/json' | 'grpc';
+import type { DroppedSpansReason, OtlpProtocol, TracingExporter } from './handle-types.js';
 
 /** An OpenTelemetry instrumentation instance (e.g. from an `@opentelemetry/instrumentation-*` package). */
 export type Instrumentation = OtelInstrumentation;
-
-/** Why spans were lost: the exporter failed (collector down, rejected), or the batch queue was full. */
-export type DroppedSpansReason = 'export_failed' | 'queue_full';
-
-/** Export counters since `startTracing` (spans). */
-export interface SpanExportStats {
-  /** Spans the exporter delivered. */
-  exported: number;
-  /** Spans lost because an export failed. */
-  failed: number;
-  /** Spans dropped before export because the batch queue was full (`OTEL_BSP_MAX_QUEUE_SIZE`). */
-  dropped: number;
-  /** True while the last export failed. */
-  failing: boolean;
-}
 
 /**
  * Per-library switch: `true` (default) turns it on with this package's defaults, `false` off,
@@ -139,23 +116,11 @@ export interface TracingOptions {
   onDroppedSpans?: (count: number, reason: DroppedSpansReason) => void;
 }
 
-/** What `startTracing` returns. */
-export interface TracingHandle {
-  /** The resolved `service.name`. */
-  readonly serviceName: string;
-  /** The exporter in use (`custom` when `traceExporter`/`spanProcessors` were passed). */
-  readonly exporter: TracingExporter | 'custom';
-  /** With the `otlp` exporter: the transport and the URL spans are sent to (credentials removed). */
-  readonly otlp?: { readonly protocol: OtlpProtocol; readonly url: string };
-  /** Export counters of the built-in exporter (all 0 with `custom`, `console` or `none`). */
-  spanStats(): SpanExportStats;
-  /**
-   * Exports the spans still buffered, then stops tracing. Idempotent (every call returns the same promise);
-   * resolves, never rejects, at the latest after `shutdownTimeoutMs`. Does not exit the process.
-   */
-  shutdown(): Promise<void>;
-  /** Exports buffered spans now, keeping tracing on. */
-  forceFlush(): Promise<void>;
-}
-
+export type {
+  DroppedSpansReason,
+  OtlpProtocol,
+  SpanExportStats,
+  TracingExporter,
+  TracingHandle,
+} from './handle-types.js';
 export type { LevelCase, LoggerOptions, RedactOptions } from './logger-types.js';

@@ -1,9 +1,10 @@
 // From the packed tarball, in a fresh npm project beside the latest @opentelemetry/sdk-node and
 // auto-instrumentations-node (from the registry): the install resolves without ERESOLVE or peer overrides,
 // and a user who starts their own NodeSDK gets trace ids in the lines of our logger.
-// Bounded: one build, one pack, one npm install (npm's cache makes reruns fast), one app run.
+// Bounded: one pack, one npm install (npm's cache makes reruns fast), one app run.
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -16,8 +17,12 @@ const dir = mkdtempSync(join(tmpdir(), 'deia-tracing-fresh-'));
 let install: { stdout: string; stderr: string };
 
 beforeAll(async () => {
+  // Packs the dist/ that `pnpm test` builds first; rebuilding here would empty dist/ under the feet of
+  // other test files that start processes resolving @deia/tracing through its exports.
+  if (!existsSync(join(packageDir, 'dist/logger.js'))) {
+    throw new Error('packages/tracing/dist is missing: run `pnpm run build` first.');
+  }
   // async: a synchronous child process would block the test worker's RPC with vitest
-  await run('pnpm', ['run', 'build'], { cwd: packageDir, timeout: 120_000 });
   const packed = await run('pnpm', ['pack', '--pack-destination', dir], { cwd: packageDir, timeout: 60_000 });
   const tarball = packed.stdout.trim().split('\n').pop() as string;
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'fresh', private: true, type: 'module' }));
@@ -39,7 +44,8 @@ beforeAll(async () => {
     { cwd: dir, timeout: INSTALL_TIMEOUT_MS },
   );
 }, INSTALL_TIMEOUT_MS + 150_000);
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+// async and with room: node_modules of a fresh install is large, and a sync rm would block the worker
+afterAll(() => rm(dir, { recursive: true, force: true }), 120_000);
 
 describe('@deia/tracing beside the latest @opentelemetry/sdk-node, in a fresh project', () => {
   it('installs without ERESOLVE or overridden peers', () => {
