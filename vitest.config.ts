@@ -15,6 +15,8 @@ export default defineConfig({
       { find: /^@deia\/health$/, replacement: pkg('health') },
       { find: /^@deia\/express$/, replacement: pkg('express') },
       { find: /^@deia\/fastify$/, replacement: pkg('fastify') },
+      { find: /^@deia\/tracing\/logger$/, replacement: src('tracing/src/logger-entry.ts') },
+      { find: /^@deia\/tracing\/spans$/, replacement: src('tracing/src/spans-entry.ts') },
       { find: /^@deia\/tracing$/, replacement: pkg('tracing') },
     ],
   },

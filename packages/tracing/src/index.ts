@@ -26,12 +26,15 @@ export {
 } from './spans.js';
 export { DEFAULT_TRACING_OPTIONS, getTracing, startTracing } from './start.js';
 export type {
+  DroppedSpansReason,
   Instrumentation,
   InstrumentationToggle,
   InstrumentationToggles,
   LevelCase,
   LoggerOptions,
+  OtlpProtocol,
   RedactOptions,
+  SpanExportStats,
   TracingExporter,
   TracingHandle,
   TracingOptions,

@@ -3,8 +3,9 @@ import { Writable } from 'node:stream';
 import { isSpanContextValid, trace } from '@opentelemetry/api';
 import pino, { type DestinationStream, type Logger, type LoggerOptions as PinoLoggerOptions } from 'pino';
 import { DeiaTracingError } from './errors.js';
+import { getTracing, serviceNameFromEnv } from './identity.js';
+import type { LoggerOptions } from './logger-types.js';
 import { DEFAULT_CENSOR, redactConnectionString, redactObject, secretKeyMatcher } from './redact.js';
-import type { LoggerOptions } from './types.js';
 
 /** Defaults of `createLogger`. */
 export const DEFAULT_LOGGER_OPTIONS = {
@@ -31,13 +32,19 @@ const OPTION_KEYS = new Set([
 
 const bad = (message: string) => new DeiaTracingError('DEIA_LOGGER_OPTIONS', message);
 
-/** `trace_id`/`span_id` of the active span (nothing when there is none). */
+const FLAGS = ['00', '01'];
+
+/**
+ * `trace_id`/`span_id`/`trace_flags` of the active span (nothing when there is none), the same three
+ * fields and spelling as `@opentelemetry/instrumentation-pino`, so lines look alike whichever adds them.
+ */
 function traceFields(): Record<string, string> {
   const span = trace.getActiveSpan();
   if (span === undefined) return {};
   const sc = span.spanContext();
   if (!isSpanContextValid(sc)) return {};
-  return { trace_id: sc.traceId, span_id: sc.spanId };
+  const flags = FLAGS[sc.traceFlags] ?? `0${sc.traceFlags.toString(16)}`.slice(-2);
+  return { trace_id: sc.traceId, span_id: sc.spanId, trace_flags: flags };
 }
 
 function loadPretty(): ((options: object) => DestinationStream) | undefined {
@@ -83,8 +90,9 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   if (options.service !== undefined && (typeof options.service !== 'string' || options.service === '')) {
     throw bad('service must be a non-empty string.');
   }
+  // The running tracing's service.name first, so log lines and spans agree.
   const service =
-    options.service ?? process.env.OTEL_SERVICE_NAME ?? process.env.npm_package_name ?? 'unknown_service';
+    options.service ?? getTracing()?.serviceName ?? serviceNameFromEnv() ?? 'unknown_service:node';
 
   let pretty = options.pretty ?? DEFAULT_LOGGER_OPTIONS.pretty;
   if (pretty && process.env.NODE_ENV === 'production') {

@@ -1,18 +1,15 @@
 import type { Attributes } from '@opentelemetry/api';
+import type { Instrumentation as OtelInstrumentation } from '@opentelemetry/instrumentation';
 import type { ExpressInstrumentationConfig } from '@opentelemetry/instrumentation-express';
 import type { HttpInstrumentationConfig } from '@opentelemetry/instrumentation-http';
 import type { IORedisInstrumentationConfig } from '@opentelemetry/instrumentation-ioredis';
 import type { PgInstrumentationConfig } from '@opentelemetry/instrumentation-pg';
 import type { PinoInstrumentationConfig } from '@opentelemetry/instrumentation-pino';
-import type { NodeSDKConfiguration } from '@opentelemetry/sdk-node';
-import type { SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import type { DestinationStream, LoggerOptions as PinoLoggerOptions } from 'pino';
-
-/** Where spans go. `otlp`: OTLP over HTTP (JSON) to the collector or Jaeger; `console`: stdout; `none`: nowhere. */
-export type TracingExporter = 'otlp' | 'console' | 'none';
+import type { SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace';
+import type { DroppedSpansReason, OtlpProtocol, TracingExporter } from './handle-types.js';
 
 /** An OpenTelemetry instrumentation instance (e.g. from an `@opentelemetry/instrumentation-*` package). */
-export type Instrumentation = NodeSDKConfiguration['instrumentations'][number];
+export type Instrumentation = OtelInstrumentation;
 
 /**
  * Per-library switch: `true` (default) turns it on with this package's defaults, `false` off,
@@ -24,13 +21,20 @@ export type InstrumentationToggle<C> = boolean | C;
 export interface InstrumentationToggles {
   /** `@opentelemetry/instrumentation-http`: server and client spans for `node:http(s)`. */
   http?: InstrumentationToggle<HttpInstrumentationConfig>;
-  /** `@opentelemetry/instrumentation-express`: middleware and route spans, `http.route`. */
-  express?: InstrumentationToggle<ExpressInstrumentationConfig>;
   /**
-   * `@fastify/otel` (the maintained Fastify instrumentation), registered on Fastify's initialisation
-   * so no `app.register` is needed. The object is passed to `new FastifyOtelInstrumentation(...)`.
+   * `@opentelemetry/instrumentation-express`: sets the route template as `http.route` and the name
+   * (`GET /bots/:id`) of the HTTP server span. Per-middleware/router/handler spans are off by default
+   * (they are most of tracing's cost on Express); `{ layerSpans: true }` brings them back. Other keys
+   * go to the instrumentation (an explicit `ignoreLayersType` wins over `layerSpans`).
    */
-  fastify?: InstrumentationToggle<Record<string, unknown>>;
+  express?: InstrumentationToggle<ExpressInstrumentationConfig & { layerSpans?: boolean }>;
+  /**
+   * Fastify: a hook added on Fastify's initialisation (its public `fastify.initialization` diagnostics
+   * channel, so no `app.register` is needed) sets `routeOptions.url` as `http.route` and the name of
+   * the HTTP server span. `{ hookSpans: true }` also loads `@fastify/otel` (an optional peer you
+   * install) for a span per hook and handler; the other keys go to its constructor.
+   */
+  fastify?: InstrumentationToggle<{ hookSpans?: boolean } & Record<string, unknown>>;
   /** `@opentelemetry/instrumentation-pg`: a span per query and pool connect. */
   pg?: InstrumentationToggle<PgInstrumentationConfig>;
   /** `@opentelemetry/instrumentation-ioredis`: a span per Redis command. */
@@ -66,10 +70,15 @@ export interface TracingOptions {
    */
   exporter?: TracingExporter;
   /**
-   * Base URL of the OTLP/HTTP receiver; `/v1/traces` is appended.
-   * @default OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (used as is) ?? OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4318'
+   * Base URL of the OTLP receiver; for the HTTP protocols `/v1/traces` is appended, for `grpc` it is used as is.
+   * @default OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (used as is) ?? OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4318' (grpc: 'http://localhost:4317')
    */
   otlpEndpoint?: string;
+  /**
+   * OTLP transport.
+   * @default OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf'
+   */
+  otlpProtocol?: OtlpProtocol;
   /** Extra headers for the OTLP exporter (e.g. an API key). @default OTEL_EXPORTER_OTLP_HEADERS */
   otlpHeaders?: Record<string, string>;
   /**
@@ -95,65 +104,23 @@ export interface TracingOptions {
   spanProcessors?: SpanProcessor[];
   /** How long `shutdown()` waits for the last spans to be exported, in ms. @default 5000 */
   shutdownTimeoutMs?: number;
-  /** Receives warnings (double start, slow shutdown). @default process.emitWarning(message, 'DeiaTracingWarning') */
+  /**
+   * Receives warnings: a double start, a slow shutdown, the first failed export (with the endpoint and
+   * the error) and the first success after failures. @default process.emitWarning(message, 'DeiaTracingWarning')
+   */
   warn?: (message: string) => void;
+  /**
+   * Called with the number of spans lost and why, e.g. to increment a Prometheus counter. The totals are
+   * also readable at any time from `handle.spanStats()`. @default none
+   */
+  onDroppedSpans?: (count: number, reason: DroppedSpansReason) => void;
 }
 
-/** What `startTracing` returns. */
-export interface TracingHandle {
-  /** The resolved `service.name`. */
-  readonly serviceName: string;
-  /** The exporter in use (`custom` when `traceExporter`/`spanProcessors` were passed). */
-  readonly exporter: TracingExporter | 'custom';
-  /**
-   * Exports the spans still buffered, then stops tracing. Idempotent (every call returns the same promise);
-   * resolves, never rejects, at the latest after `shutdownTimeoutMs`. Does not exit the process.
-   */
-  shutdown(): Promise<void>;
-  /** Exports buffered spans now, keeping tracing on. */
-  forceFlush(): Promise<void>;
-}
-
-/** Case of the `level` word in log lines. */
-export type LevelCase = 'upper' | 'lower';
-
-/** Options of `createLogger`. Every other pino option can be passed through `pino`. */
-export interface LoggerOptions {
-  /**
-   * `service` field on every line.
-   * @default process.env.OTEL_SERVICE_NAME ?? process.env.npm_package_name ?? 'unknown_service'
-   */
-  service?: string;
-  /** Minimum level. @default process.env.LOG_LEVEL ?? 'info' */
-  level?: string;
-  /** `INFO` as in the operations guide, or pino's `info`. @default 'upper' */
-  levelCase?: LevelCase;
-  /**
-   * Secret removal. `true`: default keys and connection-string credentials; `false`: off (not recommended);
-   * an object adds keys (matched case-insensitively, ignoring `-` and `_`) or changes the censor.
-   * @default true
-   */
-  redact?: boolean | RedactOptions;
-  /**
-   * Human-readable output through `pino-pretty` (optional peer). Only honoured when NODE_ENV is not
-   * `production`; the JSON line format is what log shippers parse.
-   * @default false
-   */
-  pretty?: boolean;
-  /** Where lines go (a pino destination or any writable stream). @default stdout (pino.destination(1)) */
-  destination?: DestinationStream;
-  /** Adds `trace_id`/`span_id` of the active span to every line. @default true */
-  traceContext?: boolean;
-  /** Fields on every line (after `service`). @default {} */
-  base?: Record<string, unknown>;
-  /** Raw pino options, merged last (the format-defining ones above win). */
-  pino?: PinoLoggerOptions;
-}
-
-/** Options of secret redaction in logs. */
-export interface RedactOptions {
-  /** More keys whose values are replaced, e.g. `['sessionId']`. */
-  keys?: readonly string[];
-  /** Replacement text. @default '[REDACTED]' */
-  censor?: string;
-}
+export type {
+  DroppedSpansReason,
+  OtlpProtocol,
+  SpanExportStats,
+  TracingExporter,
+  TracingHandle,
+} from './handle-types.js';
+export type { LevelCase, LoggerOptions, RedactOptions } from './logger-types.js';

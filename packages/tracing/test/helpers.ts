@@ -37,6 +37,7 @@ export interface OtlpSpan {
   parentSpanId?: string;
   scope: string;
   resource: Record<string, unknown>;
+  attributes: Record<string, unknown>;
 }
 
 /** A real OTLP/HTTP receiver on 127.0.0.1:0 that records every span it is sent (JSON encoding). */
@@ -44,9 +45,13 @@ export async function startOtlpReceiver(): Promise<{
   url: string;
   spans: OtlpSpan[];
   requests: number;
+  /** `content-type` of every request received. */
+  contentTypes: string[];
+  /** HTTP status to answer with (400: a non-retryable failure for the exporter). @default 200 */
+  status: number;
   close(): Promise<void>;
 }> {
-  const state = { spans: [] as OtlpSpan[], requests: 0 };
+  const state = { spans: [] as OtlpSpan[], requests: 0, contentTypes: [] as string[], status: 200 };
   const server: Server = createServer((req, res) => {
     let body = '';
     req.setEncoding('utf8');
@@ -55,6 +60,11 @@ export async function startOtlpReceiver(): Promise<{
     });
     req.on('end', () => {
       state.requests++;
+      state.contentTypes.push(String(req.headers['content-type']));
+      if (state.status !== 200) {
+        res.writeHead(state.status, { 'content-type': 'application/json' }).end('{}');
+        return;
+      }
       if (req.url === '/v1/traces' && req.headers['content-type']?.includes('json')) {
         const payload = JSON.parse(body) as {
           resourceSpans: Array<{
@@ -67,6 +77,7 @@ export async function startOtlpReceiver(): Promise<{
                 traceId: string;
                 spanId: string;
                 parentSpanId?: string;
+                attributes?: Array<{ key: string; value: Record<string, unknown> }>;
               }>;
             }>;
           }>;
@@ -85,6 +96,9 @@ export async function startOtlpReceiver(): Promise<{
                 ...(s.parentSpanId ? { parentSpanId: s.parentSpanId } : {}),
                 scope: ss.scope.name,
                 resource,
+                attributes: Object.fromEntries(
+                  (s.attributes ?? []).map((a) => [a.key, Object.values(a.value)[0]]),
+                ),
               });
             }
           }
@@ -103,6 +117,15 @@ export async function startOtlpReceiver(): Promise<{
     },
     get requests() {
       return state.requests;
+    },
+    get contentTypes() {
+      return state.contentTypes;
+    },
+    get status() {
+      return state.status;
+    },
+    set status(value: number) {
+      state.status = value;
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };

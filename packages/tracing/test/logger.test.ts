@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { trace } from '@opentelemetry/api';
-import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   accessLog,
@@ -17,8 +19,9 @@ const off = { http: false, express: false, fastify: false, pg: false, ioredis: f
 
 beforeAll(() => {
   startTracing({
+    serviceName: 'tracing-test',
     instrumentations: off,
-    spanProcessors: [new SimpleSpanProcessor(new InMemorySpanExporter())],
+    spanProcessors: [new SimpleSpanProcessor({ exporter: new InMemorySpanExporter() })],
   });
 });
 afterAll(() => getTracing()?.shutdown());
@@ -32,6 +35,38 @@ function capture(options: LoggerOptions = {}) {
   });
   return { logger, raw, lines: () => raw.map((l) => JSON.parse(l) as Record<string, unknown>) };
 }
+
+describe('the @deia/tracing/logger entry', () => {
+  it('imports pino, @opentelemetry/api and node builtins only (no SDK), through every file it loads', () => {
+    const external = new Set<string>();
+    const seen = new Set<string>();
+    const visit = (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const source = readFileSync(file, 'utf8');
+      // value imports and re-exports; `import type` / `export type` are erased
+      for (const m of source.matchAll(/^(?:import|export)\s+(?!type\b)[^;]*?from\s+'([^']+)'/gms)) {
+        const spec = m[1] as string;
+        if (spec.startsWith('.'))
+          visit(fileURLToPath(new URL(spec.replace(/\.js$/, '.ts'), pathToFileURL(file))));
+        else external.add(spec);
+      }
+    };
+    visit(fileURLToPath(new URL('../src/logger-entry.ts', import.meta.url)));
+    expect(seen.size).toBeGreaterThan(3);
+    expect([...external].filter((s) => !s.startsWith('node:')).sort()).toEqual([
+      '@opentelemetry/api',
+      'pino',
+    ]);
+  });
+
+  it('takes the service name from the running tracing, so logs and spans agree', () => {
+    const raw: string[] = [];
+    const write = (s: string) => raw.push(s);
+    createLogger({ destination: { write } }).info('a');
+    expect(JSON.parse(raw[0] as string).service).toBe('tracing-test');
+  });
+});
 
 describe('createLogger format', () => {
   it('writes the guide format: level word, ISO timestamp, service, trace ids, fields, message', () => {
@@ -48,11 +83,19 @@ describe('createLogger format', () => {
         service: 'api',
         trace_id: span.spanContext().traceId,
         span_id: span.spanContext().spanId,
+        trace_flags: '01',
         user_id: 'user123',
         metadata: { document_id: 'doc123' },
         message: 'Document uploaded successfully',
       });
-      expect(Object.keys(line).slice(0, 5)).toEqual(['level', 'timestamp', 'service', 'trace_id', 'span_id']);
+      expect(Object.keys(line).slice(0, 6)).toEqual([
+        'level',
+        'timestamp',
+        'service',
+        'trace_id',
+        'span_id',
+        'trace_flags',
+      ]);
       span.end();
     });
     expect(raw[0]?.endsWith('\n')).toBe(true);

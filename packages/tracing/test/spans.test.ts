@@ -1,5 +1,5 @@
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
-import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   getTracing,
@@ -15,7 +15,7 @@ const memory = new InMemorySpanExporter();
 const off = { http: false, express: false, fastify: false, pg: false, ioredis: false, pino: false } as const;
 
 beforeAll(() => {
-  startTracing({ instrumentations: off, spanProcessors: [new SimpleSpanProcessor(memory)] });
+  startTracing({ instrumentations: off, spanProcessors: [new SimpleSpanProcessor({ exporter: memory })] });
 });
 afterAll(() => getTracing()?.shutdown());
 beforeEach(() => memory.reset());

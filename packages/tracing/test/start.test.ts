@@ -1,5 +1,5 @@
 import { trace } from '@opentelemetry/api';
-import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   DeiaTracingError,
@@ -23,7 +23,7 @@ function memoryTracing(options: Parameters<typeof startTracing>[0] = {}) {
   const memory = new InMemorySpanExporter();
   const handle = startTracing({
     instrumentations: off,
-    spanProcessors: [new SimpleSpanProcessor(memory)],
+    spanProcessors: [new SimpleSpanProcessor({ exporter: memory })],
     ...options,
   });
   return { memory, handle };
@@ -107,6 +107,14 @@ describe('resource and sampling: explicit options > OTEL_* > defaults', () => {
     return span?.resource.attributes ?? {};
   };
 
+  it('takes service.name from OTEL_RESOURCE_ATTRIBUTES when OTEL_SERVICE_NAME is not set', async () => {
+    delete process.env.OTEL_SERVICE_NAME;
+    process.env.OTEL_RESOURCE_ATTRIBUTES = 'service.name=from-attributes,service.version=2.0.0';
+    const { memory, handle } = memoryTracing();
+    expect(handle.serviceName).toBe('from-attributes');
+    expect(await resourceOf(handle, memory)).toMatchObject({ 'service.name': 'from-attributes' });
+  });
+
   it('uses OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES over the defaults, adds host and process', async () => {
     process.env.OTEL_SERVICE_NAME = 'from-env';
     process.env.OTEL_RESOURCE_ATTRIBUTES =
@@ -175,6 +183,7 @@ describe('exporter otlp', () => {
         serviceName: 'otlp-test',
         exporter: 'otlp',
         otlpEndpoint: `${receiver.url}/`,
+        otlpProtocol: 'http/json',
         instrumentations: off,
       });
       expect(handle.exporter).toBe('otlp');
@@ -200,6 +209,7 @@ describe('exporter otlp', () => {
     const receiver = await startOtlpReceiver();
     try {
       process.env.OTEL_EXPORTER_OTLP_ENDPOINT = receiver.url;
+      process.env.OTEL_EXPORTER_OTLP_PROTOCOL = 'http/json';
       const handle = startTracing({ exporter: 'otlp', instrumentations: off });
       trace.getTracer('t').startSpan('via-env').end();
       await handle.shutdown();
@@ -225,5 +235,99 @@ describe('exporter otlp', () => {
     const started = Date.now();
     await handle.shutdown();
     expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('speaks http/protobuf by default and honours OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL', async () => {
+    const receiver = await startOtlpReceiver();
+    try {
+      const send = async (env: Record<string, string>, options: Parameters<typeof startTracing>[0] = {}) => {
+        Object.assign(process.env, env);
+        const handle = startTracing({ otlpEndpoint: receiver.url, instrumentations: off, ...options });
+        trace.getTracer('t').startSpan('s').end();
+        await handle.shutdown();
+        for (const k of Object.keys(env)) delete process.env[k];
+        return { protocol: handle.otlp?.protocol, contentType: receiver.contentTypes.at(-1) };
+      };
+      expect(await send({})).toEqual({ protocol: 'http/protobuf', contentType: 'application/x-protobuf' });
+      expect(await send({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' })).toEqual({
+        protocol: 'http/json',
+        contentType: 'application/json',
+      });
+      expect(
+        await send({
+          OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+          OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf',
+        }),
+      ).toMatchObject({ protocol: 'http/protobuf' });
+      expect(
+        await send({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }, { otlpProtocol: 'http/protobuf' }),
+      ).toMatchObject({ protocol: 'http/protobuf' });
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('loads the gRPC exporter only when asked, and rejects an unknown protocol', async () => {
+    process.env.OTEL_EXPORTER_OTLP_PROTOCOL = 'grpc';
+    const handle = startTracing({ instrumentations: off, shutdownTimeoutMs: 300 });
+    expect(handle.otlp).toEqual({ protocol: 'grpc', url: 'http://localhost:4317' });
+    await handle.shutdown();
+    process.env.OTEL_EXPORTER_OTLP_PROTOCOL = 'thrift';
+    expect(codeOf(() => startTracing({ instrumentations: off }))).toBe('DEIA_TRACING_ENV');
+    expect(codeOf(() => startTracing({ otlpProtocol: 'udp' as never }))).toBe('DEIA_TRACING_OPTIONS');
+  });
+
+  it('says once, with the endpoint and the error, that exports fail, counts the lost spans, and says when they recover', async () => {
+    const receiver = await startOtlpReceiver();
+    try {
+      receiver.status = 400; // rejected, not retried
+      const warn = vi.fn();
+      const dropped: Array<[number, string]> = [];
+      const handle = startTracing({
+        otlpEndpoint: receiver.url,
+        instrumentations: off,
+        warn,
+        onDroppedSpans: (count, reason) => dropped.push([count, reason]),
+      });
+      const tracer = trace.getTracer('t');
+      for (let i = 0; i < 3; i++) {
+        tracer.startSpan(`lost-${i}`).end();
+        await handle.forceFlush(); // resolves: a failed export is reported, never thrown at the app
+      }
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(warn.mock.calls[0]?.[0]).toContain(`${receiver.url}/v1/traces failed`);
+      expect(handle.spanStats()).toMatchObject({ failed: 3, exported: 0, failing: true });
+      expect(dropped).toEqual([
+        [1, 'export_failed'],
+        [1, 'export_failed'],
+        [1, 'export_failed'],
+      ]);
+      receiver.status = 200;
+      tracer.startSpan('kept').end();
+      await handle.forceFlush();
+      expect(warn).toHaveBeenCalledTimes(2);
+      expect(warn.mock.calls[1]?.[0]).toContain('works again');
+      expect(handle.spanStats()).toMatchObject({ failed: 3, exported: 1, failing: false });
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('counts spans the batch queue drops when it is full', async () => {
+    process.env.OTEL_BSP_MAX_QUEUE_SIZE = '2';
+    process.env.OTEL_BSP_MAX_EXPORT_BATCH_SIZE = '1';
+    const dropped: Array<[number, string]> = [];
+    const handle = startTracing({
+      instrumentations: off,
+      shutdownTimeoutMs: 300,
+      // an exporter that never answers: the queue fills up
+      traceExporter: { export: () => {}, shutdown: async () => {} },
+      onDroppedSpans: (count, reason) => dropped.push([count, reason]),
+    });
+    const tracer = trace.getTracer('t');
+    for (let i = 0; i < 10; i++) tracer.startSpan(`s${i}`).end();
+    expect(handle.spanStats().dropped).toBeGreaterThanOrEqual(7);
+    expect(dropped.every(([, reason]) => reason === 'queue_full')).toBe(true);
+    expect(dropped.reduce((n, [c]) => n + c, 0)).toBe(handle.spanStats().dropped);
   });
 });
