@@ -87,8 +87,11 @@ export function sample(text: string, name: string, labels: Record<string, string
   return undefined;
 }
 
-export async function metricsText(url: string) {
-  const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) });
+/** `/metrics` as text 0.0.4, or as OpenMetrics (the only format that carries exemplars). */
+export async function metricsText(url: string, format: 'text' | 'openmetrics' = 'text') {
+  const accept =
+    format === 'openmetrics' ? 'application/openmetrics-text;version=1.0.0' : 'text/plain;version=0.0.4';
+  const res = await fetch(`${url}/metrics`, { headers: { accept }, signal: AbortSignal.timeout(10_000) });
   return res.text();
 }
 
@@ -559,8 +562,11 @@ export function mainProcessSuite(name: string, exampleDir: string, serviceName: 
       expect(sample(metrics, 'http_requests_total', { route: '/api/bot/:id/message', status: '200' })).toBe(
         1,
       );
-      // latency histograms carry the trace id of a request as an exemplar
-      expect(metrics).toMatch(/^http_request_duration_seconds_bucket\{.*\} \d+ # \{trace_id="[0-9a-f]{32}"/m);
+      // latency histograms carry the trace id of a request as an exemplar (OpenMetrics only)
+      expect(metrics).not.toMatch(/ # \{trace_id=/);
+      expect(await metricsText(url, 'openmetrics')).toMatch(
+        /^http_request_duration_seconds_bucket\{.*\} \d+ # \{trace_id="[0-9a-f]{32}"/m,
+      );
 
       // JSON log lines in the guides' format, carrying the trace id of the request
       const botStarted = output.split('\n').find((l) => l.includes('"message":"bot started"'));
