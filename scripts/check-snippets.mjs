@@ -36,7 +36,7 @@ export function extractSnippets(markdown, name) {
       continue;
     }
     if (marker === 'continues') {
-      const prev = units.at(-1);
+      const prev = units.findLast((u) => u.lang === lang);
       if (!prev || prev.lang !== lang)
         throw new Error(`${name}:${at}: "continues" needs a ${lang} block before it`);
       prev.code += `\n// --- ${name}:${at}\n${code}`;
