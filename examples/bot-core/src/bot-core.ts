@@ -53,6 +53,8 @@ export async function startBotCore(options: BotCoreOptions): Promise<BotCore> {
     embedded = await startEmbeddedPostgres({
       dataDir: config.pgliteDataDir,
       maxConnections: Math.min(config.poolMax, 5),
+      onError: (err) =>
+        logger.warn({ err: { message: (err as Error)?.message } }, 'embedded PostgreSQL socket error'),
     });
     connectionString = embedded.connectionString;
     logger.info({ port: embedded.port }, 'DATABASE_URL is unset: started an embedded PostgreSQL (PGlite)');

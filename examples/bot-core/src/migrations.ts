@@ -51,6 +51,14 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: (sc
 export async function migrate(pool: pg.Pool, schema: string): Promise<number[]> {
   const s = ident(schema);
   const client = await pool.connect();
+  // pg-pool removes its own 'error' listener from a checked-out client: if the connection dies
+  // mid-migration the client emits 'error', which would crash the process without this listener.
+  // The failed query rejects as well, so the error is reported through the throw below.
+  let lost: Error | undefined;
+  const onError = (err: Error) => {
+    lost = err;
+  };
+  client.on('error', onError);
   const applied: number[] = [];
   try {
     await client.query('BEGIN');
@@ -79,6 +87,8 @@ export async function migrate(pool: pg.Pool, schema: string): Promise<number[]> 
     await client.query('ROLLBACK').catch(() => {});
     throw err;
   } finally {
-    client.release();
+    // a client whose connection failed is destroyed, not returned to the pool
+    client.release(lost);
+    client.removeListener('error', onError);
   }
 }

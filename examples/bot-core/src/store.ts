@@ -85,10 +85,18 @@ export class Store {
       idleTimeoutMillis: 30_000,
       application_name: 'deia-example-controller',
     });
-    // An idle client losing its connection emits here; without a listener the process would crash.
-    this.pool.on('error', (err) => {
-      if (isConnectionError(err)) this.markDown(err);
-      else options.logger.warn({ err: { message: err.message } }, 'idle database client error');
+    // pg-pool re-emits an idle client's error here; the per-client listener below already handled
+    // it, but without a listener on the pool too the re-emit would crash the process.
+    this.pool.on('error', () => undefined);
+    // pg-pool removes its idle 'error' listener while a client is checked out (by migrate(), by
+    // postgresCheck(pool), by anyone given this pool): a connection lost then would emit 'error'
+    // with no listener and crash the process. This one stays for the client's whole life; the
+    // query that was running rejects as well and is handled (degraded mode) where it was awaited.
+    this.pool.on('connect', (client) => {
+      client.on('error', (err) => {
+        if (isConnectionError(err)) this.markDown(err);
+        else options.logger.warn({ err: { message: err.message } }, 'database client error');
+      });
     });
     options.metrics.observePgPool(this.pool);
   }
