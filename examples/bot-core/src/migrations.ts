@@ -42,6 +42,25 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: (sc
       CREATE INDEX IF NOT EXISTS idx_audit_created ON ${s}.audit_logs (created_at DESC);
     `,
   },
+  {
+    version: 2,
+    name: 'task_queue (accepted messages survive restarts), one exchange per task',
+    // A message answered 202 is a row here until its exchange is stored (in the same statement
+    // that deletes it) or it fails; a restart re-queues what is left. The unique index makes a
+    // replayed or re-run exchange a no-op, so nothing is stored twice.
+    sql: (s) => `
+      CREATE TABLE IF NOT EXISTS ${s}.task_queue (
+        id           uuid PRIMARY KEY,
+        bot_id       text NOT NULL,
+        message      text NOT NULL,
+        enqueued_at  timestamptz NOT NULL
+      );
+      DELETE FROM ${s}.chat_messages a USING ${s}.chat_messages b
+        WHERE a.task_id = b.task_id AND a.role = b.role AND a.id > b.id;
+      CREATE UNIQUE INDEX IF NOT EXISTS idx_chat_task_role ON ${s}.chat_messages (task_id, role)
+        WHERE task_id IS NOT NULL;
+    `,
+  },
 ];
 
 /**

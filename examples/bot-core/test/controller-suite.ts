@@ -512,7 +512,13 @@ export function mainProcessSuite(name: string, exampleDir: string, serviceName: 
     });
 
     it('starts on embedded PGlite, prints the endpoints, serves them and shuts down on SIGTERM', async () => {
-      const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' };
+      const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        PORT: '0',
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'info',
+        SHUTDOWN_DELAY_MS: '0',
+      };
       for (const k of [
         'DATABASE_URL',
         'REDIS_URL',
