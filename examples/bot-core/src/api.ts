@@ -94,7 +94,11 @@ export function createApiRoutes(core: BotCore): ApiRoute[] {
             400,
           );
         }
-        const task = queue.enqueue(id, message);
+        // PostgreSQL text cannot hold NUL: refuse it here rather than accept it and fail the write
+        if (message.includes('\u0000')) {
+          throw new BotCoreError('BAD_MESSAGE', 'the message must not contain NUL (\\u0000) characters', 400);
+        }
+        const task = await queue.enqueue(id, message);
         if (core.mode() === 'degraded') {
           return ok(
             {

@@ -53,6 +53,8 @@ export async function startBotCore(options: BotCoreOptions): Promise<BotCore> {
     embedded = await startEmbeddedPostgres({
       dataDir: config.pgliteDataDir,
       maxConnections: Math.min(config.poolMax, 5),
+      onError: (err) =>
+        logger.warn({ err: { message: (err as Error)?.message } }, 'embedded PostgreSQL socket error'),
     });
     connectionString = embedded.connectionString;
     logger.info({ port: embedded.port }, 'DATABASE_URL is unset: started an embedded PostgreSQL (PGlite)');
@@ -102,14 +104,30 @@ export async function startBotCore(options: BotCoreOptions): Promise<BotCore> {
       .audit(`bot.${bot.status}`, bot.id, bot.lastError ? { error: bot.lastError } : {})
       .catch((err) => logger.error({ err: { message: err.message } }, 'audit log failed'));
   });
+  // The first time the database answers: bots that were running before a restart (or a crash)
+  // start again, then the messages they had accepted are re-queued. Later: only learn bot ids.
+  let recovered = false;
   store.onAvailabilityChange((up) => {
     if (!up) return;
-    store
-      .knownBots()
-      .then((rows) => {
-        for (const r of rows) bots.remember(r.id);
-      })
-      .catch(() => {});
+    const first = !recovered;
+    recovered = true;
+    void (async () => {
+      const rows = await store.knownBots();
+      for (const r of rows) bots.remember(r.id);
+      if (!first) return;
+      for (const r of rows) {
+        if (r.status !== 'running' && r.status !== 'starting' && r.status !== 'restarting') continue;
+        await bots
+          .start(r.id)
+          .catch((err: Error) =>
+            logger.warn({ bot_id: r.id, err: { message: err.message } }, 'restarting a bot failed'),
+          );
+      }
+      queue.recover(await store.pendingTasks());
+    })().catch((err: Error) => {
+      if (first) recovered = false; // try again when the database is next available
+      logger.warn({ err: { message: err.message } }, 'recovering bots and queued tasks failed');
+    });
   });
 
   await store.start();

@@ -19,6 +19,7 @@ export const DEFAULT_CONFIG: BotCoreConfig = {
   restartBackoff: { initialMs: 1_000, maxMs: 30_000 },
   dbHeartbeatMs: 2_000,
   dbProbe: { initialMs: 250, maxMs: 5_000 },
+  shutdownDelayMs: 5_000,
   faults: false,
 };
 
@@ -62,6 +63,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): BotCoreConf
     },
     dbHeartbeatMs: int(env, 'DB_HEARTBEAT_MS', d.dbHeartbeatMs, 100),
     dbProbe: { ...d.dbProbe },
+    shutdownDelayMs: int(env, 'SHUTDOWN_DELAY_MS', d.shutdownDelayMs, 0),
     faults: env.DEIA_EXAMPLE_FAULTS === '1' || env.DEIA_EXAMPLE_FAULTS === 'true',
   };
 }

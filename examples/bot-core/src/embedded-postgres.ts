@@ -21,6 +21,8 @@ export interface EmbeddedPostgres {
 export async function startEmbeddedPostgres(options: {
   dataDir?: string;
   maxConnections: number;
+  /** Receives socket errors of the server (an EventTarget: unlistened errors are dropped silently). */
+  onError?: (err: unknown) => void;
 }): Promise<EmbeddedPostgres> {
   const db = await PGlite.create(options.dataDir ?? 'memory://');
   const serve = async (port: number) => {
@@ -30,6 +32,7 @@ export async function startEmbeddedPostgres(options: {
       port,
       maxConnections: options.maxConnections,
     });
+    server.addEventListener('error', (event) => options.onError?.((event as CustomEvent).detail));
     await server.start();
     return server;
   };

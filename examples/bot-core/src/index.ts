@@ -14,6 +14,7 @@ export {
   ECHO_LABEL,
   ECHO_MODEL,
   type LlmClient,
+  splitUrlCredentials,
 } from './llm.js';
 export { type ControllerOptions, type RunningController, runController } from './main.js';
 export { MIGRATIONS, migrate } from './migrations.js';

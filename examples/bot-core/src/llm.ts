@@ -23,6 +23,23 @@ export const ECHO_MODEL = 'local-echo';
 /** Every echo reply starts with this, so nobody mistakes it for a real model. */
 export const ECHO_LABEL = '[local echo model: OLLAMA_URL is not set]';
 
+/**
+ * `fetch` refuses a URL with credentials (`http://user:pass@host`): they become a Basic
+ * `Authorization` header and the URL is used without them.
+ */
+export function splitUrlCredentials(raw: string): { url: string; headers: Record<string, string> } {
+  const u = new URL(raw);
+  if (!u.username && !u.password) return { url: raw, headers: {} };
+  const user = decodeURIComponent(u.username);
+  const password = decodeURIComponent(u.password);
+  u.username = '';
+  u.password = '';
+  return {
+    url: u.toString().replace(/\/+$/, ''),
+    headers: { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` },
+  };
+}
+
 const countWords = (s: string) => s.split(/\s+/).filter(Boolean).length;
 
 /**
@@ -37,7 +54,8 @@ export function createOllamaClient(options: {
   timeoutMs: number;
   metrics: Metrics;
 }): LlmClient {
-  const { url, model, timeoutMs, metrics } = options;
+  const { model, timeoutMs, metrics } = options;
+  const { url, headers } = splitUrlCredentials(options.url);
   const endpoint = `${url}/api/generate`;
   return {
     kind: 'ollama',
@@ -54,7 +72,9 @@ export function createOllamaClient(options: {
         },
         async () => {
           const result = await metrics.llm.trackRequest({ model, operation: 'generate' }, () =>
-            metrics.dependencies.track('ollama', () => callOllama(endpoint, model, prompt, timeoutMs)),
+            metrics.dependencies.track('ollama', () =>
+              callOllama(endpoint, headers, model, prompt, timeoutMs),
+            ),
           );
           metrics.llm.recordTokens(model, {
             prompt: result.promptTokens,
@@ -68,6 +88,7 @@ export function createOllamaClient(options: {
 
 async function callOllama(
   endpoint: string,
+  headers: Record<string, string>,
   model: string,
   prompt: string,
   timeoutMs: number,
@@ -76,7 +97,7 @@ async function callOllama(
   try {
     res = await fetch(endpoint, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...headers },
       body: JSON.stringify({ model, prompt, stream: false }),
       signal: AbortSignal.timeout(timeoutMs),
     });

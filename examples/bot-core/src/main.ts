@@ -27,14 +27,15 @@ export interface RunningController {
 
 /**
  * The process around a controller: starts it, wires graceful shutdown (SIGTERM/SIGINT: readiness
- * 503, stop accepting, finish in-flight requests, then queue, bots, pool, Redis, PGlite, tracing),
- * and prints where everything is. `stopAccepting` is the server to close (Express) or a function
- * that stops the framework (Fastify's `app.close()`).
+ * 503 and `Connection: close` for SHUTDOWN_DELAY_MS (default 5 s) while requests are still served,
+ * then stop accepting, finish in-flight requests, then queue, bots, pool, Redis, PGlite, tracing),
+ * and prints where everything is. `stopAccepting` gives the server to close (Express), or the
+ * framework's stop function plus its server (Fastify: `app.close()`, `app.server`).
  */
 export async function runController<C extends RunningController>(
   telemetry: Telemetry,
   start: () => Promise<C>,
-  stopAccepting: (controller: C) => { server: Server } | { stop: () => Promise<void> },
+  stopAccepting: (controller: C) => { server: Server; stop?: () => Promise<void> },
 ): Promise<C> {
   const { logger, tracing, serviceName } = telemetry;
   let controller: C;
@@ -52,6 +53,7 @@ export async function runController<C extends RunningController>(
   createShutdown({
     health: controller.health,
     ...stopAccepting(controller),
+    delayMs: core.config.shutdownDelayMs,
     closers: [...core.closers(), { name: 'tracing', close: () => tracing.shutdown() }],
     logger,
   });

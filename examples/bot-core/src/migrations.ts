@@ -42,6 +42,25 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: (sc
       CREATE INDEX IF NOT EXISTS idx_audit_created ON ${s}.audit_logs (created_at DESC);
     `,
   },
+  {
+    version: 2,
+    name: 'task_queue (accepted messages survive restarts), one exchange per task',
+    // A message answered 202 is a row here until its exchange is stored (in the same statement
+    // that deletes it) or it fails; a restart re-queues what is left. The unique index makes a
+    // replayed or re-run exchange a no-op, so nothing is stored twice.
+    sql: (s) => `
+      CREATE TABLE IF NOT EXISTS ${s}.task_queue (
+        id           uuid PRIMARY KEY,
+        bot_id       text NOT NULL,
+        message      text NOT NULL,
+        enqueued_at  timestamptz NOT NULL
+      );
+      DELETE FROM ${s}.chat_messages a USING ${s}.chat_messages b
+        WHERE a.task_id = b.task_id AND a.role = b.role AND a.id > b.id;
+      CREATE UNIQUE INDEX IF NOT EXISTS idx_chat_task_role ON ${s}.chat_messages (task_id, role)
+        WHERE task_id IS NOT NULL;
+    `,
+  },
 ];
 
 /**
@@ -51,6 +70,14 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: (sc
 export async function migrate(pool: pg.Pool, schema: string): Promise<number[]> {
   const s = ident(schema);
   const client = await pool.connect();
+  // pg-pool removes its own 'error' listener from a checked-out client: if the connection dies
+  // mid-migration the client emits 'error', which would crash the process without this listener.
+  // The failed query rejects as well, so the error is reported through the throw below.
+  let lost: Error | undefined;
+  const onError = (err: Error) => {
+    lost = err;
+  };
+  client.on('error', onError);
   const applied: number[] = [];
   try {
     await client.query('BEGIN');
@@ -79,6 +106,8 @@ export async function migrate(pool: pg.Pool, schema: string): Promise<number[]> 
     await client.query('ROLLBACK').catch(() => {});
     throw err;
   } finally {
-    client.release();
+    // a client whose connection failed is destroyed, not returned to the pool
+    client.release(lost);
+    client.removeListener('error', onError);
   }
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Metrics } from '@deia/metrics';
 import { withBotDispatchSpan, withTaskSpan } from '@deia/tracing';
-import { type Context, context, SpanStatusCode } from '@opentelemetry/api';
+import { type Context, context, ROOT_CONTEXT, SpanStatusCode } from '@opentelemetry/api';
 import type { BotManager } from './bots.js';
 import { BotCoreError } from './errors.js';
 import type { Store } from './store.js';
@@ -30,6 +30,12 @@ interface Task {
  * order, one at a time per bot and `concurrency` at a time overall, only while the database is
  * available and the queue is not paused. In degraded mode (database down) tasks stay queued and
  * drain when it returns, so nothing is lost.
+ *
+ * Accepted work is durable: `enqueue` writes the task to the `task_queue` table before the API
+ * answers (while the database is down the write waits in the store's outbox), the exchange is
+ * stored in the same statement that deletes the row, and `recover()` at start-up re-queues what a
+ * stopped or killed process left. A task cut short by a crash runs again; its exchange is stored
+ * once (unique per task).
  *
  * Metrics: `task_enqueued_total`, `task_queue_depth` (sampled at scrape), `task_queue_wait_seconds`,
  * `task_completed_total`/`task_failed_total`, `bot_dispatch_latency_seconds`, all with `queue="messages"`.
@@ -120,30 +126,62 @@ export class TaskQueue {
     return [...open, ...[...this.finished].reverse()].slice(0, limit).map((t) => this.view(t));
   }
 
-  /** Adds a message for a bot. The bot must be running (or restarting after a crash). */
-  enqueue(botId: string, message: string): TaskView {
+  /**
+   * Adds a message for a bot. The bot must be running (or restarting after a crash). Resolves once
+   * the task is in the database (or, during an outage, in the store's outbox).
+   */
+  async enqueue(botId: string, message: string): Promise<TaskView> {
     if (this.closed) throw new BotCoreError('SHUTTING_DOWN', 'the service is shutting down', 503);
     if (!this.options.bots.isActive(botId)) {
       throw new BotCoreError('BOT_NOT_RUNNING', `bot ${botId} is not running; start it first`, 409);
     }
-    const task: Task = {
-      id: randomUUID(),
+    const task = this.newTask(randomUUID(), botId, message, Date.now(), context.active());
+    await this.options.store.persistTask({
+      id: task.id,
+      botId,
+      message,
+      enqueuedAt: new Date(task.enqueuedAt),
+    });
+    this.add(task);
+    return this.view(task);
+  }
+
+  /**
+   * Re-queues tasks a previous process accepted and did not finish (read from the database at
+   * start-up); ids already known are skipped. Returns how many were added.
+   */
+  recover(rows: ReadonlyArray<{ id: string; bot_id: string; message: string; enqueued_at: Date }>): number {
+    let added = 0;
+    for (const r of rows) {
+      if (this.byId.has(r.id)) continue;
+      this.add(this.newTask(r.id, r.bot_id, r.message, new Date(r.enqueued_at).getTime(), ROOT_CONTEXT));
+      added++;
+    }
+    if (added) this.options.logger.info({ recovered: added }, 'task queue: re-queued accepted messages');
+    return added;
+  }
+
+  private newTask(id: string, botId: string, message: string, enqueuedAt: number, ctx: Context): Task {
+    return {
+      id,
       botId,
       message,
       status: 'queued',
       reply: null,
       error: null,
       model: null,
-      enqueuedAt: Date.now(),
+      enqueuedAt,
       finishedAt: null,
-      ctx: context.active(),
+      ctx,
       waiters: [],
     };
+  }
+
+  private add(task: Task) {
     this.pending.push(task);
     this.byId.set(task.id, task);
     this.options.metrics.tasks.enqueued(QUEUE);
     queueMicrotask(() => this.pump());
-    return this.view(task);
   }
 
   /** Resolves with the task once it finished, or as it is after `timeoutMs`. */
@@ -218,6 +256,8 @@ export class TaskQueue {
               );
               span.recordException(err as Error);
               span.setStatus({ code: SpanStatusCode.ERROR, message });
+              // a closing queue leaves the task in the database: the next start runs it again
+              if (!this.closed) this.forget(task);
               this.finish(task, 'failed', null, message);
             }
           }),
@@ -262,16 +302,35 @@ export class TaskQueue {
         QUEUE,
       )
       .catch(() => {});
+    this.forget(task);
     this.finish(task, 'failed', null, reason);
   }
 
-  /** Stops dispatching; waits (bounded) for running tasks. Queued tasks are reported, not run. */
+  /** The task ended without an exchange: it leaves the persistent queue. */
+  private forget(task: Task) {
+    this.options.store
+      .forgetTask(task.id)
+      .catch((err: Error) =>
+        this.options.logger.error(
+          { task_id: task.id, err: { message: err.message } },
+          'forgetting a task failed',
+        ),
+      );
+  }
+
+  /**
+   * Stops dispatching; waits (bounded) for running tasks. Queued tasks stay in the database (or the
+   * outbox, which the store flushes next) and run at the next start.
+   */
   async close(timeoutMs = 5_000): Promise<void> {
     this.closed = true;
     const deadline = Date.now() + timeoutMs;
     while (this.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    if (this.pending.length) {
-      this.options.logger.warn({ queued: this.pending.length }, 'shutting down with queued tasks');
+    if (this.pending.length || this.inFlight) {
+      this.options.logger.info(
+        { queued: this.pending.length, running: this.inFlight },
+        'task queue closed: unfinished tasks stay in the database for the next start',
+      );
     }
   }
 }

@@ -85,10 +85,18 @@ export class Store {
       idleTimeoutMillis: 30_000,
       application_name: 'deia-example-controller',
     });
-    // An idle client losing its connection emits here; without a listener the process would crash.
-    this.pool.on('error', (err) => {
-      if (isConnectionError(err)) this.markDown(err);
-      else options.logger.warn({ err: { message: err.message } }, 'idle database client error');
+    // pg-pool re-emits an idle client's error here; the per-client listener below already handled
+    // it, but without a listener on the pool too the re-emit would crash the process.
+    this.pool.on('error', () => undefined);
+    // pg-pool removes its idle 'error' listener while a client is checked out (by migrate(), by
+    // postgresCheck(pool), by anyone given this pool): a connection lost then would emit 'error'
+    // with no listener and crash the process. This one stays for the client's whole life; the
+    // query that was running rejects as well and is handled (degraded mode) where it was awaited.
+    this.pool.on('connect', (client) => {
+      client.on('error', (err) => {
+        if (isConnectionError(err)) this.markDown(err);
+        else options.logger.warn({ err: { message: err.message } }, 'database client error');
+      });
     });
     options.metrics.observePgPool(this.pool);
   }
@@ -176,11 +184,38 @@ export class Store {
     at: Date;
     repliedAt: Date;
   }) {
+    // One statement: the exchange is stored and the task leaves the persistent queue together;
+    // run again (a replay, or a task re-run after a crash) it stores nothing twice.
     return this.write(
       'insert_chat_messages',
-      `INSERT INTO ${this.s}.chat_messages (bot_id, task_id, role, content, model, created_at)
-       VALUES ($1, $2, 'user', $3, NULL, $5), ($1, $2, 'assistant', $4, $6, $7)`,
+      `WITH done AS (DELETE FROM ${this.s}.task_queue WHERE id = $2)
+       INSERT INTO ${this.s}.chat_messages (bot_id, task_id, role, content, model, created_at)
+       VALUES ($1, $2, 'user', $3, NULL, $5), ($1, $2, 'assistant', $4, $6, $7)
+       ON CONFLICT DO NOTHING`,
       [x.botId, x.taskId, x.message, x.reply, x.at, x.model, x.repliedAt],
+    );
+  }
+
+  /** Persists an accepted message (or keeps the write in the outbox while the database is down). */
+  persistTask(t: { id: string; botId: string; message: string; enqueuedAt: Date }) {
+    return this.write(
+      'insert_task',
+      `INSERT INTO ${this.s}.task_queue (id, bot_id, message, enqueued_at) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (id) DO NOTHING`,
+      [t.id, t.botId, t.message, t.enqueuedAt],
+    );
+  }
+
+  /** Removes a task that ended without an exchange (it failed, with its reason given to the caller). */
+  forgetTask(id: string) {
+    return this.write('delete_task', `DELETE FROM ${this.s}.task_queue WHERE id = $1`, [id]);
+  }
+
+  /** Tasks accepted earlier (by this process or one that was stopped or killed), oldest first. */
+  pendingTasks() {
+    return this.query<{ id: string; bot_id: string; message: string; enqueued_at: Date }>(
+      'select_tasks',
+      `SELECT id::text, bot_id, message, enqueued_at FROM ${this.s}.task_queue ORDER BY enqueued_at, id`,
     );
   }
 
@@ -203,9 +238,9 @@ export class Store {
   }
 
   knownBots() {
-    return this.query<{ id: string; model: string }>(
+    return this.query<{ id: string; model: string; status: string }>(
       'select_bots',
-      `SELECT id, model FROM ${this.s}.bots ORDER BY id`,
+      `SELECT id, model, status FROM ${this.s}.bots ORDER BY id`,
     );
   }
 

@@ -96,12 +96,18 @@ export async function metricsText(url: string, format: 'text' | 'openmetrics' = 
 }
 
 /** An Ollama-like server: /api/generate and /api/tags; `failing` makes it answer 500. */
-export async function startFakeOllama() {
-  const state = { failing: false, calls: 0 };
+export async function startFakeOllama(auth?: { user: string; password: string }) {
+  const state = { failing: false, calls: 0, unauthorized: 0 };
+  const expected = auth && `Basic ${Buffer.from(`${auth.user}:${auth.password}`).toString('base64')}`;
   const server: Server = createServer((req, res) => {
     let body = '';
     req.on('data', (c) => (body += c));
     req.on('end', () => {
+      if (expected && req.headers.authorization !== expected) {
+        state.unauthorized++;
+        res.writeHead(401, { 'content-type': 'application/json' }).end('{"error":"unauthorized"}');
+        return;
+      }
       if (state.failing) {
         res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"boom"}');
         return;
@@ -132,8 +138,11 @@ export async function startFakeOllama() {
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { url, state, close: () => new Promise<void>((r) => server.close(() => r())) };
+  const port = (server.address() as AddressInfo).port;
+  const url = auth
+    ? `http://${encodeURIComponent(auth.user)}:${encodeURIComponent(auth.password)}@127.0.0.1:${port}`
+    : `http://127.0.0.1:${port}`;
+  return { url, port, state, close: () => new Promise<void>((r) => server.close(() => r())) };
 }
 
 /** A TCP proxy to PostgreSQL that a test can cut and restore on the same port (a database outage). */
@@ -207,7 +216,8 @@ export function controllerSuite(name: string, start: StartController) {
     let ollama: Awaited<ReturnType<typeof startFakeOllama>>;
 
     beforeAll(async () => {
-      ollama = await startFakeOllama();
+      // an OLLAMA_URL with credentials (fetch refuses those: they go to an Authorization header)
+      ollama = await startFakeOllama({ user: 'bot', password: 's3cr@t' });
       c = await start({
         port: 0,
         env: {
@@ -223,6 +233,8 @@ export function controllerSuite(name: string, start: StartController) {
           BOT_RESTART_BACKOFF_MAX_MS: '200',
           DB_HEARTBEAT_MS: '200',
           MESSAGE_WAIT_MS: '5000',
+          HEALTH_DETAIL_TOKEN: 'detail-token',
+          SHUTDOWN_DELAY_MS: '0',
         },
       });
     });
@@ -246,6 +258,7 @@ export function controllerSuite(name: string, start: StartController) {
       const answered = await post(`${c.url}/api/bot/b1/message`, { message: 'hello' });
       expect(answered.status).toBe(200);
       expect(answered.body).toMatchObject({ status: 'completed', reply: 'fake answer to: hello' });
+      expect(ollama.state.unauthorized).toBe(0); // the credentials went in the Authorization header
 
       const history = await json(`${c.url}/api/bot/b1/messages`);
       expect(history.status).toBe(200);
@@ -278,6 +291,21 @@ export function controllerSuite(name: string, start: StartController) {
         'BOT_NOT_RUNNING',
       );
       expect((await json(`${c.url}/api/nope`)).status).toBe(404);
+      // NUL cannot be stored in PostgreSQL text: refused before it is accepted
+      const nul = await post(`${c.url}/api/bot/b1/message`, { message: 'a\u0000b' });
+      expect(nul.status).toBe(400);
+      expect(nul.body.error).toBe('BAD_MESSAGE');
+      // an undecodable path parameter is a clear 400 about the path
+      const badPath = await post(`${c.url}/api/bot/%FF/message`, { message: 'hi' });
+      expect(badPath.status).toBe(400);
+      expect(badPath.body).toMatchObject({ error: 'BAD_PATH' });
+      // a body over the limit: 413 on the route (not a 500 counted as __unmatched__)
+      const big = await post(`${c.url}/api/bot/b1/message`, { message: 'x'.repeat(70 * 1024) });
+      expect(big.status).toBe(413);
+      expect(big.body.error).toBe('BODY_TOO_LARGE');
+      const m = await metricsText(c.url);
+      expect(sample(m, 'http_requests_total', { route: '/api/bot/:id/message', status: '413' })).toBe(1);
+      expect(sample(m, 'http_requests_total', { status: '500' })).toBeUndefined();
       expect((await post(`${c.url}/api/bot/b2/start`)).status).toBe(200);
       expect((await post(`${c.url}/api/bot/b3/start`)).status).toBe(200);
       const refused = await post(`${c.url}/api/bot/b4/start`);
@@ -304,11 +332,25 @@ export function controllerSuite(name: string, start: StartController) {
       expect((await json(`${c.url}/health/cache`)).status).toBe(200);
       expect((await json(`${c.url}/health/live`)).status).toBe(200);
       expect((await json(`${c.url}/health/ready`)).status).toBe(200);
-      const detailed = await json(`${c.url}/health/detailed`);
-      expect(detailed.status).toBe(200);
-      expect(JSON.stringify(detailed.body)).toMatch(/database/);
-      expect(JSON.stringify(detailed.body)).toMatch(/ollama/);
-      expect(JSON.stringify(detailed.body)).not.toContain('postgres://');
+      // anonymous: service -> status only, as the package default
+      const anonymous = await json(`${c.url}/health/detailed`);
+      expect(anonymous.status).toBe(200);
+      expect(anonymous.body.services).toMatchObject({ database: 'healthy', ollama: 'healthy' });
+      const shown = JSON.stringify(anonymous.body);
+      for (const hidden of ['"test"', 'tables_accessible', 'pool', '0.0.0-test', 'latency']) {
+        expect(shown).not.toContain(hidden);
+      }
+      expect(
+        (await json(`${c.url}/health/detailed`, { headers: { authorization: 'Bearer wrong' } })).body,
+      ).toEqual({ ...anonymous.body, timestamp: expect.any(String), uptime: expect.any(String) });
+      // with the token: full detail (still no connection strings or credentials)
+      const full = await json(`${c.url}/health/detailed`, {
+        headers: { authorization: 'Bearer detail-token' },
+      });
+      expect(full.status).toBe(200);
+      expect(JSON.stringify(full.body)).toMatch(/tables_accessible/);
+      expect(JSON.stringify(full.body)).not.toContain('postgres://');
+      expect(JSON.stringify(full.body)).not.toContain('s3cr');
     });
 
     it('exposes the catalog series on /metrics', async () => {
@@ -515,7 +557,13 @@ export function mainProcessSuite(name: string, exampleDir: string, serviceName: 
     });
 
     it('starts on embedded PGlite, prints the endpoints, serves them and shuts down on SIGTERM', async () => {
-      const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' };
+      const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        PORT: '0',
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'info',
+        SHUTDOWN_DELAY_MS: '0',
+      };
       for (const k of [
         'DATABASE_URL',
         'REDIS_URL',

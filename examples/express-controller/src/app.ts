@@ -54,10 +54,12 @@ export async function startController(options: ControllerOptions = {}): Promise<
   app.disable('x-powered-by');
   // One line: HTTP metrics, GET /metrics and the health endpoints.
   app.use(deiaExpress({ metrics, health }));
-  app.use(express.json({ limit: '64kb' }));
+  // The body is parsed on the route, not before routing: a body that is too large or not JSON is
+  // then answered (413/400) and counted under its route, not as an unmatched 500.
+  const jsonBody = express.json({ limit: '64kb' });
   for (const route of createApiRoutes(core)) {
     const method = route.method.toLowerCase() as 'get' | 'post' | 'delete';
-    app[method](route.path, async (req: Request, res: Response) => {
+    app[method](route.path, jsonBody, async (req: Request, res: Response) => {
       const out = await route.handle({
         params: req.params as Record<string, string>,
         query: req.query,
@@ -76,11 +78,27 @@ export async function startController(options: ControllerOptions = {}): Promise<
   });
   app.use(
     (err: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {
-      if (err.type === 'entity.parse.failed' || err.status === 400) {
-        res.status(400).json({ error: 'BAD_JSON', message: 'the body is not valid JSON', mode: core.mode() });
+      const mode = core.mode();
+      if (err.type === 'entity.too.large') {
+        res.status(413).json({ error: 'BODY_TOO_LARGE', message: 'the body is over 64 KB', mode });
         return;
       }
-      const out = errorResponse(err, core.mode());
+      if (err.type === 'entity.parse.failed') {
+        res.status(400).json({ error: 'BAD_JSON', message: 'the body is not valid JSON', mode });
+        return;
+      }
+      if (err instanceof URIError) {
+        // Express could not decode a path parameter (e.g. %FF)
+        res
+          .status(400)
+          .json({ error: 'BAD_PATH', message: 'the URL path is not valid percent-encoded UTF-8', mode });
+        return;
+      }
+      if (err.status !== undefined && err.status >= 400 && err.status < 500) {
+        res.status(err.status).json({ error: 'BAD_REQUEST', message: err.message, mode });
+        return;
+      }
+      const out = errorResponse(err, mode);
       res.status(out.statusCode).json(out.body);
     },
   );

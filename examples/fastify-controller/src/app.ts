@@ -40,7 +40,21 @@ export async function startController(options: ControllerOptions = {}): Promise<
   const core = await startBotCore({ metrics, logger: options.logger, env });
   const health = createAppHealth(core, metrics, core.logger, version, env);
 
-  const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
+  const app = Fastify({
+    logger: false,
+    bodyLimit: 64 * 1024,
+    // errors raised before routing (an undecodable path such as %FF) answered like the others
+    frameworkErrors: (err, _req, res) => {
+      const badPath = (err as { code?: string }).code === 'FST_ERR_BAD_URL';
+      // the reply's generics are not inferred here; only code/send are used
+      const reply = res as unknown as { code(n: number): { send(body: unknown): void } };
+      reply.code(400).send({
+        error: badPath ? 'BAD_PATH' : 'BAD_REQUEST',
+        message: badPath ? 'the URL path is not valid percent-encoded UTF-8' : err.message,
+        mode: core.mode(),
+      });
+    },
+  });
   // One line: HTTP metrics, GET /metrics and the health endpoints.
   await app.register(deiaFastify, { metrics, health });
   for (const route of createApiRoutes(core)) {
@@ -68,6 +82,11 @@ export async function startController(options: ControllerOptions = {}): Promise<
     }),
   );
   app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
+    if (err.statusCode === 413) {
+      return reply
+        .code(413)
+        .send({ error: 'BODY_TOO_LARGE', message: 'the body is over 64 KB', mode: core.mode() });
+    }
     if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
       return reply
         .code(err.statusCode)

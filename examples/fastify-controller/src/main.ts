@@ -9,5 +9,5 @@ const { startController } = await import('./app.js');
 await runController(
   telemetry,
   () => startController({ logger: telemetry.logger }),
-  (c) => ({ stop: () => c.app.close() }),
+  (c) => ({ server: c.app.server, stop: () => c.app.close() }),
 );

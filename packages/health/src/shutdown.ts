@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { DeiaHealthError } from './errors.js';
 import type { Closer, Shutdown, ShutdownOptions } from './types.js';
 
@@ -28,6 +28,41 @@ async function bounded<T>(work: Promise<T>, ms: number): Promise<T | typeof TIME
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * From `start()` on, every response the server sends carries `Connection: close` (those already
+ * in flight too, when their headers are not out yet), so a keep-alive client never writes its next
+ * request to a socket that is about to be destroyed: it opens a new connection instead (to another
+ * instance once readiness took this one out). Sockets idle at that moment are closed only when the
+ * server closes, after the pre-stop delay: closing them at once would race with clients that are
+ * just writing their next request on them (the request would be reset), while during the delay
+ * every busy client gets its `Connection: close` answer first.
+ */
+function keepAliveDrainer(server: Server) {
+  let draining = false;
+  const open = new Set<ServerResponse>();
+  const onRequest = (_req: IncomingMessage, res: ServerResponse) => {
+    if (draining) {
+      if (!res.headersSent) res.setHeader('connection', 'close');
+      return;
+    }
+    open.add(res);
+    res.once('close', () => open.delete(res));
+  };
+  // prepended: runs before the application's handler writes anything
+  server.prependListener('request', onRequest);
+  return {
+    start() {
+      if (draining) return;
+      draining = true;
+      for (const res of open) if (!res.headersSent) res.setHeader('connection', 'close');
+      open.clear();
+    },
+    dispose() {
+      server.removeListener('request', onRequest);
+    },
+  };
+}
 
 /**
  * Stops accepting connections, lets in-flight requests finish (closing keep-alive sockets as
@@ -67,12 +102,6 @@ export function createShutdown(options: ShutdownOptions = {}): Shutdown {
     throw new DeiaHealthError('DEIA_SHUTDOWN_OPTIONS', 'createShutdown(options): options must be an object.');
   }
   const { health, server, stop, logger } = options;
-  if (server && stop) {
-    throw new DeiaHealthError(
-      'DEIA_SHUTDOWN_OPTIONS',
-      'createShutdown: pass either server (a node http.Server) or stop (e.g. () => app.close()), not both.',
-    );
-  }
   if (server && (typeof server.close !== 'function' || typeof server.closeIdleConnections !== 'function')) {
     throw new DeiaHealthError(
       'DEIA_SHUTDOWN_OPTIONS',
@@ -93,6 +122,7 @@ export function createShutdown(options: ShutdownOptions = {}): Shutdown {
       'createShutdown: timeoutMs must be > 0 and delayMs >= 0.',
     );
   }
+  const drainer = server ? keepAliveDrainer(server) : undefined;
   const signals = options.signals === false ? [] : (options.signals ?? DEFAULT_SHUTDOWN_OPTIONS.signals);
   const closers: Closer[] = [];
   for (const c of options.closers ?? []) addCloser(c.name, c.close);
@@ -136,9 +166,10 @@ export function createShutdown(options: ShutdownOptions = {}): Shutdown {
     let clean = true;
     info({ reason }, 'shutdown: started');
     health?.setShuttingDown();
+    drainer?.start();
     if (delayMs > 0) await sleep(delayMs);
     try {
-      if (server) {
+      if (server && !stop) {
         const drained = await closeServer(server, timeoutMs);
         if (!drained) {
           clean = false;
@@ -206,6 +237,7 @@ export function createShutdown(options: ShutdownOptions = {}): Shutdown {
     addCloser,
     dispose() {
       for (const s of signals) process.removeListener(s, onSignal);
+      drainer?.dispose();
     },
   };
 }

@@ -237,9 +237,17 @@ export interface Closer {
 export interface ShutdownOptions {
   /** Readiness turns 503 first; `health.close()` runs after the closers. */
   health?: Pick<Health, 'setShuttingDown' | 'close'>;
-  /** A node HTTP server to close gracefully: stop accepting, finish in-flight requests, close idle keep-alive sockets. */
+  /**
+   * A node HTTP server to close gracefully: stop accepting, finish in-flight requests, close idle
+   * keep-alive sockets. From the start of the shutdown (before `delayMs`) its responses carry
+   * `Connection: close` and idle keep-alive sockets are closed, so no client reuses a socket that
+   * is about to be destroyed.
+   */
   server?: import('node:http').Server;
-  /** Alternative to `server` (e.g. Fastify's `app.close`). */
+  /**
+   * Stops the server instead of closing `server` directly (e.g. Fastify's `app.close`). With both,
+   * `stop` closes it and `server` (e.g. `app.server`) is used for the `Connection: close` draining.
+   */
   stop?: () => Promise<void> | void;
   /** Closed in order after the server; an error or timeout in one does not stop the others. */
   closers?: Closer[];
@@ -250,7 +258,8 @@ export interface ShutdownOptions {
   timeoutMs?: number;
   /**
    * Time between readiness turning 503 and the server refusing new connections, so load
-   * balancers stop routing first. @default 0
+   * balancers stop routing first (a pre-stop delay; requests are still served, with
+   * `Connection: close`). @default 0
    */
   delayMs?: number;
   /** Signals that start the shutdown; `false` for none. @default ['SIGTERM', 'SIGINT'] */

@@ -28,6 +28,7 @@ async function appServer(delayMs: number) {
   let started = 0;
   const srv = await httpServer((req, res) => {
     started++;
+    req.resume(); // read the body, as a real app does
     if (req.url === '/never') return; // never answers
     setTimeout(() => res.end(`done ${req.url}`), delayMs);
   });
@@ -173,10 +174,98 @@ describe('createShutdown with a real http.Server', () => {
   });
 
   it('bad options throw coded errors', async () => {
-    const app = await appServer(0);
-    expect(() => createShutdown({ server: app.server, stop: async () => undefined, signals: false })).toThrow(
-      /DEIA_SHUTDOWN_OPTIONS.*either server/,
+    expect(() => createShutdown({ server: {} as Server, signals: false })).toThrow(
+      /DEIA_SHUTDOWN_OPTIONS.*node http.Server/,
     );
     expect(() => createShutdown({ timeoutMs: 0, signals: false })).toThrow(/timeoutMs must be > 0/);
   });
+
+  it('from the start (pre-stop delay included) responses carry Connection: close, in-flight ones too', async () => {
+    const app = await appServer(150);
+    const shutdown = createShutdown({ server: app.server, delayMs: 400, signals: false, exit: false });
+    const agent = new Agent({ keepAlive: true, maxSockets: 4 });
+    disposers.push(() => agent.destroy());
+    const headersOf = (path: string) =>
+      new Promise<string | undefined>((resolve, reject) => {
+        const req = httpRequest(`${app.url}${path}`, { agent }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.headers.connection));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    expect(await headersOf('/before')).toBe('keep-alive');
+    const inflight = headersOf('/inflight');
+    while (app.started() < 2) await sleep(5);
+    const done = shutdown.run();
+    // during the delay the server still serves, but tells every client to go
+    expect(await headersOf('/during-delay')).toBe('close');
+    expect(await inflight).toBe('close');
+    expect(app.server.listening).toBe(true); // still in the pre-stop delay
+    await done;
+  });
+
+  it('stop() with server: stop closes it, server is only drained of keep-alive', async () => {
+    const app = await appServer(0);
+    let stopped = false;
+    const shutdown = createShutdown({
+      server: app.server,
+      stop: async () => {
+        stopped = true;
+        await new Promise<void>((r) => app.server.close(() => r()));
+      },
+      signals: false,
+      exit: false,
+    });
+    await shutdown.run();
+    expect(stopped).toBe(true);
+  });
+
+  it('50 keep-alive connections under load across a shutdown: no request is reset', async () => {
+    const app = await appServer(5);
+    const shutdown = createShutdown({ server: app.server, delayMs: 200, signals: false, exit: false });
+    // Each worker is a keep-alive client that, like a load balancer, stops sending to this
+    // instance once told `Connection: close`; every request it writes goes to a socket that
+    // was kept alive. A reset means a request was written to a socket about to be destroyed.
+    const resets: string[] = [];
+    let ok = 0;
+    let told = 0;
+    let t0 = 0;
+    const worker = async () => {
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      let n = 0;
+      try {
+        for (;;) {
+          n++;
+          const res = await new Promise<{ status: number; connection?: string }>((resolve, reject) => {
+            const req = httpRequest(`${app.url}/load`, { agent, method: 'POST' }, (r) => {
+              r.resume();
+              r.on('end', () => resolve({ status: r.statusCode ?? 0, connection: r.headers.connection }));
+            });
+            req.on('error', reject);
+            req.end('x');
+          });
+          if (res.status === 200) ok++;
+          if (res.connection === 'close') {
+            told++;
+            return;
+          }
+        }
+      } catch (err) {
+        resets.push(
+          `${(err as NodeJS.ErrnoException).code ?? (err as Error).message} t=${Math.round(performance.now() - (t0 || performance.now()))} n=${n}`,
+        );
+      } finally {
+        agent.destroy();
+      }
+    };
+    const workers = Array.from({ length: 50 }, worker);
+    while (ok < 200) await sleep(5);
+    t0 = performance.now();
+    await shutdown.run();
+    await Promise.all(workers);
+    expect(resets).toEqual([]);
+    expect(told).toBe(50);
+    expect(ok).toBeGreaterThan(200);
+  }, 20_000);
 });

@@ -1,0 +1,6 @@
+import { fileURLToPath } from 'node:url';
+import { durabilitySuite, processDurabilitySuite } from '../../bot-core/test/durability-suite.js';
+import { startController } from '../src/app.js';
+
+durabilitySuite('fastify', ({ port, env }) => startController({ port, env }));
+processDurabilitySuite('fastify', fileURLToPath(new URL('..', import.meta.url)));
