@@ -48,7 +48,7 @@ export function createAppHealth(
     },
     refreshIntervalMs: Number.isFinite(refresh) && refresh >= 0 ? refresh : 5_000,
     checks: {
-      database: postgresCheck(core.pool),
+      database: postgresCheck(core.pool, { schema: core.config.schema }),
       cache: core.redis
         ? redisCheck(core.redis)
         : {

@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createShutdown, type Shutdown } from '@deia/health';
 import {
   createHttpObserver,
@@ -117,7 +117,14 @@ function setup(app: FastifyInstanceLike, options: DeiaFastifyOptions): void {
   let shutdown: Shutdown | undefined;
   if (options.shutdown) {
     const settings = options.shutdown === true ? {} : options.shutdown;
-    shutdown = createShutdown({ ...settings, health: options.health, stop: () => closeDraining(app) });
+    // the node server (not an http2 one): responses carry Connection: close from the start of the shutdown
+    const server = app.server as Server | undefined;
+    shutdown = createShutdown({
+      ...settings,
+      health: options.health,
+      ...(typeof server?.closeIdleConnections === 'function' ? { server } : {}),
+      stop: () => closeDraining(app),
+    });
   }
   app.addHook('onClose', async () => {
     shutdown?.dispose();

@@ -32,12 +32,17 @@ function closest(key: string, known: readonly string[]): string | undefined {
  * Rejects option names that `where` does not know (a typo such as `cacheTTLMs` would otherwise be
  * ignored silently), naming the closest known one.
  */
-export function rejectUnknownKeys(where: string, options: object, known: readonly string[]): void {
+export function rejectUnknownKeys(
+  where: string,
+  options: object,
+  known: readonly string[],
+  code = 'DEIA_HEALTH_OPTIONS',
+): void {
   for (const key of Object.keys(options)) {
     if (known.includes(key)) continue;
     const near = closest(key, known);
     throw new DeiaHealthError(
-      'DEIA_HEALTH_OPTIONS',
+      code,
       `${where}: unknown option "${key}"${near ? ` (did you mean "${near}"?)` : ''}; known: ${known.join(', ')}.`,
     );
   }

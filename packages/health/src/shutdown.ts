@@ -1,5 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { DeiaHealthError } from './errors.js';
+import { rejectUnknownKeys } from './options.js';
 import type { Closer, Shutdown, ShutdownOptions } from './types.js';
 
 /** Defaults of `createShutdown`. */
@@ -97,10 +98,23 @@ async function closeServer(server: Server, timeoutMs: number): Promise<boolean> 
  * an error in one does not stop the next), `health.close()` runs, then the process exits.
  * `run()` is idempotent; `dispose()` removes the signal listeners.
  */
+const SHUTDOWN_OPTION_KEYS = [
+  'health',
+  'server',
+  'stop',
+  'closers',
+  'timeoutMs',
+  'delayMs',
+  'signals',
+  'exit',
+  'logger',
+] as const satisfies ReadonlyArray<keyof ShutdownOptions>;
+
 export function createShutdown(options: ShutdownOptions = {}): Shutdown {
   if (options === null || typeof options !== 'object') {
     throw new DeiaHealthError('DEIA_SHUTDOWN_OPTIONS', 'createShutdown(options): options must be an object.');
   }
+  rejectUnknownKeys('createShutdown', options, SHUTDOWN_OPTION_KEYS, 'DEIA_SHUTDOWN_OPTIONS');
   const { health, server, stop, logger } = options;
   if (server && (typeof server.close !== 'function' || typeof server.closeIdleConnections !== 'function')) {
     throw new DeiaHealthError(

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   type CheckOutcome,
   createHealth,
+  createShutdown,
   DeiaHealthError,
   formatUptime,
   type Health,
@@ -445,6 +446,9 @@ describe('metrics and options', () => {
       /did you mean "models"/,
     );
     expect(() => memoryCheck({ warnRatoi: 0.5 } as never)).toThrow(/did you mean "warnRatio"/);
+    expect(() => createShutdown({ timeOutMs: 5, signals: false } as never)).toThrow(
+      /createShutdown: unknown option "timeOutMs" \(did you mean "timeoutMs"\?\)/,
+    );
     try {
       bad({ checks: {}, cacheTtlMs: -1 })();
     } catch (err) {

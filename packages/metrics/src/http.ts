@@ -440,15 +440,22 @@ export function createHttpObserver(
         res.writeHead(404, { 'content-type': 'text/plain' }).end('Not Found\n');
         return;
       }
-      void scrape({ method: req.method ?? 'GET', path: p, headers: req.headers }).then((r) => {
-        res.writeHead(r.statusCode, r.headers).end(r.body);
-      });
+      void scrape({ method: req.method ?? 'GET', path: p, headers: req.headers }).then(
+        (r) => res.writeHead(r.statusCode, r.headers).end(r.body),
+        (err: unknown) => {
+          logError(err, 'metrics port: scrape failed');
+          if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+          res.end();
+        },
+      );
     });
     server = s;
     await new Promise<void>((resolve, reject) => {
       s.once('error', reject);
       s.listen(options.metricsPort, options.metricsHost ?? DEFAULT_HTTP_OPTIONS.metricsHost, () => {
         s.off('error', reject);
+        // an error of the listening server later (e.g. EMFILE on accept) is logged, never a crash
+        s.on('error', (err) => logError(err, 'metrics port: server error'));
         resolve();
       });
     });
@@ -460,8 +467,11 @@ export function createHttpObserver(
     const s = server;
     server = undefined;
     if (s?.listening) {
-      await new Promise<void>((resolve) => s.close(() => resolve()));
+      // close() waits for open connections: a scraper's idle keep-alive socket would hold it
+      // for the keep-alive timeout, so connections go first
+      const closed = new Promise<void>((resolve) => s.close(() => resolve()));
       s.closeAllConnections();
+      await closed;
     }
   };
 
