@@ -16,11 +16,17 @@ const packages = readdirSync(join(root, 'packages'))
   }))
   .filter(({ pkg }) => !pkg.private && pkg.exports);
 
-// Size budgets (bytes) and runtime dependency counts: @deia/metrics is loaded by every service,
-// @deia/ops only by whoever generates the ops files. Figures in packages/ops/README.md.
+// Size budgets (bytes) and runtime dependency counts, every published package: @deia/metrics is
+// loaded by every service, @deia/ops only by whoever generates the ops files. Figures in
+// packages/ops/README.md and docs/benchmarks.md; source maps are about half of each unpacked size.
 const BUDGETS = {
   '@deia/metrics': { tarball: 150_000, unpacked: 600_000, dependencies: 0 },
   '@deia/ops': { tarball: 150_000, unpacked: 600_000, dependencies: 3 },
+  '@deia/health': { tarball: 130_000, unpacked: 500_000, dependencies: 0 },
+  '@deia/express': { tarball: 20_000, unpacked: 100_000, dependencies: 2 },
+  '@deia/fastify': { tarball: 15_000, unpacked: 60_000, dependencies: 3 },
+  // the OpenTelemetry trace SDK, OTLP exporters and the instrumentations it loads on demand
+  '@deia/tracing': { tarball: 150_000, unpacked: 600_000, dependencies: 14 },
 };
 function checkBudget(pkg, tarball) {
   const budget = BUDGETS[pkg.name];
