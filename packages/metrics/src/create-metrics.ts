@@ -4,6 +4,7 @@ import { loadPromClient, noteClient } from './client.js';
 import { DeiaMetricsError } from './errors.js';
 import { type AnyHandle, createHandle, type HandleContext } from './handles.js';
 import { createHttpStore, setHttpStore } from './http-series.js';
+import { rejectUnknownKeys } from './options.js';
 import type {
   CounterHandle,
   GaugeHandle,
@@ -113,10 +114,26 @@ const byRegistry = new WeakMap<Registry, Map<string, Metrics>>();
  * Creates the metric catalog in a registry. Calling it again with the same registry and prefix
  * returns the same handle (no "already registered" error), so libraries and the app can both call it.
  */
+const METRICS_OPTION_KEYS = [
+  'registry',
+  'client',
+  'prefix',
+  'defaultLabels',
+  'groups',
+  'buckets',
+  'extraMetrics',
+  'defaultMetrics',
+  'buildInfo',
+  'maxLabelValues',
+  'exemplars',
+  'warn',
+] as const satisfies ReadonlyArray<keyof MetricsOptions>;
+
 export function createMetrics(options: MetricsOptions = {}): Metrics {
   if (options === null || typeof options !== 'object') {
     throw new DeiaMetricsError('DEIA_METRICS_OPTIONS', 'createMetrics(options): options must be an object.');
   }
+  rejectUnknownKeys('createMetrics', options, METRICS_OPTION_KEYS);
   const warn = options.warn ?? ((message: string) => process.emitWarning(message, 'DeiaMetricsWarning'));
   const prefix = options.prefix ?? DEFAULT_METRICS_OPTIONS.prefix;
   if (typeof prefix !== 'string' || !PREFIX_RE.test(prefix)) {

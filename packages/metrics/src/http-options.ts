@@ -1,5 +1,6 @@
 import type { Metrics } from './create-metrics.js';
 import { DeiaMetricsError } from './errors.js';
+import { rejectUnknownKeys } from './options.js';
 
 /** Defaults of the HTTP options (`@deia/express`, `@deia/fastify`). */
 export const DEFAULT_HTTP_OPTIONS = {
@@ -135,33 +136,6 @@ const fail = (message: string): never => {
   throw new DeiaMetricsError('DEIA_HTTP_OPTIONS', message);
 };
 
-/** Edit distance, for "did you mean" on unknown option names. */
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0] as number;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cur = row[j] as number;
-      row[j] = Math.min(cur + 1, (row[j - 1] as number) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
-    }
-  }
-  return row[b.length] as number;
-}
-const closest = (key: string, known: readonly string[]) => {
-  let best: string | undefined;
-  let bestD = 4;
-  for (const k of known) {
-    const d = distance(key.toLowerCase(), k.toLowerCase());
-    if (d < bestD) {
-      bestD = d;
-      best = k;
-    }
-  }
-  return best;
-};
-
 const isPath = (p: unknown): p is string => typeof p === 'string' && p.startsWith('/') && !/[?#\s]/.test(p);
 
 /**
@@ -177,15 +151,7 @@ export function validateHttpOptions(
     fail(`${where}: pass an options object, e.g. { metrics: createMetrics() }.`);
   }
   const o = options as Record<string, unknown>;
-  for (const key of Object.keys(o)) {
-    if (!OPTION_KEYS.has(key) && !extraKeys.includes(key)) {
-      const known = [...OPTION_KEYS, ...extraKeys];
-      const near = closest(key, known);
-      fail(
-        `${where}: unknown option "${key}"${near ? ` (did you mean "${near}"?)` : ''}; known: ${known.join(', ')}.`,
-      );
-    }
-  }
+  rejectUnknownKeys(where, o, [...OPTION_KEYS, ...extraKeys], 'DEIA_HTTP_OPTIONS');
   const m = o.metrics as Partial<Metrics> | undefined;
   if (!m || typeof m !== 'object' || !m.registry || !m.http) {
     fail(

@@ -118,6 +118,10 @@ describe('bad options fail at creation with the metric and the fix', () => {
       /DEIA_METRIC_DUPLICATE/,
     );
     expect(() => fresh({ prefix: '1x' })).toThrow(DeiaMetricsError);
+    // a typo is rejected with the closest known option, not ignored (the adapters do the same)
+    expect(() => fresh({ grups: ['http'] } as never)).toThrow(
+      /createMetrics: unknown option "grups" \(did you mean "groups"\?\)/,
+    );
     expect(() => fresh({ groups: ['nope' as never] })).toThrow(/unknown group "nope"/);
     expect(() => fresh({ buckets: { http_request_duration_seconds: [2, 1] } })).toThrow(
       /strictly increasing/,
