@@ -23,6 +23,7 @@ export interface RunningController {
   readonly url: string;
   readonly core: BotCore;
   readonly health: Health;
+  readonly metrics: Metrics;
 }
 
 /**
@@ -50,6 +51,7 @@ export async function runController<C extends RunningController>(
     process.exit(1);
   }
   const { url, core } = controller;
+  telemetry.countDroppedSpans(controller.metrics);
   createShutdown({
     health: controller.health,
     ...stopAccepting(controller),

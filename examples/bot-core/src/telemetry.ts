@@ -10,6 +10,11 @@ export interface Telemetry {
   readonly tracing: TracingHandle;
   /** JSON lines in the guides' format, with trace_id/span_id of the active span. */
   readonly logger: LoggerLike;
+  /**
+   * Where spans that never reach the collector are counted, once metrics exist (tracing starts
+   * first): `tracing_spans_dropped_total{reason}` of the catalog.
+   */
+  countDroppedSpans(metrics: { recordDroppedSpans(count: number, reason: string): void }): void;
 }
 
 /**
@@ -23,9 +28,17 @@ export function startTelemetry(serviceName: string, env: NodeJS.ProcessEnv = pro
     | 'otlp'
     | 'console'
     | 'none';
+  let dropped: ((count: number, reason: string) => void) | undefined;
   return {
     serviceName: name,
-    tracing: startTracing({ serviceName: name, exporter }),
+    tracing: startTracing({
+      serviceName: name,
+      exporter,
+      onDroppedSpans: (n, reason) => dropped?.(n, reason),
+    }),
     logger: createLogger({ service: name }),
+    countDroppedSpans(metrics) {
+      dropped = (n, reason) => metrics.recordDroppedSpans(n, reason);
+    },
   };
 }

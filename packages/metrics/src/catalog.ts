@@ -429,4 +429,14 @@ export const CATALOG: readonly MetricDefinition[] = [
     buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.3, 0.5, 1, 3, 5, 10],
     group: 'health',
   },
+  // --- tracing ------------------------------------------------------------------------------
+  {
+    name: 'tracing_spans_dropped_total',
+    type: 'counter',
+    help: 'Spans that never reached the trace collector, by reason (export_failed: in an export that failed; queue_full: the batch queue was full).',
+    unit: '1',
+    labelNames: ['reason'],
+    labelValues: { reason: ['export_failed', 'queue_full'] },
+    group: 'tracing',
+  },
 ];

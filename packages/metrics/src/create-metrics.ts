@@ -31,6 +31,7 @@ export const DEFAULT_METRICS_OPTIONS = {
     'dependencies',
     'connections',
     'health',
+    'tracing',
   ] as readonly MetricGroup[],
   defaultMetrics: true,
   maxLabelValues: 100,
@@ -100,6 +101,11 @@ export interface Metrics {
   };
   /** Feeds `health_check_up` and `health_check_duration_seconds` (the sink `@deia/health` calls). */
   recordHealthCheck(check: string, up: boolean, durationSeconds: number): void;
+  /**
+   * Counts spans that never reached the trace collector into `tracing_spans_dropped_total{reason}`;
+   * fits `@deia/tracing`'s `onDroppedSpans` as is: `startTracing({ onDroppedSpans: metrics.recordDroppedSpans })`.
+   */
+  recordDroppedSpans(count: number, reason: string): void;
   /** Samples a `pg` Pool's counts into the `db_connection_pool_*` gauges at scrape time (no timers). */
   observePgPool(pool: PgPoolLike, name?: string): void;
   /** Samples the queue depth at scrape time. */
@@ -453,6 +459,11 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     recordHealthCheck: (check, up, seconds) => {
       opt<GaugeHandle>('health_check_up').set({ check }, up ? 1 : 0);
       opt<HistogramHandle>('health_check_duration_seconds').observe({ check }, seconds);
+    },
+    recordDroppedSpans: (count, reason) => {
+      if (Number.isFinite(count) && count > 0) {
+        opt<CounterHandle>('tracing_spans_dropped_total').inc({ reason }, count);
+      }
     },
     observePgPool: (pool, name = 'default') => {
       if (!pool || typeof pool.totalCount !== 'number') {

@@ -14,6 +14,7 @@ export type MetricGroup =
   | 'llm'
   | 'dependencies'
   | 'connections'
+  | 'tracing'
   | 'health';
 
 /**

@@ -118,6 +118,18 @@ describe('bad options fail at creation with the metric and the fix', () => {
       /DEIA_METRIC_DUPLICATE/,
     );
     expect(() => fresh({ prefix: '1x' })).toThrow(DeiaMetricsError);
+    // spans lost on the way to the collector (what @deia/tracing's onDroppedSpans reports)
+    const t = fresh({ groups: ['tracing'] });
+    t.recordDroppedSpans(3, 'export_failed');
+    t.recordDroppedSpans(0, 'queue_full');
+    t.recordDroppedSpans(2, 'queue_full');
+    return t.registry.metrics().then((text) => {
+      expect(text).toMatch(/^tracing_spans_dropped_total\{reason="export_failed"\} 3$/m);
+      expect(text).toMatch(/^tracing_spans_dropped_total\{reason="queue_full"\} 2$/m);
+    });
+  });
+
+  it('rejects unknown options', () => {
     // a typo is rejected with the closest known option, not ignored (the adapters do the same)
     expect(() => fresh({ grups: ['http'] } as never)).toThrow(
       /createMetrics: unknown option "grups" \(did you mean "groups"\?\)/,
