@@ -1,7 +1,8 @@
 // The prom-client peer range, proved with real releases: the lowest 15.0, the lowest 15.1 and the
 // newest (the workspace's own devDependency), installed side by side as aliases. Each one records
 // the same HTTP traffic through the HTTP core; the expositions must be identical, and recording must
-// stay on the direct path (no per-request public inc()/observe()) in every version.
+// stay on the direct path (no per-request public inc()/observe()) in every version. The successor
+// package @prometheus-io/client is the last cell (its engines say Node >= 22; it loads on 20 too).
 import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
@@ -17,7 +18,7 @@ import {
 } from '../src/index.js';
 
 const require = createRequire(import.meta.url);
-const CELLS = ['prom-client-15-0', 'prom-client-15-1-0', 'prom-client'] as const;
+const CELLS = ['prom-client-15-0', 'prom-client-15-1-0', 'prom-client', '@prometheus-io/client'] as const;
 const load = (name: string) => ({
   client: require(name) as PromClientModule,
   version: (require(`${name}/package.json`) as { version: string }).version,
@@ -108,10 +109,15 @@ async function record(client: PromClientModule) {
   };
 }
 
-describe('prom-client 15.0, 15.1.0 and newest: same series, same values, direct path', () => {
+describe('prom-client 15.0, 15.1.0, newest and @prometheus-io/client: same series, same values, direct path', () => {
   it('installs the versions it claims to test, as distinct modules', () => {
     const cells = CELLS.map(load);
-    expect(cells.map((c) => c.version.split('.').slice(0, 2).join('.'))).toEqual(['15.0', '15.1', '15.1']);
+    expect(cells.map((c) => c.version.split('.').slice(0, 2).join('.'))).toEqual([
+      '15.0',
+      '15.1',
+      '15.1',
+      '0.16',
+    ]);
     expect(new Set(cells.map((c) => c.client.Registry)).size).toBe(CELLS.length);
   });
 
