@@ -1,4 +1,5 @@
-// Identical apps on Express 4/5 and Fastify 4/5, instrumented by @deia/express / @deia/fastify.
+// Identical apps on Express 4, 5.1 (with router 2.2.0) and latest 5, and Fastify 4/5, instrumented by
+// @deia/express / @deia/fastify.
 // Bodies of 404s and errors are made identical so response sizes match across frameworks.
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
@@ -12,7 +13,8 @@ import { createMetrics, type Metrics } from '@deia/metrics';
 const fromExpress = createRequire(new URL('../../packages/express/package.json', import.meta.url));
 const fromFastify = createRequire(new URL('../../packages/fastify/package.json', import.meta.url));
 
-export const VARIANTS = ['express4', 'express5', 'fastify4', 'fastify5'] as const;
+/** `express51` is Express 5.1.0 on router 2.2.0 (pinned by an override); `express5` is the newest 5. */
+export const VARIANTS = ['express4', 'express51', 'express5', 'fastify4', 'fastify5'] as const;
 export type Variant = (typeof VARIANTS)[number];
 
 export interface RunningApp {
@@ -62,7 +64,7 @@ async function startExpress(
   shutdownOptions: object | undefined,
 ): Promise<RunningApp> {
   // biome-ignore lint/suspicious/noExplicitAny: two Express majors share one test app
-  const express: any = fromExpress(variant === 'express4' ? 'express4' : 'express');
+  const express: any = fromExpress(variant === 'express5' ? 'express' : variant);
   const deia = deiaExpress({ ...(options as object), shutdown: shutdownOptions } as never);
   const app = express();
   app.use(deia);

@@ -1,4 +1,4 @@
-// One suite, four stacks: the same traffic must produce the same series and values.
+// One suite, five stacks: the same traffic must produce the same series and values.
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { UNMATCHED_ROUTE } from '@deia/metrics';
@@ -113,7 +113,29 @@ const EXPECTED: Record<string, number> = {
   'http_response_size_bytes_sum{GET /api/large 200}': 2 * MiB,
 };
 
+/**
+ * Router 2.2.0 (what Express 5.1 first installed) keeps no mount path on its layers: the adapter
+ * records "*" for each mount it cannot read (bounded, never the concrete URL) and warns once. Same
+ * requests and values; only the templates of routes under a mounted router differ.
+ */
+const ROUTER22_TEMPLATES: Record<string, string> = {
+  '/api/v1/users/:userId/posts/:postId': '/*/*/posts/:postId',
+  '/api/v1/throw': '/*/throw',
+};
+const expectedFor = (variant: string): Record<string, number> =>
+  variant !== 'express51'
+    ? EXPECTED
+    : Object.fromEntries(
+        Object.entries(EXPECTED).map(([k, v]) => [
+          k.replace(/\{(\S+) (\S+) /, (_m, method: string, route: string) => {
+            return `{${method} ${ROUTER22_TEMPLATES[route] ?? route} `;
+          }),
+          v,
+        ]),
+      );
+
 describe.each(VARIANTS)('conformance: %s', (variant) => {
+  const expected = expectedFor(variant);
   let app: RunningApp;
   let series: Record<string, number>;
   beforeAll(async () => {
@@ -125,13 +147,13 @@ describe.each(VARIANTS)('conformance: %s', (variant) => {
   afterAll(() => app?.close());
 
   it('records the same request counts and sizes', () => {
-    const picked = Object.fromEntries(Object.keys(EXPECTED).map((k) => [k, series[k]]));
-    expect(picked).toEqual(EXPECTED);
+    const picked = Object.fromEntries(Object.keys(expected).map((k) => [k, series[k]]));
+    expect(picked).toEqual(expected);
   });
 
   it('records nothing else: every series is one of the expected label sets', () => {
     const labelSets = new Set(
-      Object.keys(EXPECTED)
+      Object.keys(expected)
         .filter((k) => k.startsWith('http_requests_total{'))
         .map((k) => k.slice(k.indexOf('{'))),
     );
@@ -144,7 +166,7 @@ describe.each(VARIANTS)('conformance: %s', (variant) => {
   });
 
   it('observes one duration, request size and response size per request', () => {
-    for (const [key, value] of Object.entries(EXPECTED)) {
+    for (const [key, value] of Object.entries(expected)) {
       if (!key.startsWith('http_requests_total{')) continue;
       const labels = key.slice(key.indexOf('{'));
       expect(series[`http_request_duration_seconds_count${labels}`], labels).toBe(value);
