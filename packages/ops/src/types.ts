@@ -218,6 +218,11 @@ export interface OpsOptions {
     dashboardsPath?: string;
     /** uid prefix of the dashboards. @default 'deia' */
     uidPrefix?: string;
+    /**
+     * Adds a `$cluster` template variable (values of the `cluster` label of `up`) and filters every
+     * panel query by it; for a Prometheus/Thanos/Mimir that holds several clusters. @default false
+     */
+    clusterVariable?: boolean;
   };
 }
 
@@ -257,7 +262,7 @@ export interface ResolvedOpsOptions {
     groupWait: { critical: string; warning: string; info: string };
     groupInterval: { critical: string; warning: string; info: string };
   };
-  grafana: { prometheusUrl: string; dashboardsPath: string; uidPrefix: string };
+  grafana: { prometheusUrl: string; dashboardsPath: string; uidPrefix: string; clusterVariable: boolean };
 }
 
 /** Severity of an alert; routes to the Alertmanager receiver of the same name. */

@@ -29,11 +29,12 @@ function promqlErrors(expr: string): string[] {
 const CASES: Array<[string, OpsOptions]> = [
   ['defaults', {}],
   [
-    'prefix deia_, node_exporter, the opt-in series',
+    'prefix deia_, node_exporter, the opt-in series, $cluster',
     {
       prefix: 'deia_',
       nodeExporter: { enabled: true },
       optional: { auth: true, websocket: true, botResources: true },
+      grafana: { clusterVariable: true },
     },
   ],
 ];

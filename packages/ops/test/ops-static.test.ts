@@ -196,6 +196,54 @@ describe('dashboards', () => {
     }
   });
 
+  it.each([
+    ['defaults', {}],
+    [
+      'cluster variable, node_exporter',
+      { grafana: { clusterVariable: true }, nodeExporter: { enabled: true } },
+    ],
+  ] as Array<[string, OpsOptions]>)(
+    'have $job and $instance variables (and $cluster when asked) filtering every query, and stable ids (%s)',
+    (_, options) => {
+      const cluster = options.grafana?.clusterVariable === true;
+      const first = dashboards(options);
+      for (const [file, d] of Object.entries(first)) {
+        const vars = d.templating.list as Array<{
+          name: string;
+          type: string;
+          query: string;
+          allValue?: string;
+        }>;
+        expect(vars.map((v) => v.name)).toEqual([
+          'datasource',
+          ...(cluster ? ['cluster'] : []),
+          'job',
+          'instance',
+        ]);
+        for (const v of vars.filter((x) => x.type === 'query')) {
+          expect(v.query).toMatch(new RegExp(`^label_values\\(up\\{[^}]*\\}, ${v.name}\\)$`));
+          expect(v.allValue).toBe('.*');
+        }
+        const exprs = dashboardExprs(d);
+        for (const expr of exprs) {
+          const nodeExporter = expr.includes('node_filesystem');
+          // Every selector of the expression carries the variables (job-level aggregates: no instance).
+          for (const [, name, matchers] of expr.matchAll(/([a-zA-Z_:][\w:]*)\{([^}]*)\}/g)) {
+            const where = `${name}{${matchers}} in ${file}: ${expr}`;
+            if (cluster) expect(matchers, where).toContain('cluster=~"$cluster"');
+            if (nodeExporter) continue;
+            expect(matchers, where).toContain('job=~"$job"');
+            if (!/^job(_\w+)?:/.test(name ?? '')) expect(matchers, where).toContain('instance=~"$instance"');
+          }
+        }
+        const ids = (d.panels as Array<{ id: number }>).map((p) => p.id);
+        expect(ids, file).toEqual(ids.map((_, i) => i + 1));
+      }
+      // Deterministic: the same options give the same ids and JSON.
+      expect(dashboards(options)).toEqual(first);
+    },
+  );
+
   it('draw the alert thresholds from the same options as the rules', () => {
     const options: OpsOptions = {
       thresholds: {
