@@ -452,6 +452,7 @@ export function resolveOpsOptions(options: OpsOptions = {}): ResolvedOpsOptions 
     'dashboardsPath',
     'uidPrefix',
     'clusterVariable',
+    'url',
   ]);
   if (g.clusterVariable !== undefined && typeof g.clusterVariable !== 'boolean')
     fail('grafana.clusterVariable must be a boolean.');
@@ -460,7 +461,10 @@ export function resolveOpsOptions(options: OpsOptions = {}): ResolvedOpsOptions 
     dashboardsPath: str('grafana.dashboardsPath', g.dashboardsPath, D.grafana.dashboardsPath),
     uidPrefix: str('grafana.uidPrefix', g.uidPrefix, D.grafana.uidPrefix),
     clusterVariable: (g.clusterVariable as boolean | undefined) ?? D.grafana.clusterVariable,
+    ...(g.url === undefined ? {} : { url: str('grafana.url', g.url, '').replace(/\/+$/, '') }),
   };
+  if (grafana.url !== undefined && !/^https?:\/\/[^\s]+$/.test(grafana.url))
+    fail('grafana.url must be an http(s) URL.');
   if (!/^[a-zA-Z0-9-_]{1,20}$/.test(grafana.uidPrefix))
     fail('grafana.uidPrefix must be 1-20 letters, digits, - or _.');
 

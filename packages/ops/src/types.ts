@@ -223,6 +223,12 @@ export interface OpsOptions {
      * panel query by it; for a Prometheus/Thanos/Mimir that holds several clusters. @default false
      */
     clusterVariable?: boolean;
+    /**
+     * Public URL of Grafana (`https://grafana.example.com`). When set, every alert carries a
+     * `dashboard_url` annotation next to `runbook_url`: its dashboard filtered to the alert's job and
+     * instance. @default unset (no dashboard_url)
+     */
+    url?: string;
   };
 }
 
@@ -262,7 +268,13 @@ export interface ResolvedOpsOptions {
     groupWait: { critical: string; warning: string; info: string };
     groupInterval: { critical: string; warning: string; info: string };
   };
-  grafana: { prometheusUrl: string; dashboardsPath: string; uidPrefix: string; clusterVariable: boolean };
+  grafana: {
+    prometheusUrl: string;
+    dashboardsPath: string;
+    uidPrefix: string;
+    clusterVariable: boolean;
+    url?: string;
+  };
 }
 
 /** Severity of an alert; routes to the Alertmanager receiver of the same name. */
@@ -274,7 +286,7 @@ export interface AlertRule {
   expr: string;
   for?: string;
   labels: { severity: Severity } & Record<string, string>;
-  annotations: { summary: string; description: string; runbook_url: string };
+  annotations: { summary: string; description: string; runbook_url: string; dashboard_url?: string };
 }
 
 /** One recording rule. */

@@ -244,6 +244,26 @@ describe('dashboards', () => {
     },
   );
 
+  it('alerts link their dashboard (dashboard_url) next to the runbook only when grafana.url is set', () => {
+    const all = { nodeExporter: { enabled: true }, optional: { auth: true, websocket: true } };
+    for (const r of alertRules(generateOps(all).groups)) expect(r.annotations.dashboard_url).toBeUndefined();
+    const options: OpsOptions = { ...all, grafana: { url: 'https://grafana.example.com/' } };
+    const uids = new Set(Object.values(dashboards(options)).map((d) => d.uid as string));
+    const rules = alertRules(generateOps(options).groups);
+    expect(rules.length).toBeGreaterThan(20);
+    for (const r of rules) {
+      expect(r.annotations.runbook_url).toMatch(/\.md$/);
+      const m = /^https:\/\/grafana\.example\.com\/d\/([\w-]+)(\?var-job=\{\{ \$labels\.job \}\}.*)?$/.exec(
+        r.annotations.dashboard_url ?? '',
+      );
+      expect(m, `${r.alert}: ${r.annotations.dashboard_url}`).not.toBeNull();
+      expect(uids.has(m?.[1] ?? ''), r.alert).toBe(true);
+    }
+    expect(rules.find((r) => r.alert === 'DatabasePoolSaturation')?.annotations.dashboard_url).toBe(
+      'https://grafana.example.com/d/deia-database?var-job={{ $labels.job }}{{ with $labels.instance }}&var-instance={{ . }}{{ end }}',
+    );
+  });
+
   it('draw the alert thresholds from the same options as the rules', () => {
     const options: OpsOptions = {
       thresholds: {
@@ -298,6 +318,8 @@ describe('options', () => {
     [{ prometheus: { scrapeTargets: ['http://x:8000/metrics'] } }, /must be host:port/],
     [{ alertmanager: { webhookUrl: 'ftp://x' } }, /webhookUrl must be an http\(s\) URL/],
     [{ nodeExporter: { enabled: 'yes' } }, /nodeExporter\.enabled must be a boolean/],
+    [{ grafana: { url: 'grafana.local' } }, /grafana\.url must be an http\(s\) URL/],
+    [{ grafana: { clusterVariable: 'yes' } }, /grafana\.clusterVariable must be a boolean/],
     [{ extra: true }, /options\.extra is not a known option/],
   ] as Array<[OpsOptions, RegExp]>)('rejects %j with a coded error', (options, message) => {
     expect(() => resolveOpsOptions(options)).toThrow(message);
