@@ -34,7 +34,7 @@ const CASES: Array<[string, OpsOptions]> = [
       prefix: 'deia_',
       nodeExporter: { enabled: true },
       optional: { auth: true, websocket: true, botResources: true },
-      grafana: { clusterVariable: true },
+      grafana: { clusterVariable: true, url: 'https://grafana.example.com' },
     },
   ],
 ];
@@ -53,6 +53,18 @@ describe('PromQL syntax of everything generated', () => {
     const panelExprs = Object.entries(files)
       .filter(([f]) => f.startsWith('grafana/dashboards/'))
       .flatMap(([, text]) => dashboardExprs(JSON.parse(text)));
+    // Query variables are `label_values(<series selector>, <label>)`: the selector must be PromQL.
+    const variableSelectors = Object.entries(files)
+      .filter(([f]) => f.startsWith('grafana/dashboards/'))
+      .flatMap(
+        ([, text]) =>
+          (JSON.parse(text) as { templating: { list: Array<{ type: string; query: string }> } }).templating
+            .list,
+      )
+      .filter((v) => v.type === 'query')
+      .map((v) => /^label_values\((.*), \w+\)$/.exec(v.query)?.[1] ?? `unparsable ${v.query}`);
+    expect(variableSelectors.length).toBeGreaterThanOrEqual(12);
+    panelExprs.push(...variableSelectors);
     const ruleExprs = groups.flatMap((g) => g.rules.map((r) => r.expr));
     expect(panelExprs.length).toBeGreaterThan(50);
     expect(ruleExprs.length).toBeGreaterThan(20);
