@@ -55,7 +55,7 @@ export function buildAlertmanagerConfig(o: ResolvedOpsOptions): Record<string, u
   const a = o.alertmanager;
   const title = (sev: Severity) => `${sev.toUpperCase()}: {{ .GroupLabels.alertname }}`;
   const text =
-    '{{ range .Alerts }}*{{ .Annotations.summary }}*\n{{ .Annotations.description }}\nRunbook: {{ .Annotations.runbook_url }}\n{{ end }}';
+    '{{ range .Alerts }}*{{ .Annotations.summary }}*\n{{ .Annotations.description }}\nRunbook: {{ .Annotations.runbook_url }}\n{{ with .Annotations.dashboard_url }}Dashboard: {{ . }}\n{{ end }}{{ end }}';
   const slack = (sev: Severity) => ({
     channel: a.slackChannels[sev],
     send_resolved: true,

@@ -3,9 +3,12 @@ import {
   AnnotationQueryBuilder,
   DashboardBuilder,
   DatasourceVariableBuilder,
+  QueryVariableBuilder,
   RowBuilder,
   ThresholdsConfigBuilder,
   ThresholdsMode,
+  VariableRefresh,
+  VariableSort,
 } from '@grafana/grafana-foundation-sdk/dashboard';
 import { PanelBuilder as GaugeBuilder } from '@grafana/grafana-foundation-sdk/gauge';
 import { DataqueryBuilder } from '@grafana/grafana-foundation-sdk/prometheus';
@@ -87,17 +90,30 @@ function panel(spec: PanelSpec) {
   return b;
 }
 
+/**
+ * The label matchers of the template variables: `$job` (and `$cluster` when
+ * `grafana.clusterVariable`) apply to every series; `$instance` only to series that still carry an
+ * `instance` label (raw series and instance-level recording rules, not the job-level aggregates).
+ */
+function variableMatchers(o: ResolvedOpsOptions) {
+  const job = [o.selector, 'job=~"$job"', ...(o.grafana.clusterVariable ? ['cluster=~"$cluster"'] : [])];
+  return { job, instance: [...job, 'instance=~"$instance"'] };
+}
+
 /** The dashboards as data (what the static cross-check reads). */
 export function dashboardSpecs(o: ResolvedOpsOptions): DashboardSpec[] {
   const p = o.prefix;
   const t = o.thresholds;
-  const sel = (extra?: string) => `{${o.selector}${extra ? `,${extra}` : ''}}`;
+  const vm = variableMatchers(o);
+  const sel = (extra?: string) => `{${[...vm.instance, ...(extra ? [extra] : [])].join(',')}}`;
   const m = (name: string, extra?: string) => `${p}${name}${sel(extra)}`;
   const q = (quant: number, name: string, by: string) =>
     `histogram_quantile(${quant}, sum by (${by}le) (rate(${m(`${name}_bucket`)}[$__rate_interval])))`;
   const rate = (name: string, by: string, extra?: string) =>
     `sum by (${by}) (rate(${m(name, extra)}[$__rate_interval]))`;
-  const rec = (name: string) => `${name}{${o.selector}}`;
+  // Job-level recording rules have no instance label: `$instance` cannot narrow them.
+  const rec = (name: string) => `${name}{${vm.job.join(',')}}`;
+  const recInstance = (name: string) => `${name}{${vm.instance.join(',')}}`;
   const errRatio = (w: string) => rec(`job:${p}http_request_errors:ratio_rate${w}`);
   const lat = (qq: string) => rec(`job:${p}http_request_duration_seconds:${qq}_5m`);
   const percentiles = (name: string, by = '', legendBy = '') =>
@@ -112,7 +128,7 @@ export function dashboardSpecs(o: ResolvedOpsOptions): DashboardSpec[] {
   const pool = { warning: t.dbPoolWarning, critical: t.dbPoolCritical };
   const cacheHit = { warning: t.cacheHitRatio, lowerIsWorse: true };
   const deps = { warning: t.dependencyLatencyWarning, critical: t.dependencyLatencyCritical };
-  const poolUtil = rec(`instance_pool:${p}db_connection_pool_utilisation:ratio`);
+  const poolUtil = recInstance(`instance_pool:${p}db_connection_pool_utilisation:ratio`);
   const cacheRatio = rec(`job_cache:${p}cache_hit:ratio_rate5m`);
   const uid = (s: string) => `${o.grafana.uidPrefix}-${s}`;
 
@@ -698,7 +714,9 @@ export function dashboardSpecs(o: ResolvedOpsOptions): DashboardSpec[] {
     },
   ];
   if (o.nodeExporter.enabled) {
-    const fs = `job="${o.nodeExporter.job}",fstype!~"tmpfs|devtmpfs|overlay|squashfs|ramfs|nsfs|fuse.lxcfs"`;
+    // node_exporter is its own job with its own instances: only `$cluster` applies to it.
+    const cluster = o.grafana.clusterVariable ? 'cluster=~"$cluster",' : '';
+    const fs = `${cluster}job="${o.nodeExporter.job}",fstype!~"tmpfs|devtmpfs|overlay|squashfs|ramfs|nsfs|fuse.lxcfs"`;
     dashboards[5]?.rows.push({
       title: 'Host (node_exporter)',
       panels: [
@@ -722,13 +740,32 @@ export function dashboardSpecs(o: ResolvedOpsOptions): DashboardSpec[] {
 
 /** Builds the Grafana dashboard JSON of one spec with the foundation SDK's typed builders. */
 export function buildDashboard(spec: DashboardSpec, o: ResolvedOpsOptions): object {
+  const vm = variableMatchers(o);
+  const cluster = o.grafana.clusterVariable ? ['cluster=~"$cluster"'] : [];
+  const labelValues = (label: string, matchers: string[]) =>
+    `label_values(up{${[o.selector, ...matchers].join(',')}}, ${label})`;
+  const variable = (name: string, label: string, query: string) =>
+    new QueryVariableBuilder(name)
+      .label(label)
+      .datasource(DS)
+      .query(query)
+      .definition(query)
+      .refresh(VariableRefresh.OnTimeRangeChanged)
+      .sort(VariableSort.AlphabeticalAsc)
+      .multi(true)
+      .includeAll(true)
+      .allValue('.*')
+      .current({ selected: true, text: 'All', value: '$__all' });
   const d = new DashboardBuilder(spec.title)
     .uid(spec.uid)
     .tags(['deia', o.job])
     .refresh('30s')
     .time({ from: 'now-6h', to: 'now' })
     .timezone('browser')
-    .withVariable(new DatasourceVariableBuilder('datasource').label('Data source').type('prometheus'))
+    .withVariable(new DatasourceVariableBuilder('datasource').label('Data source').type('prometheus'));
+  if (o.grafana.clusterVariable) d.withVariable(variable('cluster', 'Cluster', labelValues('cluster', [])));
+  d.withVariable(variable('job', 'Job', labelValues('job', cluster)))
+    .withVariable(variable('instance', 'Instance', labelValues('instance', [...cluster, 'job=~"$job"'])))
     .annotation(
       new AnnotationQueryBuilder()
         .name('Deployments')
@@ -737,14 +774,17 @@ export function buildDashboard(spec: DashboardSpec, o: ResolvedOpsOptions): obje
         .iconColor('blue')
         // A build (app_build_info version label) that was not there 5 minutes earlier is a deployment.
         .expr(
-          `sum by (version) (${o.prefix}app_build_info{${o.selector}}) unless sum by (version) (${o.prefix}app_build_info{${o.selector}} offset 5m)`,
+          `sum by (version) (${o.prefix}app_build_info{${vm.instance.join(',')}}) unless sum by (version) (${o.prefix}app_build_info{${vm.instance.join(',')}} offset 5m)`,
         )
         .titleFormat('Deployed {{version}}')
         .step('1m'),
     );
+  // Stable panel ids: sequential per dashboard in declaration order (rows included), so links to a
+  // panel (`viewPanel=`) survive regeneration as long as the panels before it do not change.
+  let id = 0;
   for (const row of spec.rows) {
-    d.withRow(new RowBuilder(row.title));
-    for (const p of row.panels) d.withPanel(panel(p));
+    d.withRow(new RowBuilder(row.title).id(++id));
+    for (const p of row.panels) d.withPanel(panel(p).id(++id));
   }
   return d.build();
 }

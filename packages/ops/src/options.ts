@@ -111,6 +111,7 @@ export const DEFAULT_OPS_OPTIONS = {
     prometheusUrl: 'http://127.0.0.1:9090',
     dashboardsPath: '/var/lib/grafana/dashboards/deia',
     uidPrefix: 'deia',
+    clusterVariable: false,
   },
 } as const;
 
@@ -446,12 +447,24 @@ export function resolveOpsOptions(options: OpsOptions = {}): ResolvedOpsOptions 
   for (const l of alertmanager.groupBy)
     if (!LABEL_NAME_RE.test(l) && l !== '...') fail(`alertmanager.groupBy "${l}" is not a label name.`);
 
-  const g = checkKeys('grafana', o.grafana, ['prometheusUrl', 'dashboardsPath', 'uidPrefix']);
+  const g = checkKeys('grafana', o.grafana, [
+    'prometheusUrl',
+    'dashboardsPath',
+    'uidPrefix',
+    'clusterVariable',
+    'url',
+  ]);
+  if (g.clusterVariable !== undefined && typeof g.clusterVariable !== 'boolean')
+    fail('grafana.clusterVariable must be a boolean.');
   const grafana = {
     prometheusUrl: str('grafana.prometheusUrl', g.prometheusUrl, D.grafana.prometheusUrl),
     dashboardsPath: str('grafana.dashboardsPath', g.dashboardsPath, D.grafana.dashboardsPath),
     uidPrefix: str('grafana.uidPrefix', g.uidPrefix, D.grafana.uidPrefix),
+    clusterVariable: (g.clusterVariable as boolean | undefined) ?? D.grafana.clusterVariable,
+    ...(g.url === undefined ? {} : { url: str('grafana.url', g.url, '').replace(/\/+$/, '') }),
   };
+  if (grafana.url !== undefined && !/^https?:\/\/[^\s]+$/.test(grafana.url))
+    fail('grafana.url must be an http(s) URL.');
   if (!/^[a-zA-Z0-9-_]{1,20}$/.test(grafana.uidPrefix))
     fail('grafana.uidPrefix must be 1-20 letters, digits, - or _.');
 

@@ -60,3 +60,48 @@ export function recordingRuleNames(groups: readonly RuleGroup[]): string[] {
 export function alertRules(groups: readonly RuleGroup[]): AlertRule[] {
   return groups.flatMap((g) => g.rules.filter((r): r is AlertRule => 'alert' in r));
 }
+
+/** The dashboard (uid suffix) that shows the series each alert reads. */
+export const ALERT_DASHBOARDS: Readonly<Record<string, string>> = {
+  TargetMissing: 'system-overview',
+  ServiceDown: 'system-overview',
+  HighErrorRate: 'system-overview',
+  HighLatency: 'system-overview',
+  HighMemoryUsage: 'system-overview',
+  MemoryLeakSuspected: 'system-overview',
+  HighCPUUsage: 'system-overview',
+  AvailabilityBudgetBurn: 'request-metrics',
+  LatencyBudgetBurn: 'request-metrics',
+  SlowDatabaseQueries: 'database',
+  DatabasePoolSaturation: 'database',
+  DatabaseDown: 'database',
+  CacheDown: 'cache',
+  CacheHitRatioLow: 'cache',
+  BotStartErrors: 'bot-performance',
+  BotCrashLoop: 'bot-performance',
+  QueueBacklog: 'bot-performance',
+  BotDispatchSlow: 'bot-performance',
+  MessageProcessingSlow: 'bot-performance',
+  AuthFailureSpike: 'dependencies',
+  WebSocketDisconnectSpike: 'dependencies',
+  FileDescriptorsExhaustion: 'dependencies',
+  EventLoopLag: 'dependencies',
+  DependencyLatencyHigh: 'dependencies',
+  OllamaLatencyHigh: 'dependencies',
+  DependencyErrorRate: 'dependencies',
+  OllamaErrorRate: 'dependencies',
+  HostDiskSpaceLow: 'dependencies',
+};
+
+/**
+ * The `dashboard_url` annotation of an alert: its dashboard with `$job`/`$instance` set from the
+ * alert's labels (Prometheus annotation templates). node_exporter alerts carry the exporter's job,
+ * not the service's, so they link the dashboard unfiltered.
+ */
+export function dashboardUrl(grafanaUrl: string, uidPrefix: string, alert: string): string {
+  const slug = ALERT_DASHBOARDS[alert];
+  if (!slug) throw new DeiaMetricsError('DEIA_OPS_OPTIONS', `alert ${alert} has no dashboard.`);
+  const base = `${grafanaUrl}/d/${uidPrefix}-${slug}`;
+  if (alert === 'HostDiskSpaceLow') return base;
+  return `${base}?var-job={{ $labels.job }}{{ with $labels.instance }}&var-instance={{ . }}{{ end }}`;
+}

@@ -1,5 +1,5 @@
 import { parseDuration } from './options.js';
-import { leMatcher, requireBucketBound, scaleWindows } from './rule-helpers.js';
+import { dashboardUrl, leMatcher, requireBucketBound, scaleWindows } from './rule-helpers.js';
 import type { AlertRule, RecordingRule, ResolvedOpsOptions, RuleGroup, Severity } from './types.js';
 
 export {
@@ -165,7 +165,12 @@ export function buildRuleGroups(o: ResolvedOpsOptions): RuleGroup[] {
       expr,
       ...(f === '0s' ? {} : { for: f }),
       labels: { severity },
-      annotations: { summary, description, runbook_url: `${o.runbookBaseUrl}/${name}.md` },
+      annotations: {
+        summary,
+        description,
+        runbook_url: `${o.runbookBaseUrl}/${name}.md`,
+        ...(o.grafana.url ? { dashboard_url: dashboardUrl(o.grafana.url, o.grafana.uidPrefix, name) } : {}),
+      },
     };
   };
   /** A warning and a critical rule under one alert name (Alertmanager inhibits the warning). */

@@ -218,6 +218,17 @@ export interface OpsOptions {
     dashboardsPath?: string;
     /** uid prefix of the dashboards. @default 'deia' */
     uidPrefix?: string;
+    /**
+     * Adds a `$cluster` template variable (values of the `cluster` label of `up`) and filters every
+     * panel query by it; for a Prometheus/Thanos/Mimir that holds several clusters. @default false
+     */
+    clusterVariable?: boolean;
+    /**
+     * Public URL of Grafana (`https://grafana.example.com`). When set, every alert carries a
+     * `dashboard_url` annotation next to `runbook_url`: its dashboard filtered to the alert's job and
+     * instance. @default unset (no dashboard_url)
+     */
+    url?: string;
   };
 }
 
@@ -257,7 +268,13 @@ export interface ResolvedOpsOptions {
     groupWait: { critical: string; warning: string; info: string };
     groupInterval: { critical: string; warning: string; info: string };
   };
-  grafana: { prometheusUrl: string; dashboardsPath: string; uidPrefix: string };
+  grafana: {
+    prometheusUrl: string;
+    dashboardsPath: string;
+    uidPrefix: string;
+    clusterVariable: boolean;
+    url?: string;
+  };
 }
 
 /** Severity of an alert; routes to the Alertmanager receiver of the same name. */
@@ -269,7 +286,7 @@ export interface AlertRule {
   expr: string;
   for?: string;
   labels: { severity: Severity } & Record<string, string>;
-  annotations: { summary: string; description: string; runbook_url: string };
+  annotations: { summary: string; description: string; runbook_url: string; dashboard_url?: string };
 }
 
 /** One recording rule. */

@@ -196,6 +196,74 @@ describe('dashboards', () => {
     }
   });
 
+  it.each([
+    ['defaults', {}],
+    [
+      'cluster variable, node_exporter',
+      { grafana: { clusterVariable: true }, nodeExporter: { enabled: true } },
+    ],
+  ] as Array<[string, OpsOptions]>)(
+    'have $job and $instance variables (and $cluster when asked) filtering every query, and stable ids (%s)',
+    (_, options) => {
+      const cluster = options.grafana?.clusterVariable === true;
+      const first = dashboards(options);
+      for (const [file, d] of Object.entries(first)) {
+        const vars = d.templating.list as Array<{
+          name: string;
+          type: string;
+          query: string;
+          allValue?: string;
+        }>;
+        expect(vars.map((v) => v.name)).toEqual([
+          'datasource',
+          ...(cluster ? ['cluster'] : []),
+          'job',
+          'instance',
+        ]);
+        for (const v of vars.filter((x) => x.type === 'query')) {
+          expect(v.query).toMatch(new RegExp(`^label_values\\(up\\{[^}]*\\}, ${v.name}\\)$`));
+          expect(v.allValue).toBe('.*');
+        }
+        const exprs = dashboardExprs(d);
+        for (const expr of exprs) {
+          const nodeExporter = expr.includes('node_filesystem');
+          // Every selector of the expression carries the variables (job-level aggregates: no instance).
+          for (const [, name, matchers] of expr.matchAll(/([a-zA-Z_:][\w:]*)\{([^}]*)\}/g)) {
+            const where = `${name}{${matchers}} in ${file}: ${expr}`;
+            if (cluster) expect(matchers, where).toContain('cluster=~"$cluster"');
+            if (nodeExporter) continue;
+            expect(matchers, where).toContain('job=~"$job"');
+            if (!/^job(_\w+)?:/.test(name ?? '')) expect(matchers, where).toContain('instance=~"$instance"');
+          }
+        }
+        const ids = (d.panels as Array<{ id: number }>).map((p) => p.id);
+        expect(ids, file).toEqual(ids.map((_, i) => i + 1));
+      }
+      // Deterministic: the same options give the same ids and JSON.
+      expect(dashboards(options)).toEqual(first);
+    },
+  );
+
+  it('alerts link their dashboard (dashboard_url) next to the runbook only when grafana.url is set', () => {
+    const all = { nodeExporter: { enabled: true }, optional: { auth: true, websocket: true } };
+    for (const r of alertRules(generateOps(all).groups)) expect(r.annotations.dashboard_url).toBeUndefined();
+    const options: OpsOptions = { ...all, grafana: { url: 'https://grafana.example.com/' } };
+    const uids = new Set(Object.values(dashboards(options)).map((d) => d.uid as string));
+    const rules = alertRules(generateOps(options).groups);
+    expect(rules.length).toBeGreaterThan(20);
+    for (const r of rules) {
+      expect(r.annotations.runbook_url).toMatch(/\.md$/);
+      const m = /^https:\/\/grafana\.example\.com\/d\/([\w-]+)(\?var-job=\{\{ \$labels\.job \}\}.*)?$/.exec(
+        r.annotations.dashboard_url ?? '',
+      );
+      expect(m, `${r.alert}: ${r.annotations.dashboard_url}`).not.toBeNull();
+      expect(uids.has(m?.[1] ?? ''), r.alert).toBe(true);
+    }
+    expect(rules.find((r) => r.alert === 'DatabasePoolSaturation')?.annotations.dashboard_url).toBe(
+      'https://grafana.example.com/d/deia-database?var-job={{ $labels.job }}{{ with $labels.instance }}&var-instance={{ . }}{{ end }}',
+    );
+  });
+
   it('draw the alert thresholds from the same options as the rules', () => {
     const options: OpsOptions = {
       thresholds: {
@@ -250,6 +318,8 @@ describe('options', () => {
     [{ prometheus: { scrapeTargets: ['http://x:8000/metrics'] } }, /must be host:port/],
     [{ alertmanager: { webhookUrl: 'ftp://x' } }, /webhookUrl must be an http\(s\) URL/],
     [{ nodeExporter: { enabled: 'yes' } }, /nodeExporter\.enabled must be a boolean/],
+    [{ grafana: { url: 'grafana.local' } }, /grafana\.url must be an http\(s\) URL/],
+    [{ grafana: { clusterVariable: 'yes' } }, /grafana\.clusterVariable must be a boolean/],
     [{ extra: true }, /options\.extra is not a known option/],
   ] as Array<[OpsOptions, RegExp]>)('rejects %j with a coded error', (options, message) => {
     expect(() => resolveOpsOptions(options)).toThrow(message);
