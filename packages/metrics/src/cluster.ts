@@ -58,7 +58,8 @@ export function shareWithCluster(registries: Registry | Registry[], client?: Pro
   process.on('message', (message: unknown) => {
     if (!isRequest(message)) return;
     const reply = (r: Omit<MetricsReply, 'type' | 'id'>) =>
-      process.send?.({ type: RES, id: message.id, ...r } satisfies MetricsReply);
+      // A callback, so a primary gone meanwhile is not an unhandled 'error' event in the worker.
+      process.send?.({ type: RES, id: message.id, ...r } satisfies MetricsReply, undefined, {}, () => {});
     Promise.all(sharedRegistries.map((r) => r.getMetricsAsJSON()))
       .then((metrics) => reply({ metrics: metrics as unknown as MetricJson[][] }))
       .catch((err: unknown) => reply({ error: err instanceof Error ? err.message : String(err) }));
@@ -201,7 +202,12 @@ export function createClusterAggregator(
         p.settle(undefined);
         return;
       }
-      for (const w of workers) w.send({ type: REQ, id } satisfies MetricsRequest);
+      for (const w of workers) {
+        // A channel closed since isConnected() fails this scrape (callback), not the primary ('error').
+        w.send({ type: REQ, id } satisfies MetricsRequest, undefined, {}, (err) => {
+          if (err) p.settle(new Error(`cannot ask worker ${w.id} for its metrics: ${err.message}`));
+        });
+      }
     });
 
   const getMetricsAsJSON = async (): Promise<MetricJson[]> => {

@@ -120,15 +120,21 @@ describe('cluster primary: format and gzip negotiated like a single process (rea
     expect((await raw(port, {}, 'POST')).status).toBe(405);
   }, 30_000);
 
-  it('a worker that never shares its metrics fails the scrape with a 500 and a warning naming it', async () => {
-    const port = await startCluster({ SILENT_WORKER: '1', TIMEOUT_MS: '1000' });
-    const res = await raw(port, { accept: OM_ACCEPT });
-    expect(res.status).toBe(500);
-    expect(res.body.toString()).toBe('metrics collection failed\n');
-    const deadline = Date.now() + 5_000;
-    while (!stderr.includes('did not send their metrics') && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(stderr).toMatch(/worker\(s\) 3 did not send their metrics within 1000 ms/);
-  }, 30_000);
+  it.each([
+    ['never shares its metrics', 'silent', /worker\(s\) 3 did not send their metrics within 1000 ms/],
+    ['fails to collect', 'throw', /worker 3 failed to collect its metrics: the pool is gone/],
+    ['exits while collecting', 'exit', /worker 3 exited before it sent its metrics/],
+  ])(
+    'a worker that %s fails the scrape with a 500 and a warning naming it',
+    async (_what, fault, warning) => {
+      const port = await startCluster({ FAULTY_WORKER: fault, TIMEOUT_MS: '1000' });
+      const res = await raw(port, { accept: OM_ACCEPT });
+      expect(res.status).toBe(500);
+      expect(res.body.toString()).toBe('metrics collection failed\n');
+      const deadline = Date.now() + 5_000;
+      while (!warning.test(stderr) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(stderr).toMatch(warning);
+    },
+    30_000,
+  );
 });
