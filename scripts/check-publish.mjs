@@ -20,7 +20,8 @@ const packages = readdirSync(join(root, 'packages'))
 // loaded by every service, @deia/ops only by whoever generates the ops files. Figures in
 // packages/ops/README.md and docs/benchmarks.md; source maps are about half of each unpacked size.
 const BUDGETS = {
-  '@deia/metrics': { tarball: 150_000, unpacked: 600_000, dependencies: 0 },
+  // metrics: +12 KB packed for the cluster aggregator's own IPC, exemplars and negotiation (issue 14)
+  '@deia/metrics': { tarball: 160_000, unpacked: 625_000, dependencies: 0 },
   '@deia/ops': { tarball: 150_000, unpacked: 600_000, dependencies: 3 },
   '@deia/health': { tarball: 130_000, unpacked: 500_000, dependencies: 0 },
   '@deia/express': { tarball: 20_000, unpacked: 100_000, dependencies: 2 },
