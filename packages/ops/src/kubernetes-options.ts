@@ -141,6 +141,7 @@ function secretRef(where: string, value: unknown, fallback: undefined): SecretKe
 function secretRef(where: string, value: unknown, fallback: SecretKeyRef | undefined) {
   if (value === undefined) return fallback && { ...fallback };
   const v = checkKeys(where, value, ['name', 'key']);
+  if (v.name === undefined || v.key === undefined) fail(`${where} needs both name and key.`);
   const name = str(`${where}.name`, v.name, '');
   const key = str(`${where}.key`, v.key, '');
   if (name.length > 253 || !DNS_SUBDOMAIN.test(name))

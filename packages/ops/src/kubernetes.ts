@@ -2,10 +2,10 @@ import { DeiaMetricsError } from '@deia/metrics';
 import { stringify } from 'yaml';
 import { buildAlertmanagerConfig } from './configs.js';
 import { buildDashboard, dashboardSpecs } from './dashboards.js';
-import type { SecretKeyRef } from './kubernetes-options.js';
+import type { ResolvedKubernetesOptions, SecretKeyRef } from './kubernetes-options.js';
 import { resolveOpsOptions } from './options.js';
 import { buildRuleGroups } from './rules.js';
-import type { OpsOptions, ResolvedOpsOptions, RuleGroup } from './types.js';
+import type { OpsOptions, RuleGroup } from './types.js';
 
 /** One generated Kubernetes object, as plain JSON (`kubectl apply` / the CRD schema's shape). */
 export interface KubernetesResource {
@@ -85,14 +85,18 @@ function route(where: string, r: Record<string, unknown>): Record<string, unknow
  * receivers. Credentials that alertmanager.yml reads from files become Secret key references;
  * `global` settings move into the receivers that use them (AlertmanagerConfig has no global).
  */
-function alertmanagerSpec(o: ResolvedOpsOptions): Record<string, unknown> {
-  const am = buildAlertmanagerConfig(o) as {
-    global: Record<string, unknown>;
-    route: Record<string, unknown>;
-    inhibit_rules: Array<Record<string, unknown>>;
-    receivers: Array<Record<string, unknown>>;
+export function toAlertmanagerConfigSpec(
+  config: Record<string, unknown>,
+  secrets: ResolvedKubernetesOptions['secrets'],
+): Record<string, unknown> {
+  const { global, route: root, inhibit_rules, receivers: rs, ...other } = config;
+  pick('alertmanager.yml', other, []);
+  const am = {
+    global: (global ?? {}) as Record<string, unknown>,
+    route: root as Record<string, unknown>,
+    inhibit_rules: (inhibit_rules ?? []) as Array<Record<string, unknown>>,
+    receivers: rs as Array<Record<string, unknown>>,
   };
-  const secrets = o.kubernetes.secrets;
   const g = am.global;
   // resolve_timeout is a setting of the Alertmanager itself; the smtp_*/slack_* ones move below.
   for (const key of Object.keys(g))
@@ -229,7 +233,7 @@ export function generateKubernetes(options: OpsOptions = {}): KubernetesOutput {
         apiVersion: 'monitoring.coreos.com/v1alpha1',
         kind: 'AlertmanagerConfig',
         metadata: meta(k.name),
-        spec: alertmanagerSpec(o),
+        spec: toAlertmanagerConfigSpec(buildAlertmanagerConfig(o), o.kubernetes.secrets),
       },
     ],
   ];
