@@ -22,7 +22,8 @@ const packages = readdirSync(join(root, 'packages'))
 const BUDGETS = {
   // metrics: +12 KB packed for the cluster aggregator's own IPC, exemplars and negotiation (issue 14)
   '@deia/metrics': { tarball: 160_000, unpacked: 625_000, dependencies: 0 },
-  '@deia/ops': { tarball: 150_000, unpacked: 600_000, dependencies: 3 },
+  // ops: +33 KB packed / +131 KB unpacked (84 KB of it source maps) for the kubernetes target
+  '@deia/ops': { tarball: 175_000, unpacked: 750_000, dependencies: 3 },
   '@deia/health': { tarball: 130_000, unpacked: 500_000, dependencies: 0 },
   '@deia/express': { tarball: 20_000, unpacked: 100_000, dependencies: 2 },
   '@deia/fastify': { tarball: 15_000, unpacked: 60_000, dependencies: 3 },

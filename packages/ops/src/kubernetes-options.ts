@@ -151,6 +151,14 @@ function secretRef(where: string, value: unknown, fallback: SecretKeyRef | undef
   return { name, key };
 }
 
+/** Throws unless `name` (the job by default) can name Kubernetes resources. */
+export function requireKubernetesName(name: string): void {
+  if (name.length > 63 || !DNS_LABEL.test(name))
+    fail(
+      `"${name}" is not a valid Kubernetes resource name (it defaults to the job); set kubernetes.name (a DNS-1123 label, e.g. "bot-controller").`,
+    );
+}
+
 /**
  * Applies the defaults to the `kubernetes` options and validates them; called by
  * `resolveOpsOptions` with the already resolved `job` and `prometheus` settings they default to.
@@ -175,14 +183,8 @@ export function resolveKubernetesOptions(
     'secrets',
     'dashboardLabel',
   ]);
-  let name: string;
-  if (k.name === undefined) {
-    if (job.length > 63 || !DNS_LABEL.test(job))
-      fail(
-        `job "${job}" is not a valid Kubernetes resource name; set kubernetes.name (a DNS-1123 label, e.g. "bot-controller").`,
-      );
-    name = job;
-  } else name = dnsLabel('kubernetes.name', str('kubernetes.name', k.name, ''));
+  // Defaults to the job, checked only by the kubernetes target (the file target accepts any job).
+  const name = k.name === undefined ? job : dnsLabel('kubernetes.name', str('kubernetes.name', k.name, ''));
   const namespace = dnsLabel('kubernetes.namespace', str('kubernetes.namespace', k.namespace, D.namespace));
   let release: string | false = D.release;
   if (k.release === false) release = false;

@@ -2,7 +2,11 @@ import { DeiaMetricsError } from '@deia/metrics';
 import { stringify } from 'yaml';
 import { buildAlertmanagerConfig } from './configs.js';
 import { buildDashboard, dashboardSpecs } from './dashboards.js';
-import type { ResolvedKubernetesOptions, SecretKeyRef } from './kubernetes-options.js';
+import {
+  type ResolvedKubernetesOptions,
+  requireKubernetesName,
+  type SecretKeyRef,
+} from './kubernetes-options.js';
 import { resolveOpsOptions } from './options.js';
 import { buildRuleGroups } from './rules.js';
 import type { OpsOptions, RuleGroup } from './types.js';
@@ -162,6 +166,7 @@ const scopedTo = (selector: string, ns: string) =>
 export function generateKubernetes(options: OpsOptions = {}): KubernetesOutput {
   let o = resolveOpsOptions(options);
   const k = o.kubernetes;
+  requireKubernetesName(k.name);
   if (k.scopeRulesToNamespace && options.selector === undefined)
     o = resolveOpsOptions({ ...options, selector: `job="${o.job}",namespace="${k.namespace}"` });
   const labels: Record<string, string> = {

@@ -461,10 +461,27 @@ describe('options', () => {
     [{ kubernetes: { metricsPath: 'metrics' } }, /must start with "\/"/],
     [{ kubernetes: { secrets: { smtpPassword: { name: 'Smtp', key: 'p' } } } }, /not a valid Secret name/],
     [{ kubernetes: { secrets: { metricsToken: { name: 'a' } } } }, /metricsToken needs both name and key/],
-    [{ job: 'Bot Controller' }, /set kubernetes\.name/],
     [{ kubernetes: { dashboardLabel: { value: 'a b' } } }, /not a valid Kubernetes label value/],
-  ] as Array<[OpsOptions, RegExp]>)('rejects %j', (options, message) => {
+    [
+      { kubernets: { namespace: 'x' } } as OpsOptions,
+      /options\.kubernets is not a known option \(did you mean "kubernetes"\?\)/,
+    ],
+  ] as Array<[OpsOptions, RegExp]>)('rejects %j with a coded error', (options, message) => {
     expect(() => generateKubernetes(options)).toThrow(message);
+    try {
+      generateKubernetes(options);
+    } catch (e) {
+      expect((e as { code: string }).code).toBe('DEIA_OPS_OPTIONS');
+    }
+  });
+
+  it('a job that cannot name Kubernetes resources needs kubernetes.name (the file target does not care)', () => {
+    expect(() => generateKubernetes({ job: 'Bot Controller' })).toThrow(
+      /"Bot Controller" is not a valid Kubernetes resource name \(it defaults to the job\); set kubernetes\.name/,
+    );
+    expect(generateOps({ job: 'Bot Controller' }).files['prometheus/rules.yml']).toContain(
+      'job="Bot Controller"',
+    );
   });
 
   it('a non-DNS job is fine with kubernetes.name, and the rules still select the job', () => {
