@@ -8,7 +8,15 @@ import {
   PATH_SERVED,
   type RouteResolver,
 } from '@deia/metrics';
-import { appPrefix, collectTemplates, UNKNOWN_MOUNT } from './route-templates.js';
+import {
+  appPrefix,
+  collectTemplates,
+  createExpress4Templates,
+  type Express4Request,
+  parseMounts,
+  routerOf,
+  UNKNOWN_MOUNT,
+} from './route-templates.js';
 import type { DeiaExpressMiddleware, DeiaExpressOptions } from './types.js';
 
 interface ExpressRequest extends IncomingMessage {
@@ -46,13 +54,31 @@ export function deiaExpress(options: DeiaExpressOptions): DeiaExpressMiddleware 
     );
   }
 
-  // Route object -> full template(s); null when it cannot be found in the app's router tree.
+  let mounts: ReturnType<typeof parseMounts>;
+  try {
+    mounts = parseMounts((options as { mounts?: unknown } | null)?.mounts, 'deiaExpress');
+  } catch (err) {
+    throw new DeiaMetricsError('DEIA_HTTP_OPTIONS', (err as Error).message);
+  }
+  const express4 = createExpress4Templates(mounts);
+  // app -> true on Express 5 (public `app.router`), false on Express 4
+  const hasRouter = new WeakMap<object, boolean>();
+  const isExpress4 = (app: object): boolean => {
+    let v = hasRouter.get(app);
+    if (v === undefined) {
+      v = routerOf(app) !== undefined;
+      hasRouter.set(app, v);
+    }
+    return !v;
+  };
+
+  // Express 5: Route object -> full template(s); null when it is not in the app's router tree.
   const templates = new Map<object, string[] | null>();
   let warned = false;
   const warnOnce = (what: string) => {
     if (warned) return;
     warned = true;
-    const msg = `@deia/express: ${what}; its routes are recorded with "*" for that mount path (never the concrete URL). Express 4, and Express 5 with router >= 2.3, keep every mount path.`;
+    const msg = `@deia/express: ${what}; its routes are recorded with "*" for that mount path (never the concrete URL). Express 5 with router >= 2.3 keeps every mount path.`;
     if (options.logger?.warn) options.logger.warn({}, msg);
     else process.emitWarning(msg, 'DeiaMetricsWarning');
   };
@@ -72,6 +98,7 @@ export function deiaExpress(options: DeiaExpressOptions): DeiaExpressMiddleware 
     const req = ctx as ExpressRequest;
     const route = req.route;
     if (route === undefined || route === null) return undefined;
+    if (req.app && isExpress4(req.app)) return express4(req as Express4Request);
     let t = templates.get(route);
     if (t === undefined) t = discover(req, route);
     if (t !== null && t.length === 1) return t[0];
@@ -92,7 +119,7 @@ export function deiaExpress(options: DeiaExpressOptions): DeiaExpressMiddleware 
     return t.includes(direct) ? direct : (t[0] as string);
   };
 
-  const observer = createHttpObserver(options, resolveRoute, 'deiaExpress', ['shutdown']);
+  const observer = createHttpObserver(options, resolveRoute, 'deiaExpress', ['shutdown', 'mounts']);
   const logError = (err: unknown, msg: string) => {
     if (options.logger?.error) options.logger.error({ err }, msg);
     else process.emitWarning(`${msg}: ${(err as Error).message}`, 'DeiaMetricsWarning');
