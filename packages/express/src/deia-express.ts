@@ -15,7 +15,6 @@ import {
   type Express4Request,
   parseMounts,
   routerOf,
-  UNKNOWN_MOUNT,
 } from './route-templates.js';
 import type { DeiaExpressMiddleware, DeiaExpressOptions } from './types.js';
 
@@ -78,7 +77,7 @@ export function deiaExpress(options: DeiaExpressOptions): DeiaExpressMiddleware 
   const warnOnce = (what: string) => {
     if (warned) return;
     warned = true;
-    const msg = `@deia/express: ${what}; its routes are recorded with "*" for that mount path (never the concrete URL). Express 5 with router >= 2.3 keeps every mount path.`;
+    const msg = `@deia/express: ${what}; the mount part of its routes is recovered from the URL instead (ids as "#val" unless the mount is listed in the mounts option; never a concrete id). Express 5 with router >= 2.3 keeps every mount path.`;
     if (options.logger?.warn) options.logger.warn({}, msg);
     else process.emitWarning(msg, 'DeiaMetricsWarning');
   };
@@ -86,8 +85,7 @@ export function deiaExpress(options: DeiaExpressOptions): DeiaExpressMiddleware 
     const app = req.app;
     if (app) {
       const found = new Map<object, string[]>();
-      const complete = collectTemplates(app as Parameters<typeof collectTemplates>[0], found, appPrefix(app));
-      if (!complete) warnOnce('a router mount path could not be read (e.g. router 2.2 keeps none)');
+      collectTemplates(app as Parameters<typeof collectTemplates>[0], found, appPrefix(app));
       for (const [r, list] of found) templates.set(r, list);
     }
     const t = templates.get(route) ?? null;
@@ -103,11 +101,11 @@ export function deiaExpress(options: DeiaExpressOptions): DeiaExpressMiddleware 
     if (t === undefined) t = discover(req, route);
     if (t !== null && t.length === 1) return t[0];
     if (t === null) {
-      // Not in the router tree (e.g. a router called from a function): the mount URL may hold
-      // ids, so only the route's own template, behind "*" when it is mounted somewhere.
-      if (!req.baseUrl) return String(route.path);
-      warnOnce('a route was reached outside the router tree (a router called from a function?)');
-      return UNKNOWN_MOUNT + String(route.path);
+      // Not in the router tree (under a mount path the router does not keep, as on router 2.2, or
+      // a router called from a function): the mount part comes from the URL, as on Express 4.
+      if (req.baseUrl)
+        warnOnce('a route was reached whose mount path the router does not keep (router 2.2?)');
+      return express4(req as Express4Request);
     }
     // Several templates (a path array, or a router mounted twice): the one that is the request
     // path itself or the mount URL plus the route path, else the first.

@@ -4,15 +4,12 @@
  * (`/bots/42`, not `/bots/:botId`) and is reset when an error leaves a nested router.
  *
  * - Express 5: `app.router` is public, so the full template of each `Route` object is found once
- *   by walking the router's stack (router >= 2.3 keeps each mount path as `layer.rawPath`; a mount
- *   it does not keep, as on router 2.2, becomes `*`: a coarser label, never a concrete URL).
+ *   by walking the router's stack (router >= 2.3 keeps each mount path as `layer.rawPath`). Routes
+ *   under a mount it does not keep (router 2.2) take the Express 4 way below.
  * - Express 4 keeps its router in private state, so nothing is walked: the template is the
  *   mount part recovered from the URL plus `req.route.path` (see `createExpress4Templates`).
  */
 import UrlValueParser from 'url-value-parser';
-
-/** Stands for a mount path that could not be read (see above). */
-export const UNKNOWN_MOUNT = '/*';
 
 interface RouteLike {
   path: unknown;
@@ -90,7 +87,7 @@ export function appPrefix(app: { mountpath?: unknown; parent?: unknown }, depth 
 
 /**
  * Walks an app's router tree: every Route object -> its full template(s). Returns false when a
- * mount path could not be read (it is `*` in the templates then).
+ * mount path could not be read (the routes under it are left out).
  */
 export function collectTemplates(app: AppLike, into: Map<object, string[]>, prefix = ''): boolean {
   let complete = true;
@@ -110,10 +107,11 @@ export function collectTemplates(app: AppLike, into: Map<object, string[]>, pref
       }
       const inner = stackOf(layer.handle);
       if (!inner) continue;
-      let mounts = mountPaths(layer);
+      const mounts = mountPaths(layer);
       if (!mounts) {
+        // routes under it stay unknown: the caller recovers their mount from the URL instead
         complete = false;
-        mounts = [UNKNOWN_MOUNT];
+        continue;
       }
       for (const m of mounts) walk(inner, prefix + m, depth + 1);
       seen.delete(inner);
