@@ -165,6 +165,36 @@ describe('route templates', () => {
     expect('app._router.stack res["_header"]'.match(PRIVATE)).toEqual(['._router', '["_header"]']);
   });
 
+  it('Express 4: root routes, trailing slashes, optional and RegExp routes under param mounts carry no id', async () => {
+    const express = require('express4');
+    const metrics = createMetrics({ groups: ['http'] });
+    const app = express();
+    app.use(deiaExpress({ metrics }));
+    const bots = express.Router();
+    const ok = (_q: Any, r: Any) => r.send('ok');
+    bots.get('/', ok);
+    bots.get('/opt/:o?', ok);
+    bots.get(/^\/re(gex)?$/, ok);
+    bots.get('/Logs/:line', ok);
+    app.use('/bots/:botId', bots);
+    const url = await listen(app);
+    for (const p of [
+      '/bots/11',
+      '/bots/12/',
+      '/bots/13/opt',
+      '/bots/14/opt/x',
+      '/bots/15/regex',
+      '/bots/16/logs/1/',
+    ])
+      await fetch(url + p).then((r) => r.text());
+    expect(await settle(metrics, 6)).toEqual({
+      'GET /bots/#val/ 200': 2,
+      'GET /bots/#val/opt/:o? 200': 2,
+      'GET /bots/#val/^\\/re(gex)?$/ 200': 1,
+      'GET /bots/#val/Logs/:line 200': 1,
+    });
+  });
+
   it('Express 5 with router 2.2 (no mount paths kept): the mount part comes from the URL, never a concrete id', async () => {
     const express = require('express');
     const Router22 = require('router22');
