@@ -62,13 +62,18 @@ export function deiaExpress(options: DeiaExpressOptions): DeiaExpressMiddleware 
   const express4 = createExpress4Templates(mounts);
   // app -> true on Express 5 (public `app.router`), false on Express 4
   const hasRouter = new WeakMap<object, boolean>();
+  let lastApp: object | undefined;
+  let lastIs4 = false;
   const isExpress4 = (app: object): boolean => {
+    if (app === lastApp) return lastIs4; // one app serves nearly every request
     let v = hasRouter.get(app);
     if (v === undefined) {
       v = routerOf(app) !== undefined;
       hasRouter.set(app, v);
     }
-    return !v;
+    lastApp = app;
+    lastIs4 = !v;
+    return lastIs4;
   };
 
   // Express 5: Route object -> full template(s); null when it is not in the app's router tree.
