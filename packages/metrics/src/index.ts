@@ -38,6 +38,7 @@ export type {
   GaugeHandle,
   HistogramHandle,
   Labels,
+  MetricAlert,
   MetricDefinition,
   MetricGroup,
   MetricsOptions,

@@ -4,7 +4,7 @@ import { stringify } from 'yaml';
 import { buildAlertmanagerConfig, buildGrafanaProvisioning, buildPrometheusConfig } from './configs.js';
 import { buildDashboard, dashboardSpecs } from './dashboards.js';
 import { resolveOpsOptions } from './options.js';
-import { buildRuleGroups } from './rules.js';
+import { buildRuleGroups, extraAlertTests } from './rules.js';
 import type { OpsOptions, OpsOutput } from './types.js';
 
 const HEADER =
@@ -24,6 +24,8 @@ export function generateOps(options: OpsOptions = {}): OpsOutput {
     'prometheus/prometheus.yml': yaml(buildPrometheusConfig(o)),
     'alertmanager/alertmanager.yml': yaml(buildAlertmanagerConfig(o)),
   };
+  const tests = extraAlertTests(o);
+  if (tests) files['prometheus/rules.test.yml'] = yaml(tests);
   const provisioning = buildGrafanaProvisioning(o);
   files['grafana/provisioning/datasources/deia.yml'] = yaml(provisioning.datasources);
   files['grafana/provisioning/dashboards/deia.yml'] = yaml(provisioning.dashboards);

@@ -13,6 +13,7 @@ export {
   alertRules,
   BURN_RATES,
   buildRuleGroups,
+  extraAlertTests,
   formatThreshold,
   leMatcher,
   recordingRuleNames,

@@ -1,4 +1,5 @@
 import { DeiaMetricsError } from '@deia/metrics';
+import { resolveCatalogOptions } from './catalog-view.js';
 import type { OpsForKey, OpsOptions, OpsThresholds, ResolvedOpsOptions } from './types.js';
 
 /** Every default of the ops generator, in one place. Thresholds: see docs/alerts.md for the choice. */
@@ -213,6 +214,10 @@ export function resolveOpsOptions(options: OpsOptions = {}): ResolvedOpsOptions 
     'job',
     'selector',
     'prefix',
+    'groups',
+    'buckets',
+    'extraMetrics',
+    'defaultMetrics',
     'runbookBaseUrl',
     'sloTarget',
     'latencySlo',
@@ -472,6 +477,7 @@ export function resolveOpsOptions(options: OpsOptions = {}): ResolvedOpsOptions 
     job,
     selector,
     prefix: prefix as string,
+    ...resolveCatalogOptions(o, prefix as string),
     runbookBaseUrl,
     sloTarget,
     latencySlo,
