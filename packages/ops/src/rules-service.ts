@@ -39,7 +39,7 @@ export function serviceRules(x: RuleContext): { resources: RecordingRule[]; serv
           'SlowDatabaseQueries',
           'warning',
           o.for.dbQueryP95,
-          `${x.quantile(0.95, db, c.by(db, 'operation'))} > ${t.dbQueryP95}`,
+          `${x.quantile(0.95, db, c.by(db, 'operation'))} > ${t.dbQueryP95}${x.enough(c.by(db, 'operation'), c.m(`${db}_count`))}`,
           'Slow database queries ({{ $labels.operation }}) on {{ $labels.job }}',
           `p95 duration of {{ $labels.operation }} queries is ${v.duration} (threshold ${formatThreshold(t.dbQueryP95, 'duration')}).`,
         ),

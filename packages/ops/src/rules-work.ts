@@ -65,7 +65,7 @@ export function botRules(x: RuleContext): { resources: RecordingRule[]; bots: Al
         o.for.dispatchLatencyP50,
         // A bucket ratio, not a quantile: the median is above the bound exactly when fewer than half
         // of the dispatches fall in its bucket, also when the bound is the last finite one.
-        `sum by (${c.by(dispatch)}) (rate(${c.m(`${dispatch}_bucket`, leMatcher(t.dispatchLatencyP50))}[5m]))\n/\nsum by (${c.by(dispatch)}) (rate(${c.m(`${dispatch}_count`)}[5m]))\n< 0.5`,
+        `sum by (${c.by(dispatch)}) (rate(${c.m(`${dispatch}_bucket`, leMatcher(t.dispatchLatencyP50))}[5m]))\n/\nsum by (${c.by(dispatch)}) (rate(${c.m(`${dispatch}_count`)}[5m]))\n< 0.5${x.enough(c.by(dispatch), c.m(`${dispatch}_count`))}`,
         'Dispatching messages to bots is slow on {{ $labels.job }}',
         `Only ${v.percent} of dispatches took ${th} or less over the last 5m: the median dispatch latency is above ${th}.`,
       ),
@@ -85,7 +85,7 @@ export function botRules(x: RuleContext): { resources: RecordingRule[]; bots: Al
         'MessageProcessingSlow',
         'warning',
         o.for.messageProcessingP95,
-        `${x.quantile(0.95, processing, c.by(processing))} > ${t.messageProcessingP95}`,
+        `${x.quantile(0.95, processing, c.by(processing))} > ${t.messageProcessingP95}${x.enough(c.by(processing), c.m(`${processing}_count`))}`,
         'Bots process messages slowly on {{ $labels.job }}',
         `p95 message processing time is ${v.duration} (threshold ${formatThreshold(t.messageProcessingP95, 'duration')}).`,
       ),
