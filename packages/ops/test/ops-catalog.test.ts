@@ -245,6 +245,16 @@ describe('extra metrics with alerts', () => {
     120_000,
   );
 
+  it('keep inhibition within one object: their by labels are in the equal list', () => {
+    const am = parse(out.files['alertmanager/alertmanager.yml'] as string) as {
+      inhibit_rules: Array<{ source_matchers: string[]; equal: string[] }>;
+    };
+    const sameName = am.inhibit_rules.find(
+      (r) => r.source_matchers.includes('severity="critical"') && r.equal.includes('alertname'),
+    );
+    expect(sameName?.equal).toEqual(expect.arrayContaining(['provider', 'pool', 'page', 'bot_id']));
+  });
+
   it('have no test file without alert specs, or with a selector no series can be made up for', () => {
     expect(generateOps({}).files['prometheus/rules.test.yml']).toBeUndefined();
     expect(
