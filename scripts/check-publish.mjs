@@ -20,8 +20,9 @@ const packages = readdirSync(join(root, 'packages'))
 // loaded by every service, @deia/ops only by whoever generates the ops files. Figures in
 // packages/ops/README.md and docs/benchmarks.md; source maps are about half of each unpacked size.
 const BUDGETS = {
-  '@deia/metrics': { tarball: 150_000, unpacked: 600_000, dependencies: 0 },
-  '@deia/ops': { tarball: 150_000, unpacked: 600_000, dependencies: 3 },
+  '@deia/metrics': { tarball: 160_000, unpacked: 640_000, dependencies: 0 },
+  // ops: the catalog view, rule families and the promtool test generator of extra-metric alerts
+  '@deia/ops': { tarball: 180_000, unpacked: 760_000, dependencies: 3 },
   '@deia/health': { tarball: 130_000, unpacked: 500_000, dependencies: 0 },
   '@deia/express': { tarball: 20_000, unpacked: 100_000, dependencies: 2 },
   '@deia/fastify': { tarball: 15_000, unpacked: 60_000, dependencies: 3 },
