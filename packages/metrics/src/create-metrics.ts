@@ -4,6 +4,7 @@ import { loadPromClient, noteClient } from './client.js';
 import { DeiaMetricsError } from './errors.js';
 import { type AnyHandle, createHandle, type HandleContext } from './handles.js';
 import { createHttpStore, setHttpStore } from './http-series.js';
+import { knownSeries } from './known.js';
 import { rejectUnknownKeys } from './options.js';
 import type {
   CounterHandle,
@@ -67,6 +68,13 @@ export interface Metrics {
     /** Runs `handle` for one message: duration, processed count by outcome; rethrows. */
     trackMessage<T>(botId: string, handle: () => T | Promise<T>): Promise<T>;
     recordRestart(botId: string): void;
+    /**
+     * Declares a bot (call it when the bot is configured, before its first start): creates its
+     * `bot_start_errors_total` and `bot_restarts_total` at 0, so a first start that fails before
+     * the next scrape is still an increase. `trackStartup` does it too, but in the same scrape
+     * interval as a failure it cannot be seen.
+     */
+    register(botId: string): void;
     /** Observes the time between accepting a message and handing it to a bot. */
     recordDispatchLatency(seconds: number): void;
     /** Samples bot counts at scrape time. */
@@ -74,6 +82,8 @@ export interface Metrics {
     setResources(botId: string, usage: { cpuRatio?: number; memoryBytes?: number }): void;
   };
   readonly tasks: {
+    /** Creates the queue's enqueued/completed/failed counters at 0 (also done by `observeQueue` and the first `enqueued`). */
+    registerQueue(queue?: string): void;
     enqueued(queue?: string): void;
     /** Runs a task that was enqueued at `enqueuedAt` (ms epoch): wait time, completed or failed; rethrows. */
     trackTask<T>(enqueuedAt: number, run: () => T | Promise<T>, queue?: string): Promise<T>;
@@ -99,6 +109,12 @@ export interface Metrics {
   readonly dependencies: {
     track<T>(dependency: string, run: () => T | Promise<T>): Promise<T>;
   };
+  readonly auth: {
+    /** Creates `auth_failures_total` at 0 for each reason, so the first failure of a reason is counted by `increase()`. */
+    declareReasons(...reasons: string[]): void;
+    /** Counts one failed authentication attempt. */
+    recordFailure(reason: string): void;
+  };
   /** Feeds `health_check_up` and `health_check_duration_seconds` (the sink `@deia/health` calls). */
   recordHealthCheck(check: string, up: boolean, durationSeconds: number): void;
   /**
@@ -108,7 +124,7 @@ export interface Metrics {
   recordDroppedSpans(count: number, reason: string): void;
   /** Samples a `pg` Pool's counts into the `db_connection_pool_*` gauges at scrape time (no timers). */
   observePgPool(pool: PgPoolLike, name?: string): void;
-  /** Samples the queue depth at scrape time. */
+  /** Samples the queue depth at scrape time; registers the queue (its counters at 0, see `tasks.registerQueue`). */
   observeQueue(read: () => number, queue?: string): void;
   /** Removes the scrape-time samplers added by `observe*` (metrics stay registered). */
   shutdown(): void;
@@ -344,6 +360,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     }
   };
   const outcome = (ok: boolean) => (ok ? 'success' : 'error');
+  const known = knownSeries((name) => opt<CounterHandle>(name));
 
   const metrics: Metrics = {
     registry,
@@ -360,10 +377,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     bots: {
       trackStartup: (botId, start) => {
-        // The bot's counters exist at 0 from its first start, so increase() sees the first error
-        // or restart (a series born at 1 has no increase in its first window).
-        opt<CounterHandle>('bot_start_errors_total').inc({ bot_id: botId }, 0);
-        opt<CounterHandle>('bot_restarts_total').inc({ bot_id: botId }, 0);
+        // The bot's counters exist at 0 from its first start (earlier with `register`), so
+        // increase() sees the first error or restart (a series born at 1 has no increase).
+        known.bot(botId);
         return timed(start, (s, ok) => {
           opt<HistogramHandle>('bot_startup_duration_seconds').observe({ outcome: outcome(ok) }, s);
           if (!ok) opt<CounterHandle>('bot_start_errors_total').inc({ bot_id: botId });
@@ -375,6 +391,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
           opt<CounterHandle>('bot_messages_processed_total').inc({ bot_id: botId, outcome: outcome(ok) });
         }),
       recordRestart: (botId) => opt<CounterHandle>('bot_restarts_total').inc({ bot_id: botId }),
+      register: (botId) => known.bot(botId),
       recordDispatchLatency: (seconds) =>
         opt<HistogramHandle>('bot_dispatch_latency_seconds').observe({}, seconds),
       observeInstances: (read) => {
@@ -395,16 +412,25 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       },
     },
     tasks: {
-      enqueued: (queue = 'default') => opt<CounterHandle>('task_enqueued_total').inc({ queue }),
+      registerQueue: (queue = 'default') => known.queue(queue),
+      enqueued: (queue = 'default') => {
+        known.queue(queue);
+        opt<CounterHandle>('task_enqueued_total').inc({ queue });
+      },
       trackTask: (enqueuedAt, run, queue = 'default') => {
         opt<HistogramHandle>('task_queue_wait_seconds').observe(
           { queue },
           Math.max(0, Date.now() - enqueuedAt) / 1000,
         );
+        known.queue(queue);
         return timed(run, (_s, ok) =>
           opt<CounterHandle>(ok ? 'task_completed_total' : 'task_failed_total').inc({ queue }),
         );
       },
+    },
+    auth: {
+      declareReasons: (...reasons) => known.authReasons(reasons),
+      recordFailure: (reason) => opt<CounterHandle>('auth_failures_total').inc({ reason }),
     },
     db: {
       trackQuery: (operation, run) => {
@@ -478,6 +504,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       addSampler('db_connection_pool_max', () => set('max', pool.options?.max ?? 10));
     },
     observeQueue: (read, queue = 'default') => {
+      known.queue(queue);
       addSampler('task_queue_depth', () => opt<GaugeHandle>('task_queue_depth').set({ queue }, read()));
     },
     shutdown: () => samplers.clear(),

@@ -44,6 +44,7 @@ export type {
   GaugeHandle,
   HistogramHandle,
   Labels,
+  MetricAlert,
   MetricDefinition,
   MetricGroup,
   MetricsOptions,

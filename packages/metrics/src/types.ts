@@ -55,6 +55,42 @@ export interface MetricDefinition {
   guideName?: string;
   /** Why the guide name was changed, shown in the docs. */
   guideNote?: string;
+  /**
+   * Alerts `@deia/ops` generates for this metric (extra metrics; the catalog's own alerts are
+   * written in the generator), each with its promtool test cases. A warning and a critical with
+   * the same `name` make a pair (the critical silences the warning of the same object).
+   */
+  alerts?: readonly MetricAlert[];
+}
+
+/**
+ * An alert on one metric, compared with a fixed threshold:
+ * - `increase` (counter): events in `window`, summed by `by`;
+ * - `rate` (counter): events per second over `window`, summed by `by`;
+ * - `value` (gauge): the largest value by `by` (the smallest with `below`);
+ * - `quantile` (histogram): `histogram_quantile(quantile)` over `window` by `by`; `threshold` must
+ *   be a bucket bound (not the last), and the alert stays quiet below `thresholds.minRequestRate`
+ *   observations per second.
+ */
+export interface MetricAlert {
+  /** Alert name, PascalCase (`PaymentFailures`). */
+  name: string;
+  over: 'increase' | 'rate' | 'value' | 'quantile';
+  threshold: number;
+  /** Fire when the value is below the threshold (gauges only). @default false (above) */
+  below?: boolean;
+  /** @default 'warning' */
+  severity?: 'critical' | 'warning' | 'info';
+  /** Quantile of `over: 'quantile'`, between 0 and 1. @default 0.95 */
+  quantile?: number;
+  /** Range of `increase`, `rate` and `quantile`, a Prometheus duration. @default '5m' */
+  window?: string;
+  /** `for:` of the rule. @default '5m' */
+  for?: string;
+  /** Labels of the metric kept on the alert besides `job` (the object it is about). @default [] */
+  by?: readonly string[];
+  /** Summary annotation. @default generated from the help text */
+  summary?: string;
 }
 
 /** Label object for a definition with label names `L`. */

@@ -60,6 +60,47 @@ export function validateDefinition(def: MetricDefinition, prefix = ''): void {
   else if (def.buckets !== undefined) {
     throw new DeiaMetricsError('DEIA_METRIC_BUCKETS', `${where}: only histograms take buckets.`);
   }
+  if (def.alerts !== undefined) validateAlerts(def, where, seen);
+}
+
+const ALERT_NAME_RE = /^[A-Z][a-zA-Z0-9]*$/;
+const DURATION_RE = /^(?:\d+(?:ms|s|m|h|d|w|y))+$/;
+const OVER_BY_TYPE = { counter: ['increase', 'rate'], gauge: ['value'], histogram: ['quantile'] } as const;
+
+function validateAlerts(def: MetricDefinition, where: string, labels: Set<string>): void {
+  const fail = (message: string): never => {
+    throw new DeiaMetricsError('DEIA_METRIC_ALERT', `${where}: ${message}`);
+  };
+  if (!Array.isArray(def.alerts)) fail('alerts must be an array.');
+  const seen = new Set<string>();
+  for (const a of def.alerts ?? []) {
+    if (!a || typeof a.name !== 'string' || !ALERT_NAME_RE.test(a.name))
+      fail(`alert name "${a?.name}" must be PascalCase letters and digits (e.g. PaymentFailures).`);
+    const at = `alert ${a.name}`;
+    const over: readonly string[] = OVER_BY_TYPE[def.type];
+    if (!over.includes(a.over)) fail(`${at}: a ${def.type} alert compares ${over.join(' or ')}.`);
+    if (typeof a.threshold !== 'number' || !Number.isFinite(a.threshold))
+      fail(`${at}: threshold must be a finite number.`);
+    if (a.below !== undefined && (typeof a.below !== 'boolean' || (a.below && def.type !== 'gauge')))
+      fail(`${at}: below is a boolean, and only gauges alert below a threshold.`);
+    const severity = a.severity ?? 'warning';
+    if (!['critical', 'warning', 'info'].includes(severity))
+      fail(`${at}: severity must be critical, warning or info.`);
+    if (seen.has(`${a.name}/${severity}`)) fail(`${at} has two ${severity} rules.`);
+    seen.add(`${a.name}/${severity}`);
+    if (a.quantile !== undefined && !(typeof a.quantile === 'number' && a.quantile > 0 && a.quantile < 1))
+      fail(`${at}: quantile must be between 0 and 1.`);
+    for (const key of ['window', 'for'] as const) {
+      const d = a[key];
+      if (d !== undefined && (typeof d !== 'string' || !DURATION_RE.test(d)))
+        fail(`${at}: ${key} "${String(d)}" is not a Prometheus duration (e.g. "5m").`);
+    }
+    for (const l of a.by ?? []) {
+      if (!labels.has(l)) fail(`${at}: by names "${l}", which is not a label of the metric.`);
+    }
+    if (a.summary !== undefined && (typeof a.summary !== 'string' || a.summary.trim() === ''))
+      fail(`${at}: summary must be a non-empty string.`);
+  }
 }
 
 /** Buckets must be a non-empty list of finite numbers, strictly increasing. */

@@ -196,6 +196,42 @@ describe('domain helpers', () => {
     expect(text).toContain('cache_misses_total{cache="bot_status"} 0');
   });
 
+  it('creates a bot, queue or auth reason counters at 0 when it becomes known', async () => {
+    const m = fresh({ groups: ['bots', 'tasks', 'connections'] });
+    m.bots.register('bot-9');
+    m.tasks.registerQueue('messages');
+    m.observeQueue(() => 0, 'embeddings');
+    m.auth.declareReasons('bad_password', 'expired_token');
+    let text = await m.registry.metrics();
+    expect(text).toContain('bot_start_errors_total{bot_id="bot-9"} 0');
+    expect(text).toContain('bot_restarts_total{bot_id="bot-9"} 0');
+    for (const queue of ['messages', 'embeddings']) {
+      for (const c of ['task_enqueued_total', 'task_completed_total', 'task_failed_total'])
+        expect(text).toContain(`${c}{queue="${queue}"} 0`);
+    }
+    expect(text).toContain('auth_failures_total{reason="bad_password"} 0');
+    expect(text).toContain('auth_failures_total{reason="expired_token"} 0');
+    // The first enqueue of an unknown queue creates its outcome counters too.
+    m.tasks.enqueued('uploads');
+    await expect(
+      m.tasks.trackTask(Date.now(), () => Promise.reject(new Error('x')), 'uploads'),
+    ).rejects.toThrow();
+    m.auth.recordFailure('bad_password');
+    text = await m.registry.metrics();
+    expect(text).toContain('task_enqueued_total{queue="uploads"} 1');
+    expect(text).toContain('task_completed_total{queue="uploads"} 0');
+    expect(text).toContain('task_failed_total{queue="uploads"} 1');
+    expect(text).toContain('auth_failures_total{reason="bad_password"} 1');
+  });
+
+  it('registering an object whose group is off is a no-op', async () => {
+    const m = fresh({ groups: ['http'] });
+    m.bots.register('bot-1');
+    m.tasks.registerQueue('q');
+    m.auth.declareReasons('x');
+    expect(await m.registry.metrics()).not.toMatch(/bot_|task_|auth_/);
+  });
+
   it('samples pool, queue and bot counts at scrape time', async () => {
     const m = fresh({ groups: ['database', 'tasks', 'bots'] });
     const pool = { totalCount: 5, idleCount: 2, waitingCount: 1, options: { max: 20 } };

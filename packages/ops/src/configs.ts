@@ -135,7 +135,17 @@ export function buildAlertmanagerConfig(o: ResolvedOpsOptions): Record<string, u
       {
         source_matchers: ['severity="critical"'],
         target_matchers: ['severity="warning"'],
-        equal: ['alertname', 'job', 'instance', ...OBJECT_LABELS],
+        // Plus the `by` labels of extra-metric alerts: a critical for one provider must not
+        // silence another's warning.
+        equal: [
+          'alertname',
+          'job',
+          'instance',
+          ...new Set([
+            ...OBJECT_LABELS,
+            ...o.extraMetrics.flatMap((d) => (d.alerts ?? []).flatMap((a) => a.by ?? [])),
+          ]),
+        ],
       },
       // One incident, one page: while the error budget burns fast, the threshold alerts on the
       // same signal of the same job stay quiet.

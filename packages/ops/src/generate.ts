@@ -6,7 +6,7 @@ import { buildAlertmanagerConfig, buildGrafanaProvisioning, buildPrometheusConfi
 import { buildDashboard, dashboardSpecs } from './dashboards.js';
 import { generateKubernetes } from './kubernetes.js';
 import { resolveOpsOptions } from './options.js';
-import { buildRuleGroups } from './rules.js';
+import { buildRuleGroups, extraAlertTests } from './rules.js';
 import type { OpsOptions, OpsOutput, OpsTarget } from './types.js';
 
 const HEADER =
@@ -26,6 +26,8 @@ export function generateOps(options: OpsOptions = {}): OpsOutput {
     'prometheus/prometheus.yml': yaml(buildPrometheusConfig(o)),
     'alertmanager/alertmanager.yml': yaml(buildAlertmanagerConfig(o)),
   };
+  const tests = extraAlertTests(o);
+  if (tests) files['prometheus/rules.test.yml'] = yaml(tests);
   const provisioning = buildGrafanaProvisioning(o);
   files['grafana/provisioning/datasources/deia.yml'] = yaml(provisioning.datasources);
   files['grafana/provisioning/dashboards/deia.yml'] = yaml(provisioning.dashboards);

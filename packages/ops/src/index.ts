@@ -20,6 +20,7 @@ export {
   alertRules,
   BURN_RATES,
   buildRuleGroups,
+  extraAlertTests,
   formatThreshold,
   leMatcher,
   recordingRuleNames,

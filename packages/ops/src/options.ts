@@ -1,4 +1,5 @@
 import { DeiaMetricsError } from '@deia/metrics';
+import { resolveCatalogOptions } from './catalog-view.js';
 import { resolveKubernetesOptions } from './kubernetes-options.js';
 import { closest } from './option-names.js';
 import type { OpsForKey, OpsOptions, OpsThresholds, ResolvedOpsOptions } from './types.js';
@@ -227,6 +228,10 @@ export function resolveOpsOptions(options: OpsOptions = {}): ResolvedOpsOptions 
     'job',
     'selector',
     'prefix',
+    'groups',
+    'buckets',
+    'extraMetrics',
+    'defaultMetrics',
     'runbookBaseUrl',
     'sloTarget',
     'latencySlo',
@@ -487,6 +492,7 @@ export function resolveOpsOptions(options: OpsOptions = {}): ResolvedOpsOptions 
     job,
     selector,
     prefix: prefix as string,
+    ...resolveCatalogOptions(o, prefix as string),
     runbookBaseUrl,
     sloTarget,
     latencySlo,

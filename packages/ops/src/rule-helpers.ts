@@ -3,13 +3,18 @@ import { formatDuration, parseDuration } from './options.js';
 import type { AlertRule, RuleGroup } from './types.js';
 
 /**
- * Throws unless `threshold` is a bucket bound of the catalog histogram `metric`: between two
- * bounds `histogram_quantile` interpolates, so a 2.4 s median reads as 1.75 s against a 2 s
- * threshold in the (1, 2.5] bucket and the alert could never fire. With `quantile` (the rule compares
- * a `histogram_quantile`), the last finite bound is refused too.
+ * Throws unless `threshold` is a bucket bound of the histogram `metric` (`buckets`, by default the
+ * catalog's): between two bounds `histogram_quantile` interpolates, so a 2.4 s median reads as
+ * 1.75 s against a 2 s threshold in the (1, 2.5] bucket and the alert could never fire. With
+ * `quantile` (the rule compares a `histogram_quantile`), the last finite bound is refused too.
  */
-export function requireBucketBound(metric: string, threshold: number, option: string, quantile = true): void {
-  const buckets = CATALOG.find((d) => d.name === metric)?.buckets;
+export function requireBucketBound(
+  metric: string,
+  threshold: number,
+  option: string,
+  quantile = true,
+  buckets: readonly number[] | undefined = CATALOG.find((d) => d.name === metric)?.buckets,
+): void {
   if (!buckets) throw new DeiaMetricsError('DEIA_OPS_OPTIONS', `${metric} is not a catalog histogram.`);
   // histogram_quantile never returns more than the last finite bound: `> last` could never fire.
   const usable = quantile ? buckets.slice(0, -1) : buckets;

@@ -1,3 +1,5 @@
+import type { MetricDefinition, MetricGroup } from '@deia/metrics';
+
 /**
  * Public types of `@deia/ops`: the generator of Prometheus rules, prometheus.yml,
  * Alertmanager config and Grafana dashboards from the metric catalog.
@@ -122,6 +124,20 @@ export interface OpsOptions {
   selector?: string;
   /** The `prefix` passed to `createMetrics` (applies to catalog and default metrics). @default '' */
   prefix?: string;
+  /**
+   * The `groups` passed to `createMetrics`: a switched-off group gets no rules (its alerts and
+   * recording rules are left out). @default every group
+   */
+  groups?: readonly MetricGroup[];
+  /** The `buckets` overrides passed to `createMetrics`; latency thresholds must be bounds of these. */
+  buckets?: Record<string, readonly number[]>;
+  /**
+   * The `extraMetrics` passed to `createMetrics`. A definition with `alerts` gets its alert rules,
+   * and `prometheus/rules.test.yml` gets their promtool test cases. @default []
+   */
+  extraMetrics?: readonly MetricDefinition[];
+  /** The `defaultMetrics` passed to `createMetrics`: without them there are no process alerts. @default true */
+  defaultMetrics?: boolean;
   /** Base URL of the runbooks; each alert links `<runbookBaseUrl>/<AlertName>.md`. */
   runbookBaseUrl?: string;
   /** Availability SLO target (ratio of non-5xx responses). @default 0.995 */
@@ -248,6 +264,10 @@ export interface ResolvedOpsOptions {
   job: string;
   selector: string;
   prefix: string;
+  groups: MetricGroup[];
+  buckets: Record<string, number[]>;
+  extraMetrics: MetricDefinition[];
+  defaultMetrics: boolean;
   runbookBaseUrl: string;
   sloTarget: number;
   latencySlo: { target: number; thresholdSeconds: number };

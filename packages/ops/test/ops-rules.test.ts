@@ -151,11 +151,14 @@ const CASES: Case[] = [
     alert: 'SlowDatabaseQueries',
     what: 'p95 2.425s',
     at: '10m',
-    series: hist(
-      'db_query_duration_seconds',
-      { '1': '0x20', '2.5': '0+10x20', '+Inf': '0+10x20' },
-      { operation: 'select' },
-    ),
+    series: [
+      ...hist(
+        'db_query_duration_seconds',
+        { '1': '0x20', '2.5': '0+10x20', '+Inf': '0+10x20' },
+        { operation: 'select' },
+      ),
+      s('db_query_duration_seconds_count', '0+10x20', { operation: 'select' }),
+    ],
     fires: [{ severity: 'warning', labels: { ...jobOnly, operation: 'select' }, value: '2.425s' }],
   },
   {
@@ -461,11 +464,14 @@ const CASES: Case[] = [
     alert: 'MessageProcessingSlow',
     what: 'p95 975ms',
     at: '10m',
-    series: hist('bot_message_processing_duration_seconds', {
-      '0.5': '0x20',
-      '1': '0+10x20',
-      '+Inf': '0+10x20',
-    }),
+    series: [
+      ...hist('bot_message_processing_duration_seconds', {
+        '0.5': '0x20',
+        '1': '0+10x20',
+        '+Inf': '0+10x20',
+      }),
+      s('bot_message_processing_duration_seconds_count', '0+10x20'),
+    ],
     fires: [{ severity: 'warning', labels: jobOnly, value: '975ms' }],
   },
   {

@@ -1,0 +1,118 @@
+import { type CatalogView, catalogView } from './catalog-view.js';
+import { dashboardUrl } from './rule-helpers.js';
+import type { AlertRule, OpsThresholds, ResolvedOpsOptions, Severity } from './types.js';
+
+export type Unit = 'percent' | 'duration' | 'bytes' | 'number';
+
+export const HUMANIZE: Record<Unit, string> = {
+  percent: '{{ $value | humanizePercentage }}',
+  duration: '{{ $value | humanizeDuration }}',
+  bytes: '{{ $value | humanize1024 }}B',
+  number: '{{ $value | humanize }}',
+};
+
+export const round = (n: number) => Number(n.toPrecision(6));
+
+/** Formats a threshold the way the matching humanize function would print the value. */
+export function formatThreshold(value: number, unit: Unit): string {
+  if (unit === 'percent') return `${round(value * 100)}%`;
+  if (unit === 'duration') return value < 1 ? `${round(value * 1000)}ms` : `${round(value)}s`;
+  if (unit === 'bytes') {
+    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+    let v = value;
+    let i = 0;
+    while (v >= 1024 && i < units.length - 1) {
+      v /= 1024;
+      i++;
+    }
+    return `${round(Number(v.toFixed(2)))}${units[i]}`;
+  }
+  return String(round(value));
+}
+
+/** Keys of `thresholds` that come as a warning/critical pair. */
+export type PairKey =
+  | 'errorRatio'
+  | 'latencyP95'
+  | 'dbPool'
+  | 'memory'
+  | 'crashLoop'
+  | 'queueBacklog'
+  | 'dependencyLatency'
+  | 'dependencyErrorRatio'
+  | 'diskFree';
+
+/** What every rule family builds with: the options, the catalog view and the shared shapes. */
+export interface RuleContext {
+  o: ResolvedOpsOptions;
+  t: OpsThresholds;
+  c: CatalogView;
+  v: typeof HUMANIZE;
+  /** `{<selector>[,extra]}` for series outside the catalog (`up`). */
+  sel(extra?: string): string;
+  /** `part / total` by `by`, 0 (not missing) while `part` has no series yet. */
+  ratio(by: string, part: string, total: string, w: string): string;
+  /** The min-traffic clause of ratio alerts: quiet below `thresholds.minRequestRate` per second. */
+  enough(by: string, total: string, w?: string): string;
+  /** `histogram_quantile(q, sum by (<by>, le) (rate(<name>_bucket[w])))`. */
+  quantile(q: number, name: string, by: string, w?: string, matchers?: string): string;
+  alert(
+    name: string,
+    severity: Severity,
+    forDuration: string,
+    expr: string,
+    summary: string,
+    description: string,
+  ): AlertRule;
+  /** A warning and a critical rule under one alert name (Alertmanager inhibits the warning). */
+  pair(
+    name: string,
+    key: PairKey,
+    unit: Unit,
+    expr: (threshold: number) => string,
+    summary: string,
+    description: (threshold: string) => string,
+  ): AlertRule[];
+}
+
+export function ruleContext(o: ResolvedOpsOptions): RuleContext {
+  const t = o.thresholds;
+  const c = catalogView(o);
+  const sel = (extra?: string) => `{${o.selector}${extra ? `,${extra}` : ''}}`;
+  // Extra alerts have no dashboard of their own (yet): no dashboard_url rather than a wrong one.
+  const extra = new Set(o.extraMetrics.flatMap((d) => (d.alerts ?? []).map((a) => a.name)));
+  const alert: RuleContext['alert'] = (name, severity, f, expr, summary, description) => ({
+    alert: name,
+    expr,
+    ...(f === '0s' ? {} : { for: f }),
+    labels: { severity },
+    annotations: {
+      summary,
+      description,
+      runbook_url: `${o.runbookBaseUrl}/${name}.md`,
+      ...(o.grafana.url && !extra.has(name)
+        ? { dashboard_url: dashboardUrl(o.grafana.url, o.grafana.uidPrefix, name) }
+        : {}),
+    },
+  });
+  return {
+    o,
+    t,
+    c,
+    v: HUMANIZE,
+    sel,
+    ratio: (by, part, total, w) =>
+      `(sum by (${by}) (rate(${part}[${w}])) or 0 * sum by (${by}) (rate(${total}[${w}])))\n/\nsum by (${by}) (rate(${total}[${w}]))`,
+    enough: (by, total, w = '5m') =>
+      `\nand on (${by})\nsum by (${by}) (rate(${total}[${w}])) > ${t.minRequestRate}`,
+    quantile: (q, name, by, w = '5m', matchers) =>
+      `histogram_quantile(${q}, sum by (${by}, le) (rate(${c.m(`${name}_bucket`, matchers)}[${w}])))`,
+    alert,
+    pair: (name, key, unit, expr, summary, description) =>
+      (['warning', 'critical'] as const).map((severity) => {
+        const k = `${key}${severity === 'warning' ? 'Warning' : 'Critical'}` as const;
+        const th = t[k];
+        return alert(name, severity, o.for[k], expr(th), summary, description(formatThreshold(th, unit)));
+      }),
+  };
+}

@@ -1,0 +1,294 @@
+// The generator reads the catalog as createMetrics registers it: prefix, groups, bucket overrides,
+// default metrics and extra metrics with alert specs (their rules and generated promtool tests).
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { MetricDefinition } from '@deia/metrics';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { alertRules, generateOps, type OpsOptions, referencedSeries } from '../src/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'deia-ops-catalog-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function promtool(args: string[], files: Record<string, string>) {
+  for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
+  const res = spawnSync('promtool', args, { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+  expect(res.error, 'promtool is not installed (apt-get install prometheus)').toBeUndefined();
+  return { status: res.status, out: `${res.stdout}${res.stderr}` };
+}
+
+const alertNames = (options: OpsOptions) =>
+  new Set(alertRules(generateOps(options).groups).map((r) => r.alert));
+
+export const EXTRA: MetricDefinition[] = [
+  {
+    name: 'payment_failures_total',
+    type: 'counter',
+    help: 'Payments that failed.',
+    unit: '1',
+    labelNames: ['provider'],
+    group: 'custom',
+    alerts: [
+      { name: 'PaymentFailures', over: 'increase', threshold: 5, by: ['provider'], for: '2m' },
+      {
+        name: 'PaymentFailures',
+        over: 'increase',
+        threshold: 20,
+        by: ['provider'],
+        severity: 'critical',
+        for: '1m',
+      },
+    ],
+  },
+  {
+    name: 'webhook_deliveries_total',
+    type: 'counter',
+    help: 'Webhook deliveries attempted.',
+    unit: '1',
+    labelNames: [],
+    group: 'custom',
+    alerts: [{ name: 'WebhookStorm', over: 'rate', threshold: 2, window: '10m', for: '0s' }],
+  },
+  {
+    name: 'worker_pool_idle',
+    type: 'gauge',
+    help: 'Idle workers.',
+    unit: '1',
+    labelNames: ['pool'],
+    group: 'custom',
+    alerts: [{ name: 'WorkersExhausted', over: 'value', threshold: 1, below: true, by: ['pool'] }],
+  },
+  {
+    name: 'render_duration_seconds',
+    type: 'histogram',
+    help: 'Time to render a page.',
+    unit: 'seconds',
+    labelNames: ['page'],
+    buckets: [0.1, 0.5, 1, 2, 5],
+    group: 'custom',
+    alerts: [
+      { name: 'RenderSlow', over: 'quantile', quantile: 0.9, threshold: 1, by: ['page'] },
+      {
+        name: 'RenderSlow',
+        over: 'quantile',
+        quantile: 0.9,
+        threshold: 2,
+        by: ['page'],
+        severity: 'critical',
+      },
+    ],
+  },
+];
+
+describe('groups', () => {
+  it('a switched-off group gets no rules and no series of it is read', () => {
+    const all = alertNames({});
+    const noBots = alertNames({
+      groups: [
+        'http',
+        'process',
+        'tasks',
+        'database',
+        'cache',
+        'llm',
+        'dependencies',
+        'connections',
+        'health',
+      ],
+    });
+    for (const a of ['BotStartErrors', 'BotCrashLoop', 'BotDispatchSlow', 'MessageProcessingSlow']) {
+      expect(all.has(a)).toBe(true);
+      expect(noBots.has(a)).toBe(false);
+    }
+    expect(noBots.has('QueueBacklog')).toBe(true);
+    const onlyHttp = generateOps({ groups: ['http'] });
+    expect(new Set(alertRules(onlyHttp.groups).map((r) => r.alert))).toEqual(
+      new Set([
+        'TargetMissing',
+        'ServiceDown',
+        'HighErrorRate',
+        'HighLatency',
+        'AvailabilityBudgetBurn',
+        'LatencyBudgetBurn',
+      ]),
+    );
+    const read = referencedSeries({
+      files: { 'prometheus/rules.yml': onlyHttp.files['prometheus/rules.yml'] as string },
+      groups: onlyHttp.groups,
+    });
+    expect(read.filter((s) => !s.startsWith('http_') && s !== 'up')).toEqual([]);
+    const r = promtool(['check', 'rules', 'only-http.yml'], {
+      'only-http.yml': onlyHttp.files['prometheus/rules.yml'] as string,
+    });
+    expect(r.out).toContain('SUCCESS');
+  });
+
+  it('process alerts need the process group and prom-client default metrics', () => {
+    expect(alertNames({}).has('HighMemoryUsage')).toBe(true);
+    expect(alertNames({ defaultMetrics: false }).has('HighMemoryUsage')).toBe(false);
+    expect(alertNames({ groups: ['http', 'bots'] }).has('EventLoopLag')).toBe(false);
+  });
+
+  it.each([
+    [{ groups: ['bogus'] }, /groups must be an array of catalog groups/],
+    [{ buckets: { http_requests_total: [1, 2] } }, /buckets.http_requests_total: no histogram/],
+    [{ buckets: { http_request_duration_seconds: [2, 1] } }, /strictly increasing/],
+    [
+      { buckets: { http_request_duration_seconds: [0.1, 0.3, 0.5, 1, 2] } },
+      /latencySlo.thresholdSeconds \(0.2\) is not a bucket bound/,
+    ],
+    [{ defaultMetrics: 'yes' }, /defaultMetrics must be a boolean/],
+    [{ extraMetrics: [{ ...EXTRA[0], name: 'http_requests_total' }] }, /defined twice/],
+  ] as Array<[OpsOptions, RegExp]>)('rejects %j', (options, message) => {
+    expect(() => generateOps(options)).toThrow(message);
+  });
+
+  it('latency thresholds are checked against bucket overrides', () => {
+    const buckets = { http_request_duration_seconds: [0.1, 0.2, 0.4, 0.8, 1.6] };
+    expect(() => generateOps({ buckets })).toThrow(/latencyP95Warning \(0.5\) is not a bucket bound/);
+    expect(() =>
+      generateOps({ buckets, thresholds: { latencyP95Warning: 0.4, latencyP95Critical: 0.8 } }),
+    ).not.toThrow();
+  });
+});
+
+describe('extra metrics with alerts', () => {
+  const options: OpsOptions = { extraMetrics: EXTRA, prefix: 'app_' };
+  const out = generateOps(options);
+  const rules = alertRules(out.groups).filter((r) =>
+    out.groups.find((g) => g.name === 'deia.alerts.extra')?.rules.includes(r),
+  );
+
+  it('get their rules, with the prefix, the by labels and a quantile guarded by minRequestRate', () => {
+    expect(rules.map((r) => `${r.alert}/${r.labels.severity}`)).toEqual([
+      'PaymentFailures/warning',
+      'PaymentFailures/critical',
+      'WebhookStorm/warning',
+      'WorkersExhausted/warning',
+      'RenderSlow/warning',
+      'RenderSlow/critical',
+    ]);
+    expect(rules[0]?.expr).toBe(
+      'sum by (job, provider) (increase(app_payment_failures_total{job="deia-bot-controller"}[5m])) > 5',
+    );
+    expect(rules[3]?.expr).toBe('min by (job, pool) (app_worker_pool_idle{job="deia-bot-controller"}) < 1');
+    expect(rules[4]?.expr).toContain(
+      'histogram_quantile(0.9, sum by (job, page, le) (rate(app_render_duration_seconds_bucket{job="deia-bot-controller"}[5m]))) > 1',
+    );
+    expect(rules[4]?.expr).toContain('> 0.1');
+    expect(rules[0]?.for).toBe('2m');
+    expect(rules[2]?.for).toBeUndefined();
+    expect(rules[4]?.annotations.description).toContain('humanizeDuration');
+  });
+
+  it('pass their generated promtool tests (fire, quiet, threshold edge, low traffic, scrape gap)', () => {
+    const tests = out.files['prometheus/rules.test.yml'] as string;
+    expect(tests).toBeDefined();
+    for (const what of ['quiet exactly at the threshold', 'fires just', 'scrape gap', 'under minRequestRate'])
+      expect(tests).toContain(what);
+    const r = promtool(['test', 'rules', 'rules.test.yml'], {
+      'rules.yml': out.files['prometheus/rules.yml'] as string,
+      'rules.test.yml': tests,
+    });
+    expect(r.out).toContain('SUCCESS');
+  }, 120_000);
+
+  /** The generated tests of one alert only (each run re-evaluates every rule of rules.yml). */
+  const testsOf = (alert: string) => {
+    const t = parse(out.files['prometheus/rules.test.yml'] as string) as { tests: Array<{ name: string }> };
+    return stringify({ ...t, tests: t.tests.filter((x) => x.name.startsWith(`${alert}: `)) });
+  };
+
+  it.each([
+    ['PaymentFailures', 'a threshold one lower', (y: string) => y.replace('[5m])) > 5', '[5m])) > 4')],
+    [
+      'PaymentFailures',
+      'the first-use fallback that reports old totals',
+      (y: string) =>
+        y.replace(
+          'sum by (job, provider) (increase(app_payment_failures_total{job="deia-bot-controller"}[5m])) > 5',
+          'sum by (job, provider) ((increase(app_payment_failures_total{job="deia-bot-controller"}[5m]) and app_payment_failures_total{job="deia-bot-controller"} offset 5m) or app_payment_failures_total{job="deia-bot-controller"}) > 5',
+        ),
+    ],
+    [
+      'RenderSlow',
+      'no min-traffic clause',
+      (y: string) =>
+        y.replace(
+          /\n\s+and on \(job, page\)\n\s+sum by \(job, page\) \(rate\(app_render_duration_seconds_count[^\n]+> 0.1/g,
+          '',
+        ),
+    ],
+    [
+      'WorkersExhausted',
+      'a gauge compared with <=',
+      (y: string) =>
+        y.replace(
+          '(app_worker_pool_idle{job="deia-bot-controller"}) < 1',
+          '(app_worker_pool_idle{job="deia-bot-controller"}) <= 1',
+        ),
+    ],
+  ])(
+    'the generated tests of %s fail against rules with %s',
+    (alert, _, mutate) => {
+      const yml = out.files['prometheus/rules.yml'] as string;
+      const broken = mutate(yml);
+      expect(broken).not.toBe(yml);
+      const r = promtool(['test', 'rules', 'rules.test.yml'], {
+        'rules.yml': broken,
+        'rules.test.yml': testsOf(alert),
+      });
+      expect(r.out).toContain('FAILED');
+    },
+    120_000,
+  );
+
+  it('keep inhibition within one object: their by labels are in the equal list', () => {
+    const am = parse(out.files['alertmanager/alertmanager.yml'] as string) as {
+      inhibit_rules: Array<{ source_matchers: string[]; equal: string[] }>;
+    };
+    const sameName = am.inhibit_rules.find(
+      (r) => r.source_matchers.includes('severity="critical"') && r.equal.includes('alertname'),
+    );
+    expect(sameName?.equal).toEqual(expect.arrayContaining(['provider', 'pool', 'page', 'bot_id']));
+  });
+
+  it('have no test file without alert specs, or with a selector no series can be made up for', () => {
+    expect(generateOps({}).files['prometheus/rules.test.yml']).toBeUndefined();
+    expect(
+      generateOps({ extraMetrics: EXTRA, selector: 'job=~"a|b"' }).files['prometheus/rules.test.yml'],
+    ).toBeUndefined();
+  });
+
+  it.each([
+    [
+      { ...EXTRA[3], alerts: [{ name: 'RenderSlow', over: 'quantile', threshold: 1.5 }] },
+      /threshold \(1.5\) is not a bucket bound/,
+    ],
+    [
+      { ...EXTRA[3], alerts: [{ name: 'RenderSlow', over: 'quantile', threshold: 5 }] },
+      /threshold \(5\) is not a bucket bound/,
+    ],
+    [
+      { ...EXTRA[0], alerts: [{ name: 'PaymentFailures', over: 'value', threshold: 1 }] },
+      /a counter alert compares increase or rate/,
+    ],
+    [
+      { ...EXTRA[0], alerts: [{ name: 'PaymentFailures', over: 'increase', threshold: 1, by: ['region'] }] },
+      /by names "region"/,
+    ],
+    [{ ...EXTRA[0], alerts: [{ name: 'payment', over: 'increase', threshold: 1 }] }, /PascalCase/],
+    [
+      { ...EXTRA[0], alerts: [{ name: 'PaymentFailures', over: 'increase', threshold: 1, window: 'soon' }] },
+      /not a Prometheus duration/,
+    ],
+    [
+      { ...EXTRA[0], alerts: [{ name: 'PaymentFailures', over: 'increase', threshold: 1, below: true }] },
+      /only gauges alert below/,
+    ],
+  ] as Array<[MetricDefinition, RegExp]>)('reject a bad alert spec (%#)', (def, message) => {
+    expect(() => generateOps({ extraMetrics: [def] })).toThrow(message);
+  });
+});
