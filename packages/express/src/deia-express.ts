@@ -1,13 +1,13 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createShutdown, type Shutdown } from '@deia/health';
+import { DeiaMetricsError } from '@deia/metrics';
 import {
   createHttpObserver,
-  DeiaMetricsError,
   type HttpResponse,
   PATH_RECORD,
   PATH_SERVED,
   type RouteResolver,
-} from '@deia/metrics';
+} from '@deia/metrics/adapter';
 import { appPrefix, collectTemplates, UNKNOWN_MOUNT } from './route-templates.js';
 import type { DeiaExpressMiddleware, DeiaExpressOptions } from './types.js';
 

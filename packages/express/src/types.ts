@@ -1,7 +1,8 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Health, Shutdown, ShutdownOptions } from '@deia/health';
-import type { HttpObservabilityOptions, HttpObserver } from '@deia/metrics';
+import type { HttpObservabilityOptions } from '@deia/metrics';
+import type { HttpObserver } from '@deia/metrics/adapter';
 
 /** Graceful-shutdown settings (see `createShutdown` in `@deia/health`); `health` and the server are filled in. */
 export type DeiaShutdownOptions = Pick<

@@ -1,13 +1,13 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createShutdown, type Shutdown } from '@deia/health';
+import { DeiaMetricsError } from '@deia/metrics';
 import {
   createHttpObserver,
-  DeiaMetricsError,
   type HttpObserver,
   PATH_RECORD,
   PATH_SERVED,
   type RouteResolver,
-} from '@deia/metrics';
+} from '@deia/metrics/adapter';
 import type { FastifyPluginCallback } from 'fastify';
 import fp from 'fastify-plugin';
 import type { DeiaFastifyDecoration, DeiaFastifyOptions } from './types.js';

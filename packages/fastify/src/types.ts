@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Health, Shutdown, ShutdownOptions } from '@deia/health';
-import type { HttpObservabilityOptions, HttpObserver } from '@deia/metrics';
+import type { HttpObservabilityOptions } from '@deia/metrics';
+import type { HttpObserver } from '@deia/metrics/adapter';
 
 /** Graceful-shutdown settings (see `createShutdown` in `@deia/health`); `health` and `stop` are filled in. */
 export type DeiaShutdownOptions = Pick<

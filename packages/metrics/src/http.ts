@@ -31,12 +31,14 @@ import type { CounterHandle, HistogramHandle } from './types.js';
  * endpoint. Adapters only read the framework's route and hand over node's request/response.
  */
 
-/** How the adapter treats a request path (see `HttpObserver.match`). */
-export const PATH_RECORD = 0;
+/** How the adapter treats a request path: the result of `HttpObserver.match`. */
+export type PathKind = 'record' | 'excluded' | 'served';
+/** Recorded in the HTTP metrics. */
+export const PATH_RECORD = 'record' satisfies PathKind;
 /** Not recorded (excluded by option). */
-export const PATH_EXCLUDED = 1;
+export const PATH_EXCLUDED = 'excluded' satisfies PathKind;
 /** Served by the SDK (metrics or health) and not recorded. */
-export const PATH_SERVED = 2;
+export const PATH_SERVED = 'served' satisfies PathKind;
 
 /**
  * Returns the route template of a finished request, or `undefined` when no route matched.
@@ -50,8 +52,8 @@ export interface HttpObserver {
   readonly metricsPath: string | false;
   /** Paths answered by `serve` on the app (metrics unless on its own port, health). */
   readonly servedPaths: readonly string[];
-  /** `PATH_RECORD`, `PATH_EXCLUDED` or `PATH_SERVED` for a path (no query string). */
-  match(path: string): number;
+  /** `'record'`, `'excluded'` or `'served'` (`PATH_*`) for a path (no query string). */
+  match(path: string): PathKind;
   /** Starts measuring: one clock read, in-flight +1, one shared 'close' listener on `res`. */
   track(req: IncomingMessage, res: ServerResponse, ctx: unknown): void;
   /** Answers the SDK's own endpoints; `undefined` when `path` is none of them. */
@@ -173,7 +175,7 @@ export function createHttpObserver(
   };
 
   // --- paths ------------------------------------------------------------------------------
-  const kinds = new Map<string, number>();
+  const kinds = new Map<string, PathKind>();
   for (const p of health?.paths ?? []) kinds.set(p, PATH_SERVED);
   if (metricsPath !== false) kinds.set(metricsPath, PATH_SERVED);
   // The metrics path is never recorded, even when served on its own port (a scrape through a proxy).
@@ -189,7 +191,7 @@ export function createHttpObserver(
     }
   const servedPaths = [...kinds].filter(([, k]) => k === PATH_SERVED).map(([p]) => p);
 
-  const match = (path: string): number => {
+  const match = (path: string): PathKind => {
     // a trailing slash is ignored on the SDK's own paths, as @deia/health's handle() does
     const kind =
       kinds.get(path) ?? (path.length > 1 && path.endsWith('/') ? kinds.get(path.slice(0, -1)) : undefined);

@@ -7,20 +7,10 @@ export {
   SIZE_BUCKETS,
   UNMATCHED_ROUTE,
 } from './catalog.js';
-export { CLIENT_PACKAGES, loadPromClient } from './client.js';
 export { clusterRegistryClass, createClusterAggregator, shareWithCluster } from './cluster.js';
 export { createMetrics, DEFAULT_METRICS_OPTIONS, type Metrics } from './create-metrics.js';
 export { renderMetricsMarkdown } from './docs.js';
 export { DeiaMetricsError } from './errors.js';
-export {
-  createHttpObserver,
-  foldMethod,
-  type HttpObserver,
-  PATH_EXCLUDED,
-  PATH_RECORD,
-  PATH_SERVED,
-  type RouteResolver,
-} from './http.js';
 export {
   DEFAULT_HTTP_OPTIONS,
   type HealthLike,
@@ -30,7 +20,6 @@ export {
   type HttpResponse,
   type MetricsAuth,
   type MetricsSource,
-  validateHttpOptions,
 } from './http-options.js';
 export type {
   ClusterRegistryClass,
@@ -45,4 +34,3 @@ export type {
   PgPoolLike,
   PromClientModule,
 } from './types.js';
-export { validateBuckets, validateDefinition } from './validate.js';

@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import * as promClient from 'prom-client';
 import { describe, expect, it, vi } from 'vitest';
+import { validateDefinition } from '../src/adapter.js';
 import {
   CATALOG,
   createMetrics,
   DeiaMetricsError,
   type MetricDefinition,
   renderMetricsMarkdown,
-  validateDefinition,
 } from '../src/index.js';
 
 const fresh = (opts: Parameters<typeof createMetrics>[0] = {}) =>
