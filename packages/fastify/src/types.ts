@@ -18,9 +18,10 @@ export interface DeiaFastifyOptions extends Omit<HttpObservabilityOptions, 'heal
   /** A `createHealth()` handle: its endpoints are served, excluded from metrics, and turned 503 at shutdown. */
   health?: Health;
   /**
-   * Opt-in graceful shutdown: `true` or settings. On SIGTERM/SIGINT (or `app.deia.shutdown.run()`)
-   * readiness turns 503, `app.close()` drains in-flight requests, the closers run, then the
-   * process exits.
+   * Graceful shutdown: `true` or settings turn it on. It is armed at `ready()`, when the app's
+   * server is known (as `@deia/express` arms it at `attach(server)`): on SIGTERM/SIGINT (or
+   * `app.deia.shutdown.run()`) readiness turns 503, `app.close()` drains in-flight requests, the
+   * closers run, then the process exits.
    * @default undefined (off)
    */
   shutdown?: boolean | DeiaShutdownOptions;
@@ -30,7 +31,7 @@ export interface DeiaFastifyOptions extends Omit<HttpObservabilityOptions, 'heal
 export interface DeiaFastifyDecoration {
   /** The framework-neutral core (label rules, endpoints). */
   readonly observer: HttpObserver;
-  /** The shutdown handle when `shutdown` is enabled. */
+  /** The shutdown handle once ready with `shutdown` on, else `undefined`. */
   readonly shutdown: Shutdown | undefined;
   /** Address of the `metricsPort` server once the app is ready. */
   metricsAddress(): AddressInfo | undefined;

@@ -15,9 +15,21 @@ export {
 } from './http.js';
 export {
   DEFAULT_HTTP_OPTIONS,
+  HTTP_OPTIONS_SCHEMA,
   type HttpObservabilityOptions,
   type HttpRequestInfo,
   type HttpResponse,
+  SHUTDOWN_OPTION_RULE,
+  SHUTDOWN_SETTINGS_KEYS,
   validateHttpOptions,
 } from './http-options.js';
+export {
+  checkOptions,
+  describeValue,
+  type Fail,
+  type OptionRule,
+  type OptionsSchema,
+  rejectUnknownKeys,
+  rules,
+} from './options.js';
 export { validateBuckets, validateDefinition } from './validate.js';

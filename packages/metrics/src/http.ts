@@ -23,6 +23,7 @@ import {
   validateHttpOptions,
 } from './http-options.js';
 import { type CounterSeries, type HistogramSeries, type HttpLabels, httpStoreOf } from './http-series.js';
+import type { OptionsSchema } from './options.js';
 import type { CounterHandle, HistogramHandle } from './types.js';
 
 /**
@@ -148,15 +149,17 @@ function countingEnd(this: TrackedResponse, chunk?: unknown, encoding?: unknown,
 
 /**
  * Creates the core for one app. `resolveRoute` reads the framework's matched route template at
- * the end of the request. Throws `DeiaMetricsError` on bad options.
+ * the end of the request; `where` names the caller in errors (`'deiaExpress'`); `extra` declares
+ * the adapter's own options (`{ shutdown: rule }`, see `rules`). Throws `DeiaMetricsError` (code
+ * `DEIA_HTTP_OPTIONS`) on bad options.
  */
 export function createHttpObserver(
   options: HttpObservabilityOptions,
   resolveRoute: RouteResolver,
   where = 'createHttpObserver',
-  extraKeys: readonly string[] = [],
+  extra: OptionsSchema = {},
 ): HttpObserver {
-  validateHttpOptions(options, where, extraKeys);
+  validateHttpOptions(options, where, extra);
   const { metrics, health } = options;
   const metricsOption = options.metricsPath ?? DEFAULT_HTTP_OPTIONS.metricsPath;
   const ownPort = options.metricsPort !== undefined;

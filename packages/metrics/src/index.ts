@@ -10,7 +10,7 @@ export {
 export { clusterRegistryClass, createClusterAggregator, shareWithCluster } from './cluster.js';
 export { createMetrics, DEFAULT_METRICS_OPTIONS, type Metrics } from './create-metrics.js';
 export { renderMetricsMarkdown } from './docs.js';
-export { DeiaMetricsError } from './errors.js';
+export { DeiaMetricsError, type DeiaMetricsErrorCode } from './errors.js';
 export {
   DEFAULT_HTTP_OPTIONS,
   type HealthLike,

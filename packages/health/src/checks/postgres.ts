@@ -1,8 +1,9 @@
 import { createRequire } from 'node:module';
 import { DeiaHealthError } from '../errors.js';
 import { type ErrorEmitterLike, warnIfNoErrorListener } from '../listeners.js';
-import { CHECK_OPTION_KEYS, rejectUnknownKeys } from '../options.js';
+import { checkOptions as checkSchema, rejectUnknownKeys, rules } from '../options.js';
 import type { CheckOptions, CheckOutcome, HealthCheckDefinition } from '../types.js';
+import { CHECK_OPTIONS_SCHEMA, failOptions } from '../validation.js';
 
 /**
  * The part of a `pg` `PoolClient` the check uses. `on`/`removeListener`: pg-pool takes its own
@@ -89,7 +90,7 @@ export function postgresCheck(
   target: PgPoolLike | PostgresConnectionConfig,
   options: PostgresCheckOptions = {},
 ): HealthCheckDefinition {
-  rejectUnknownKeys('postgresCheck', options ?? {}, [...CHECK_OPTION_KEYS, 'schema']);
+  checkSchema('postgresCheck', options ?? {}, { ...CHECK_OPTIONS_SCHEMA, schema: rules.any() }, failOptions);
   const { schema, ...checkOptions } = options;
   if (schema !== undefined && (typeof schema !== 'string' || schema === '')) {
     throw new DeiaHealthError('DEIA_HEALTH_OPTIONS', 'postgresCheck: schema must be a non-empty string.');
@@ -101,7 +102,7 @@ export function postgresCheck(
     pool = target;
   } else {
     if (target && typeof target === 'object')
-      rejectUnknownKeys('postgresCheck', target, ['connectionString', 'ssl']);
+      rejectUnknownKeys('postgresCheck', target, ['connectionString', 'ssl'], failOptions);
     const connectionString = (target as PostgresConnectionConfig | undefined)?.connectionString;
     if (typeof connectionString !== 'string' || connectionString === '') {
       throw new DeiaHealthError(
