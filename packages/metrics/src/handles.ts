@@ -120,7 +120,7 @@ export function createHandle(ctx: HandleContext, def: MetricDefinition, collect?
       const start = process.hrtime.bigint();
       return (endLabels) => {
         const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-        observe({ ...labels, ...endLabels }, seconds);
+        observe({ ...labels, ...endLabels } as Labels<string>, seconds);
         return seconds;
       };
     },

@@ -26,6 +26,7 @@ export type {
   CounterHandle,
   GaugeHandle,
   HistogramHandle,
+  IncArgs,
   Labels,
   MetricDefinition,
   MetricGroup,

@@ -57,15 +57,24 @@ export interface MetricDefinition {
   guideNote?: string;
 }
 
-/** Label object for a definition with label names `L`. */
-export type Labels<L extends string> = Partial<Record<L, string | number>>;
+/**
+ * Label object for a metric with label names `L`: every label the metric declares is required (a
+ * missing one would silently create a different series). Values outside a label's `labelValues`,
+ * or beyond its cap, are recorded as `other` / `__overflow__`.
+ */
+export type Labels<L extends string> = Record<L, string | number>;
+
+/** `inc()`/`dec()` arguments: the labels are optional only when the metric has none. */
+export type IncArgs<L extends string> = [L] extends [never]
+  ? [labels?: Labels<L>, value?: number]
+  : [labels: Labels<L>, value?: number];
 
 /** A counter whose label values are guarded against unbounded cardinality. */
 export interface CounterHandle<L extends string = string> {
   readonly definition: MetricDefinition;
   /** The underlying prom-client metric, for anything this handle does not cover. */
   readonly metric: Counter<L>;
-  inc(labels?: Labels<L>, value?: number): void;
+  inc(...args: IncArgs<L>): void;
 }
 
 /** A gauge whose label values are guarded against unbounded cardinality. */
@@ -73,8 +82,8 @@ export interface GaugeHandle<L extends string = string> {
   readonly definition: MetricDefinition;
   readonly metric: Gauge<L>;
   set(labels: Labels<L>, value: number): void;
-  inc(labels?: Labels<L>, value?: number): void;
-  dec(labels?: Labels<L>, value?: number): void;
+  inc(...args: IncArgs<L>): void;
+  dec(...args: IncArgs<L>): void;
 }
 
 /** A histogram whose label values are guarded against unbounded cardinality. */
@@ -82,8 +91,11 @@ export interface HistogramHandle<L extends string = string> {
   readonly definition: MetricDefinition;
   readonly metric: Histogram<L>;
   observe(labels: Labels<L>, value: number): void;
-  /** Starts a timer; call the returned function to observe the elapsed seconds. */
-  startTimer(labels?: Labels<L>): (endLabels?: Labels<L>) => number;
+  /**
+   * Starts a timer; call the returned function to observe the elapsed seconds. The labels may be
+   * split between the start and the end (e.g. `outcome` known only at the end).
+   */
+  startTimer(labels?: Partial<Labels<L>>): (endLabels?: Partial<Labels<L>>) => number;
 }
 
 /** Options of `createMetrics`. Defaults are in `DEFAULT_METRICS_OPTIONS`. */

@@ -33,4 +33,21 @@ describe('entry points', () => {
       'served',
     ]);
   });
+
+  it('labels a metric declares are required at compile time', () => {
+    // type-level only (checked by tsc); never called
+    const typeOnly = (m: root.Metrics) => {
+      // @ts-expect-error route and status are missing
+      m.http.requests.inc({ method: 'GET' });
+      // @ts-expect-error a labelled counter needs its labels
+      m.http.requests.inc();
+      m.http.requests.inc({ method: 'GET', route: '/', status: 200 }, 2);
+      m.http.inFlight.inc();
+      // @ts-expect-error no such label
+      m.http.duration.observe({ method: 'GET', route: '/', status: 200, user: 'x' }, 1);
+      // the labels of a timer may be split between its start and its end
+      m.http.duration.startTimer({ method: 'GET' })({ route: '/', status: 200 });
+    };
+    expect(typeof typeOnly).toBe('function');
+  });
 });
