@@ -28,6 +28,23 @@ const BUDGETS = {
   // the OpenTelemetry trace SDK, OTLP exporters and the instrumentations it loads on demand
   '@deia/tracing': { tarball: 150_000, unpacked: 600_000, dependencies: 14 },
 };
+// The published types must compile with either Prometheus client installed (or neither): no .d.ts
+// may import 'prom-client' or '@prometheus-io/client' (TS2307 for whoever lacks that one).
+const CLIENT_IMPORT =
+  /(?:from\s+|import\s*\(\s*|require\s*\(\s*)['"](?:prom-client|@prometheus-io\/client)['"]/;
+function checkTypesImportNoClient(tarball) {
+  const files = run('tar', ['-tzf', tarball], root)
+    .split('\n')
+    .filter((f) => /\.d\.c?ts$/.test(f));
+  const offending = files.filter((f) => CLIENT_IMPORT.test(run('tar', ['-xzOf', tarball, f], root)));
+  if (offending.length) {
+    throw new Error(
+      `declarations import the Prometheus client (use structural types): ${offending.join(', ')}`,
+    );
+  }
+  return files.length ? ', types free of client imports' : '';
+}
+
 function checkBudget(pkg, tarball) {
   const budget = BUDGETS[pkg.name];
   if (!budget) return '';
@@ -59,7 +76,9 @@ try {
       run('pnpm', attwArgs, dir);
       const packed = run('pnpm', ['pack', '--pack-destination', out], dir).trim().split('\n').pop();
       tarballs.push({ name: pkg.name, file: packed });
-      console.log(`ok   ${pkg.name}: publint, attw${checkBudget(pkg, packed)}`);
+      console.log(
+        `ok   ${pkg.name}: publint, attw${checkBudget(pkg, packed)}${checkTypesImportNoClient(packed)}`,
+      );
     } catch (err) {
       failed++;
       console.error(`FAIL ${pkg.name}\n${err.stdout ?? ''}${err.stderr ?? err.message}`);

@@ -1,7 +1,6 @@
-import type { Registry } from 'prom-client';
 import { loadPromClient } from './client.js';
 import { DeiaMetricsError } from './errors.js';
-import type { ClusterRegistryClass, PromClientModule } from './types.js';
+import type { ClusterRegistryClass, PromClientModule, RegistryLike as Registry } from './types.js';
 
 const warnOnce = (message: string) => process.emitWarning(message, 'DeiaMetricsWarning');
 

@@ -1,4 +1,3 @@
-import type { Gauge, Registry } from 'prom-client';
 import { CATALOG } from './catalog.js';
 import { loadPromClient, noteClient } from './client.js';
 import { DeiaMetricsError } from './errors.js';
@@ -8,11 +7,13 @@ import { checkOptions, describeValue, type OptionRule, type OptionsSchema, rules
 import type {
   CounterHandle,
   GaugeHandle,
+  GaugeLike,
   HistogramHandle,
   MetricDefinition,
   MetricGroup,
   MetricsOptions,
   PgPoolLike,
+  RegistryLike,
 } from './types.js';
 import { validateBuckets, validateDefinition } from './validate.js';
 
@@ -45,7 +46,7 @@ type Sampler = () => void;
 /** Everything `createMetrics` returns. */
 export interface Metrics {
   /** The registry every catalog metric is registered in. */
-  readonly registry: Registry;
+  readonly registry: RegistryLike;
   /** The definitions in use (prefix not applied), catalog first, then `extraMetrics`. */
   readonly definitions: readonly MetricDefinition[];
   /** The prefix in use. */
@@ -119,7 +120,7 @@ interface Created {
   /** The options it was created with, defaults applied, for the comparison on a second call. */
   readonly settings: Record<string, unknown>;
 }
-const byRegistry = new WeakMap<Registry, Map<string, Created>>();
+const byRegistry = new WeakMap<RegistryLike, Map<string, Created>>();
 
 const fail = (message: string): never => {
   throw new DeiaMetricsError('DEIA_METRICS_OPTIONS', message);
@@ -202,7 +203,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const client = options.client ?? loadPromClient(warn);
   if (options.client) noteClient(options.client, 'client option', warn);
   const openMetrics = client.Registry.OPENMETRICS_CONTENT_TYPE;
-  const RegistryCtor = client.Registry as unknown as new (contentType?: string) => Registry;
+  const RegistryCtor = client.Registry as unknown as new (contentType?: string) => RegistryLike;
   const registry = options.registry ?? new RegistryCtor(options.exemplars ? openMetrics : undefined);
   if (options.exemplars && (registry.contentType as string) !== openMetrics) {
     fail(
@@ -284,11 +285,11 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const httpStore = createHttpStore();
   // The in-flight gauge sums the observers' counters at scrape time (a collect set at construction).
   const summing = (sources: Set<{ count: number }>) =>
-    function collect(this: Gauge) {
+    function collect(this: GaugeLike) {
       if (sources.size === 0) return;
       let n = 0;
       for (const s of sources) n += s.count;
-      this.set(n);
+      this.set({}, n);
     };
   const inFlightCollect = summing(httpStore.inFlight);
   const overflowCollect = summing(httpStore.overflow);

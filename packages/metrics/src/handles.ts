@@ -1,4 +1,4 @@
-import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Counter, Gauge, Histogram } from 'prom-client';
 import { DeiaMetricsError } from './errors.js';
 import { createLabelGuard } from './guard.js';
 import {
@@ -14,13 +14,14 @@ import type {
   Labels,
   MetricDefinition,
   PromClientModule,
+  RegistryLike,
 } from './types.js';
 
 export type AnyHandle = CounterHandle | GaugeHandle | HistogramHandle;
 
 export interface HandleContext {
   client: PromClientModule;
-  registry: Registry;
+  registry: RegistryLike;
   prefix: string;
   maxLabelValues: number;
   onOverflow: (metric: string, label: string) => void;

@@ -1,4 +1,61 @@
-import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
+// Structural types only: the published .d.ts never imports 'prom-client', so a project that has only
+// '@prometheus-io/client' installed (or neither, type-checking a library) compiles. prom-client's and
+// @prometheus-io/client's classes fit these interfaces.
+
+/** One metric as `getMetricsAsJSON()` / `metric.get()` return it. */
+export interface MetricJsonLike {
+  name: string;
+  help: string;
+  /** `'counter'`, `'gauge'`, `'histogram'` or `'summary'` (prom-client declares it as an enum). */
+  type: string | number;
+  values: Array<{ value: number; labels: Partial<Record<string, string | number>>; metricName?: string }>;
+  aggregator?: string;
+}
+
+/**
+ * The part of a prom-client `Registry` the SDK uses and exposes. A prom-client or
+ * @prometheus-io/client `Registry` fits; to hand `metrics.registry` to an API typed with the
+ * client's own `Registry` class, pass your own registry to `createMetrics({ registry })` and keep
+ * your typed reference (or cast).
+ */
+export interface RegistryLike {
+  metrics(): Promise<string>;
+  readonly contentType: string;
+  getMetricsAsJSON(): Promise<MetricJsonLike[]>;
+  getSingleMetric(name: string): object | undefined;
+  getSingleMetricAsString(name: string): Promise<string>;
+  registerMetric(metric: object): void;
+  removeSingleMetric(name: string): void;
+  setDefaultLabels(labels: object): void;
+  resetMetrics(): void;
+  clear(): void;
+}
+
+/** The prom-client metric under a counter handle. */
+export interface CounterLike<L extends string = string> {
+  inc(labels: Partial<Record<L, string | number>>, value?: number): void;
+  get(): Promise<MetricJsonLike>;
+  reset(): void;
+  remove(labels: Partial<Record<L, string | number>>): void;
+}
+
+/** The prom-client metric under a gauge handle. */
+export interface GaugeLike<L extends string = string> {
+  set(labels: Partial<Record<L, string | number>>, value: number): void;
+  inc(labels: Partial<Record<L, string | number>>, value?: number): void;
+  dec(labels: Partial<Record<L, string | number>>, value?: number): void;
+  get(): Promise<MetricJsonLike>;
+  reset(): void;
+  remove(labels: Partial<Record<L, string | number>>): void;
+}
+
+/** The prom-client metric under a histogram handle. */
+export interface HistogramLike<L extends string = string> {
+  observe(labels: Partial<Record<L, string | number>>, value: number): void;
+  get(): Promise<MetricJsonLike>;
+  reset(): void;
+  remove(labels: Partial<Record<L, string | number>>): void;
+}
 
 /** The metric families the catalog knows. */
 export type MetricType = 'counter' | 'gauge' | 'histogram';
@@ -73,14 +130,14 @@ export type IncArgs<L extends string> = [L] extends [never]
 export interface CounterHandle<L extends string = string> {
   readonly definition: MetricDefinition;
   /** The underlying prom-client metric, for anything this handle does not cover. */
-  readonly metric: Counter<L>;
+  readonly metric: CounterLike<L>;
   inc(...args: IncArgs<L>): void;
 }
 
 /** A gauge whose label values are guarded against unbounded cardinality. */
 export interface GaugeHandle<L extends string = string> {
   readonly definition: MetricDefinition;
-  readonly metric: Gauge<L>;
+  readonly metric: GaugeLike<L>;
   set(labels: Labels<L>, value: number): void;
   inc(...args: IncArgs<L>): void;
   dec(...args: IncArgs<L>): void;
@@ -89,7 +146,7 @@ export interface GaugeHandle<L extends string = string> {
 /** A histogram whose label values are guarded against unbounded cardinality. */
 export interface HistogramHandle<L extends string = string> {
   readonly definition: MetricDefinition;
-  readonly metric: Histogram<L>;
+  readonly metric: HistogramLike<L>;
   observe(labels: Labels<L>, value: number): void;
   /**
    * Starts a timer; call the returned function to observe the elapsed seconds. The labels may be
@@ -104,7 +161,7 @@ export interface MetricsOptions {
    * Registry to register into. Pass your app's registry so `/metrics` shows everything; by
    * default a new registry is created (never prom-client's global one).
    */
-  registry?: Registry;
+  registry?: RegistryLike;
   /**
    * The prometheus client module to use (`prom-client` or `@prometheus-io/client`). By default the
    * one that is installed is loaded; pass it when both are, or to be explicit.
@@ -138,18 +195,25 @@ export interface MetricsOptions {
   warn?: (message: string) => void;
 }
 
-/** The subset of the prom-client module the SDK uses. Both packages satisfy it. */
+/**
+ * The subset of the prom-client module the SDK uses: the namespace import (`import * as client`) of
+ * prom-client or of @prometheus-io/client fits. Constructor parameters are `never` so both clients' own parameter types fit.
+ */
 export interface PromClientModule {
-  Registry: typeof Registry;
-  Counter: typeof Counter;
-  Gauge: typeof Gauge;
-  Histogram: typeof Histogram;
-  collectDefaultMetrics: (config?: { register?: Registry; prefix?: string; labels?: object }) => void;
+  Registry: (new (contentType?: never) => RegistryLike) & { readonly OPENMETRICS_CONTENT_TYPE: string };
+  Counter: new (configuration: never) => CounterLike;
+  Gauge: new (configuration: never) => GaugeLike;
+  Histogram: new (configuration: never) => HistogramLike;
+  collectDefaultMetrics(config?: { register?: RegistryLike; prefix?: string; labels?: object }): void;
   AggregatorRegistry?: ClusterRegistryClass;
   ClusterRegistry?: ClusterRegistryClass;
 }
 
-/** The part of a `pg` Pool the pool gauges read. */
+/**
+ * The part of a `pg` Pool the pool gauges read; a `pg.Pool` fits. `@deia/health`'s `PgPoolLike`
+ * (what `postgresCheck` takes) is a superset of it (adds `connect()` and `on('error')`), so one
+ * pool fits both.
+ */
 export interface PgPoolLike {
   readonly totalCount: number;
   readonly idleCount: number;
@@ -159,6 +223,6 @@ export interface PgPoolLike {
 
 /** `AggregatorRegistry` (prom-client) / `ClusterRegistry` (@prometheus-io/client). */
 export interface ClusterRegistryClass {
-  new (): Registry & { clusterMetrics(): Promise<string> };
-  setRegistries(registries: Registry | Registry[]): void;
+  new (): RegistryLike & { clusterMetrics(): Promise<string> };
+  setRegistries(registries: RegistryLike | RegistryLike[]): void;
 }

@@ -17,15 +17,19 @@ export interface PgClientLike extends ErrorEmitterLike {
 }
 
 /**
- * The part of a `pg` `Pool` the check uses; a `pg.Pool` fits. Give your pool an `'error'` listener
+ * The part of a `pg` `Pool` the check uses; a `pg.Pool` fits. One shape across the SDK: it is a
+ * superset of `@deia/metrics`' `PgPoolLike` (the counts `metrics.observePgPool(pool)` samples), so
+ * the pool you give `postgresCheck` also fits `observePgPool`. Give your pool an `'error'` listener
  * (`pool.on('error', ...)`): pg emits idle clients' errors (a server restart) on the pool, and with
  * no listener that crashes the process. The check warns once when there is none.
  */
 export interface PgPoolLike extends ErrorEmitterLike {
   connect(): Promise<PgClientLike>;
-  readonly totalCount?: number;
-  readonly idleCount?: number;
-  readonly waitingCount?: number;
+  readonly totalCount: number;
+  readonly idleCount: number;
+  readonly waitingCount: number;
+  /** The pool's settings; `max` is its size. */
+  readonly options?: { max?: number };
 }
 
 /** `postgresCheck({ connectionString })`: the check creates and owns a one-connection pool. */
