@@ -9,7 +9,8 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
-import { createHttpObserver, createMetrics, HTTP_LATENCY_BUCKETS, SIZE_BUCKETS } from '@deia/metrics';
+import { createMetrics, HTTP_LATENCY_BUCKETS, SIZE_BUCKETS } from '@deia/metrics';
+import { createHttpObserver } from '@deia/metrics/adapter';
 import * as client from 'prom-client';
 
 const ROUTES = 200;

@@ -139,7 +139,10 @@ describe('Express 4 route templates from public API only', () => {
     const routes = new Set(Object.keys(series).map((k) => k.split(' ')[1]));
     expect(routes.size).toBeLessThanOrEqual(9); // 8 templates + __overflow__
     expect(routes).toContain('__overflow__');
-    const overflowed = (await metrics.registry.getSingleMetric('http_routes_overflowed')?.get())?.values[0];
+    const gauge = metrics.registry.getSingleMetric('http_routes_overflowed') as
+      | { get(): Promise<{ values: Array<{ value: number }> }> }
+      | undefined;
+    const overflowed = (await gauge?.get())?.values[0];
     expect(overflowed?.value).toBeGreaterThan(0);
   });
 

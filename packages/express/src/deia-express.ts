@@ -1,13 +1,15 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createShutdown, type Shutdown } from '@deia/health';
+import { DeiaMetricsError } from '@deia/metrics';
 import {
   createHttpObserver,
-  DeiaMetricsError,
   type HttpResponse,
   PATH_RECORD,
   PATH_SERVED,
   type RouteResolver,
-} from '@deia/metrics';
+  SHUTDOWN_OPTION_RULE,
+} from '@deia/metrics/adapter';
 import {
   appPrefix,
   collectTemplates,
@@ -34,25 +36,19 @@ function send(res: ServerResponse, r: HttpResponse): void {
 
 /**
  * Express 4/5 middleware: records the HTTP metrics of every request (route = the matched template,
- * nested routers included), serves `/metrics` and the health endpoints, and offers graceful
- * shutdown through `.attach(server)`.
+ * nested routers included), serves `/metrics` and the health endpoints, and starts its server side
+ * once it knows the app's server (`.attach(server)`): the `metricsPort` server binds when that
+ * server listens, and with `shutdown` graceful shutdown is armed, the same lifecycle as
+ * `@deia/fastify` has at `ready()`.
  *
  * ```ts
- * const deia = deiaExpress({ metrics, health });
+ * const deia = deiaExpress({ metrics, health, shutdown: true });
  * app.use(deia);                       // first, before your routes
- * deia.attach(app.listen(8000));       // optional: graceful shutdown on SIGTERM/SIGINT
+ * deia.attach(app.listen(8000));       // metricsPort and graceful shutdown start here
  * ```
  * Throws `DeiaMetricsError` (code `DEIA_HTTP_OPTIONS`) on bad options.
  */
 export function deiaExpress(options: DeiaExpressOptions): DeiaExpressMiddleware {
-  const sd = (options as { shutdown?: unknown } | null)?.shutdown;
-  if (sd !== undefined && (sd === null || typeof sd !== 'object')) {
-    throw new DeiaMetricsError(
-      'DEIA_HTTP_OPTIONS',
-      'deiaExpress: shutdown must be an object such as { timeoutMs: 10000, closers: [...] }.',
-    );
-  }
-
   let mounts: ReturnType<typeof parseMounts>;
   try {
     mounts = parseMounts((options as { mounts?: unknown } | null)?.mounts, 'deiaExpress');
@@ -122,10 +118,23 @@ export function deiaExpress(options: DeiaExpressOptions): DeiaExpressMiddleware 
     return t.includes(direct) ? direct : (t[0] as string);
   };
 
-  const observer = createHttpObserver(options, resolveRoute, 'deiaExpress', ['shutdown', 'mounts']);
+  const observer = createHttpObserver(options, resolveRoute, 'deiaExpress', {
+    shutdown: SHUTDOWN_OPTION_RULE,
+    // checked by parseMounts above, with the message naming the bad template
+    mounts: { must: 'an array of mount templates such as ["/bots/:botId"]', ok: () => true },
+  });
   const logError = (err: unknown, msg: string) => {
     if (options.logger?.error) options.logger.error({ err }, msg);
     else process.emitWarning(`${msg}: ${(err as Error).message}`, 'DeiaMetricsWarning');
+  };
+  // Without attach(server) the metrics port never opens: say so once, at the first request.
+  let unattachedPort = options.metricsPort !== undefined;
+  const warnUnattached = () => {
+    unattachedPort = false;
+    const msg =
+      '@deia/express: metricsPort is set but attach(server) was not called; the metrics port opens once you call deia.attach(app.listen(...)).';
+    if (options.logger?.warn) options.logger.warn({}, msg);
+    else process.emitWarning(msg, 'DeiaMetricsWarning');
   };
 
   const middleware = function deiaMiddleware(
@@ -137,6 +146,7 @@ export function deiaExpress(options: DeiaExpressOptions): DeiaExpressMiddleware 
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     const kind = observer.match(path);
+    if (unattachedPort && attached === undefined) warnUnattached();
     if (kind === PATH_RECORD) {
       observer.track(req, res, req);
       next();
@@ -152,26 +162,47 @@ export function deiaExpress(options: DeiaExpressOptions): DeiaExpressMiddleware 
     next();
   } as DeiaExpressMiddleware;
 
-  const ready = observer.listen();
+  // The metrics port binds when the app's server listens (known from attach); at once without one.
+  let listening: (server: Server) => void = () => {};
+  const ready: Promise<AddressInfo | undefined> =
+    options.metricsPort === undefined
+      ? Promise.resolve(undefined)
+      : new Promise((resolve, reject) => {
+          listening = () => observer.listen().then(resolve, reject);
+        });
   ready.catch((err: unknown) => logError(err, '@deia/express: the metricsPort server could not listen'));
 
+  let attached: Server | undefined;
   let shutdown: Shutdown | undefined;
   Object.defineProperties(middleware, {
     observer: { value: observer, enumerable: true },
     ready: { value: ready, enumerable: true },
+    shutdown: { get: () => shutdown, enumerable: true },
     close: { value: () => observer.close(), enumerable: true },
     attach: {
       enumerable: true,
-      value: (server: Server): Shutdown => {
-        if (shutdown) return shutdown;
-        if (!server || typeof (server as Server).close !== 'function') {
+      value: (server: Server): Shutdown | undefined => {
+        if (!server || typeof (server as Server).close !== 'function' || typeof server.once !== 'function') {
           throw new DeiaMetricsError(
             'DEIA_HTTP_OPTIONS',
             'deiaExpress: attach(server) needs the node http.Server returned by app.listen().',
           );
         }
-        shutdown = createShutdown({ ...options.shutdown, health: options.health, server });
-        shutdown.addCloser('deia metrics server', () => observer.close());
+        if (attached === server) return shutdown;
+        if (attached !== undefined) {
+          throw new DeiaMetricsError(
+            'DEIA_HTTP_OPTIONS',
+            'deiaExpress: attach(server) was already called with another server; one middleware serves one server.',
+          );
+        }
+        attached = server;
+        if (server.listening) listening(server);
+        else server.once('listening', () => listening(server));
+        if (options.shutdown) {
+          const settings = options.shutdown === true ? {} : options.shutdown;
+          shutdown = createShutdown({ ...settings, health: options.health, server });
+          shutdown.addCloser('deia metrics server', () => observer.close());
+        }
         return shutdown;
       },
     },

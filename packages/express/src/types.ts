@@ -1,7 +1,8 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Health, Shutdown, ShutdownOptions } from '@deia/health';
-import type { HttpObservabilityOptions, HttpObserver } from '@deia/metrics';
+import type { HttpObservabilityOptions } from '@deia/metrics';
+import type { HttpObserver } from '@deia/metrics/adapter';
 
 /** Graceful-shutdown settings (see `createShutdown` in `@deia/health`); `health` and the server are filled in. */
 export type DeiaShutdownOptions = Pick<
@@ -18,10 +19,13 @@ export interface DeiaExpressOptions extends Omit<HttpObservabilityOptions, 'heal
   /** A `createHealth()` handle: its endpoints are served, excluded from metrics, and turned 503 at shutdown. */
   health?: Health;
   /**
-   * Settings for graceful shutdown, which starts when you call `middleware.attach(server)`.
-   * @default { timeoutMs: 10000, signals: ['SIGTERM', 'SIGINT'], exit: true }
+   * Graceful shutdown: `true` or settings turn it on. It is armed when the middleware learns the
+   * app's server (`middleware.attach(server)`), as `@deia/fastify` arms it at `ready()`: on
+   * SIGTERM/SIGINT (or `shutdown.run()`) readiness turns 503, the server stops accepting, in-flight
+   * requests finish (bounded by `timeoutMs`), the closers run, then the process exits.
+   * @default undefined (off)
    */
-  shutdown?: DeiaShutdownOptions;
+  shutdown?: boolean | DeiaShutdownOptions;
   /**
    * Express 4: full templates of routers mounted with parameters (`['/bots/:botId']`).
    * Express 4 keeps its mount paths in private state, so the mount part of a route is recovered
@@ -40,13 +44,18 @@ export interface DeiaExpressMiddleware {
   /** The framework-neutral core (label rules, endpoints). */
   readonly observer: HttpObserver;
   /**
-   * Opt-in graceful shutdown for the server returned by `app.listen()`: on SIGTERM/SIGINT (or
-   * `shutdown.run()`) readiness turns 503, the server stops accepting, in-flight requests finish
-   * (bounded by `timeoutMs`), the closers run, then the process exits. Returns the shutdown handle;
-   * calling it again returns the same handle.
+   * Tells the middleware the app's server (the one `app.listen()` returns). From here on, as at
+   * `ready()` in `@deia/fastify`: the `metricsPort` server binds once that server listens, and with
+   * `shutdown` graceful shutdown is armed. Returns the shutdown handle (`undefined` without
+   * `shutdown`); calling it again with the same server returns the same handle.
    */
-  attach(server: Server): Shutdown;
-  /** Resolves once the `metricsPort` server listens (immediately without `metricsPort`). */
+  attach(server: Server): Shutdown | undefined;
+  /** The shutdown handle once attached with `shutdown` on, else `undefined`. */
+  readonly shutdown: Shutdown | undefined;
+  /**
+   * Resolves once the `metricsPort` server listens, which is after `attach(server)` and the app's
+   * server listening (at once without `metricsPort`).
+   */
   readonly ready: Promise<AddressInfo | undefined>;
   /** Stops the `metricsPort` server (also done by the shutdown). */
   close(): Promise<void>;

@@ -120,18 +120,21 @@ describe.each(MAJORS)('deiaExpress on %s', (_name, pkg) => {
     await listen(app);
     const server = servers[0] as Server;
     const first = deia.attach(server);
+    expect(first).toBeDefined();
     expect(deia.attach(server)).toBe(first);
-    await first.run('test');
+    expect(deia.shutdown).toBe(first);
+    await first?.run('test');
     expect(server.listening).toBe(false);
   });
 
-  it('serves /metrics on metricsPort once ready', async () => {
+  it('serves /metrics on metricsPort once attached to a listening server', async () => {
     const metrics = createMetrics({ groups: ['http'] });
     const deia = deiaExpress({ metrics, metricsPort: 0, metricsHost: '127.0.0.1' });
-    const address = await deia.ready;
     const app = express();
     app.use(deia);
     const url = await listen(app);
+    deia.attach(servers[0] as Server);
+    const address = await deia.ready;
     expect((await fetch(`${url}/metrics`)).status).toBe(404);
     const res = await fetch(`http://127.0.0.1:${address?.port}/metrics`);
     expect(res.status).toBe(200);

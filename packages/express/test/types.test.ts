@@ -1,5 +1,5 @@
 // Type-level checks against @types/express 5: the middleware fits app.use, options are checked.
-import { createHealth } from '@deia/health';
+import { createHealth, type Shutdown } from '@deia/health';
 import { createMetrics } from '@deia/metrics';
 import express from 'express';
 import { describe, expect, expectTypeOf, it } from 'vitest';
@@ -18,7 +18,7 @@ describe('types', () => {
     const app = express();
     app.use(deia);
     expectTypeOf(deia).toEqualTypeOf<DeiaExpressMiddleware>();
-    expectTypeOf(deia.attach).returns.toHaveProperty('run');
+    expectTypeOf(deia.attach).returns.toEqualTypeOf<Shutdown | undefined>();
     // @ts-expect-error metrics is required
     expect(() => deiaExpress({})).toThrow(/metrics is required/);
     // @ts-expect-error metricsAuth is a token or username/password

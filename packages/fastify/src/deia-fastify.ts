@@ -2,12 +2,14 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createShutdown, type Shutdown } from '@deia/health';
 import {
   createHttpObserver,
-  DeiaMetricsError,
   type HttpObserver,
+  type OptionsSchema,
   PATH_RECORD,
   PATH_SERVED,
   type RouteResolver,
-} from '@deia/metrics';
+  rules,
+  SHUTDOWN_OPTION_RULE,
+} from '@deia/metrics/adapter';
 import type { FastifyPluginCallback } from 'fastify';
 import fp from 'fastify-plugin';
 import type { DeiaFastifyDecoration, DeiaFastifyOptions } from './types.js';
@@ -58,7 +60,12 @@ async function closeDraining(app: FastifyInstanceLike): Promise<void> {
 }
 
 // `shutdown`, plus the options Fastify's register() itself understands (harmless here).
-const FASTIFY_KEYS = ['shutdown', 'prefix', 'logLevel', 'logSerializers'];
+const FASTIFY_OPTIONS: OptionsSchema = {
+  shutdown: SHUTDOWN_OPTION_RULE,
+  prefix: rules.any(),
+  logLevel: rules.any(),
+  logSerializers: rules.any(),
+};
 
 const ALL_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 
@@ -73,14 +80,7 @@ function plugin(app: FastifyInstanceLike, options: DeiaFastifyOptions, done: (er
 }
 
 function setup(app: FastifyInstanceLike, options: DeiaFastifyOptions): void {
-  const sd = (options as { shutdown?: unknown } | null)?.shutdown;
-  if (sd !== undefined && typeof sd !== 'boolean' && (sd === null || typeof sd !== 'object')) {
-    throw new DeiaMetricsError(
-      'DEIA_HTTP_OPTIONS',
-      'deiaFastify: shutdown must be true, false or an object such as { timeoutMs: 10000, closers: [...] }.',
-    );
-  }
-  const observer: HttpObserver = createHttpObserver(options, resolveRoute, 'deiaFastify', FASTIFY_KEYS);
+  const observer: HttpObserver = createHttpObserver(options, resolveRoute, 'deiaFastify', FASTIFY_OPTIONS);
 
   app.addHook('onRequest', (request: FastifyRequestLike, reply: FastifyReplyLike, next: () => void) => {
     const url = request.raw.url ?? '/';
@@ -110,22 +110,23 @@ function setup(app: FastifyInstanceLike, options: DeiaFastifyOptions): void {
     app.route({ method: ALL_METHODS, url: path, handler, logLevel: 'warn' });
   }
 
+  // The app's server is known at ready (as at attach(server) in @deia/express): the metrics port
+  // binds and, with `shutdown`, graceful shutdown is armed.
+  let shutdown: Shutdown | undefined;
   app.addHook('onReady', async () => {
     await observer.listen();
+    if (options.shutdown && shutdown === undefined) {
+      const settings = options.shutdown === true ? {} : options.shutdown;
+      // the node server (not an http2 one): responses carry Connection: close from the start of the shutdown
+      const server = app.server as Server | undefined;
+      shutdown = createShutdown({
+        ...settings,
+        health: options.health,
+        ...(typeof server?.closeIdleConnections === 'function' ? { server } : {}),
+        stop: () => closeDraining(app),
+      });
+    }
   });
-
-  let shutdown: Shutdown | undefined;
-  if (options.shutdown) {
-    const settings = options.shutdown === true ? {} : options.shutdown;
-    // the node server (not an http2 one): responses carry Connection: close from the start of the shutdown
-    const server = app.server as Server | undefined;
-    shutdown = createShutdown({
-      ...settings,
-      health: options.health,
-      ...(typeof server?.closeIdleConnections === 'function' ? { server } : {}),
-      stop: () => closeDraining(app),
-    });
-  }
   app.addHook('onClose', async () => {
     shutdown?.dispose();
     await observer.close();
@@ -133,7 +134,9 @@ function setup(app: FastifyInstanceLike, options: DeiaFastifyOptions): void {
 
   const decoration: DeiaFastifyDecoration = {
     observer,
-    shutdown,
+    get shutdown() {
+      return shutdown;
+    },
     metricsAddress: () => observer.metricsAddress(),
   };
   app.decorate('deia', decoration);

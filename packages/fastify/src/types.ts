@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Health, Shutdown, ShutdownOptions } from '@deia/health';
-import type { HttpObservabilityOptions, HttpObserver } from '@deia/metrics';
+import type { HttpObservabilityOptions } from '@deia/metrics';
+import type { HttpObserver } from '@deia/metrics/adapter';
 
 /** Graceful-shutdown settings (see `createShutdown` in `@deia/health`); `health` and `stop` are filled in. */
 export type DeiaShutdownOptions = Pick<
@@ -17,9 +18,10 @@ export interface DeiaFastifyOptions extends Omit<HttpObservabilityOptions, 'heal
   /** A `createHealth()` handle: its endpoints are served, excluded from metrics, and turned 503 at shutdown. */
   health?: Health;
   /**
-   * Opt-in graceful shutdown: `true` or settings. On SIGTERM/SIGINT (or `app.deia.shutdown.run()`)
-   * readiness turns 503, `app.close()` drains in-flight requests, the closers run, then the
-   * process exits.
+   * Graceful shutdown: `true` or settings turn it on. It is armed at `ready()`, when the app's
+   * server is known (as `@deia/express` arms it at `attach(server)`): on SIGTERM/SIGINT (or
+   * `app.deia.shutdown.run()`) readiness turns 503, `app.close()` drains in-flight requests, the
+   * closers run, then the process exits.
    * @default undefined (off)
    */
   shutdown?: boolean | DeiaShutdownOptions;
@@ -29,7 +31,7 @@ export interface DeiaFastifyOptions extends Omit<HttpObservabilityOptions, 'heal
 export interface DeiaFastifyDecoration {
   /** The framework-neutral core (label rules, endpoints). */
   readonly observer: HttpObserver;
-  /** The shutdown handle when `shutdown` is enabled. */
+  /** The shutdown handle once ready with `shutdown` on, else `undefined`. */
   readonly shutdown: Shutdown | undefined;
   /** Address of the `metricsPort` server once the app is ready. */
   metricsAddress(): AddressInfo | undefined;

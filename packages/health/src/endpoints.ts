@@ -12,6 +12,7 @@ import type {
   HealthResponse,
   HealthStatus,
 } from './types.js';
+import { failOptions } from './validation.js';
 
 type Route = 'health' | 'db' | 'cache' | 'detailed' | 'live' | 'ready';
 
@@ -40,7 +41,7 @@ export function resolvePaths(
   has: { hasDatabase: boolean; hasCache: boolean },
 ): Record<Route, string | false> {
   if (paths !== undefined)
-    rejectUnknownKeys('createHealth paths', paths ?? {}, Object.keys(DEFAULT_HEALTH_PATHS));
+    rejectUnknownKeys('createHealth paths', paths ?? {}, Object.keys(DEFAULT_HEALTH_PATHS), failOptions);
   const out = { ...DEFAULT_HEALTH_PATHS, ...(paths ?? {}) } as Record<Route, string | false>;
   if (!has.hasDatabase) out.db = false;
   if (!has.hasCache) out.cache = false;

@@ -1,6 +1,6 @@
 import { createHandler, resolvePaths } from './endpoints.js';
 import { DeiaHealthError } from './errors.js';
-import { CHECK_OPTION_KEYS, rejectUnknownKeys } from './options.js';
+import { checkOptions, type OptionRule, type OptionsSchema, rules } from './options.js';
 import { formatUptime, publicReason, roundMs, scrub, scrubDetails } from './safe.js';
 import type {
   CheckFunction,
@@ -17,6 +17,7 @@ import type {
   HealthReport,
   HealthStatus,
 } from './types.js';
+import { CHECK_OPTIONS_SCHEMA, failOptions } from './validation.js';
 
 /** Defaults of `createHealth` and of every check that does not set its own. */
 export const DEFAULT_HEALTH_OPTIONS = {
@@ -34,18 +35,31 @@ export const DEFAULT_HEALTH_OPTIONS = {
   failureThreshold: 2,
 } as const;
 
-const HEALTH_OPTION_KEYS = [
-  'checks',
-  'version',
-  'metrics',
-  'logger',
-  'cacheTtlMs',
-  'refreshIntervalMs',
-  'detail',
-  'exposeHostnames',
-  'paths',
-  'defaults',
-] as const satisfies ReadonlyArray<keyof HealthOptions>;
+/** The options of `createHealth`, declared once (see `checkOptions`). */
+const HEALTH_OPTIONS_SCHEMA = {
+  checks: {
+    must: 'an object of name -> check, e.g. { database: postgresCheck(pool) }',
+    ok: (c) =>
+      (c !== null && typeof c === 'object' && !Array.isArray(c)) ||
+      'createHealth({ checks }): checks must be an object of name -> check, e.g. { database: postgresCheck(pool) }.',
+    required: true,
+  },
+  version: rules.nonEmptyString('a version string'),
+  metrics: rules.methods(
+    ['recordHealthCheck'],
+    'an object with recordHealthCheck(check, up, seconds); pass the object createMetrics() returns',
+  ),
+  logger: rules.methods(['warn', 'error'], 'a logger with warn(obj, msg) and error(obj, msg) (pino fits)'),
+  cacheTtlMs: rules.number('a number >= 0 (0: no cache)', { min: 0 }),
+  refreshIntervalMs: rules.number('a number >= 0 (0: off)', { min: 0 }),
+  detail: {
+    must: "'full', 'status' or (req) => 'full' | 'status' | boolean",
+    ok: (d) => d === 'full' || d === 'status' || typeof d === 'function',
+  },
+  exposeHostnames: rules.boolean(),
+  paths: rules.type('object', 'an object of endpoint -> path'),
+  defaults: rules.type('object', 'an object of check settings (critical, timeoutMs, failureThreshold)'),
+} as const satisfies OptionsSchema & Record<keyof HealthOptions, OptionRule>;
 const NAME_RE = /^[a-zA-Z0-9_.-]{1,64}$/;
 const KINDS: readonly CheckKind[] = ['database', 'cache', 'llm', 'http', 'system', 'custom'];
 const TIMEOUT = Symbol('timeout');
@@ -90,7 +104,12 @@ function normalize(name: string, check: HealthCheck, defaults: CheckOptions): No
       `checks.${name} must be a function (signal) => outcome or a check such as postgresCheck(pool).`,
     );
   }
-  rejectUnknownKeys(`checks.${name}`, def, [...CHECK_OPTION_KEYS, 'run', 'kind', 'close']);
+  checkOptions(
+    `checks.${name}`,
+    def,
+    { ...CHECK_OPTIONS_SCHEMA, run: rules.function(), kind: rules.oneOf(KINDS), close: rules.function() },
+    failOptions,
+  );
   const kind = def.kind ?? 'custom';
   if (!KINDS.includes(kind)) {
     throw new DeiaHealthError(
@@ -314,45 +333,12 @@ export function aggregateStatus(results: readonly CheckResult[]): HealthStatus {
  * answers the health endpoints.
  */
 export function createHealth(options: HealthOptions): Health {
-  if (!options || typeof options !== 'object') {
-    throw new DeiaHealthError('DEIA_HEALTH_OPTIONS', 'createHealth(options): options must be an object.');
-  }
-  rejectUnknownKeys('createHealth', options, HEALTH_OPTION_KEYS);
+  checkOptions('createHealth', options, HEALTH_OPTIONS_SCHEMA, failOptions);
   if (options.defaults !== undefined) {
-    if (!options.defaults || typeof options.defaults !== 'object') {
-      throw new DeiaHealthError('DEIA_HEALTH_OPTIONS', 'defaults must be an object of check settings.');
-    }
-    rejectUnknownKeys('createHealth defaults', options.defaults, CHECK_OPTION_KEYS);
-  }
-  if (!options.checks || typeof options.checks !== 'object') {
-    throw new DeiaHealthError(
-      'DEIA_HEALTH_OPTIONS',
-      'createHealth({ checks }): checks must be an object of name -> check, e.g. { database: postgresCheck(pool) }.',
-    );
+    checkOptions('createHealth defaults', options.defaults, CHECK_OPTIONS_SCHEMA, failOptions);
   }
   const cacheTtlMs = options.cacheTtlMs ?? DEFAULT_HEALTH_OPTIONS.cacheTtlMs;
-  if (typeof cacheTtlMs !== 'number' || !(cacheTtlMs >= 0)) {
-    throw new DeiaHealthError('DEIA_HEALTH_OPTIONS', 'cacheTtlMs must be a number >= 0 (0: no cache).');
-  }
   const refreshIntervalMs = options.refreshIntervalMs ?? DEFAULT_HEALTH_OPTIONS.refreshIntervalMs;
-  if (typeof refreshIntervalMs !== 'number' || !(refreshIntervalMs >= 0)) {
-    throw new DeiaHealthError('DEIA_HEALTH_OPTIONS', 'refreshIntervalMs must be a number >= 0 (0: off).');
-  }
-  if (options.metrics !== undefined && typeof options.metrics?.recordHealthCheck !== 'function') {
-    throw new DeiaHealthError(
-      'DEIA_HEALTH_OPTIONS',
-      'metrics must have recordHealthCheck(check, up, seconds); pass the object createMetrics() returns.',
-    );
-  }
-  if (
-    options.logger !== undefined &&
-    (typeof options.logger?.warn !== 'function' || typeof options.logger?.error !== 'function')
-  ) {
-    throw new DeiaHealthError(
-      'DEIA_HEALTH_OPTIONS',
-      'logger must have warn(obj, msg) and error(obj, msg) (pino fits).',
-    );
-  }
   const detail = options.detail ?? DEFAULT_HEALTH_OPTIONS.detail;
   if (detail !== 'full' && detail !== 'status' && typeof detail !== 'function') {
     throw new DeiaHealthError(

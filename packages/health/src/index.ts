@@ -17,7 +17,7 @@ export {
   redisCheck,
 } from './checks/redis.js';
 export { DEFAULT_HEALTH_PATHS, HEALTH_JSON } from './endpoints.js';
-export { DeiaHealthError } from './errors.js';
+export { DeiaHealthError, type DeiaHealthErrorCode } from './errors.js';
 export { ABANDON_AFTER_TIMEOUTS, aggregateStatus, createHealth, DEFAULT_HEALTH_OPTIONS } from './health.js';
 export { formatUptime } from './safe.js';
 export { createShutdown, DEFAULT_SHUTDOWN_OPTIONS } from './shutdown.js';

@@ -1,7 +1,8 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { DeiaHealthError } from './errors.js';
-import { rejectUnknownKeys } from './options.js';
+import { checkOptions, type OptionRule, type OptionsSchema, rules } from './options.js';
 import type { Closer, Shutdown, ShutdownOptions } from './types.js';
+import { failShutdown } from './validation.js';
 
 /** Defaults of `createShutdown`. */
 export const DEFAULT_SHUTDOWN_OPTIONS = {
@@ -98,44 +99,35 @@ async function closeServer(server: Server, timeoutMs: number): Promise<boolean> 
  * an error in one does not stop the next), `health.close()` runs, then the process exits.
  * `run()` is idempotent; `dispose()` removes the signal listeners.
  */
-const SHUTDOWN_OPTION_KEYS = [
-  'health',
-  'server',
-  'stop',
-  'closers',
-  'timeoutMs',
-  'delayMs',
-  'signals',
-  'exit',
-  'logger',
-] as const satisfies ReadonlyArray<keyof ShutdownOptions>;
+/** The options of `createShutdown`, declared once (see `checkOptions`). */
+const SHUTDOWN_OPTIONS_SCHEMA = {
+  health: rules.methods(['setShuttingDown', 'close'], 'the object createHealth() returns'),
+  server: rules.methods(['close', 'closeIdleConnections'], 'a node http.Server (Node >= 18.2)'),
+  stop: rules.function('a function returning a promise'),
+  closers: rules.arrayOf(
+    (c) =>
+      c !== null &&
+      typeof c === 'object' &&
+      typeof (c as Closer).name === 'string' &&
+      typeof (c as Closer).close === 'function',
+    'a list of { name: string, close: () => unknown }',
+  ),
+  timeoutMs: rules.number('> 0', { min: 0, exclusive: true }),
+  delayMs: rules.number('>= 0', { min: 0 }),
+  signals: {
+    must: 'false or a list of signal names such as ["SIGTERM", "SIGINT"]',
+    ok: (s) =>
+      s === false || (Array.isArray(s) && s.every((x) => typeof x === 'string' && x.startsWith('SIG'))),
+  },
+  exit: rules.either(rules.boolean(), rules.function('a function (code) => void')),
+  logger: rules.methods(['error'], 'a logger with error(obj, msg) (and info; pino fits)'),
+} as const satisfies OptionsSchema & Record<keyof ShutdownOptions, OptionRule>;
 
 export function createShutdown(options: ShutdownOptions = {}): Shutdown {
-  if (options === null || typeof options !== 'object') {
-    throw new DeiaHealthError('DEIA_SHUTDOWN_OPTIONS', 'createShutdown(options): options must be an object.');
-  }
-  rejectUnknownKeys('createShutdown', options, SHUTDOWN_OPTION_KEYS, 'DEIA_SHUTDOWN_OPTIONS');
+  checkOptions('createShutdown', options, SHUTDOWN_OPTIONS_SCHEMA, failShutdown);
   const { health, server, stop, logger } = options;
-  if (server && (typeof server.close !== 'function' || typeof server.closeIdleConnections !== 'function')) {
-    throw new DeiaHealthError(
-      'DEIA_SHUTDOWN_OPTIONS',
-      'createShutdown: server must be a node http.Server (Node >= 18.2).',
-    );
-  }
-  if (stop !== undefined && typeof stop !== 'function') {
-    throw new DeiaHealthError(
-      'DEIA_SHUTDOWN_OPTIONS',
-      'createShutdown: stop must be a function returning a promise.',
-    );
-  }
   const timeoutMs = options.timeoutMs ?? DEFAULT_SHUTDOWN_OPTIONS.timeoutMs;
   const delayMs = options.delayMs ?? DEFAULT_SHUTDOWN_OPTIONS.delayMs;
-  if (!(timeoutMs > 0) || !(delayMs >= 0)) {
-    throw new DeiaHealthError(
-      'DEIA_SHUTDOWN_OPTIONS',
-      'createShutdown: timeoutMs must be > 0 and delayMs >= 0.',
-    );
-  }
   const drainer = server ? keepAliveDrainer(server) : undefined;
   const signals = options.signals === false ? [] : (options.signals ?? DEFAULT_SHUTDOWN_OPTIONS.signals);
   const closers: Closer[] = [];

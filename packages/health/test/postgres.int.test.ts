@@ -124,6 +124,15 @@ describe('postgresCheck against the real PostgreSQL', () => {
         queries++;
         return pool.connect();
       },
+      get totalCount() {
+        return pool.totalCount;
+      },
+      get idleCount() {
+        return pool.idleCount;
+      },
+      get waitingCount() {
+        return pool.waitingCount;
+      },
     };
     const health = newHealth({ checks: { database: postgresCheck(counting) } });
     const server = track(

@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import type { HealthLike, Metrics } from '@deia/metrics';
+import type { HealthLike, Metrics, PgPoolLike as MetricsPgPoolLike } from '@deia/metrics';
 import type Redis from 'ioredis';
 import type pg from 'pg';
 import { describe, expectTypeOf, it } from 'vitest';
@@ -18,6 +18,9 @@ import type {
 describe('types', () => {
   it('pg Pool, ioredis client and @deia/metrics fit the structural types', () => {
     expectTypeOf<pg.Pool>().toMatchTypeOf<PgPoolLike>();
+    // one pool shape across the SDK: what postgresCheck takes, observePgPool takes too
+    expectTypeOf<pg.Pool>().toMatchTypeOf<MetricsPgPoolLike>();
+    expectTypeOf<PgPoolLike>().toMatchTypeOf<MetricsPgPoolLike>();
     expectTypeOf<Redis>().toMatchTypeOf<RedisClientLike>();
     expectTypeOf<Metrics>().toMatchTypeOf<HealthMetricsSink>();
     expectTypeOf<Server>().toMatchTypeOf<NonNullable<ShutdownOptions['server']>>();

@@ -1,10 +1,9 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Registry } from 'prom-client';
 import { loadPromClient } from './client.js';
 import { DeiaMetricsError } from './errors.js';
 import { type MetricJson, renderExposition, scrapeResponse, TEXT_CONTENT_TYPE } from './exposition.js';
-import type { ClusterRegistryClass, PromClientModule } from './types.js';
+import type { ClusterRegistryClass, PromClientModule, RegistryLike as Registry } from './types.js';
 
 const warn = (message: string) => process.emitWarning(message, 'DeiaMetricsWarning');
 

@@ -1,19 +1,20 @@
-import type { Gauge, Registry } from 'prom-client';
 import { CATALOG } from './catalog.js';
 import { loadPromClient, noteClient } from './client.js';
 import { DeiaMetricsError } from './errors.js';
 import { type AnyHandle, createHandle, type HandleContext } from './handles.js';
 import { createHttpStore, setHttpStore } from './http-series.js';
 import { knownSeries } from './known.js';
-import { rejectUnknownKeys } from './options.js';
+import { checkOptions, describeValue, type OptionRule, type OptionsSchema, rules } from './options.js';
 import type {
   CounterHandle,
   GaugeHandle,
+  GaugeLike,
   HistogramHandle,
   MetricDefinition,
   MetricGroup,
   MetricsOptions,
   PgPoolLike,
+  RegistryLike,
 } from './types.js';
 import { validateBuckets, validateDefinition } from './validate.js';
 
@@ -46,7 +47,7 @@ type Sampler = () => void;
 /** Everything `createMetrics` returns. */
 export interface Metrics {
   /** The registry every catalog metric is registered in. */
-  readonly registry: Registry;
+  readonly registry: RegistryLike;
   /** The definitions in use (prefix not applied), catalog first, then `extraMetrics`. */
   readonly definitions: readonly MetricDefinition[];
   /** The prefix in use. */
@@ -130,84 +131,124 @@ export interface Metrics {
   shutdown(): void;
 }
 
-const byRegistry = new WeakMap<Registry, Map<string, Metrics>>();
+interface Created {
+  readonly metrics: Metrics;
+  /** The options it was created with, defaults applied, for the comparison on a second call. */
+  readonly settings: Record<string, unknown>;
+}
+const byRegistry = new WeakMap<RegistryLike, Map<string, Created>>();
+
+const fail = (message: string): never => {
+  throw new DeiaMetricsError('DEIA_METRICS_OPTIONS', message);
+};
+const GROUPS: readonly string[] = DEFAULT_METRICS_OPTIONS.groups;
+
+/** The options of `createMetrics`, declared once (see `checkOptions`). */
+const METRICS_OPTIONS_SCHEMA = {
+  registry: rules.methods(['getSingleMetric', 'metrics', 'registerMetric'], 'a prom-client Registry'),
+  client: rules.methods(
+    ['Registry', 'Counter', 'Gauge', 'Histogram'],
+    "the prom-client module (import * as client from 'prom-client') or @prometheus-io/client",
+  ),
+  prefix: {
+    must: 'a metric name prefix',
+    ok: (p) =>
+      (typeof p === 'string' && PREFIX_RE.test(p)) ||
+      `prefix ${describeValue(p)} is not a valid metric name prefix; use letters, digits and '_' (e.g. "deia_").`,
+  },
+  defaultLabels: rules.recordOf(
+    (v, k) => LABEL_RE.test(k) && typeof v === 'string',
+    `an object of label name -> string value (names match ${LABEL_RE})`,
+  ),
+  groups: {
+    must: `a list of groups (${GROUPS.join(', ')})`,
+    ok: (g) => {
+      if (!Array.isArray(g)) return false;
+      const bad = g.find((x) => !GROUPS.includes(x));
+      return bad === undefined || `unknown group "${String(bad)}"; use some of: ${GROUPS.join(', ')}.`;
+    },
+  },
+  buckets: rules.recordOf(Array.isArray, 'an object of histogram name -> bucket list'),
+  extraMetrics: rules.arrayOf(
+    (d) => d !== null && typeof d === 'object',
+    'an array of metric definitions (the catalog format)',
+  ),
+  defaultMetrics: rules.boolean(),
+  buildInfo: {
+    must: 'an object { version?: string, commit?: string }',
+    ok: (b) =>
+      b !== null &&
+      typeof b === 'object' &&
+      Object.entries(b).every(([k, v]) => (k === 'version' || k === 'commit') && typeof v === 'string'),
+  },
+  maxLabelValues: rules.number('a positive integer', { min: 1, integer: true }),
+  exemplars: rules.function('a function returning exemplar labels'),
+  warn: rules.function('a function (message: string) => void'),
+} as const satisfies OptionsSchema & Record<keyof MetricsOptions, OptionRule>;
+
+/** JSON with sorted keys, so two equal option values compare equal whatever their key order. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : v,
+  );
+}
+
+/** Option names whose values differ (defaults applied; functions and modules by identity). */
+function differing(a: Record<string, unknown>, b: Record<string, unknown>): string[] {
+  return Object.keys(a).filter((k) => {
+    const x = a[k];
+    const y = b[k];
+    if (typeof x === 'function' || typeof y === 'function' || k === 'client') return x !== y;
+    return canonical(x) !== canonical(y);
+  });
+}
 
 /**
  * Creates the metric catalog in a registry. Calling it again with the same registry and prefix
- * returns the same handle (no "already registered" error), so libraries and the app can both call it.
+ * and the same options (defaults applied; functions and the client module by identity) returns
+ * the same handle (no "already registered" error), so libraries and the app can both call it;
+ * different options throw `DEIA_METRICS_OPTIONS_CONFLICT` naming them. `warn` is not compared:
+ * the first handle keeps the first call's.
  */
-const METRICS_OPTION_KEYS = [
-  'registry',
-  'client',
-  'prefix',
-  'defaultLabels',
-  'groups',
-  'buckets',
-  'extraMetrics',
-  'defaultMetrics',
-  'buildInfo',
-  'maxLabelValues',
-  'exemplars',
-  'warn',
-] as const satisfies ReadonlyArray<keyof MetricsOptions>;
-
 export function createMetrics(options: MetricsOptions = {}): Metrics {
-  if (options === null || typeof options !== 'object') {
-    throw new DeiaMetricsError('DEIA_METRICS_OPTIONS', 'createMetrics(options): options must be an object.');
-  }
-  rejectUnknownKeys('createMetrics', options, METRICS_OPTION_KEYS);
+  checkOptions('createMetrics', options, METRICS_OPTIONS_SCHEMA, fail);
   const warn = options.warn ?? ((message: string) => process.emitWarning(message, 'DeiaMetricsWarning'));
   const prefix = options.prefix ?? DEFAULT_METRICS_OPTIONS.prefix;
-  if (typeof prefix !== 'string' || !PREFIX_RE.test(prefix)) {
-    throw new DeiaMetricsError(
-      'DEIA_METRICS_OPTIONS',
-      `prefix "${String(prefix)}" is not a valid metric name prefix; use letters, digits and '_' (e.g. "deia_").`,
-    );
-  }
   const client = options.client ?? loadPromClient(warn);
   if (options.client) noteClient(options.client, 'client option', warn);
-  if (options.registry && typeof (options.registry as Registry).getSingleMetric !== 'function') {
-    throw new DeiaMetricsError('DEIA_METRICS_OPTIONS', 'registry must be a prom-client Registry.');
-  }
-  if (options.exemplars !== undefined && typeof options.exemplars !== 'function') {
-    throw new DeiaMetricsError(
-      'DEIA_METRICS_OPTIONS',
-      'exemplars must be a function returning exemplar labels.',
-    );
-  }
   const openMetrics = client.Registry.OPENMETRICS_CONTENT_TYPE;
-  const RegistryCtor = client.Registry as unknown as new (contentType?: string) => Registry;
+  const RegistryCtor = client.Registry as unknown as new (contentType?: string) => RegistryLike;
   const registry = options.registry ?? new RegistryCtor(options.exemplars ? openMetrics : undefined);
   if (options.exemplars && (registry.contentType as string) !== openMetrics) {
-    throw new DeiaMetricsError(
-      'DEIA_METRICS_OPTIONS',
+    fail(
       `exemplars need an OpenMetrics registry: create it with new Registry(Registry.OPENMETRICS_CONTENT_TYPE), or omit registry.`,
     );
   }
-  const cached = byRegistry.get(registry)?.get(prefix);
-  if (cached) return cached;
-
   const groups = new Set(options.groups ?? DEFAULT_METRICS_OPTIONS.groups);
-  for (const g of groups) {
-    if (!DEFAULT_METRICS_OPTIONS.groups.includes(g)) {
-      throw new DeiaMetricsError(
-        'DEIA_METRICS_OPTIONS',
-        `unknown group "${String(g)}"; use some of: ${DEFAULT_METRICS_OPTIONS.groups.join(', ')}.`,
-      );
-    }
-  }
   const defaultLabels = options.defaultLabels ?? {};
-  for (const [k, v] of Object.entries(defaultLabels)) {
-    if (!LABEL_RE.test(k) || typeof v !== 'string') {
-      throw new DeiaMetricsError(
-        'DEIA_METRICS_OPTIONS',
-        `defaultLabels.${k}: label names match ${LABEL_RE} and values are strings.`,
-      );
-    }
-  }
   const maxLabelValues = options.maxLabelValues ?? DEFAULT_METRICS_OPTIONS.maxLabelValues;
-  if (!Number.isInteger(maxLabelValues) || maxLabelValues < 1) {
-    throw new DeiaMetricsError('DEIA_METRICS_OPTIONS', 'maxLabelValues must be a positive integer.');
+  const settings: Record<string, unknown> = {
+    client,
+    defaultLabels,
+    groups: [...groups].sort(),
+    buckets: options.buckets ?? {},
+    extraMetrics: options.extraMetrics ?? [],
+    defaultMetrics: options.defaultMetrics ?? DEFAULT_METRICS_OPTIONS.defaultMetrics,
+    buildInfo: options.buildInfo ?? {},
+    maxLabelValues,
+    exemplars: options.exemplars,
+  };
+  const cached = byRegistry.get(registry)?.get(prefix);
+  if (cached) {
+    const diff = differing(cached.settings, settings);
+    if (diff.length === 0) return cached.metrics;
+    throw new DeiaMetricsError(
+      'DEIA_METRICS_OPTIONS_CONFLICT',
+      `createMetrics: this registry already holds the catalog with prefix "${prefix}", created with other ${diff.join(', ')}; ` +
+        'pass the same options (or share the first handle), or use another registry or prefix.',
+    );
   }
 
   const extra = options.extraMetrics ?? [];
@@ -260,11 +301,11 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const httpStore = createHttpStore();
   // The in-flight gauge sums the observers' counters at scrape time (a collect set at construction).
   const summing = (sources: Set<{ count: number }>) =>
-    function collect(this: Gauge) {
+    function collect(this: GaugeLike) {
       if (sources.size === 0) return;
       let n = 0;
       for (const s of sources) n += s.count;
-      this.set(n);
+      this.set({}, n);
     };
   const inFlightCollect = summing(httpStore.inFlight);
   const overflowCollect = summing(httpStore.overflow);
@@ -509,9 +550,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     shutdown: () => samplers.clear(),
   };
-  const perPrefix = byRegistry.get(registry) ?? new Map<string, Metrics>();
+  const perPrefix = byRegistry.get(registry) ?? new Map<string, Created>();
   byRegistry.set(registry, perPrefix);
-  perPrefix.set(prefix, metrics);
+  perPrefix.set(prefix, { metrics, settings });
   setHttpStore(metrics, httpStore);
   return metrics;
 }

@@ -1,4 +1,4 @@
-import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Counter, Gauge, Histogram } from 'prom-client';
 import { DeiaMetricsError } from './errors.js';
 import { createLabelGuard } from './guard.js';
 import {
@@ -14,13 +14,14 @@ import type {
   Labels,
   MetricDefinition,
   PromClientModule,
+  RegistryLike,
 } from './types.js';
 
 export type AnyHandle = CounterHandle | GaugeHandle | HistogramHandle;
 
 export interface HandleContext {
   client: PromClientModule;
-  registry: Registry;
+  registry: RegistryLike;
   prefix: string;
   maxLabelValues: number;
   onOverflow: (metric: string, label: string) => void;
@@ -120,7 +121,7 @@ export function createHandle(ctx: HandleContext, def: MetricDefinition, collect?
       const start = process.hrtime.bigint();
       return (endLabels) => {
         const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-        observe({ ...labels, ...endLabels }, seconds);
+        observe({ ...labels, ...endLabels } as Labels<string>, seconds);
         return seconds;
       };
     },

@@ -1,6 +1,13 @@
 import type { Metrics } from './create-metrics.js';
 import { DeiaMetricsError } from './errors.js';
-import { rejectUnknownKeys } from './options.js';
+import {
+  checkOptions,
+  describeValue,
+  type OptionRule,
+  type OptionsSchema,
+  rejectUnknownKeys,
+  rules,
+} from './options.js';
 
 /** Defaults of the HTTP options (`@deia/express`, `@deia/fastify`). */
 export const DEFAULT_HTTP_OPTIONS = {
@@ -117,125 +124,129 @@ export interface HttpObservabilityOptions {
   accessLog?: boolean;
 }
 
-const OPTION_KEYS = new Set([
-  'metrics',
-  'health',
-  'metricsPath',
-  'metricsAuth',
-  'metricsPort',
-  'metricsHost',
-  'metricsSource',
-  'exclude',
-  'abortedStatus',
-  'maxRoutes',
-  'logger',
-  'accessLog',
-]);
-
+const isPath = (p: unknown): p is string => typeof p === 'string' && p.startsWith('/') && !/[?#\s]/.test(p);
 const fail = (message: string): never => {
   throw new DeiaMetricsError('DEIA_HTTP_OPTIONS', message);
 };
 
-const isPath = (p: unknown): p is string => typeof p === 'string' && p.startsWith('/') && !/[?#\s]/.test(p);
+function checkAuth(auth: unknown): true | string {
+  const a = auth as Record<string, unknown>;
+  const isToken = auth !== null && typeof auth === 'object' && 'token' in a;
+  const isBasic = auth !== null && typeof auth === 'object' && ('username' in a || 'password' in a);
+  if (isToken === isBasic) {
+    return `metricsAuth must be { token } or { username, password }, got ${describeValue(auth)}.`;
+  }
+  if (isToken) {
+    return typeof a.token === 'string' && a.token !== ''
+      ? true
+      : 'metricsAuth.token must be a non-empty string (e.g. from an environment variable).';
+  }
+  const { username: u, password: p } = a;
+  return typeof u === 'string' && typeof p === 'string' && u !== '' && !u.includes(':') && p !== ''
+    ? true
+    : 'metricsAuth.username and .password must be non-empty strings (no ":" in the username).';
+}
+
+/** Settings the adapters' `shutdown` option passes on to `createShutdown` of `@deia/health`. */
+export const SHUTDOWN_SETTINGS_KEYS = [
+  'closers',
+  'timeoutMs',
+  'delayMs',
+  'signals',
+  'exit',
+  'logger',
+] as const;
 
 /**
- * Validates the shared options; throws `DeiaMetricsError` (code `DEIA_HTTP_OPTIONS`) naming the
- * option and what to change. `extraKeys` are adapter-specific options (e.g. `shutdown`).
+ * The adapters' `shutdown` option, one rule for both: `true` or settings turn graceful shutdown on
+ * (armed once the adapter knows the app's server), `false`/unset leave it off. The settings' values
+ * are checked by `createShutdown`; their names here, so a typo fails at start.
+ */
+export const SHUTDOWN_OPTION_RULE: OptionRule = {
+  must: 'true, false or an object such as { timeoutMs: 10000, closers: [...] }',
+  ok: (v) => {
+    if (typeof v === 'boolean') return true;
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
+    let problem: string | true = true;
+    try {
+      rejectUnknownKeys('shutdown', v, SHUTDOWN_SETTINGS_KEYS, (message) => {
+        problem = message;
+        throw new Error(message);
+      });
+    } catch {
+      // `problem` holds the message
+    }
+    return problem;
+  },
+};
+
+/** The shared HTTP options, declared once: `validateHttpOptions` checks every value against it. */
+export const HTTP_OPTIONS_SCHEMA = {
+  metrics: {
+    ...rules.type('object', 'the object returned by createMetrics() from @deia/metrics'),
+    ok: (m) => m !== null && typeof m === 'object' && 'registry' in m && 'http' in m,
+    required: true,
+  },
+  health: {
+    must: 'the object returned by createHealth() from @deia/health',
+    ok: (h) => rules.methods(['handle'], '').ok(h) === true && Array.isArray((h as HealthLike).paths),
+  },
+  metricsPath: {
+    must: 'false or a path starting with "/" (no query)',
+    ok: (p) => p === false || isPath(p),
+  },
+  metricsAuth: { must: '{ token } or { username, password }', ok: checkAuth },
+  metricsPort: rules.number('an integer from 0 to 65535', { min: 0, max: 65535, integer: true }),
+  metricsHost: rules.nonEmptyString('a host name or address such as "127.0.0.1"'),
+  metricsSource: {
+    must: 'an object with metrics(): Promise<string> and contentType (a Registry fits)',
+    ok: (s) =>
+      (s !== null &&
+        typeof s === 'object' &&
+        typeof (s as MetricsSource).metrics === 'function' &&
+        typeof (s as MetricsSource).contentType === 'string') ||
+      `metricsSource must have metrics(): Promise<string> and contentType (a Registry fits), got ${describeValue(s)}.`,
+  },
+  exclude: rules.either(
+    rules.arrayOf((e) => e instanceof RegExp || isPath(e), 'a list of paths ("/internal/ping") and RegExps'),
+    rules.function(),
+    'a list of paths ("/internal/ping") and RegExps, or a function (path) => boolean',
+  ),
+  abortedStatus: rules.number('an integer status code from 100 to 999 (default 499)', {
+    min: 100,
+    max: 999,
+    integer: true,
+  }),
+  maxRoutes: rules.number('a positive integer (default 100)', { min: 1, integer: true }),
+  logger: rules.methods(['info'], 'pino-compatible: an object with info(obj, msg) (and warn, error)'),
+  accessLog: rules.boolean(),
+} as const satisfies OptionsSchema & Record<keyof HttpObservabilityOptions, OptionRule>;
+
+/**
+ * Validates the shared options against `HTTP_OPTIONS_SCHEMA` plus the few rules that span two
+ * options; throws `DeiaMetricsError` (code `DEIA_HTTP_OPTIONS`) naming the option and what to
+ * change. `extra` declares adapter-specific options (e.g. `shutdown`) the same way.
  */
 export function validateHttpOptions(
   options: unknown,
   where: string,
-  extraKeys: readonly string[] = [],
+  extra: OptionsSchema = {},
 ): asserts options is HttpObservabilityOptions {
-  if (options === null || typeof options !== 'object') {
-    fail(`${where}: pass an options object, e.g. { metrics: createMetrics() }.`);
+  const o = checkOptions(where, options, { ...HTTP_OPTIONS_SCHEMA, ...extra }, fail);
+  const mp = o.metricsPath as string | false | undefined;
+  if (o.metricsAuth !== undefined && mp === false) {
+    fail(`${where}: metricsAuth is set but metricsPath is false; remove one.`);
   }
-  const o = options as Record<string, unknown>;
-  rejectUnknownKeys(where, o, [...OPTION_KEYS, ...extraKeys], 'DEIA_HTTP_OPTIONS');
-  const m = o.metrics as Partial<Metrics> | undefined;
-  if (!m || typeof m !== 'object' || !m.registry || !m.http) {
-    fail(
-      `${where}: options.metrics is required: pass the object returned by createMetrics() from @deia/metrics.`,
-    );
-  }
-  const h = o.health as Partial<HealthLike> | undefined;
-  if (h !== undefined && (!h || !Array.isArray(h.paths) || typeof h.handle !== 'function')) {
-    fail(`${where}: options.health must be the object returned by createHealth() from @deia/health.`);
-  }
-  const mp = o.metricsPath;
-  if (mp !== undefined && mp !== false && !isPath(mp)) {
-    fail(
-      `${where}: metricsPath must be false or a path starting with "/" (no query), got ${JSON.stringify(mp)}.`,
-    );
-  }
-  const auth = o.metricsAuth as Record<string, unknown> | undefined;
-  if (auth !== undefined) {
-    const isToken = auth && typeof auth === 'object' && 'token' in auth;
-    const isBasic = auth && typeof auth === 'object' && ('username' in auth || 'password' in auth);
-    if (!auth || typeof auth !== 'object' || isToken === isBasic) {
-      fail(`${where}: metricsAuth must be { token } or { username, password }.`);
-    }
-    if (isToken && (typeof auth.token !== 'string' || auth.token.length === 0)) {
-      fail(`${where}: metricsAuth.token must be a non-empty string (e.g. from an environment variable).`);
-    }
-    if (
-      isBasic &&
-      (typeof auth.username !== 'string' ||
-        typeof auth.password !== 'string' ||
-        auth.username.length === 0 ||
-        auth.username.includes(':') ||
-        auth.password.length === 0)
-    ) {
-      fail(
-        `${where}: metricsAuth.username and .password must be non-empty strings (no ":" in the username).`,
-      );
-    }
-    if (mp === false) fail(`${where}: metricsAuth is set but metricsPath is false; remove one.`);
-  }
-  const port = o.metricsPort;
-  if (port !== undefined && (!Number.isInteger(port) || (port as number) < 0 || (port as number) > 65535)) {
-    fail(`${where}: metricsPort must be an integer from 0 to 65535, got ${JSON.stringify(port)}.`);
-  }
-  if (port !== undefined && mp === false)
+  if (o.metricsPort !== undefined && mp === false) {
     fail(`${where}: metricsPort is set but metricsPath is false; remove one.`);
-  if (o.metricsHost !== undefined && (typeof o.metricsHost !== 'string' || o.metricsHost === '')) {
-    fail(`${where}: metricsHost must be a host name or address such as "127.0.0.1".`);
   }
-  const src = o.metricsSource as Partial<MetricsSource> | undefined;
-  if (
-    src !== undefined &&
-    (!src || typeof src.metrics !== 'function' || typeof src.contentType !== 'string')
-  ) {
-    fail(`${where}: metricsSource must have metrics(): Promise<string> and contentType (a Registry fits).`);
-  }
-  const ex = o.exclude;
-  if (ex !== undefined && typeof ex !== 'function') {
-    if (!Array.isArray(ex) || !ex.every((e) => e instanceof RegExp || isPath(e))) {
-      fail(
-        `${where}: exclude must be a list of paths ("/internal/ping") and RegExps, or a function (path) => boolean.`,
-      );
-    }
-  }
-  const st = o.abortedStatus;
-  if (st !== undefined && (!Number.isInteger(st) || (st as number) < 100 || (st as number) > 999)) {
-    fail(`${where}: abortedStatus must be an integer status code from 100 to 999 (default 499).`);
-  }
-  const mr = o.maxRoutes;
-  if (mr !== undefined && (!Number.isInteger(mr) || (mr as number) < 1)) {
-    fail(`${where}: maxRoutes must be a positive integer (default 100).`);
-  }
-  const log = o.logger as Partial<HttpLogger> | undefined;
-  if (log !== undefined && (!log || typeof log.info !== 'function')) {
-    fail(`${where}: logger must be pino-compatible: an object with info(obj, msg) (and warn, error).`);
-  }
-  if (o.accessLog !== undefined && typeof o.accessLog !== 'boolean') {
-    fail(`${where}: accessLog must be true or false.`);
-  }
-  if (o.accessLog === true && log === undefined) fail(`${where}: accessLog needs a logger (e.g. pino()).`);
+  if (o.accessLog === true && o.logger === undefined)
+    fail(`${where}: accessLog needs a logger (e.g. pino()).`);
+  const h = o.health as HealthLike | undefined;
   const paths = new Set<string>(h?.paths ?? []);
   for (const p of paths) if (!isPath(p)) fail(`${where}: health path ${JSON.stringify(p)} is not a path.`);
-  const metricsPath = mp === undefined ? DEFAULT_HTTP_OPTIONS.metricsPath : (mp as string | false);
-  if (metricsPath !== false && port === undefined && paths.has(metricsPath)) {
+  const metricsPath = mp ?? DEFAULT_HTTP_OPTIONS.metricsPath;
+  if (metricsPath !== false && o.metricsPort === undefined && paths.has(metricsPath)) {
     fail(`${where}: metricsPath "${metricsPath}" is also a health path; choose another.`);
   }
 }

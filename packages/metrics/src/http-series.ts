@@ -1,4 +1,5 @@
-import type { Counter, Histogram, Registry } from 'prom-client';
+import type { Counter, Histogram } from 'prom-client';
+import type { RegistryLike } from './types.js';
 
 /**
  * The HTTP RED series live here, in plain objects the HTTP core updates directly (no label
@@ -328,7 +329,7 @@ export class HttpHistogramMetric extends HttpSeriesMetric<HistogramSeries> {
  * (`inner`, created with `registers: []`), and registers it.
  */
 export function registerHttpSeriesMetric(
-  registry: Registry,
+  registry: RegistryLike,
   store: HttpStore,
   inner: Counter<string> | Histogram<string>,
   def: { name: string; help: string; labelNames: string[]; buckets?: readonly number[] },

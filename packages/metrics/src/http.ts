@@ -14,6 +14,7 @@ import {
   validateHttpOptions,
 } from './http-options.js';
 import { type CounterSeries, type HistogramSeries, type HttpLabels, httpStoreOf } from './http-series.js';
+import type { OptionsSchema } from './options.js';
 import type { CounterHandle, HistogramHandle } from './types.js';
 
 /**
@@ -22,12 +23,14 @@ import type { CounterHandle, HistogramHandle } from './types.js';
  * endpoint. Adapters only read the framework's route and hand over node's request/response.
  */
 
-/** How the adapter treats a request path (see `HttpObserver.match`). */
-export const PATH_RECORD = 0;
+/** How the adapter treats a request path: the result of `HttpObserver.match`. */
+export type PathKind = 'record' | 'excluded' | 'served';
+/** Recorded in the HTTP metrics. */
+export const PATH_RECORD = 'record' satisfies PathKind;
 /** Not recorded (excluded by option). */
-export const PATH_EXCLUDED = 1;
+export const PATH_EXCLUDED = 'excluded' satisfies PathKind;
 /** Served by the SDK (metrics or health) and not recorded. */
-export const PATH_SERVED = 2;
+export const PATH_SERVED = 'served' satisfies PathKind;
 
 /**
  * Returns the route template of a finished request, or `undefined` when no route matched.
@@ -41,8 +44,8 @@ export interface HttpObserver {
   readonly metricsPath: string | false;
   /** Paths answered by `serve` on the app (metrics unless on its own port, health). */
   readonly servedPaths: readonly string[];
-  /** `PATH_RECORD`, `PATH_EXCLUDED` or `PATH_SERVED` for a path (no query string). */
-  match(path: string): number;
+  /** `'record'`, `'excluded'` or `'served'` (`PATH_*`) for a path (no query string). */
+  match(path: string): PathKind;
   /** Starts measuring: one clock read, in-flight +1, one shared 'close' listener on `res`. */
   track(req: IncomingMessage, res: ServerResponse, ctx: unknown): void;
   /** Answers the SDK's own endpoints; `undefined` when `path` is none of them. */
@@ -137,15 +140,17 @@ function countingEnd(this: TrackedResponse, chunk?: unknown, encoding?: unknown,
 
 /**
  * Creates the core for one app. `resolveRoute` reads the framework's matched route template at
- * the end of the request. Throws `DeiaMetricsError` on bad options.
+ * the end of the request; `where` names the caller in errors (`'deiaExpress'`); `extra` declares
+ * the adapter's own options (`{ shutdown: rule }`, see `rules`). Throws `DeiaMetricsError` (code
+ * `DEIA_HTTP_OPTIONS`) on bad options.
  */
 export function createHttpObserver(
   options: HttpObservabilityOptions,
   resolveRoute: RouteResolver,
   where = 'createHttpObserver',
-  extraKeys: readonly string[] = [],
+  extra: OptionsSchema = {},
 ): HttpObserver {
-  validateHttpOptions(options, where, extraKeys);
+  validateHttpOptions(options, where, extra);
   const { metrics, health } = options;
   const metricsOption = options.metricsPath ?? DEFAULT_HTTP_OPTIONS.metricsPath;
   const ownPort = options.metricsPort !== undefined;
@@ -164,7 +169,7 @@ export function createHttpObserver(
   };
 
   // --- paths ------------------------------------------------------------------------------
-  const kinds = new Map<string, number>();
+  const kinds = new Map<string, PathKind>();
   for (const p of health?.paths ?? []) kinds.set(p, PATH_SERVED);
   if (metricsPath !== false) kinds.set(metricsPath, PATH_SERVED);
   // The metrics path is never recorded, even when served on its own port (a scrape through a proxy).
@@ -180,7 +185,7 @@ export function createHttpObserver(
     }
   const servedPaths = [...kinds].filter(([, k]) => k === PATH_SERVED).map(([p]) => p);
 
-  const match = (path: string): number => {
+  const match = (path: string): PathKind => {
     // a trailing slash is ignored on the SDK's own paths, as @deia/health's handle() does
     const kind =
       kinds.get(path) ?? (path.length > 1 && path.endsWith('/') ? kinds.get(path.slice(0, -1)) : undefined);

@@ -7,7 +7,6 @@ export {
   SIZE_BUCKETS,
   UNMATCHED_ROUTE,
 } from './catalog.js';
-export { CLIENT_PACKAGES, loadPromClient } from './client.js';
 export {
   type ClusterAggregator,
   type ClusterAggregatorOptions,
@@ -17,16 +16,7 @@ export {
 } from './cluster.js';
 export { createMetrics, DEFAULT_METRICS_OPTIONS, type Metrics } from './create-metrics.js';
 export { renderMetricsMarkdown } from './docs.js';
-export { DeiaMetricsError } from './errors.js';
-export {
-  createHttpObserver,
-  foldMethod,
-  type HttpObserver,
-  PATH_EXCLUDED,
-  PATH_RECORD,
-  PATH_SERVED,
-  type RouteResolver,
-} from './http.js';
+export { DeiaMetricsError, type DeiaMetricsErrorCode } from './errors.js';
 export {
   DEFAULT_HTTP_OPTIONS,
   type HealthLike,
@@ -36,13 +26,13 @@ export {
   type HttpResponse,
   type MetricsAuth,
   type MetricsSource,
-  validateHttpOptions,
 } from './http-options.js';
 export type {
   ClusterRegistryClass,
   CounterHandle,
   GaugeHandle,
   HistogramHandle,
+  IncArgs,
   Labels,
   MetricAlert,
   MetricDefinition,
@@ -52,4 +42,3 @@ export type {
   PgPoolLike,
   PromClientModule,
 } from './types.js';
-export { validateBuckets, validateDefinition } from './validate.js';

@@ -1,4 +1,61 @@
-import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
+// Structural types only: the published .d.ts never imports 'prom-client', so a project that has only
+// '@prometheus-io/client' installed (or neither, type-checking a library) compiles. prom-client's and
+// @prometheus-io/client's classes fit these interfaces.
+
+/** One metric as `getMetricsAsJSON()` / `metric.get()` return it. */
+export interface MetricJsonLike {
+  name: string;
+  help: string;
+  /** `'counter'`, `'gauge'`, `'histogram'` or `'summary'` (prom-client declares it as an enum). */
+  type: string | number;
+  values: Array<{ value: number; labels: Partial<Record<string, string | number>>; metricName?: string }>;
+  aggregator?: string;
+}
+
+/**
+ * The part of a prom-client `Registry` the SDK uses and exposes. A prom-client or
+ * @prometheus-io/client `Registry` fits; to hand `metrics.registry` to an API typed with the
+ * client's own `Registry` class, pass your own registry to `createMetrics({ registry })` and keep
+ * your typed reference (or cast).
+ */
+export interface RegistryLike {
+  metrics(): Promise<string>;
+  readonly contentType: string;
+  getMetricsAsJSON(): Promise<MetricJsonLike[]>;
+  getSingleMetric(name: string): object | undefined;
+  getSingleMetricAsString(name: string): Promise<string>;
+  registerMetric(metric: object): void;
+  removeSingleMetric(name: string): void;
+  setDefaultLabels(labels: object): void;
+  resetMetrics(): void;
+  clear(): void;
+}
+
+/** The prom-client metric under a counter handle. */
+export interface CounterLike<L extends string = string> {
+  inc(labels: Partial<Record<L, string | number>>, value?: number): void;
+  get(): Promise<MetricJsonLike>;
+  reset(): void;
+  remove(labels: Partial<Record<L, string | number>>): void;
+}
+
+/** The prom-client metric under a gauge handle. */
+export interface GaugeLike<L extends string = string> {
+  set(labels: Partial<Record<L, string | number>>, value: number): void;
+  inc(labels: Partial<Record<L, string | number>>, value?: number): void;
+  dec(labels: Partial<Record<L, string | number>>, value?: number): void;
+  get(): Promise<MetricJsonLike>;
+  reset(): void;
+  remove(labels: Partial<Record<L, string | number>>): void;
+}
+
+/** The prom-client metric under a histogram handle. */
+export interface HistogramLike<L extends string = string> {
+  observe(labels: Partial<Record<L, string | number>>, value: number): void;
+  get(): Promise<MetricJsonLike>;
+  reset(): void;
+  remove(labels: Partial<Record<L, string | number>>): void;
+}
 
 /** The metric families the catalog knows. */
 export type MetricType = 'counter' | 'gauge' | 'histogram';
@@ -93,33 +150,45 @@ export interface MetricAlert {
   summary?: string;
 }
 
-/** Label object for a definition with label names `L`. */
-export type Labels<L extends string> = Partial<Record<L, string | number>>;
+/**
+ * Label object for a metric with label names `L`: every label the metric declares is required (a
+ * missing one would silently create a different series). Values outside a label's `labelValues`,
+ * or beyond its cap, are recorded as `other` / `__overflow__`.
+ */
+export type Labels<L extends string> = Record<L, string | number>;
+
+/** `inc()`/`dec()` arguments: the labels are optional only when the metric has none. */
+export type IncArgs<L extends string> = [L] extends [never]
+  ? [labels?: Labels<L>, value?: number]
+  : [labels: Labels<L>, value?: number];
 
 /** A counter whose label values are guarded against unbounded cardinality. */
 export interface CounterHandle<L extends string = string> {
   readonly definition: MetricDefinition;
   /** The underlying prom-client metric, for anything this handle does not cover. */
-  readonly metric: Counter<L>;
-  inc(labels?: Labels<L>, value?: number): void;
+  readonly metric: CounterLike<L>;
+  inc(...args: IncArgs<L>): void;
 }
 
 /** A gauge whose label values are guarded against unbounded cardinality. */
 export interface GaugeHandle<L extends string = string> {
   readonly definition: MetricDefinition;
-  readonly metric: Gauge<L>;
+  readonly metric: GaugeLike<L>;
   set(labels: Labels<L>, value: number): void;
-  inc(labels?: Labels<L>, value?: number): void;
-  dec(labels?: Labels<L>, value?: number): void;
+  inc(...args: IncArgs<L>): void;
+  dec(...args: IncArgs<L>): void;
 }
 
 /** A histogram whose label values are guarded against unbounded cardinality. */
 export interface HistogramHandle<L extends string = string> {
   readonly definition: MetricDefinition;
-  readonly metric: Histogram<L>;
+  readonly metric: HistogramLike<L>;
   observe(labels: Labels<L>, value: number): void;
-  /** Starts a timer; call the returned function to observe the elapsed seconds. */
-  startTimer(labels?: Labels<L>): (endLabels?: Labels<L>) => number;
+  /**
+   * Starts a timer; call the returned function to observe the elapsed seconds. The labels may be
+   * split between the start and the end (e.g. `outcome` known only at the end).
+   */
+  startTimer(labels?: Partial<Labels<L>>): (endLabels?: Partial<Labels<L>>) => number;
 }
 
 /** Options of `createMetrics`. Defaults are in `DEFAULT_METRICS_OPTIONS`. */
@@ -128,7 +197,7 @@ export interface MetricsOptions {
    * Registry to register into. Pass your app's registry so `/metrics` shows everything; by
    * default a new registry is created (never prom-client's global one).
    */
-  registry?: Registry;
+  registry?: RegistryLike;
   /**
    * The prometheus client module to use (`prom-client` or `@prometheus-io/client`). By default the
    * one that is installed is loaded; pass it when both are, or to be explicit.
@@ -162,18 +231,25 @@ export interface MetricsOptions {
   warn?: (message: string) => void;
 }
 
-/** The subset of the prom-client module the SDK uses. Both packages satisfy it. */
+/**
+ * The subset of the prom-client module the SDK uses: the namespace import (`import * as client`) of
+ * prom-client or of @prometheus-io/client fits. Constructor parameters are `never` so both clients' own parameter types fit.
+ */
 export interface PromClientModule {
-  Registry: typeof Registry;
-  Counter: typeof Counter;
-  Gauge: typeof Gauge;
-  Histogram: typeof Histogram;
-  collectDefaultMetrics: (config?: { register?: Registry; prefix?: string; labels?: object }) => void;
+  Registry: (new (contentType?: never) => RegistryLike) & { readonly OPENMETRICS_CONTENT_TYPE: string };
+  Counter: new (configuration: never) => CounterLike;
+  Gauge: new (configuration: never) => GaugeLike;
+  Histogram: new (configuration: never) => HistogramLike;
+  collectDefaultMetrics(config?: { register?: RegistryLike; prefix?: string; labels?: object }): void;
   AggregatorRegistry?: ClusterRegistryClass;
   ClusterRegistry?: ClusterRegistryClass;
 }
 
-/** The part of a `pg` Pool the pool gauges read. */
+/**
+ * The part of a `pg` Pool the pool gauges read; a `pg.Pool` fits. `@deia/health`'s `PgPoolLike`
+ * (what `postgresCheck` takes) is a superset of it (adds `connect()` and `on('error')`), so one
+ * pool fits both.
+ */
 export interface PgPoolLike {
   readonly totalCount: number;
   readonly idleCount: number;
@@ -183,8 +259,8 @@ export interface PgPoolLike {
 
 /** `AggregatorRegistry` (prom-client) / `ClusterRegistry` (@prometheus-io/client). */
 export interface ClusterRegistryClass {
-  new (): Registry & { clusterMetrics(): Promise<string> };
-  setRegistries(registries: Registry | Registry[]): void;
+  new (): RegistryLike & { clusterMetrics(): Promise<string> };
+  setRegistries(registries: RegistryLike | RegistryLike[]): void;
   /** A registry of the given `getMetricsAsJSON()` results, aggregated by each metric's `aggregator`. */
-  aggregate(metricsArr: object[]): Registry;
+  aggregate(metricsArr: object[]): RegistryLike;
 }

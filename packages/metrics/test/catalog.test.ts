@@ -1,13 +1,14 @@
 import { readFileSync } from 'node:fs';
 import * as promClient from 'prom-client';
 import { describe, expect, it, vi } from 'vitest';
+import { validateDefinition } from '../src/adapter.js';
 import {
   CATALOG,
   createMetrics,
+  DEFAULT_METRICS_OPTIONS,
   DeiaMetricsError,
   type MetricDefinition,
   renderMetricsMarkdown,
-  validateDefinition,
 } from '../src/index.js';
 
 const fresh = (opts: Parameters<typeof createMetrics>[0] = {}) =>
@@ -66,6 +67,48 @@ describe('catalog', () => {
     const b = createMetrics({ registry, warn: () => {} });
     expect(b).toBe(a);
     expect(b.http.requests.metric).toBe(a.http.requests.metric);
+    // the defaults spelled out are the same options; key order does not matter
+    const c = createMetrics({
+      registry,
+      groups: [...DEFAULT_METRICS_OPTIONS.groups].reverse(),
+      defaultMetrics: true,
+      maxLabelValues: 100,
+      buildInfo: {},
+    });
+    expect(c).toBe(a);
+  });
+
+  it('throws naming the options that differ when created again with other options', () => {
+    const registry = new promClient.Registry();
+    const extra: MetricDefinition = {
+      name: 'jobs_total',
+      type: 'counter',
+      help: 'Jobs.',
+      unit: '1',
+      labelNames: ['kind'],
+      group: 'custom',
+    };
+    const a = createMetrics({ registry, groups: ['http', 'bots'], extraMetrics: [extra], warn: () => {} });
+    expect(createMetrics({ registry, groups: ['bots', 'http'], extraMetrics: [{ ...extra }] })).toBe(a);
+    let error: unknown;
+    try {
+      createMetrics({ registry, groups: ['http'], maxLabelValues: 5, extraMetrics: [extra] });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(DeiaMetricsError);
+    expect((error as DeiaMetricsError).code).toBe('DEIA_METRICS_OPTIONS_CONFLICT');
+    expect((error as Error).message).toMatch(/created with other groups, maxLabelValues;/);
+    // another prefix on the same registry is another catalog
+    expect(createMetrics({ registry, prefix: 'x_', groups: ['http'] })).not.toBe(a);
+    // an exemplar provider is compared by identity
+    const provider = () => undefined;
+    const b = createMetrics({ exemplars: provider, groups: ['http'] });
+    const om = b.registry;
+    expect(createMetrics({ registry: om, exemplars: provider, groups: ['http'] })).toBe(b);
+    expect(() => createMetrics({ registry: om, exemplars: () => undefined, groups: ['http'] })).toThrow(
+      /other exemplars/,
+    );
   });
 
   it('re-uses a compatible metric registered by another copy of the SDK', async () => {

@@ -2,7 +2,8 @@ import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it, vi } from 'vitest';
-import { createHttpObserver, createMetrics, loadPromClient } from '../src/index.js';
+import { createHttpObserver, loadPromClient } from '../src/adapter.js';
+import { createMetrics } from '../src/index.js';
 
 const require = createRequire(import.meta.url);
 

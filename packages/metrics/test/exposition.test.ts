@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { createHttpObserver } from '../src/adapter.js';
 import { acceptsGzip, negotiateFormat, renderExposition } from '../src/exposition.js';
-import { CATALOG, createHttpObserver, createMetrics } from '../src/index.js';
+import { CATALOG, createMetrics } from '../src/index.js';
 
 // promtool (Debian `prometheus`) parses text 0.0.4; the OpenMetrics parser of the Python client
 // (Debian `python3-prometheus-client`) parses OpenMetrics 1.0. .ci/run installs both.

@@ -4,14 +4,16 @@ import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   createHttpObserver,
-  createMetrics,
-  DeiaMetricsError,
   foldMethod,
-  type HttpObservabilityOptions,
   type HttpObserver,
   PATH_EXCLUDED,
   PATH_RECORD,
   PATH_SERVED,
+} from '../src/adapter.js';
+import {
+  createMetrics,
+  DeiaMetricsError,
+  type HttpObservabilityOptions,
   UNMATCHED_ROUTE,
 } from '../src/index.js';
 import { countPublicCalls } from './support/public-calls.js';

@@ -7,15 +7,8 @@ import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  createHttpObserver,
-  createMetrics,
-  type HttpObserver,
-  PATH_RECORD,
-  PATH_SERVED,
-  type PromClientModule,
-  UNMATCHED_ROUTE,
-} from '../src/index.js';
+import { createHttpObserver, type HttpObserver, PATH_RECORD, PATH_SERVED } from '../src/adapter.js';
+import { createMetrics, type PromClientModule, UNMATCHED_ROUTE } from '../src/index.js';
 import { countPublicCalls } from './support/public-calls.js';
 
 const require = createRequire(import.meta.url);

@@ -4,9 +4,8 @@ import {
   DeiaMetricsError,
   type MetricDefinition,
   type MetricGroup,
-  validateBuckets,
-  validateDefinition,
 } from '@deia/metrics';
+import { validateBuckets, validateDefinition } from '@deia/metrics/adapter';
 import type { OpsOptions, ResolvedOpsOptions } from './types.js';
 
 const fail = (message: string): never => {

@@ -1,7 +1,8 @@
 import { statfs } from 'node:fs/promises';
 import { DeiaHealthError } from '../errors.js';
-import { CHECK_OPTION_KEYS, rejectUnknownKeys } from '../options.js';
+import { checkOptions as checkSchema, rules } from '../options.js';
 import type { CheckContext, CheckOptions, CheckOutcome, HealthCheckDefinition } from '../types.js';
+import { CHECK_OPTIONS_SCHEMA, failOptions } from '../validation.js';
 
 /** Options of `diskCheck`. */
 export interface DiskCheckOptions extends CheckOptions {
@@ -18,7 +19,12 @@ const gb = (bytes: number) => Math.round((bytes / 1024 ** 3) * 100) / 100;
  * Non-critical by default. The path is shown only with `exposeHostnames`.
  */
 export function diskCheck(path = '/', options: DiskCheckOptions = {}): HealthCheckDefinition {
-  rejectUnknownKeys('diskCheck', options ?? {}, [...CHECK_OPTION_KEYS, 'warnFreeRatio', 'failFreeRatio']);
+  checkSchema(
+    'diskCheck',
+    options ?? {},
+    { ...CHECK_OPTIONS_SCHEMA, warnFreeRatio: rules.any(), failFreeRatio: rules.any() },
+    failOptions,
+  );
   const { warnFreeRatio = 0.15, failFreeRatio = 0.1, ...checkOptions } = options;
   if (typeof path !== 'string' || path === '') {
     throw new DeiaHealthError(

@@ -1,7 +1,8 @@
 import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import { DeiaHealthError } from '../errors.js';
-import { CHECK_OPTION_KEYS, rejectUnknownKeys } from '../options.js';
+import { checkOptions as checkSchema, rules } from '../options.js';
 import type { CheckOptions, CheckOutcome, HealthCheckDefinition } from '../types.js';
+import { CHECK_OPTIONS_SCHEMA, failOptions } from '../validation.js';
 
 /** Options of `eventLoopCheck`. */
 export interface EventLoopCheckOptions extends CheckOptions {
@@ -24,12 +25,12 @@ const ms = (ns: number) => Math.round(ns / 1e5) / 10;
  * Non-critical by default.
  */
 export function eventLoopCheck(options: EventLoopCheckOptions = {}): HealthCheckDefinition {
-  rejectUnknownKeys('eventLoopCheck', options ?? {}, [
-    ...CHECK_OPTION_KEYS,
-    'warnMs',
-    'failMs',
-    'resolutionMs',
-  ]);
+  checkSchema(
+    'eventLoopCheck',
+    options ?? {},
+    { ...CHECK_OPTIONS_SCHEMA, warnMs: rules.any(), failMs: rules.any(), resolutionMs: rules.any() },
+    failOptions,
+  );
   const { warnMs = 200, failMs = 1000, resolutionMs = 20, ...checkOptions } = options;
   if (!(warnMs > 0 && warnMs <= failMs)) {
     throw new DeiaHealthError('DEIA_HEALTH_OPTIONS', 'eventLoopCheck: need 0 < warnMs <= failMs.');

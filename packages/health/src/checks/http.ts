@@ -1,6 +1,7 @@
 import { DeiaHealthError } from '../errors.js';
-import { CHECK_OPTION_KEYS, rejectUnknownKeys } from '../options.js';
+import { checkOptions as checkSchema, rules } from '../options.js';
 import type { CheckContext, CheckOptions, CheckOutcome, HealthCheckDefinition } from '../types.js';
+import { CHECK_OPTIONS_SCHEMA, failOptions } from '../validation.js';
 
 /** Options of `httpCheck`. */
 export interface HttpCheckOptions extends CheckOptions {
@@ -18,13 +19,18 @@ export interface HttpCheckOptions extends CheckOptions {
  * `expectStatus`). Non-critical by default. The URL is shown only with `exposeHostnames`.
  */
 export function httpCheck(url: string | URL, options: HttpCheckOptions = {}): HealthCheckDefinition {
-  rejectUnknownKeys('httpCheck', options ?? {}, [
-    ...CHECK_OPTION_KEYS,
-    'method',
-    'headers',
-    'expectStatus',
-    'fetch',
-  ]);
+  checkSchema(
+    'httpCheck',
+    options ?? {},
+    {
+      ...CHECK_OPTIONS_SCHEMA,
+      method: rules.any(),
+      headers: rules.any(),
+      expectStatus: rules.any(),
+      fetch: rules.any(),
+    },
+    failOptions,
+  );
   let target: URL;
   try {
     target = new URL(String(url));

@@ -1,8 +1,9 @@
 import { totalmem } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
 import { DeiaHealthError } from '../errors.js';
-import { CHECK_OPTION_KEYS, rejectUnknownKeys } from '../options.js';
+import { checkOptions as checkSchema, rules } from '../options.js';
 import type { CheckOptions, CheckOutcome, HealthCheckDefinition } from '../types.js';
+import { CHECK_OPTIONS_SCHEMA, failOptions } from '../validation.js';
 
 /** Options of `memoryCheck`. */
 export interface MemoryCheckOptions extends CheckOptions {
@@ -32,12 +33,12 @@ function rssLimit(): number {
  * orchestrator's OOM killer handles the rest).
  */
 export function memoryCheck(options: MemoryCheckOptions = {}): HealthCheckDefinition {
-  rejectUnknownKeys('memoryCheck', options ?? {}, [
-    ...CHECK_OPTION_KEYS,
-    'warnRatio',
-    'failRatio',
-    'maxRssBytes',
-  ]);
+  checkSchema(
+    'memoryCheck',
+    options ?? {},
+    { ...CHECK_OPTIONS_SCHEMA, warnRatio: rules.any(), failRatio: rules.any(), maxRssBytes: rules.any() },
+    failOptions,
+  );
   const { warnRatio = 0.8, failRatio = 0.95, maxRssBytes, ...checkOptions } = options;
   if (!(warnRatio > 0 && warnRatio <= failRatio && failRatio <= 1)) {
     throw new DeiaHealthError('DEIA_HEALTH_OPTIONS', 'memoryCheck: need 0 < warnRatio <= failRatio <= 1.');

@@ -1,6 +1,7 @@
 import { DeiaHealthError } from '../errors.js';
-import { CHECK_OPTION_KEYS, rejectUnknownKeys } from '../options.js';
+import { checkOptions as checkSchema, rules } from '../options.js';
 import type { CheckContext, CheckOptions, CheckOutcome, HealthCheckDefinition } from '../types.js';
+import { CHECK_OPTIONS_SCHEMA, failOptions } from '../validation.js';
 
 /** Options of `ollamaCheck`. */
 export interface OllamaCheckOptions extends CheckOptions {
@@ -80,7 +81,18 @@ export function ollamaCheck(options: OllamaCheckOptions): HealthCheckDefinition 
   if (!options || typeof options !== 'object') {
     throw new DeiaHealthError('DEIA_HEALTH_OPTIONS', 'ollamaCheck({ url, models }) needs an options object.');
   }
-  rejectUnknownKeys('ollamaCheck', options, [...CHECK_OPTION_KEYS, 'url', 'models', 'headers', 'fetch']);
+  checkSchema(
+    'ollamaCheck',
+    options,
+    {
+      ...CHECK_OPTIONS_SCHEMA,
+      url: rules.any(),
+      models: rules.any(),
+      headers: rules.any(),
+      fetch: rules.any(),
+    },
+    failOptions,
+  );
   const { url: rawUrl, models = [], headers: rawHeaders, fetch: fetchImpl, ...checkOptions } = options;
   let url = rawUrl;
   let headers = rawHeaders;

@@ -1,8 +1,9 @@
 import { createRequire } from 'node:module';
 import { DeiaHealthError } from '../errors.js';
 import { type ErrorEmitterLike, warnIfNoErrorListener } from '../listeners.js';
-import { CHECK_OPTION_KEYS, rejectUnknownKeys } from '../options.js';
+import { checkOptions as checkSchema, rejectUnknownKeys, rules } from '../options.js';
 import type { CheckOptions, CheckOutcome, HealthCheckDefinition } from '../types.js';
+import { CHECK_OPTIONS_SCHEMA, failOptions } from '../validation.js';
 
 /**
  * The part of a `pg` `PoolClient` the check uses. `on`/`removeListener`: pg-pool takes its own
@@ -16,15 +17,19 @@ export interface PgClientLike extends ErrorEmitterLike {
 }
 
 /**
- * The part of a `pg` `Pool` the check uses; a `pg.Pool` fits. Give your pool an `'error'` listener
+ * The part of a `pg` `Pool` the check uses; a `pg.Pool` fits. One shape across the SDK: it is a
+ * superset of `@deia/metrics`' `PgPoolLike` (the counts `metrics.observePgPool(pool)` samples), so
+ * the pool you give `postgresCheck` also fits `observePgPool`. Give your pool an `'error'` listener
  * (`pool.on('error', ...)`): pg emits idle clients' errors (a server restart) on the pool, and with
  * no listener that crashes the process. The check warns once when there is none.
  */
 export interface PgPoolLike extends ErrorEmitterLike {
   connect(): Promise<PgClientLike>;
-  readonly totalCount?: number;
-  readonly idleCount?: number;
-  readonly waitingCount?: number;
+  readonly totalCount: number;
+  readonly idleCount: number;
+  readonly waitingCount: number;
+  /** The pool's settings; `max` is its size. */
+  readonly options?: { max?: number };
 }
 
 /** `postgresCheck({ connectionString })`: the check creates and owns a one-connection pool. */
@@ -89,7 +94,7 @@ export function postgresCheck(
   target: PgPoolLike | PostgresConnectionConfig,
   options: PostgresCheckOptions = {},
 ): HealthCheckDefinition {
-  rejectUnknownKeys('postgresCheck', options ?? {}, [...CHECK_OPTION_KEYS, 'schema']);
+  checkSchema('postgresCheck', options ?? {}, { ...CHECK_OPTIONS_SCHEMA, schema: rules.any() }, failOptions);
   const { schema, ...checkOptions } = options;
   if (schema !== undefined && (typeof schema !== 'string' || schema === '')) {
     throw new DeiaHealthError('DEIA_HEALTH_OPTIONS', 'postgresCheck: schema must be a non-empty string.');
@@ -101,7 +106,7 @@ export function postgresCheck(
     pool = target;
   } else {
     if (target && typeof target === 'object')
-      rejectUnknownKeys('postgresCheck', target, ['connectionString', 'ssl']);
+      rejectUnknownKeys('postgresCheck', target, ['connectionString', 'ssl'], failOptions);
     const connectionString = (target as PostgresConnectionConfig | undefined)?.connectionString;
     if (typeof connectionString !== 'string' || connectionString === '') {
       throw new DeiaHealthError(

@@ -1,7 +1,8 @@
 import { DeiaHealthError } from '../errors.js';
 import { type ErrorEmitterLike, warnIfNoErrorListener } from '../listeners.js';
-import { CHECK_OPTION_KEYS, rejectUnknownKeys } from '../options.js';
+import { checkOptions as checkSchema } from '../options.js';
 import type { CheckOptions, CheckOutcome, HealthCheckDefinition } from '../types.js';
+import { CHECK_OPTIONS_SCHEMA, failOptions } from '../validation.js';
 
 /**
  * The part of a Redis client the check uses. An `ioredis` client fits (`status`), and so does a
@@ -42,7 +43,7 @@ export function parseUsedMemoryMb(info: string): number | undefined {
  * by default, per the guides' cache endpoint.
  */
 export function redisCheck(client: RedisClientLike, options: RedisCheckOptions = {}): HealthCheckDefinition {
-  rejectUnknownKeys('redisCheck', options ?? {}, [...CHECK_OPTION_KEYS]);
+  checkSchema('redisCheck', options ?? {}, { ...CHECK_OPTIONS_SCHEMA }, failOptions);
   if (!client || typeof client.ping !== 'function' || typeof client.info !== 'function') {
     throw new DeiaHealthError(
       'DEIA_HEALTH_OPTIONS',

@@ -1,0 +1,35 @@
+/**
+ * `@deia/metrics/adapter`: the framework-neutral HTTP core and the helpers adapter authors build on
+ * (`@deia/express`, `@deia/fastify`, or your own framework's). Applications use the package root.
+ */
+export { CLIENT_PACKAGES, loadPromClient } from './client.js';
+export {
+  createHttpObserver,
+  foldMethod,
+  type HttpObserver,
+  PATH_EXCLUDED,
+  PATH_RECORD,
+  PATH_SERVED,
+  type PathKind,
+  type RouteResolver,
+} from './http.js';
+export {
+  DEFAULT_HTTP_OPTIONS,
+  HTTP_OPTIONS_SCHEMA,
+  type HttpObservabilityOptions,
+  type HttpRequestInfo,
+  type HttpResponse,
+  SHUTDOWN_OPTION_RULE,
+  SHUTDOWN_SETTINGS_KEYS,
+  validateHttpOptions,
+} from './http-options.js';
+export {
+  checkOptions,
+  describeValue,
+  type Fail,
+  type OptionRule,
+  type OptionsSchema,
+  rejectUnknownKeys,
+  rules,
+} from './options.js';
+export { validateBuckets, validateDefinition } from './validate.js';
