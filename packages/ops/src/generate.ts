@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { buildAlertmanagerConfig, buildGrafanaProvisioning, buildPrometheusConfig } from './configs.js';
-import { buildDashboard, dashboardSpecs } from './dashboards.js';
+import { buildDashboard, dashboardSpecs } from './dashboards/index.js';
 import { resolveOpsOptions } from './options.js';
 import { buildRuleGroups } from './rules.js';
 import type { OpsOptions, OpsOutput } from './types.js';

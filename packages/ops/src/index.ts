@@ -5,7 +5,7 @@ export {
   buildPrometheusConfig,
   OBJECT_LABELS,
 } from './configs.js';
-export { buildDashboard, type DashboardSpec, dashboardSpecs, type PanelSpec } from './dashboards.js';
+export { buildDashboard, type DashboardSpec, dashboardSpecs, type PanelSpec } from './dashboards/index.js';
 export { generateOps, writeOps } from './generate.js';
 export { DEFAULT_OPS_OPTIONS, formatDuration, parseDuration, resolveOpsOptions } from './options.js';
 export { dashboardExprs, promqlReferences, referencedSeries } from './references.js';

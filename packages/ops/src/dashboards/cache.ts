@@ -1,0 +1,56 @@
+import type { DashboardSpec, PanelContext } from './builder.js';
+
+export function cacheDashboard(c: PanelContext): DashboardSpec {
+  const { o, m, q, rate, cacheRatio, uid } = c;
+  const { cacheHit } = c.thresholds;
+  return {
+    file: 'cache.json',
+    uid: uid('cache'),
+    title: 'DEIA / Cache',
+    rows: [
+      {
+        title: 'Cache',
+        panels: [
+          {
+            title: 'Cache health check',
+            kind: 'stat',
+            unit: 'short',
+            queries: [{ expr: `min(${m('health_check_up', `check=~"${o.checks.cache}"`)})` }],
+            thresholds: { warning: 1, lowerIsWorse: true },
+          },
+          {
+            title: 'Hit ratio',
+            kind: 'stat',
+            unit: 'percentunit',
+            queries: [{ expr: `avg(${cacheRatio})` }],
+            thresholds: cacheHit,
+          },
+          {
+            title: 'Hit ratio over time',
+            kind: 'timeseries',
+            unit: 'percentunit',
+            queries: [{ expr: cacheRatio, legend: '{{cache}}' }],
+            thresholds: cacheHit,
+          },
+          {
+            title: 'Hits and misses',
+            kind: 'timeseries',
+            unit: 'ops',
+            queries: [
+              { expr: rate('cache_hits_total', 'cache'), legend: 'hits {{cache}}' },
+              { expr: rate('cache_misses_total', 'cache'), legend: 'misses {{cache}}' },
+            ],
+          },
+          {
+            title: 'Command latency p95',
+            kind: 'timeseries',
+            unit: 's',
+            queries: [
+              { expr: q(0.95, 'cache_command_duration_seconds', 'command, '), legend: '{{command}}' },
+            ],
+          },
+        ],
+      },
+    ],
+  };
+}
