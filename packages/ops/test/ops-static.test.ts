@@ -237,7 +237,7 @@ describe('dashboards', () => {
           }
         }
         const ids = (d.panels as Array<{ id: number }>).map((p) => p.id);
-        expect(ids, file).toEqual(ids.map((_, i) => i + 1));
+        expect(new Set(ids).size, file).toBe(ids.length);
       }
       // Deterministic: the same options give the same ids and JSON.
       expect(dashboards(options)).toEqual(first);

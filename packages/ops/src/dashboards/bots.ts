@@ -8,21 +8,25 @@ export function botsDashboard(c: PanelContext): DashboardSpec {
     title: 'DEIA / Bot Performance',
     rows: [
       {
+        id: 1,
         title: 'Bots',
         panels: [
           {
+            id: 2,
             title: 'Bot instances by status',
             kind: 'timeseries',
             unit: 'short',
             queries: [{ expr: `sum by (status) (${m('bot_instances')})`, legend: '{{status}}' }],
           },
           {
+            id: 3,
             title: 'Bot startup time',
             kind: 'timeseries',
             unit: 's',
             queries: percentiles('bot_startup_duration_seconds'),
           },
           {
+            id: 4,
             title: 'Message processing latency',
             kind: 'timeseries',
             unit: 's',
@@ -30,6 +34,7 @@ export function botsDashboard(c: PanelContext): DashboardSpec {
             thresholds: { warning: t.messageProcessingP95 },
           },
           {
+            id: 5,
             title: 'Messages per minute by outcome',
             kind: 'timeseries',
             unit: 'short',
@@ -38,6 +43,7 @@ export function botsDashboard(c: PanelContext): DashboardSpec {
             ],
           },
           {
+            id: 6,
             title: 'Message errors by bot',
             kind: 'timeseries',
             unit: 'short',
@@ -49,6 +55,7 @@ export function botsDashboard(c: PanelContext): DashboardSpec {
             ],
           },
           {
+            id: 7,
             title: 'Restarts in 10m by bot',
             kind: 'timeseries',
             unit: 'short',
@@ -58,6 +65,7 @@ export function botsDashboard(c: PanelContext): DashboardSpec {
             thresholds: { warning: t.crashLoopWarning, critical: t.crashLoopCritical },
           },
           {
+            id: 8,
             title: 'Start errors in 5m by bot',
             kind: 'timeseries',
             unit: 'short',
@@ -72,12 +80,14 @@ export function botsDashboard(c: PanelContext): DashboardSpec {
           ...(o.optional.botResources
             ? ([
                 {
+                  id: 101,
                   title: 'CPU per bot',
                   kind: 'timeseries',
                   unit: 'percentunit',
                   queries: [{ expr: m('bot_cpu_usage_ratio'), legend: '{{bot_id}}' }],
                 },
                 {
+                  id: 102,
                   title: 'Memory per bot',
                   kind: 'timeseries',
                   unit: 'bytes',
@@ -88,9 +98,11 @@ export function botsDashboard(c: PanelContext): DashboardSpec {
         ],
       },
       {
+        id: 9,
         title: 'Queue',
         panels: [
           {
+            id: 10,
             title: 'Queue depth',
             kind: 'timeseries',
             unit: 'short',
@@ -98,12 +110,14 @@ export function botsDashboard(c: PanelContext): DashboardSpec {
             thresholds: { warning: t.queueBacklogWarning, critical: t.queueBacklogCritical },
           },
           {
+            id: 11,
             title: 'Queue depth trend (per second, 15m)',
             kind: 'timeseries',
             unit: 'short',
             queries: [{ expr: rec(`job_queue:${p}task_queue_depth:deriv15m`), legend: '{{queue}}' }],
           },
           {
+            id: 12,
             title: 'Dispatch latency',
             kind: 'timeseries',
             unit: 's',
@@ -111,6 +125,7 @@ export function botsDashboard(c: PanelContext): DashboardSpec {
             thresholds: { warning: t.dispatchLatencyP50 },
           },
           {
+            id: 13,
             title: 'Tasks per second',
             kind: 'timeseries',
             unit: 'short',
@@ -121,6 +136,7 @@ export function botsDashboard(c: PanelContext): DashboardSpec {
             ],
           },
           {
+            id: 14,
             title: 'Queue wait',
             kind: 'timeseries',
             unit: 's',

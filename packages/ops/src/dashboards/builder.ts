@@ -1,3 +1,4 @@
+import { DeiaMetricsError } from '@deia/metrics';
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import {
   AnnotationQueryBuilder,
@@ -18,6 +19,11 @@ import type { ResolvedOpsOptions } from '../types.js';
 
 /** A panel described as data; thresholds come from the same options as the alerts. */
 export interface PanelSpec {
+  /**
+   * Grafana panel id, unique in its dashboard and fixed in the source (never derived from the
+   * position), so a link to a panel (`viewPanel=<id>`) survives added panels and option changes.
+   */
+  id: number;
   title: string;
   kind: 'timeseries' | 'stat' | 'gauge';
   unit: string;
@@ -35,7 +41,8 @@ export interface DashboardSpec {
   file: string;
   uid: string;
   title: string;
-  rows: Array<{ title: string; panels: PanelSpec[] }>;
+  /** Rows share the panels' id space. */
+  rows: Array<{ id: number; title: string; panels: PanelSpec[] }>;
 }
 
 // biome-ignore lint/suspicious/noTemplateCurlyInString: a Grafana variable reference, not a JS template.
@@ -194,12 +201,22 @@ export function buildDashboard(spec: DashboardSpec, o: ResolvedOpsOptions): obje
         .titleFormat('Deployed {{version}}')
         .step('1m'),
     );
-  // Stable panel ids: sequential per dashboard in declaration order (rows included), so links to a
-  // panel (`viewPanel=`) survive regeneration as long as the panels before it do not change.
-  let id = 0;
+  // Stable panel ids: written in the specs, so adding a panel or switching an option never renumbers
+  // the others (links with `viewPanel=<id>` keep pointing at the same panel).
+  const seen = new Map<number, string>();
+  const claim = (id: number, title: string) => {
+    const other = seen.get(id);
+    if (other !== undefined || !Number.isInteger(id) || id < 1)
+      throw new DeiaMetricsError(
+        'DEIA_OPS_DASHBOARD',
+        `${spec.file}: panel "${title}" has id ${id}, ${other === undefined ? 'not a positive integer' : `already used by "${other}"`}.`,
+      );
+    seen.set(id, title);
+    return id;
+  };
   for (const row of spec.rows) {
-    d.withRow(new RowBuilder(row.title).id(++id));
-    for (const p of row.panels) d.withPanel(panel(p).id(++id));
+    d.withRow(new RowBuilder(row.title).id(claim(row.id, row.title)));
+    for (const p of row.panels) d.withPanel(panel(p).id(claim(p.id, p.title)));
   }
   return d.build();
 }

@@ -9,9 +9,11 @@ export function cacheDashboard(c: PanelContext): DashboardSpec {
     title: 'DEIA / Cache',
     rows: [
       {
+        id: 1,
         title: 'Cache',
         panels: [
           {
+            id: 2,
             title: 'Cache health check',
             kind: 'stat',
             unit: 'short',
@@ -19,6 +21,7 @@ export function cacheDashboard(c: PanelContext): DashboardSpec {
             thresholds: { warning: 1, lowerIsWorse: true },
           },
           {
+            id: 3,
             title: 'Hit ratio',
             kind: 'stat',
             unit: 'percentunit',
@@ -26,6 +29,7 @@ export function cacheDashboard(c: PanelContext): DashboardSpec {
             thresholds: cacheHit,
           },
           {
+            id: 4,
             title: 'Hit ratio over time',
             kind: 'timeseries',
             unit: 'percentunit',
@@ -33,6 +37,7 @@ export function cacheDashboard(c: PanelContext): DashboardSpec {
             thresholds: cacheHit,
           },
           {
+            id: 5,
             title: 'Hits and misses',
             kind: 'timeseries',
             unit: 'ops',
@@ -42,6 +47,7 @@ export function cacheDashboard(c: PanelContext): DashboardSpec {
             ],
           },
           {
+            id: 6,
             title: 'Command latency p95',
             kind: 'timeseries',
             unit: 's',

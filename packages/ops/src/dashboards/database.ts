@@ -9,9 +9,11 @@ export function databaseDashboard(c: PanelContext): DashboardSpec {
     title: 'DEIA / Database',
     rows: [
       {
+        id: 1,
         title: 'PostgreSQL',
         panels: [
           {
+            id: 2,
             title: 'Database health check',
             kind: 'stat',
             unit: 'short',
@@ -19,6 +21,7 @@ export function databaseDashboard(c: PanelContext): DashboardSpec {
             thresholds: { warning: 1, lowerIsWorse: true },
           },
           {
+            id: 3,
             title: 'Pool utilisation',
             kind: 'gauge',
             unit: 'percentunit',
@@ -28,6 +31,7 @@ export function databaseDashboard(c: PanelContext): DashboardSpec {
             max: 1,
           },
           {
+            id: 4,
             title: 'Pool connections',
             kind: 'timeseries',
             unit: 'short',
@@ -37,6 +41,7 @@ export function databaseDashboard(c: PanelContext): DashboardSpec {
             })),
           },
           {
+            id: 5,
             title: 'Pool utilisation over time',
             kind: 'timeseries',
             unit: 'percentunit',
@@ -44,6 +49,7 @@ export function databaseDashboard(c: PanelContext): DashboardSpec {
             thresholds: pool,
           },
           {
+            id: 6,
             title: 'Query duration p95 by operation',
             kind: 'timeseries',
             unit: 's',
@@ -51,6 +57,7 @@ export function databaseDashboard(c: PanelContext): DashboardSpec {
             thresholds: { warning: t.dbQueryP95 },
           },
           {
+            id: 7,
             title: 'Query rate and errors',
             kind: 'timeseries',
             unit: 'ops',

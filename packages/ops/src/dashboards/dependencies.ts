@@ -9,15 +9,18 @@ export function dependenciesDashboard(c: PanelContext): DashboardSpec {
     title: 'DEIA / Dependencies and Operations',
     rows: [
       {
+        id: 1,
         title: 'Dependencies',
         panels: [
           {
+            id: 2,
             title: 'Health checks',
             kind: 'timeseries',
             unit: 'short',
             queries: [{ expr: `min by (check) (${m('health_check_up')})`, legend: '{{check}}' }],
           },
           {
+            id: 3,
             title: 'Dependency latency p95',
             kind: 'timeseries',
             unit: 's',
@@ -30,6 +33,7 @@ export function dependenciesDashboard(c: PanelContext): DashboardSpec {
             thresholds: deps,
           },
           {
+            id: 4,
             title: 'Ollama latency p95',
             kind: 'timeseries',
             unit: 's',
@@ -42,6 +46,7 @@ export function dependenciesDashboard(c: PanelContext): DashboardSpec {
             thresholds: deps,
           },
           {
+            id: 5,
             title: 'Ollama errors',
             kind: 'timeseries',
             unit: 'ops',
@@ -53,6 +58,7 @@ export function dependenciesDashboard(c: PanelContext): DashboardSpec {
             ],
           },
           {
+            id: 6,
             title: 'LLM tokens per second',
             kind: 'timeseries',
             unit: 'short',
@@ -61,9 +67,11 @@ export function dependenciesDashboard(c: PanelContext): DashboardSpec {
         ],
       },
       {
+        id: 7,
         title: 'Process',
         panels: [
           {
+            id: 8,
             title: 'Event-loop lag p99',
             kind: 'timeseries',
             unit: 's',
@@ -71,6 +79,7 @@ export function dependenciesDashboard(c: PanelContext): DashboardSpec {
             thresholds: { warning: t.eventLoopLag },
           },
           {
+            id: 9,
             title: 'File descriptors used',
             kind: 'timeseries',
             unit: 'percentunit',
@@ -78,6 +87,7 @@ export function dependenciesDashboard(c: PanelContext): DashboardSpec {
             thresholds: { warning: t.fileDescriptors },
           },
           {
+            id: 10,
             title: 'Uptime',
             kind: 'stat',
             unit: 's',
@@ -87,12 +97,14 @@ export function dependenciesDashboard(c: PanelContext): DashboardSpec {
           ...(o.optional.websocket
             ? ([
                 {
+                  id: 101,
                   title: 'WebSocket connections',
                   kind: 'timeseries',
                   unit: 'short',
                   queries: [{ expr: `sum(${m('websocket_connections')})`, legend: 'open' }],
                 },
                 {
+                  id: 102,
                   title: 'WebSocket disconnects per minute',
                   kind: 'timeseries',
                   unit: 'short',
@@ -106,6 +118,7 @@ export function dependenciesDashboard(c: PanelContext): DashboardSpec {
           ...(o.optional.auth
             ? ([
                 {
+                  id: 103,
                   title: 'Auth failures in 5m',
                   kind: 'timeseries',
                   unit: 'short',
@@ -115,6 +128,7 @@ export function dependenciesDashboard(c: PanelContext): DashboardSpec {
               ] satisfies PanelSpec[])
             : []),
           {
+            id: 11,
             title: 'Rate-limited requests',
             kind: 'timeseries',
             unit: 'reqps',
@@ -134,9 +148,11 @@ export function dependenciesDashboard(c: PanelContext): DashboardSpec {
     const cluster = o.grafana.clusterVariable ? 'cluster=~"$cluster",' : '';
     const fs = `${cluster}job="${o.nodeExporter.job}",fstype!~"tmpfs|devtmpfs|overlay|squashfs|ramfs|nsfs|fuse.lxcfs"`;
     spec.rows.push({
+      id: 12,
       title: 'Host (node_exporter)',
       panels: [
         {
+          id: 13,
           title: 'Disk free',
           kind: 'timeseries',
           unit: 'percentunit',

@@ -9,10 +9,12 @@ export function overviewDashboard(c: PanelContext): DashboardSpec {
     title: 'DEIA / System Overview',
     rows: [
       {
+        id: 1,
         title: 'Service level',
         panels: [
-          { title: 'Targets up', kind: 'stat', unit: 'short', queries: [{ expr: `sum(up${sel()})` }] },
+          { id: 2, title: 'Targets up', kind: 'stat', unit: 'short', queries: [{ expr: `sum(up${sel()})` }] },
           {
+            id: 3,
             title: 'Availability (1h)',
             kind: 'stat',
             unit: 'percentunit',
@@ -21,6 +23,7 @@ export function overviewDashboard(c: PanelContext): DashboardSpec {
             description: `SLO target ${o.sloTarget * 100}% of requests without a 5xx.`,
           },
           {
+            id: 4,
             title: 'Response time p95',
             kind: 'stat',
             unit: 's',
@@ -28,6 +31,7 @@ export function overviewDashboard(c: PanelContext): DashboardSpec {
             thresholds: latency,
           },
           {
+            id: 5,
             title: 'Error ratio (5xx)',
             kind: 'stat',
             unit: 'percentunit',
@@ -37,15 +41,18 @@ export function overviewDashboard(c: PanelContext): DashboardSpec {
         ],
       },
       {
+        id: 6,
         title: 'Traffic',
         panels: [
           {
+            id: 7,
             title: 'Request rate',
             kind: 'timeseries',
             unit: 'reqps',
             queries: [{ expr: rec(`job:${p}http_requests:rate5m`), legend: '{{job}}' }],
           },
           {
+            id: 8,
             title: 'Request duration',
             kind: 'timeseries',
             unit: 's',
@@ -57,6 +64,7 @@ export function overviewDashboard(c: PanelContext): DashboardSpec {
             thresholds: latency,
           },
           {
+            id: 9,
             title: 'Error ratio',
             kind: 'timeseries',
             unit: 'percentunit',
@@ -64,6 +72,7 @@ export function overviewDashboard(c: PanelContext): DashboardSpec {
             thresholds: errors,
           },
           {
+            id: 10,
             title: 'Requests in flight',
             kind: 'timeseries',
             unit: 'short',
@@ -72,9 +81,11 @@ export function overviewDashboard(c: PanelContext): DashboardSpec {
         ],
       },
       {
+        id: 11,
         title: 'Resources',
         panels: [
           {
+            id: 12,
             title: 'Bot instances running / max',
             kind: 'stat',
             unit: 'short',
@@ -84,6 +95,7 @@ export function overviewDashboard(c: PanelContext): DashboardSpec {
             ],
           },
           {
+            id: 13,
             title: 'Memory (RSS)',
             kind: 'timeseries',
             unit: 'bytes',
@@ -91,6 +103,7 @@ export function overviewDashboard(c: PanelContext): DashboardSpec {
             thresholds: memory,
           },
           {
+            id: 14,
             title: 'CPU (cores)',
             kind: 'timeseries',
             unit: 'percentunit',
@@ -100,6 +113,7 @@ export function overviewDashboard(c: PanelContext): DashboardSpec {
             thresholds: { warning: t.cpu },
           },
           {
+            id: 15,
             title: 'DB pool utilisation',
             kind: 'gauge',
             unit: 'percentunit',
@@ -109,6 +123,7 @@ export function overviewDashboard(c: PanelContext): DashboardSpec {
             max: 1,
           },
           {
+            id: 16,
             title: 'Cache hit ratio',
             kind: 'stat',
             unit: 'percentunit',

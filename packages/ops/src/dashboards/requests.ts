@@ -9,21 +9,25 @@ export function requestsDashboard(c: PanelContext): DashboardSpec {
     title: 'DEIA / Request Metrics',
     rows: [
       {
+        id: 1,
         title: 'Requests',
         panels: [
           {
+            id: 2,
             title: 'Request rate by route',
             kind: 'timeseries',
             unit: 'reqps',
             queries: [{ expr: rec(`job_route:${p}http_requests:rate5m`), legend: '{{route}}' }],
           },
           {
+            id: 3,
             title: 'Responses by status',
             kind: 'timeseries',
             unit: 'reqps',
             queries: [{ expr: rate('http_requests_total', 'status'), legend: '{{status}}' }],
           },
           {
+            id: 4,
             title: 'Response time percentiles',
             kind: 'timeseries',
             unit: 's',
@@ -31,6 +35,7 @@ export function requestsDashboard(c: PanelContext): DashboardSpec {
             thresholds: latency,
           },
           {
+            id: 5,
             title: 'Slowest routes (p95)',
             kind: 'timeseries',
             unit: 's',
@@ -43,6 +48,7 @@ export function requestsDashboard(c: PanelContext): DashboardSpec {
             thresholds: latency,
           },
           {
+            id: 6,
             title: 'Error ratio by route',
             kind: 'timeseries',
             unit: 'percentunit',
@@ -55,6 +61,7 @@ export function requestsDashboard(c: PanelContext): DashboardSpec {
             thresholds: errors,
           },
           {
+            id: 7,
             title: 'Average request / response size',
             kind: 'timeseries',
             unit: 'bytes',
@@ -72,9 +79,11 @@ export function requestsDashboard(c: PanelContext): DashboardSpec {
         ],
       },
       {
+        id: 8,
         title: 'SLO',
         panels: [
           {
+            id: 9,
             title: 'Availability error ratio by window',
             kind: 'timeseries',
             unit: 'percentunit',
@@ -82,6 +91,7 @@ export function requestsDashboard(c: PanelContext): DashboardSpec {
             thresholds: { warning: 1 - o.sloTarget },
           },
           {
+            id: 10,
             title: `Ratio of requests slower than ${o.latencySlo.thresholdSeconds}s`,
             kind: 'timeseries',
             unit: 'percentunit',
