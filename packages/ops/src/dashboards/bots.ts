@@ -1,3 +1,5 @@
+import { leMatcher } from '../rule-helpers.js';
+import { formatThreshold } from '../rules.js';
 import type { DashboardSpec, PanelContext, PanelSpec } from './builder.js';
 
 export function botsDashboard(c: PanelContext): DashboardSpec {
@@ -123,6 +125,23 @@ export function botsDashboard(c: PanelContext): DashboardSpec {
             unit: 's',
             queries: percentiles('bot_dispatch_latency_seconds'),
             thresholds: { warning: t.dispatchLatencyP50 },
+          },
+          {
+            id: 15,
+            title: `Dispatches within ${formatThreshold(t.dispatchLatencyP50, 'duration')}`,
+            kind: 'timeseries',
+            unit: 'percentunit',
+            queries: [
+              {
+                expr: `sum(rate(${m('bot_dispatch_latency_seconds_bucket', leMatcher(t.dispatchLatencyP50))}[$__rate_interval])) / sum(rate(${m('bot_dispatch_latency_seconds_count')}[$__rate_interval]))`,
+                legend: 'within',
+              },
+            ],
+            // BotDispatchSlow: below half, the median dispatch latency is above the bound.
+            thresholds: { warning: 0.5, lowerIsWorse: true },
+            description: `Share of dispatches that took at most ${formatThreshold(t.dispatchLatencyP50, 'duration')} (a bucket bound). BotDispatchSlow fires below 50%: the median is then above it.`,
+            min: 0,
+            max: 1,
           },
           {
             id: 13,

@@ -129,9 +129,13 @@ export function panelContext(o: ResolvedOpsOptions) {
       expr: q(quant, name, by),
       legend: `p${Math.round(quant * 100)}${legendBy ? ` {{${legendBy}}}` : ''}`,
     }));
+  /** `part / total` by `by`, 0 (not "No data") while `part` has no series yet (as the rules do). */
+  const ratio = (by: string, part: string, total: string) =>
+    `(sum by (${by}) (rate(${part}[$__rate_interval])) or 0 * sum by (${by}) (rate(${total}[$__rate_interval]))) / sum by (${by}) (rate(${total}[$__rate_interval]))`;
   return {
     o,
     p,
+    ratio,
     t,
     vm,
     sel,

@@ -1,7 +1,8 @@
 import type { DashboardSpec, PanelContext, PanelSpec } from './builder.js';
 
 export function dependenciesDashboard(c: PanelContext): DashboardSpec {
-  const { o, t, m, q, rate, uid } = c;
+  const { o, t, m, q, rate, ratio, uid } = c;
+  const errorRatio = { warning: t.dependencyErrorRatioWarning, critical: t.dependencyErrorRatioCritical };
   const { deps } = c.thresholds;
   const spec: DashboardSpec = {
     file: 'dependencies.json',
@@ -56,6 +57,41 @@ export function dependenciesDashboard(c: PanelContext): DashboardSpec {
                 legend: '{{model}} {{operation}}',
               },
             ],
+          },
+          {
+            id: 14,
+            title: 'Dependency error ratio',
+            kind: 'timeseries',
+            unit: 'percentunit',
+            queries: [
+              {
+                expr: ratio(
+                  'dependency',
+                  m('dependency_request_duration_seconds_count', 'outcome="error"'),
+                  m('dependency_request_duration_seconds_count'),
+                ),
+                legend: '{{dependency}}',
+              },
+            ],
+            thresholds: errorRatio,
+            description: `DependencyErrorRate alerts on the dependencies other than "${o.llmDependencies}" (those have OllamaErrorRate).`,
+          },
+          {
+            id: 15,
+            title: 'Ollama error ratio',
+            kind: 'timeseries',
+            unit: 'percentunit',
+            queries: [
+              {
+                expr: ratio(
+                  'model, operation',
+                  m('llm_request_errors_total'),
+                  m('llm_request_duration_seconds_count'),
+                ),
+                legend: '{{model}} {{operation}}',
+              },
+            ],
+            thresholds: errorRatio,
           },
           {
             id: 6,
