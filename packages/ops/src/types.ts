@@ -1,3 +1,5 @@
+import type { MetricDefinition, MetricGroup } from '@deia/metrics';
+
 /**
  * Public types of `@deia/ops`: the generator of Prometheus rules, prometheus.yml,
  * Alertmanager config and Grafana dashboards from the metric catalog.
@@ -154,6 +156,25 @@ export interface OpsOptions {
    * skip them so one failure is one alert. @default 'ollama'
    */
   llmDependencies?: string;
+  /**
+   * The `groups` given to `createMetrics`: dashboards of groups switched off are not emitted, and
+   * panels reading a switched-off group's series are left out. @default every group
+   */
+  groups?: MetricGroup[];
+  /**
+   * The `extraMetrics` given to `createMetrics`. Each gets a panel on the "Extra metrics" dashboard
+   * (`extra-metrics.json`), chosen by type: counter -> per-second rate, histogram -> p50/p95/p99,
+   * gauge -> value. Validated like `createMetrics` does (name, type, labels, buckets).
+   * @default []
+   */
+  extraMetrics?: MetricDefinition[];
+  /**
+   * Price of LLM tokens in US dollars per 1000 tokens (`llm_tokens_total`): one number for every
+   * token, or one price for prompt and one for completion tokens. When set, the Dependencies
+   * dashboard adds "Estimated LLM cost per hour" (by model). The price is applied at query time,
+   * so the whole range shown is priced at today's price. @default unset (the token panel only)
+   */
+  llmPricePer1kTokens?: number | { prompt: number; completion: number };
   /** Regular expressions matching the `check` label of `health_check_up`. @default { database: 'database|db|postgres', cache: 'cache|redis' } */
   checks?: { database?: string; cache?: string };
   /**
@@ -248,6 +269,9 @@ export interface ResolvedOpsOptions {
   checks: { database: string; cache: string };
   optional: { auth: boolean; websocket: boolean; botResources: boolean };
   llmDependencies: string;
+  groups: MetricGroup[];
+  extraMetrics: MetricDefinition[];
+  llmPricePer1kTokens: { prompt: number; completion: number } | undefined;
   nodeExporter: { enabled: boolean; job: string; targets: string[] };
   prometheus: {
     scrapeTargets: string[];

@@ -1,12 +1,15 @@
+import { CATALOG, DEFAULT_METRICS_OPTIONS, type MetricDefinition, type MetricGroup } from '@deia/metrics';
 import { parser } from '@prometheus-io/lezer-promql';
 import { describe, expect, it } from 'vitest';
 import {
   alertRules,
   type DashboardSpec,
+  dashboardExprs,
   dashboardSpecs,
   generateOps,
   type OpsOptions,
   type OpsOutput,
+  promqlReferences,
   resolveOpsOptions,
 } from '../src/index.js';
 import { ALERT_DASHBOARDS } from '../src/rule-helpers.js';
@@ -178,4 +181,175 @@ describe('a panel for every alerted series', () => {
       expect(alertsWithoutPanel(options)).toEqual([]);
     },
   );
+});
+
+// ---------------------------------------------------------------------------------------------
+
+const EXTRA: MetricDefinition[] = [
+  {
+    name: 'orders_placed_total',
+    type: 'counter',
+    help: 'Orders placed, by channel.',
+    unit: '1',
+    labelNames: ['channel'],
+    group: 'custom',
+  },
+  {
+    name: 'payment_duration_seconds',
+    type: 'histogram',
+    help: 'Payment provider call duration in seconds.',
+    unit: 'seconds',
+    labelNames: ['provider'],
+    buckets: [0.1, 0.5, 1, 5],
+    group: 'custom',
+  },
+  {
+    name: 'inventory_items',
+    type: 'gauge',
+    help: 'Items in stock.',
+    unit: '1',
+    labelNames: [],
+    group: 'custom',
+  },
+];
+
+type Panel = {
+  id: number;
+  type: string;
+  title: string;
+  fieldConfig?: { defaults: { unit: string } };
+  targets?: Array<{ expr: string; legendFormat?: string }>;
+};
+
+const dashboards = (options: OpsOptions = {}) =>
+  Object.fromEntries(
+    Object.entries(generateOps(options).files)
+      .filter(([f]) => f.startsWith('grafana/dashboards/'))
+      .map(([f, text]) => [f.replace('grafana/dashboards/', ''), JSON.parse(text) as { panels: Panel[] }]),
+  );
+const panel = (d: { panels: Panel[] } | undefined, title: string) => d?.panels.find((p) => p.title === title);
+const exprs = (p: Panel | undefined) => (p?.targets ?? []).map((t) => t.expr);
+
+describe('the guides\u2019 panels the SDK can fill', () => {
+  it('DB query latency p50 / p99, queue depth on the overview, with the variables', () => {
+    const all = dashboards({ prefix: 'deia_', grafana: { clusterVariable: true } });
+    const db = panel(all['database.json'], 'Query duration p50 / p99');
+    expect(exprs(db)).toEqual([
+      'histogram_quantile(0.5, sum by (le) (rate(deia_db_query_duration_seconds_bucket{job="deia-bot-controller",job=~"$job",cluster=~"$cluster",instance=~"$instance"}[$__rate_interval])))',
+      'histogram_quantile(0.99, sum by (le) (rate(deia_db_query_duration_seconds_bucket{job="deia-bot-controller",job=~"$job",cluster=~"$cluster",instance=~"$instance"}[$__rate_interval])))',
+    ]);
+    expect(exprs(panel(all['system-overview.json'], 'Queue depth'))).toEqual([
+      'max by (queue) (deia_task_queue_depth{job="deia-bot-controller",job=~"$job",cluster=~"$cluster",instance=~"$instance"})',
+    ]);
+  });
+
+  it('token cost only with llmPricePer1kTokens, priced per token type', () => {
+    expect(panel(dashboards()['dependencies.json'], 'Estimated LLM cost per hour')).toBeUndefined();
+    expect(panel(dashboards()['dependencies.json'], 'LLM tokens per second')).toBeDefined();
+    const one = panel(
+      dashboards({ llmPricePer1kTokens: 0.002 })['dependencies.json'],
+      'Estimated LLM cost per hour',
+    );
+    expect(one?.fieldConfig?.defaults.unit).toBe('currencyUSD');
+    expect(exprs(one)[0]).toMatch(
+      /type="prompt"[^)]*\[\$__rate_interval\]\) \* 0\.002 or .*type="completion".*\* 0\.002\) \* 3600 \/ 1000$/,
+    );
+    const two = panel(
+      dashboards({ llmPricePer1kTokens: { prompt: 0.5, completion: 1.5 } })['dependencies.json'],
+      'Estimated LLM cost per hour',
+    );
+    expect(exprs(two)[0]).toContain('* 0.5 or rate(');
+    expect(exprs(two)[0]).toContain('* 1.5) * 3600 / 1000');
+    expect(() => resolveOpsOptions({ llmPricePer1kTokens: -1 })).toThrow(
+      /llmPricePer1kTokens must be a non-negative/,
+    );
+    expect(() => resolveOpsOptions({ llmPricePer1kTokens: { prompt: 1 } as never })).toThrow(
+      /needs both prompt and completion/,
+    );
+  });
+});
+
+describe('extra metrics (panels derived from the definitions)', () => {
+  it('no extraMetrics: no extra dashboard', () => {
+    expect(Object.keys(dashboards())).not.toContain('extra-metrics.json');
+  });
+
+  it('one panel per extra metric by type: counter rate, histogram p50/p95/p99, gauge value', () => {
+    const d = dashboards({ extraMetrics: EXTRA, prefix: 'shop_' })['extra-metrics.json'];
+    expect(d).toBeDefined();
+    const sel = 'job="deia-bot-controller",job=~"$job",instance=~"$instance"';
+    expect(exprs(panel(d, 'shop_orders_placed_total per second'))).toEqual([
+      `sum by (channel) (rate(shop_orders_placed_total{${sel}}[$__rate_interval]))`,
+    ]);
+    expect(exprs(panel(d, 'shop_payment_duration_seconds'))).toEqual(
+      [0.5, 0.95, 0.99].map(
+        (q) =>
+          `histogram_quantile(${q}, sum by (le) (rate(shop_payment_duration_seconds_bucket{${sel}}[$__rate_interval])))`,
+      ),
+    );
+    expect(panel(d, 'shop_payment_duration_seconds')?.fieldConfig?.defaults.unit).toBe('s');
+    expect(exprs(panel(d, 'shop_inventory_items'))).toEqual([`shop_inventory_items{${sel}}`]);
+  });
+
+  it('keeps every panel id when a metric is added or the order changes', () => {
+    const ids = (defs: MetricDefinition[]) =>
+      Object.fromEntries(
+        (dashboards({ extraMetrics: defs })['extra-metrics.json']?.panels ?? []).map((p) => [p.title, p.id]),
+      );
+    const before = ids(EXTRA.slice(0, 2));
+    const after = ids([
+      ...EXTRA.slice().reverse(),
+      {
+        name: 'refunds_total',
+        type: 'counter',
+        help: 'Refunds.',
+        unit: '1',
+        labelNames: [],
+        group: 'custom',
+      },
+    ]);
+    for (const [title, id] of Object.entries(before)) expect(after[title], title).toBe(id);
+    expect(new Set(Object.values(after)).size).toBe(Object.keys(after).length);
+  });
+
+  it.each([
+    [{ extraMetrics: 'x' }, /extraMetrics must be an array/],
+    [
+      { extraMetrics: [{ ...EXTRA[0], name: 'orders_placed' }] },
+      /extraMetrics\[0\]: .*counter names end in _total/,
+    ],
+    [
+      { extraMetrics: [{ ...EXTRA[0], name: 'http_requests_total' }] },
+      /"http_requests_total" is already defined/,
+    ],
+    [{ groups: ['http', 'bot'] }, /unknown group "bot"; use some of: http, process, bots/],
+  ] as Array<[OpsOptions, RegExp]>)('rejects %j with a coded error', (options, message) => {
+    expect(() => resolveOpsOptions(options)).toThrow(message);
+  });
+});
+
+describe('groups switched off', () => {
+  it('emit no dashboard for them and no panel reading their series', async () => {
+    const groups: MetricGroup[] = ['http', 'process', 'health', 'dependencies'];
+    const options: OpsOptions = { groups };
+    const all = dashboards(options);
+    expect(Object.keys(all).sort()).toEqual([
+      'dependencies.json',
+      'request-metrics.json',
+      'system-overview.json',
+    ]);
+    const off = CATALOG.filter((d) => !groups.includes(d.group as MetricGroup)).map((d) => d.name);
+    const read = Object.values(all).flatMap((d) =>
+      dashboardExprs(d).flatMap((e) => [...promqlReferences(e).metrics]),
+    );
+    expect(read.filter((n) => off.some((name) => n.startsWith(name)))).toEqual([]);
+    // What stays: the overview's HTTP, process and `up` panels; the dependency panels.
+    expect(panel(all['system-overview.json'], 'Request rate')).toBeDefined();
+    expect(panel(all['system-overview.json'], 'Memory (RSS)')).toBeDefined();
+    expect(panel(all['system-overview.json'], 'Queue depth')).toBeUndefined();
+    expect(panel(all['dependencies.json'], 'Dependency error ratio')).toBeDefined();
+    expect(panel(all['dependencies.json'], 'Ollama error ratio')).toBeUndefined();
+    // Every group on (the default) changes nothing.
+    expect(dashboards({ groups: [...DEFAULT_METRICS_OPTIONS.groups] })).toEqual(dashboards());
+  });
 });

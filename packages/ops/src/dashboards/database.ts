@@ -69,6 +69,19 @@ export function databaseDashboard(c: PanelContext): DashboardSpec {
               { expr: `sum(rate(${m('db_query_errors_total')}[$__rate_interval]))`, legend: 'errors' },
             ],
           },
+          {
+            id: 8,
+            title: 'Query duration p50 / p99',
+            kind: 'timeseries',
+            unit: 's',
+            queries: [
+              { expr: q(0.5, 'db_query_duration_seconds', ''), legend: 'p50' },
+              { expr: q(0.99, 'db_query_duration_seconds', ''), legend: 'p99' },
+            ],
+            thresholds: { warning: t.dbQueryP95 },
+            description:
+              'Every operation together; the p95 by operation (what SlowDatabaseQueries reads) is beside it.',
+          },
         ],
       },
     ],

@@ -2,6 +2,7 @@ import type { DashboardSpec, PanelContext, PanelSpec } from './builder.js';
 
 export function dependenciesDashboard(c: PanelContext): DashboardSpec {
   const { o, t, m, q, rate, ratio, uid } = c;
+  const price = o.llmPricePer1kTokens;
   const errorRatio = { warning: t.dependencyErrorRatioWarning, critical: t.dependencyErrorRatioCritical };
   const { deps } = c.thresholds;
   const spec: DashboardSpec = {
@@ -100,6 +101,24 @@ export function dependenciesDashboard(c: PanelContext): DashboardSpec {
             unit: 'short',
             queries: [{ expr: rate('llm_tokens_total', 'model, type'), legend: '{{model}} {{type}}' }],
           },
+          // Only with a price (options.llmPricePer1kTokens): without one the token panel above is all.
+          ...(price
+            ? ([
+                {
+                  id: 16,
+                  title: 'Estimated LLM cost per hour',
+                  kind: 'timeseries',
+                  unit: 'currencyUSD',
+                  queries: [
+                    {
+                      expr: `sum by (model) (rate(${m('llm_tokens_total', 'type="prompt"')}[$__rate_interval]) * ${price.prompt} or rate(${m('llm_tokens_total', 'type="completion"')}[$__rate_interval]) * ${price.completion}) * 3600 / 1000`,
+                      legend: '{{model}}',
+                    },
+                  ],
+                  description: `llm_tokens_total priced at ${price.prompt} USD (prompt) and ${price.completion} USD (completion) per 1000 tokens, at query time: the whole range is priced at today's price.`,
+                },
+              ] satisfies PanelSpec[])
+            : []),
         ],
       },
       {
