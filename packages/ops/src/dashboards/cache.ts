@@ -55,6 +55,34 @@ export function cacheDashboard(c: PanelContext): DashboardSpec {
               { expr: q(0.95, 'cache_command_duration_seconds', 'command, '), legend: '{{command}}' },
             ],
           },
+          // Read from the server by the cache health check (redisCheck: INFO). Every instance of the
+          // service reads the same server, so the instances are combined with max, not summed.
+          {
+            id: 7,
+            title: 'Cache server memory',
+            kind: 'timeseries',
+            unit: 'bytes',
+            queries: [
+              { expr: `max by (cache) (${m('cache_memory_used_bytes')})`, legend: 'used {{cache}}' },
+              { expr: `max by (cache) (${m('cache_memory_max_bytes')} > 0)`, legend: 'limit {{cache}}' },
+            ],
+            description:
+              'used_memory and maxmemory from Redis INFO, as the cache health check last read them (no limit line when maxmemory is 0).',
+          },
+          {
+            id: 8,
+            title: 'Cache evictions per second',
+            kind: 'timeseries',
+            unit: 'ops',
+            queries: [
+              {
+                expr: `max by (cache) (rate(${m('cache_evictions_total')}[$__rate_interval]))`,
+                legend: '{{cache}}',
+              },
+            ],
+            description:
+              'Keys Redis evicted for its memory limit (INFO evicted_keys), read by the cache health check.',
+          },
         ],
       },
     ],
