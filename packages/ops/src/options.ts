@@ -1,11 +1,5 @@
-import {
-  CATALOG,
-  DEFAULT_METRICS_OPTIONS,
-  DeiaMetricsError,
-  type MetricDefinition,
-  type MetricGroup,
-  validateDefinition,
-} from '@deia/metrics';
+import { DeiaMetricsError } from '@deia/metrics';
+import { resolveCatalogOptions } from './options-catalog.js';
 import type { OpsForKey, OpsOptions, OpsThresholds, ResolvedOpsOptions } from './types.js';
 
 /** Every default of the ops generator, in one place. Thresholds: see docs/alerts.md for the choice. */
@@ -340,45 +334,7 @@ export function resolveOpsOptions(options: OpsOptions = {}): ResolvedOpsOptions 
     fail('llmDependencies must be a regular expression.');
   }
 
-  const knownGroups = DEFAULT_METRICS_OPTIONS.groups;
-  let groups: MetricGroup[] = [...knownGroups];
-  if (o.groups !== undefined) {
-    if (!Array.isArray(o.groups))
-      fail(`groups must be an array of metric groups (${knownGroups.join(', ')}).`);
-    for (const g of o.groups as unknown[])
-      if (!knownGroups.includes(g as MetricGroup))
-        fail(`groups: unknown group "${String(g)}"; use some of: ${knownGroups.join(', ')}.`);
-    groups = [...new Set(o.groups)];
-  }
-  const extraMetrics: MetricDefinition[] = [];
-  if (o.extraMetrics !== undefined) {
-    if (!Array.isArray(o.extraMetrics)) fail('extraMetrics must be an array of metric definitions.');
-    for (const [i, def] of (o.extraMetrics as MetricDefinition[]).entries()) {
-      try {
-        validateDefinition(def, prefix as string);
-      } catch (e) {
-        fail(`extraMetrics[${i}]: ${(e as Error).message}`);
-      }
-      if (CATALOG.some((d) => d.name === def.name) || extraMetrics.some((d) => d.name === def.name))
-        fail(`extraMetrics[${i}]: "${def.name}" is already defined (catalog or an earlier extra metric).`);
-      extraMetrics.push(def);
-    }
-  }
-  const price = o.llmPricePer1kTokens;
-  const isPrice = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
-  let llmPricePer1kTokens: ResolvedOpsOptions['llmPricePer1kTokens'];
-  if (typeof price === 'number') {
-    if (!isPrice(price))
-      fail('llmPricePer1kTokens must be a non-negative number (US dollars per 1000 tokens).');
-    llmPricePer1kTokens = { prompt: price, completion: price };
-  } else if (price !== undefined) {
-    const pr = checkKeys('llmPricePer1kTokens', price, ['prompt', 'completion']);
-    if (!isPrice(pr.prompt) || !isPrice(pr.completion))
-      fail(
-        'llmPricePer1kTokens needs both prompt and completion as non-negative numbers (US dollars per 1000 tokens).',
-      );
-    llmPricePer1kTokens = { prompt: pr.prompt as number, completion: pr.completion as number };
-  }
+  const { groups, extraMetrics, llmPricePer1kTokens } = resolveCatalogOptions(o, prefix as string);
 
   const ne = checkKeys('nodeExporter', o.nodeExporter, ['enabled', 'job', 'targets']);
   if (ne.enabled !== undefined && typeof ne.enabled !== 'boolean')
