@@ -21,7 +21,8 @@ const packages = readdirSync(join(root, 'packages'))
 // packages/ops/README.md and docs/benchmarks.md; source maps are about half of each unpacked size.
 const BUDGETS = {
   '@deia/metrics': { tarball: 150_000, unpacked: 600_000, dependencies: 0 },
-  '@deia/ops': { tarball: 150_000, unpacked: 600_000, dependencies: 3 },
+  // ops: 640 KB after the dashboards were split by file and gained panels (issue 12); a dev-time tool.
+  '@deia/ops': { tarball: 150_000, unpacked: 700_000, dependencies: 3 },
   '@deia/health': { tarball: 130_000, unpacked: 500_000, dependencies: 0 },
   '@deia/express': { tarball: 20_000, unpacked: 100_000, dependencies: 2 },
   '@deia/fastify': { tarball: 15_000, unpacked: 60_000, dependencies: 3 },

@@ -50,6 +50,14 @@ const CASES: Array<[string, OpsOptions]> = [
           group: 'custom',
         },
         {
+          name: 'retries_total',
+          type: 'counter',
+          help: 'Retries.',
+          unit: '1',
+          labelNames: [],
+          group: 'custom',
+        },
+        {
           name: 'job_duration_seconds',
           type: 'histogram',
           help: 'Job duration.',

@@ -32,7 +32,7 @@ function extraPanel(c: PanelContext, def: MetricDefinition, id: number): PanelSp
       title: `${name} per second`,
       kind: 'timeseries',
       unit: RATE_UNITS[def.unit] ?? 'short',
-      queries: [{ expr: `sum by (${by}) (rate(${c.m(def.name)}[$__rate_interval]))`, legend }],
+      queries: [{ expr: `sum${by ? ` by (${by})` : ''} (rate(${c.m(def.name)}[$__rate_interval]))`, legend }],
     };
   if (def.type === 'histogram')
     return {
