@@ -5,6 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { Agent, request as httpRequest } from 'node:http';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { startFaultProxy } from './fault-proxy.js';
 import {
   DATABASE_URL,
   dropSchema,
@@ -13,8 +14,7 @@ import {
   type StartController,
   uniqueSchema,
   waitFor,
-} from './controller-suite.js';
-import { startFaultProxy } from './fault-proxy.js';
+} from './helpers.js';
 
 /** user rows per task id, and the rows left in the persistent queue. */
 async function stored(schema: string) {

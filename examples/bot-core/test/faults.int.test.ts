@@ -6,8 +6,8 @@ import { createMetrics } from '@deia/metrics';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { migrate, Store } from '../src/index.js';
-import { DATABASE_URL, dropSchema, uniqueSchema, waitFor } from './controller-suite.js';
 import { type FaultProxy, startFaultProxy } from './fault-proxy.js';
+import { DATABASE_URL, dropSchema, uniqueSchema, waitFor } from './helpers.js';
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 

@@ -1,7 +1,7 @@
 // DATABASE_URL unset: the controller runs an embedded PGlite served over the Postgres wire protocol
 // (so the code path is still pg). Stopping that server (fault API) puts it in degraded mode.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { json, metricsText, post, sample, waitFor } from '../../bot-core/test/controller-suite.js';
+import { json, metricsText, post, sample, waitFor } from '../../bot-core/test/helpers.js';
 import { type Controller, startController } from '../src/app.js';
 
 describe('express: embedded PGlite (no DATABASE_URL)', () => {

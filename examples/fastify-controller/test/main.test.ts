@@ -1,4 +1,4 @@
 import { fileURLToPath } from 'node:url';
-import { mainProcessSuite } from '../../bot-core/test/controller-suite.js';
+import { mainProcessSuite } from '../../bot-core/test/main-suite.js';
 
 mainProcessSuite('fastify', fileURLToPath(new URL('..', import.meta.url)), 'fastify-controller');

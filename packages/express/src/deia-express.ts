@@ -8,7 +8,14 @@ import {
   PATH_SERVED,
   type RouteResolver,
 } from '@deia/metrics';
-import { appPrefix, collectTemplates, UNKNOWN_MOUNT } from './route-templates.js';
+import {
+  appPrefix,
+  collectTemplates,
+  createExpress4Templates,
+  type Express4Request,
+  parseMounts,
+  routerOf,
+} from './route-templates.js';
 import type { DeiaExpressMiddleware, DeiaExpressOptions } from './types.js';
 
 interface ExpressRequest extends IncomingMessage {
@@ -46,13 +53,36 @@ export function deiaExpress(options: DeiaExpressOptions): DeiaExpressMiddleware 
     );
   }
 
-  // Route object -> full template(s); null when it cannot be found in the app's router tree.
+  let mounts: ReturnType<typeof parseMounts>;
+  try {
+    mounts = parseMounts((options as { mounts?: unknown } | null)?.mounts, 'deiaExpress');
+  } catch (err) {
+    throw new DeiaMetricsError('DEIA_HTTP_OPTIONS', (err as Error).message);
+  }
+  const express4 = createExpress4Templates(mounts);
+  // app -> true on Express 5 (public `app.router`), false on Express 4
+  const hasRouter = new WeakMap<object, boolean>();
+  let lastApp: object | undefined;
+  let lastIs4 = false;
+  const isExpress4 = (app: object): boolean => {
+    if (app === lastApp) return lastIs4; // one app serves nearly every request
+    let v = hasRouter.get(app);
+    if (v === undefined) {
+      v = routerOf(app) !== undefined;
+      hasRouter.set(app, v);
+    }
+    lastApp = app;
+    lastIs4 = !v;
+    return lastIs4;
+  };
+
+  // Express 5: Route object -> full template(s); null when it is not in the app's router tree.
   const templates = new Map<object, string[] | null>();
   let warned = false;
   const warnOnce = (what: string) => {
     if (warned) return;
     warned = true;
-    const msg = `@deia/express: ${what}; its routes are recorded with "*" for that mount path (never the concrete URL). Express 4, and Express 5 with router >= 2.3, keep every mount path.`;
+    const msg = `@deia/express: ${what}; the mount part of its routes is recovered from the URL instead (ids as "#val" unless the mount is listed in the mounts option; never a concrete id). Express 5 with router >= 2.3 keeps every mount path.`;
     if (options.logger?.warn) options.logger.warn({}, msg);
     else process.emitWarning(msg, 'DeiaMetricsWarning');
   };
@@ -60,8 +90,7 @@ export function deiaExpress(options: DeiaExpressOptions): DeiaExpressMiddleware 
     const app = req.app;
     if (app) {
       const found = new Map<object, string[]>();
-      const complete = collectTemplates(app as Parameters<typeof collectTemplates>[0], found, appPrefix(app));
-      if (!complete) warnOnce('a router mount path could not be read (e.g. router 2.2 keeps none)');
+      collectTemplates(app as Parameters<typeof collectTemplates>[0], found, appPrefix(app));
       for (const [r, list] of found) templates.set(r, list);
     }
     const t = templates.get(route) ?? null;
@@ -72,15 +101,16 @@ export function deiaExpress(options: DeiaExpressOptions): DeiaExpressMiddleware 
     const req = ctx as ExpressRequest;
     const route = req.route;
     if (route === undefined || route === null) return undefined;
+    if (req.app && isExpress4(req.app)) return express4(req as Express4Request);
     let t = templates.get(route);
     if (t === undefined) t = discover(req, route);
     if (t !== null && t.length === 1) return t[0];
     if (t === null) {
-      // Not in the router tree (e.g. a router called from a function): the mount URL may hold
-      // ids, so only the route's own template, behind "*" when it is mounted somewhere.
-      if (!req.baseUrl) return String(route.path);
-      warnOnce('a route was reached outside the router tree (a router called from a function?)');
-      return UNKNOWN_MOUNT + String(route.path);
+      // Not in the router tree (under a mount path the router does not keep, as on router 2.2, or
+      // a router called from a function): the mount part comes from the URL, as on Express 4.
+      if (req.baseUrl)
+        warnOnce('a route was reached whose mount path the router does not keep (router 2.2?)');
+      return express4(req as Express4Request);
     }
     // Several templates (a path array, or a router mounted twice): the one that is the request
     // path itself or the mount URL plus the route path, else the first.
@@ -92,7 +122,7 @@ export function deiaExpress(options: DeiaExpressOptions): DeiaExpressMiddleware 
     return t.includes(direct) ? direct : (t[0] as string);
   };
 
-  const observer = createHttpObserver(options, resolveRoute, 'deiaExpress', ['shutdown']);
+  const observer = createHttpObserver(options, resolveRoute, 'deiaExpress', ['shutdown', 'mounts']);
   const logError = (err: unknown, msg: string) => {
     if (options.logger?.error) options.logger.error({ err }, msg);
     else process.emitWarning(`${msg}: ${(err as Error).message}`, 'DeiaMetricsWarning');

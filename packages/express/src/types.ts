@@ -22,6 +22,16 @@ export interface DeiaExpressOptions extends Omit<HttpObservabilityOptions, 'heal
    * @default { timeoutMs: 10000, signals: ['SIGTERM', 'SIGINT'], exit: true }
    */
   shutdown?: DeiaShutdownOptions;
+  /**
+   * Express 4: full templates of routers mounted with parameters (`['/bots/:botId']`).
+   * Express 4 keeps its mount paths in private state, so the mount part of a route is recovered
+   * from the matched URL: by these templates, by a sub-app's `app.path()`, and otherwise by
+   * replacing id-like segments (numbers, UUIDs, hex, dates) with `#val`. List a mount here when
+   * its ids are slugs (`/bots/alpha`) or to get `:botId` instead of `#val`. Express 5 reads its
+   * mount paths from `app.router`; only routes under a mount the router does not keep (router
+   * 2.2) use this option there.
+   */
+  mounts?: readonly string[];
 }
 
 /** The middleware `deiaExpress` returns, with a few handles. */

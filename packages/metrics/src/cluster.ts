@@ -1,14 +1,15 @@
+import cluster, { type Worker } from 'node:cluster';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import { loadPromClient } from './client.js';
 import { DeiaMetricsError } from './errors.js';
+import { type MetricJson, renderExposition, scrapeResponse, TEXT_CONTENT_TYPE } from './exposition.js';
 import type { ClusterRegistryClass, PromClientModule } from './types.js';
 
-const warnOnce = (message: string) => process.emitWarning(message, 'DeiaMetricsWarning');
+const warn = (message: string) => process.emitWarning(message, 'DeiaMetricsWarning');
 
 /** `ClusterRegistry` (@prometheus-io/client) or `AggregatorRegistry` (prom-client), whichever exists. */
-export function clusterRegistryClass(
-  client: PromClientModule = loadPromClient(warnOnce),
-): ClusterRegistryClass {
+export function clusterRegistryClass(client: PromClientModule = loadPromClient(warn)): ClusterRegistryClass {
   const cls = client.ClusterRegistry ?? client.AggregatorRegistry;
   if (!cls) {
     throw new DeiaMetricsError(
@@ -19,6 +20,28 @@ export function clusterRegistryClass(
   return cls;
 }
 
+// The primary asks each worker for `getMetricsAsJSON()` of its shared registries over the cluster's
+// IPC channel, with these messages (the client's own channel answers only with aggregated text).
+const REQ = 'deia-metrics:cluster-req';
+const RES = 'deia-metrics:cluster-res';
+interface MetricsRequest {
+  type: typeof REQ;
+  id: number;
+}
+interface MetricsReply {
+  type: typeof RES;
+  id: number;
+  metrics?: MetricJson[][];
+  error?: string;
+}
+const isRequest = (m: unknown): m is MetricsRequest =>
+  typeof m === 'object' && m !== null && (m as MetricsRequest).type === REQ;
+const isReply = (m: unknown): m is MetricsReply =>
+  typeof m === 'object' && m !== null && (m as MetricsReply).type === RES;
+
+let sharedRegistries: Registry[] = [];
+let workerListening = false;
+
 /**
  * In a cluster worker: answer the primary's requests with these registries' metrics.
  * Call once per worker, after `createMetrics`.
@@ -26,18 +49,202 @@ export function clusterRegistryClass(
 export function shareWithCluster(registries: Registry | Registry[], client?: PromClientModule): void {
   const Cls = clusterRegistryClass(client);
   Cls.setRegistries(registries);
-  // Constructing one installs the worker's message listener (idempotent in the client).
+  // Constructing one installs the client's own worker listener (idempotent in the client), so a
+  // primary using the client's AggregatorRegistry directly is answered too.
   new Cls();
+  sharedRegistries = Array.isArray(registries) ? [...registries] : [registries];
+  if (workerListening || !cluster.isWorker) return;
+  workerListening = true;
+  process.on('message', (message: unknown) => {
+    if (!isRequest(message)) return;
+    const reply = (r: Omit<MetricsReply, 'type' | 'id'>) =>
+      // A callback, so a primary gone meanwhile is not an unhandled 'error' event in the worker.
+      process.send?.({ type: RES, id: message.id, ...r } satisfies MetricsReply, undefined, {}, () => {});
+    Promise.all(sharedRegistries.map((r) => r.getMetricsAsJSON()))
+      .then((metrics) => reply({ metrics: metrics as unknown as MetricJson[][] }))
+      .catch((err: unknown) => reply({ error: err instanceof Error ? err.message : String(err) }));
+  });
+}
+
+interface Pending {
+  waiting: Set<number>;
+  responses: MetricJson[][];
+  settle(err: Error | undefined): void;
+}
+const pending = new Map<number, Pending>();
+let nextId = 1;
+let primaryListening = false;
+
+function listenAsPrimary(): void {
+  if (primaryListening) return;
+  primaryListening = true;
+  cluster.on('message', (worker: Worker, message: unknown) => {
+    if (!isReply(message)) return;
+    const p = pending.get(message.id);
+    if (!p?.waiting.has(worker.id)) return;
+    if (message.error !== undefined) {
+      p.settle(new Error(`worker ${worker.id} failed to collect its metrics: ${message.error}`));
+      return;
+    }
+    p.responses.push(...(message.metrics ?? []));
+    p.waiting.delete(worker.id);
+    if (p.waiting.size === 0) p.settle(undefined);
+  });
+  cluster.on('exit', (worker: Worker) => {
+    for (const p of pending.values()) {
+      if (p.waiting.has(worker.id)) {
+        p.settle(new Error(`worker ${worker.id} exited before it sent its metrics`));
+      }
+    }
+  });
+}
+
+const labelKey = (labels: object | undefined) =>
+  labels ? JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : '';
+
+/**
+ * The client's aggregation drops exemplars; an exemplar stays true of the summed series (a request
+ * that landed in that bucket), so the newest one any worker has for a sample is kept.
+ */
+type Exemplar = NonNullable<MetricJson['values'][number]['exemplar']>;
+function newestExemplars(responses: MetricJson[][]): Map<string, Exemplar> {
+  const out = new Map<string, Exemplar>();
+  for (const metrics of responses) {
+    for (const m of metrics) {
+      for (const v of m.values) {
+        const e = v.exemplar;
+        if (!e || e.timestamp === undefined) continue;
+        const k = `${m.name}\0${v.metricName ?? ''}\0${labelKey(v.labels)}`;
+        const seen = out.get(k);
+        if (!seen || (seen.timestamp ?? 0) < e.timestamp) out.set(k, e);
+      }
+    }
+  }
+  return out;
+}
+
+/** Options of `createClusterAggregator`. */
+export interface ClusterAggregatorOptions {
+  /** The Prometheus client (`prom-client` or `@prometheus-io/client`). @default the one installed */
+  client?: PromClientModule;
+  /** How long to wait for every worker's answer before the scrape fails. @default 5000 */
+  timeoutMs?: number;
+}
+
+/** What `createClusterAggregator()` returns: a `metricsSource`, and a ready request handler. */
+export interface ClusterAggregator {
+  /** Every worker's metrics aggregated, as data (counters and histograms summed, exemplars kept). */
+  getMetricsAsJSON(): Promise<MetricJson[]>;
+  /** The same, rendered as Prometheus text 0.0.4. */
+  metrics(): Promise<string>;
+  /** The content type of `metrics()`. */
+  readonly contentType: string;
+  /**
+   * A `node:http` request handler for `/metrics`: OpenMetrics 1.0.0 or text 0.0.4 as `Accept`
+   * prefers, gzipped when accepted and at least 4 KiB, 405 for methods other than GET/HEAD, 500
+   * (and a `DeiaMetricsWarning`) when a worker fails or does not answer in time.
+   */
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
 }
 
 /**
- * In the cluster primary: a registry whose `clusterMetrics()` asks every worker for its metrics and
- * returns them aggregated (counters and histograms summed, gauges by each metric's `aggregator`).
+ * In the cluster primary: asks every connected worker (those that called `shareWithCluster`) for its
+ * metrics and aggregates them with the client's `aggregate` (counters and histograms summed, gauges
+ * by each metric's `aggregator`). Serve it with `handle`, or pass it as `metricsSource` to an adapter:
+ * both negotiate the format and gzip like a single process's `/metrics`.
  */
-export function createClusterAggregator(client?: PromClientModule): {
-  metrics(): Promise<string>;
-  readonly contentType: string;
-} {
-  const registry = new (clusterRegistryClass(client))();
-  return { metrics: () => registry.clusterMetrics(), contentType: registry.contentType };
+export function createClusterAggregator(
+  clientOrOptions?: PromClientModule | ClusterAggregatorOptions,
+): ClusterAggregator {
+  const options: ClusterAggregatorOptions =
+    clientOrOptions && 'Registry' in clientOrOptions
+      ? { client: clientOrOptions }
+      : ((clientOrOptions as ClusterAggregatorOptions | undefined) ?? {});
+  const Cls = clusterRegistryClass(options.client);
+  const timeoutMs = options.timeoutMs ?? 5000;
+  if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
+    throw new DeiaMetricsError(
+      'DEIA_METRICS_OPTIONS',
+      'createClusterAggregator: timeoutMs must be a number > 0.',
+    );
+  }
+  if (!cluster.isPrimary) {
+    throw new DeiaMetricsError(
+      'DEIA_NOT_CLUSTER_PRIMARY',
+      'createClusterAggregator() belongs in the cluster primary; call shareWithCluster() in the workers.',
+    );
+  }
+  listenAsPrimary();
+
+  const collect = (): Promise<MetricJson[][]> =>
+    new Promise((resolve, reject) => {
+      const id = nextId++;
+      const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w?.isConnected());
+      const p: Pending = {
+        waiting: new Set(workers.map((w) => w.id)),
+        responses: [],
+        settle(err) {
+          if (!pending.delete(id)) return;
+          clearTimeout(timer);
+          if (err) reject(err);
+          else resolve(p.responses);
+        },
+      };
+      const timer = setTimeout(() => {
+        p.settle(
+          new Error(
+            `worker(s) ${[...p.waiting].join(', ')} did not send their metrics within ${timeoutMs} ms (does every worker call shareWithCluster()?)`,
+          ),
+        );
+      }, timeoutMs);
+      pending.set(id, p);
+      if (workers.length === 0) {
+        p.settle(undefined);
+        return;
+      }
+      for (const w of workers) {
+        // A channel closed since isConnected() fails this scrape (callback), not the primary ('error').
+        w.send({ type: REQ, id } satisfies MetricsRequest, undefined, {}, (err) => {
+          if (err) p.settle(new Error(`cannot ask worker ${w.id} for its metrics: ${err.message}`));
+        });
+      }
+    });
+
+  const getMetricsAsJSON = async (): Promise<MetricJson[]> => {
+    const responses = await collect();
+    const aggregated = (await Cls.aggregate(responses).getMetricsAsJSON()) as unknown as MetricJson[];
+    const exemplars = newestExemplars(responses);
+    if (exemplars.size > 0) {
+      for (const m of aggregated) {
+        for (const v of m.values) {
+          const e = exemplars.get(`${m.name}\0${v.metricName ?? ''}\0${labelKey(v.labels)}`);
+          if (e) v.exemplar = e;
+        }
+      }
+    }
+    return aggregated;
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('Method Not Allowed\n');
+      return;
+    }
+    try {
+      const r = await scrapeResponse(
+        { metrics, contentType: TEXT_CONTENT_TYPE, getMetricsAsJSON },
+        req.headers,
+      );
+      res.writeHead(r.statusCode, r.headers).end(req.method === 'HEAD' ? undefined : r.body);
+    } catch (err) {
+      warn(
+        `@deia/metrics: aggregating the cluster's metrics failed: ${(err as Error)?.message ?? String(err)}`,
+      );
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end('metrics collection failed\n');
+    }
+  };
+
+  const metrics = async () => renderExposition(await getMetricsAsJSON(), 'text');
+  return { getMetricsAsJSON, metrics, contentType: TEXT_CONTENT_TYPE, handle };
 }

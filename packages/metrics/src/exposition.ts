@@ -1,5 +1,6 @@
 import { promisify } from 'node:util';
 import { gzip as gzipCb } from 'node:zlib';
+import type { HttpRequestInfo, HttpResponse, MetricsSource } from './http-options.js';
 
 /**
  * What `/metrics` answers: the format the scraper asks for (`Accept`, q-values included) and gzip
@@ -175,4 +176,35 @@ export function renderExposition(metrics: readonly MetricJson[], format: Exposit
     parts.push(out);
   }
   return om ? `${parts.join('')}# EOF\n` : parts.join('\n');
+}
+
+/**
+ * The 200 answer to a scrape of `source`: rendered in the format `Accept` prefers when the source
+ * has `getMetricsAsJSON()` (else its own `metrics()` and `contentType`), gzipped when
+ * `Accept-Encoding` accepts it and the body is at least `GZIP_MIN_BYTES`. Rejects when the source does.
+ */
+export async function scrapeResponse(
+  source: MetricsSource,
+  headers: HttpRequestInfo['headers'],
+): Promise<HttpResponse> {
+  let text: string;
+  let contentType: string;
+  if (typeof source.getMetricsAsJSON === 'function') {
+    const format = negotiateFormat(headers.accept);
+    text = renderExposition((await source.getMetricsAsJSON()) as MetricJson[], format);
+    contentType = format === 'openmetrics' ? OPENMETRICS_CONTENT_TYPE : TEXT_CONTENT_TYPE;
+  } else {
+    text = await source.metrics();
+    contentType = source.contentType;
+  }
+  const out: Record<string, string> = {
+    'content-type': contentType,
+    'cache-control': 'no-store',
+    vary: 'Accept, Accept-Encoding',
+  };
+  if (text.length >= GZIP_MIN_BYTES && acceptsGzip(headers['accept-encoding'])) {
+    out['content-encoding'] = 'gzip';
+    return { statusCode: 200, headers: out, body: await gzip(text) };
+  }
+  return { statusCode: 200, headers: out, body: text };
 }

@@ -96,8 +96,8 @@ export interface HttpObservabilityOptions {
    * What `/metrics` renders. @default metrics.registry. Pass `createClusterAggregator()` in a
    * cluster primary. A registry is rendered in the format the scraper's `Accept` header prefers:
    * OpenMetrics 1.0.0 (with exemplars) or Prometheus text 0.0.4 (no exemplars; also when no
-   * `Accept` is sent), the same series either way. A source without `getMetricsAsJSON()` (the
-   * cluster aggregator) is served in its own format. Bodies of 4 KiB or more are gzipped when the
+   * `Accept` is sent), the same series either way; so is the cluster aggregator. A source without
+   * `getMetricsAsJSON()` is served in its own format. Bodies of 4 KiB or more are gzipped when the
    * scraper accepts gzip (Prometheus always does).
    */
   metricsSource?: MetricsSource;

@@ -2,16 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HTTP_METHODS, OTHER_LABEL_VALUE, OVERFLOW_LABEL_VALUE, UNMATCHED_ROUTE } from './catalog.js';
-import {
-  acceptsGzip,
-  GZIP_MIN_BYTES,
-  gzip,
-  type MetricJson,
-  negotiateFormat,
-  OPENMETRICS_CONTENT_TYPE,
-  renderExposition,
-  TEXT_CONTENT_TYPE,
-} from './exposition.js';
+import { scrapeResponse } from './exposition.js';
 import type { AnyHandle } from './handles.js';
 import {
   DEFAULT_HTTP_OPTIONS,
@@ -378,26 +369,7 @@ export function createHttpObserver(
       }
     }
     try {
-      let text: string;
-      let contentType: string;
-      if (typeof source.getMetricsAsJSON === 'function') {
-        const format = negotiateFormat(req.headers.accept);
-        text = renderExposition((await source.getMetricsAsJSON()) as MetricJson[], format);
-        contentType = format === 'openmetrics' ? OPENMETRICS_CONTENT_TYPE : TEXT_CONTENT_TYPE;
-      } else {
-        text = await source.metrics();
-        contentType = source.contentType;
-      }
-      const headers: Record<string, string> = {
-        'content-type': contentType,
-        'cache-control': 'no-store',
-        vary: 'Accept, Accept-Encoding',
-      };
-      if (text.length >= GZIP_MIN_BYTES && acceptsGzip(req.headers['accept-encoding'])) {
-        headers['content-encoding'] = 'gzip';
-        return { statusCode: 200, headers, body: await gzip(text) };
-      }
-      return { statusCode: 200, headers, body: text };
+      return await scrapeResponse(source, req.headers);
     } catch (err) {
       logError(err, '@deia/metrics: rendering /metrics failed');
       return {

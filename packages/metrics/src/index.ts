@@ -8,7 +8,13 @@ export {
   UNMATCHED_ROUTE,
 } from './catalog.js';
 export { CLIENT_PACKAGES, loadPromClient } from './client.js';
-export { clusterRegistryClass, createClusterAggregator, shareWithCluster } from './cluster.js';
+export {
+  type ClusterAggregator,
+  type ClusterAggregatorOptions,
+  clusterRegistryClass,
+  createClusterAggregator,
+  shareWithCluster,
+} from './cluster.js';
 export { createMetrics, DEFAULT_METRICS_OPTIONS, type Metrics } from './create-metrics.js';
 export { renderMetricsMarkdown } from './docs.js';
 export { DeiaMetricsError } from './errors.js';

@@ -149,4 +149,6 @@ export interface PgPoolLike {
 export interface ClusterRegistryClass {
   new (): Registry & { clusterMetrics(): Promise<string> };
   setRegistries(registries: Registry | Registry[]): void;
+  /** A registry of the given `getMetricsAsJSON()` results, aggregated by each metric's `aggregator`. */
+  aggregate(metricsArr: object[]): Registry;
 }

@@ -14,6 +14,7 @@ import {
   PATH_SERVED,
   UNMATCHED_ROUTE,
 } from '../src/index.js';
+import { countPublicCalls } from './support/public-calls.js';
 
 // A bare node:http "framework": the route is whatever the handler table matched.
 const ROUTES: Record<string, string> = { '/a': '/a', '/b': '/b', '/c': '/c', '/d': '/d' };
@@ -131,20 +132,9 @@ describe('label rules', () => {
   });
 
   it('stays on the direct path when app code or a second observer created the series first', async () => {
-    // The only other way a request reaches the series is the handles' public inc()/observe()
-    // (the path taken when a metric is not this store's): count those calls.
+    // The only other way a request reaches the series is the handles' public inc()/observe().
     const metrics = createMetrics({ groups: ['http'] });
-    let publicCalls = 0;
-    for (const name of ['http_requests_total', 'http_request_duration_seconds', 'http_response_size_bytes']) {
-      const h = metrics.get(name) as unknown as Record<string, (...a: unknown[]) => unknown>;
-      for (const fn of ['inc', 'observe'].filter((f) => typeof h[f] === 'function')) {
-        const original = h[fn] as (...a: unknown[]) => unknown;
-        h[fn] = (...args: unknown[]) => {
-          publicCalls++;
-          return original(...args);
-        };
-      }
-    }
+    const publicCalls = countPublicCalls(metrics);
     {
       const labels = { method: 'GET', route: '/a', status: '200' };
       metrics.http.requests.inc(labels); // app code first
@@ -156,7 +146,7 @@ describe('label rules', () => {
         await (await fetch(`${second.url}/a`)).text();
       }
       await first.waitFor(41);
-      expect(publicCalls).toBe(2);
+      expect(publicCalls.count).toBe(2);
       expect(metrics.registry.getSingleMetric('http_requests_total')).toBe(metrics.http.requests.metric);
       const text = await metrics.registry.metrics();
       // one series, app and both observers summed

@@ -16,6 +16,7 @@ import {
   type PromClientModule,
   UNMATCHED_ROUTE,
 } from '../src/index.js';
+import { countPublicCalls } from './support/public-calls.js';
 
 const require = createRequire(import.meta.url);
 const CELLS = ['prom-client-15-0', 'prom-client-15-1-0', 'prom-client', '@prometheus-io/client'] as const;
@@ -44,17 +45,7 @@ async function record(client: PromClientModule) {
     warn: () => {},
   }); // several copies on purpose
   // Count the handles' public inc()/observe(): the path a request takes when the fast path is off.
-  let publicCalls = 0;
-  for (const name of ['http_requests_total', 'http_request_duration_seconds', 'http_response_size_bytes']) {
-    const h = metrics.get(name) as unknown as Record<string, (...a: unknown[]) => unknown>;
-    for (const fn of ['inc', 'observe'].filter((f) => typeof h[f] === 'function')) {
-      const original = h[fn] as (...a: unknown[]) => unknown;
-      h[fn] = (...args: unknown[]) => {
-        publicCalls++;
-        return original(...args);
-      };
-    }
-  }
+  const publicCalls = countPublicCalls(metrics);
   // app code creates one series first (2 public calls), then the observer records into it
   metrics.http.requests.inc({ method: 'GET', route: '/a', status: '200' });
   metrics.http.duration.observe({ method: 'GET', route: '/a', status: '200' }, 0.001);
@@ -100,7 +91,7 @@ async function record(client: PromClientModule) {
   const scraped = await (await fetch(`${url}/metrics`)).text();
   return {
     metrics,
-    publicCalls,
+    publicCalls: publicCalls.count,
     // durations are wall-clock: keep their series and counts, not their buckets' or sums' values
     lines: scraped
       .split('\n')

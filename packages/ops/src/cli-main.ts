@@ -4,14 +4,17 @@ import { parseArgs } from 'node:util';
 import { writeOps } from './generate.js';
 import type { OpsOptions } from './types.js';
 
-const USAGE = `Usage: deia-observability generate --out <dir> [--config <ops.config.json>]
+const USAGE = `Usage: deia-observability generate --out <dir> [--config <ops.config.json>] [--target files|kubernetes]
 
 Writes Prometheus rules and prometheus.yml, alertmanager.yml and Grafana dashboards and
-provisioning files for the @deia/metrics catalog (from @deia/ops).
+provisioning files for the @deia/metrics catalog (from @deia/ops); with --target kubernetes,
+the same rules, routes and dashboards as Prometheus Operator resources (PrometheusRule,
+ServiceMonitor or PodMonitor, AlertmanagerConfig) and Grafana dashboard ConfigMaps.
 
 Options:
   -o, --out <dir>        output directory (created if missing)
-  -c, --config <file>    JSON file with generator options (job, prefix, thresholds, for, ...)
+  -c, --config <file>    JSON file with generator options (job, prefix, thresholds, for, kubernetes, ...)
+  -t, --target <target>  files (default) or kubernetes
   -h, --help             show this help`;
 
 /** Runs `deia-observability` with `argv` (without node and script); returns the exit code. */
@@ -24,6 +27,7 @@ export function main(
   const optionsSpec = {
     out: { type: 'string', short: 'o' },
     config: { type: 'string', short: 'c' },
+    target: { type: 'string', short: 't', default: 'files' },
     help: { type: 'boolean', short: 'h' },
   } as const;
   try {
@@ -47,6 +51,11 @@ export function main(
     err(`error: --out <dir> is required.\n\n${USAGE}`);
     return 2;
   }
+  const target = values.target as string;
+  if (target !== 'files' && target !== 'kubernetes') {
+    err(`error: --target must be "files" or "kubernetes", got "${target}".\n\n${USAGE}`);
+    return 2;
+  }
   let options: OpsOptions = {};
   if (values.config) {
     let text: string;
@@ -66,7 +75,7 @@ export function main(
     }
   }
   try {
-    const written = writeOps(values.out, options);
+    const written = writeOps(values.out, options, target);
     out(`wrote ${written.length} files to ${values.out}`);
     return 0;
   } catch (e) {

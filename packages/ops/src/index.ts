@@ -7,6 +7,13 @@ export {
 } from './configs.js';
 export { buildDashboard, type DashboardSpec, dashboardSpecs, type PanelSpec } from './dashboards/index.js';
 export { generateOps, writeOps } from './generate.js';
+export { generateKubernetes, type KubernetesOutput, type KubernetesResource } from './kubernetes.js';
+export {
+  DEFAULT_KUBERNETES_OPTIONS,
+  type KubernetesOptions,
+  type ResolvedKubernetesOptions,
+  type SecretKeyRef,
+} from './kubernetes-options.js';
 export { DEFAULT_OPS_OPTIONS, formatDuration, parseDuration, resolveOpsOptions } from './options.js';
 export { dashboardExprs, promqlReferences, referencedSeries } from './references.js';
 export {
@@ -25,6 +32,7 @@ export type {
   OpsForKey,
   OpsOptions,
   OpsOutput,
+  OpsTarget,
   OpsThresholds,
   RecordingRule,
   ResolvedOpsOptions,

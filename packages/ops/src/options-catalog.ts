@@ -6,6 +6,7 @@ import {
   type MetricGroup,
   validateDefinition,
 } from '@deia/metrics';
+import { closest } from './option-names.js';
 import type { OpsOptions, ResolvedOpsOptions } from './types.js';
 
 const fail = (message: string): never => {
@@ -15,8 +16,13 @@ const fail = (message: string): never => {
 const checkKeys = (where: string, value: unknown, allowed: readonly string[]): Record<string, unknown> => {
   if (value === null || typeof value !== 'object' || Array.isArray(value))
     return fail(`${where} must be an object.`);
-  for (const key of Object.keys(value))
-    if (!allowed.includes(key)) fail(`${where}.${key} is not a known option; known: ${allowed.join(', ')}.`);
+  for (const key of Object.keys(value)) {
+    if (allowed.includes(key)) continue;
+    const near = closest(key, allowed);
+    fail(
+      `${where}.${key} is not a known option${near ? ` (did you mean "${near}"?)` : ''}; known: ${allowed.join(', ')}.`,
+    );
+  }
   return value as Record<string, unknown>;
 };
 

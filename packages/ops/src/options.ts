@@ -1,4 +1,6 @@
 import { DeiaMetricsError } from '@deia/metrics';
+import { resolveKubernetesOptions } from './kubernetes-options.js';
+import { closest } from './option-names.js';
 import { resolveCatalogOptions } from './options-catalog.js';
 import type { OpsForKey, OpsOptions, OpsThresholds, ResolvedOpsOptions } from './types.js';
 
@@ -117,7 +119,8 @@ export const DEFAULT_OPS_OPTIONS = {
 } as const;
 
 const CODE = 'DEIA_OPS_OPTIONS';
-const fail = (message: string): never => {
+/** Throws the generator's option error (`DEIA_OPS_OPTIONS`). */
+export const fail = (message: string): never => {
   throw new DeiaMetricsError(CODE, message);
 };
 
@@ -164,16 +167,26 @@ export function formatDuration(seconds: number): string {
 const isObject = (v: unknown): v is Record<string, unknown> =>
   v !== null && typeof v === 'object' && !Array.isArray(v);
 
-function checkKeys(where: string, value: unknown, allowed: readonly string[]): Record<string, unknown> {
+/** `value` as an object of only `allowed` keys (`{}` when undefined); unknown keys throw with "did you mean". */
+export function checkKeys(
+  where: string,
+  value: unknown,
+  allowed: readonly string[],
+): Record<string, unknown> {
   if (value === undefined) return {};
   if (!isObject(value)) return fail(`${where} must be an object.`);
   for (const key of Object.keys(value)) {
-    if (!allowed.includes(key)) fail(`${where}.${key} is not a known option; known: ${allowed.join(', ')}.`);
+    if (allowed.includes(key)) continue;
+    const near = closest(key, allowed);
+    fail(
+      `${where}.${key} is not a known option${near ? ` (did you mean "${near}"?)` : ''}; known: ${allowed.join(', ')}.`,
+    );
   }
   return value;
 }
 
-function str(where: string, value: unknown, fallback: string): string {
+/** A non-empty string option, or `fallback` when undefined. */
+export function str(where: string, value: unknown, fallback: string): string {
   if (value === undefined) return fallback;
   if (typeof value !== 'string' || value === '') return fail(`${where} must be a non-empty string.`);
   return value;
@@ -194,7 +207,8 @@ function ratio(where: string, value: unknown, fallback: number): number {
   return value;
 }
 
-function duration(where: string, value: unknown, fallback: string): string {
+/** A Prometheus duration option, or `fallback` when undefined. */
+export function duration(where: string, value: unknown, fallback: string): string {
   const v = str(where, value, fallback);
   try {
     parseDuration(v);
@@ -232,6 +246,7 @@ export function resolveOpsOptions(options: OpsOptions = {}): ResolvedOpsOptions 
     'prometheus',
     'alertmanager',
     'grafana',
+    'kubernetes',
   ]) as OpsOptions;
   const job = str('job', o.job, D.job);
   if (/["\\\n]/.test(job)) fail('job must not contain quotes, backslashes or newlines.');
@@ -496,5 +511,6 @@ export function resolveOpsOptions(options: OpsOptions = {}): ResolvedOpsOptions 
     prometheus,
     alertmanager,
     grafana,
+    kubernetes: resolveKubernetesOptions(o.kubernetes, job, prometheus),
   };
 }

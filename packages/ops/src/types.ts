@@ -5,6 +5,8 @@ import type { MetricDefinition, MetricGroup } from '@deia/metrics';
  * Alertmanager config and Grafana dashboards from the metric catalog.
  */
 
+import type { KubernetesOptions, ResolvedKubernetesOptions } from './kubernetes-options.js';
+
 /** Thresholds of the shipped alerts (and of the dashboard panels that show the same series). */
 export interface OpsThresholds {
   /** Ratio of 5xx responses to all responses (0.01 = 1%) for the warning. @default 0.01 */
@@ -251,7 +253,16 @@ export interface OpsOptions {
      */
     url?: string;
   };
+  /** Resources of the `kubernetes` target (Prometheus Operator, Grafana sidecar); see `KubernetesOptions`. */
+  kubernetes?: KubernetesOptions;
 }
+
+/**
+ * What `writeOps` / `deia-observability generate --target` writes: `'files'` (rules.yml,
+ * prometheus.yml, alertmanager.yml, Grafana provisioning) or `'kubernetes'` (Prometheus Operator
+ * resources and dashboard ConfigMaps).
+ */
+export type OpsTarget = 'files' | 'kubernetes';
 
 /** Options with every default applied (what the generators work from). */
 export interface ResolvedOpsOptions {
@@ -299,6 +310,7 @@ export interface ResolvedOpsOptions {
     clusterVariable: boolean;
     url?: string;
   };
+  kubernetes: ResolvedKubernetesOptions;
 }
 
 /** Severity of an alert; routes to the Alertmanager receiver of the same name. */

@@ -60,6 +60,8 @@ export async function startPrometheus(options: {
   configFile: string;
   dataDir: string;
   port: number;
+  /** More command-line flags (e.g. `--enable-feature=exemplar-storage`). */
+  extraArgs?: readonly string[];
 }): Promise<TestPrometheus> {
   const binary = findBinary(['prometheus'], 'prometheus');
   const url = `http://127.0.0.1:${options.port}`;
@@ -71,6 +73,7 @@ export async function startPrometheus(options: {
     // restart window is repeated quickly.
     '--rules.alert.resend-delay=1s',
     '--log.level=warn',
+    ...(options.extraArgs ?? []),
   ]);
   await readyOrStop(
     child,
