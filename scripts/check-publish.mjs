@@ -23,8 +23,8 @@ const BUDGETS = {
   // metrics: +12 KB packed for the cluster aggregator's own IPC, exemplars and negotiation (issue 14)
   '@deia/metrics': { tarball: 160_000, unpacked: 625_000, dependencies: 0 },
   // ops: +33 KB packed / +131 KB unpacked (84 KB of it source maps) for the kubernetes target;
-  // +70 KB unpacked when the dashboards were split by file and gained the panels of issue 12
-  '@deia/ops': { tarball: 175_000, unpacked: 850_000, dependencies: 3 },
+  // +23 KB packed / +100 KB unpacked (180 KB / 772 KB) when the dashboards were split by file and gained the panels of issue 12
+  '@deia/ops': { tarball: 190_000, unpacked: 850_000, dependencies: 3 },
   '@deia/health': { tarball: 130_000, unpacked: 500_000, dependencies: 0 },
   // Express 4 route templates from public API only (URL-derived mounts, url-value-parser): from
   // 14.7 KB / 72.7 KB to 28.9 KB / 108 KB (code, two source maps with their sources, README)
