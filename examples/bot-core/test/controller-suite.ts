@@ -142,6 +142,11 @@ export function controllerSuite(name: string, start: StartController) {
       expect(h.status).toBe(200);
       expect((await json(`${c.url}/health/db`)).status).toBe(200);
       expect((await json(`${c.url}/health/cache`)).status).toBe(200);
+      // the cache check reads Redis' INFO: memory, limit and evictions reach /metrics (the Cache dashboard)
+      const m = await metricsText(c.url);
+      expect(sample(m, 'cache_memory_used_bytes', { cache: 'cache' })).toBeGreaterThan(0);
+      expect(sample(m, 'cache_memory_max_bytes', { cache: 'cache' })).toBeGreaterThanOrEqual(0);
+      expect(sample(m, 'cache_evictions_total', { cache: 'cache' })).toBeGreaterThanOrEqual(0);
       expect((await json(`${c.url}/health/live`)).status).toBe(200);
       expect((await json(`${c.url}/health/ready`)).status).toBe(200);
       // anonymous: service -> status only, as the package default

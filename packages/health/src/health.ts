@@ -293,6 +293,13 @@ class CheckRunner {
         ctx.logger?.warn({ err, check: check.name }, 'health: metrics.recordHealthCheck threw');
       }
     }
+    if (outcome.cacheStats && typeof ctx.metrics?.recordCacheStats === 'function') {
+      try {
+        ctx.metrics.recordCacheStats(check.name, outcome.cacheStats);
+      } catch (err) {
+        ctx.logger?.warn({ err, check: check.name }, 'health: metrics.recordCacheStats threw');
+      }
+    }
     if (ctx.logger && (raw === 'fail' || outcome.error !== undefined)) {
       const entry = {
         check: check.name,

@@ -11,6 +11,7 @@ export {
   postgresCheck,
 } from './checks/postgres.js';
 export {
+  parseRedisInfo,
   parseUsedMemoryMb,
   type RedisCheckOptions,
   type RedisClientLike,
@@ -22,6 +23,7 @@ export { ABANDON_AFTER_TIMEOUTS, aggregateStatus, createHealth, DEFAULT_HEALTH_O
 export { formatUptime } from './safe.js';
 export { createShutdown, DEFAULT_SHUTDOWN_OPTIONS } from './shutdown.js';
 export type {
+  CacheStats,
   CheckContext,
   CheckFunction,
   CheckKind,

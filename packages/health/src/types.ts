@@ -23,6 +23,21 @@ export interface CheckOutcome {
   error?: unknown;
   /** Latency of the dependency in milliseconds, if the check measured it itself (else: the run time). */
   latencyMs?: number;
+  /**
+   * A cache server's own memory and eviction counters, as read by the check (`redisCheck`: from
+   * `INFO`); passed to the metrics sink's `recordCacheStats` after the run. Never shown in responses.
+   */
+  cacheStats?: CacheStats;
+}
+
+/** What a cache check read from the server (Redis `INFO`: used_memory, maxmemory, evicted_keys). */
+export interface CacheStats {
+  /** Memory in use, in bytes. */
+  usedMemoryBytes?: number;
+  /** Memory limit in bytes; 0 means no limit. */
+  maxMemoryBytes?: number;
+  /** Keys evicted for the memory limit since the server started (or its stats were reset). */
+  evictedKeys?: number;
 }
 
 /**
@@ -151,6 +166,8 @@ export interface HealthLogger {
 /** Structural metrics sink; a `Metrics` from `@deia/metrics` fits. */
 export interface HealthMetricsSink {
   recordHealthCheck(check: string, up: boolean, seconds: number): void;
+  /** Receives a cache check's `cacheStats` under the check's name (`Metrics` has it). */
+  recordCacheStats?(check: string, stats: CacheStats): void;
 }
 
 /** Paths the handler serves; set one to `false` to not serve it. */

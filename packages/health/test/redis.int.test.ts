@@ -1,6 +1,8 @@
+import { createMetrics } from '@deia/metrics';
 import Redis, { type RedisOptions } from 'ioredis';
+import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createHealth, type Health, parseUsedMemoryMb, redisCheck } from '../src/index.js';
+import { createHealth, type Health, parseRedisInfo, parseUsedMemoryMb, redisCheck } from '../src/index.js';
 import {
   closedPort,
   get,
@@ -30,11 +32,11 @@ const health = (...args: Parameters<typeof createHealth>): Health => {
 const ready = (c: Redis) =>
   c.status === 'ready' ? Promise.resolve() : new Promise((r) => c.once('ready', r));
 type Queue = { toArray(): Array<{ command: { name: string; args: unknown[] } }> };
-/** Commands the check sent (PING, INFO memory) still waiting in ioredis' offline or command queue. */
+/** Commands the check sent (PING, INFO memory, INFO stats) still waiting in ioredis' offline or command queue. */
 const queued = (c: Redis) => {
   const internals = c as unknown as { offlineQueue: Queue; commandQueue: Queue };
   return [...internals.offlineQueue.toArray(), ...internals.commandQueue.toArray()].filter(
-    ({ command }) => command.name === 'ping' || (command.name === 'info' && command.args[0] === 'memory'),
+    ({ command }) => command.name === 'ping' || command.name === 'info',
   ).length;
 };
 
@@ -50,6 +52,64 @@ describe('redisCheck against the real Redis', () => {
     expect(body.memory_used_mb).toBeGreaterThan(0);
     expect(body.latency_ms).toBeGreaterThan(0);
     expect(body.latency_ms).toBeLessThan(500);
+  });
+
+  it('records memory, memory limit and evictions from INFO through the metrics sink (own redis-server)', async () => {
+    // Its own server: CONFIG SET maxmemory would change the shared one for everybody.
+    const server = await startRedisServer();
+    cleanup.push(() => server.stop());
+    const c = client({ port: server.port, host: '127.0.0.1' });
+    await ready(c);
+    const registry = new Registry();
+    const metrics = createMetrics({ registry });
+    const h = health({ cacheTtlMs: 0, metrics, checks: { cache: redisCheck(c) } });
+    const sample = async (name: string) => {
+      const line = (await registry.metrics())
+        .split('\n')
+        .find((l) => l.startsWith(`${name}{cache="cache"} `));
+      return line === undefined ? undefined : Number(line.split(' ')[1]);
+    };
+    const info = async () => ({
+      ...parseRedisInfo(await c.info('memory')),
+      ...parseRedisInfo(await c.info('stats')),
+    });
+
+    // No limit yet: maxmemory 0, nothing evicted; the counter exists at 0 from the first read.
+    expect((await get(h, '/health/cache')).statusCode).toBe(200);
+    expect(await sample('cache_memory_max_bytes')).toBe(0);
+    expect(await sample('cache_evictions_total')).toBe(0);
+    const used = await sample('cache_memory_used_bytes');
+    expect(used).toBeGreaterThan(100_000);
+    expect(Math.abs((used as number) - Number((await info()).used_memory))).toBeLessThan(1_000_000);
+
+    // A 4 MB limit with LRU eviction, then 8 MB of values: Redis evicts, the counter follows INFO.
+    const limit = 4 * 1024 * 1024;
+    await c.config('SET', 'maxmemory', String(limit));
+    await c.config('SET', 'maxmemory-policy', 'allkeys-lru');
+    const value = 'x'.repeat(10_000);
+    const deadline = Date.now() + 10_000;
+    let i = 0;
+    while (Number((await info()).evicted_keys) < 50 && Date.now() < deadline) {
+      const batch = c.pipeline();
+      for (let j = 0; j < 100; j++) batch.set(`deia-dash-test:${i++}`, value);
+      await batch.exec();
+    }
+    expect(Number((await info()).evicted_keys)).toBeGreaterThanOrEqual(50);
+    expect((await get(h, '/health/cache')).statusCode).toBe(200);
+    const evictedNow = Number((await info()).evicted_keys);
+    expect(await sample('cache_memory_max_bytes')).toBe(limit);
+    expect(await sample('cache_evictions_total')).toBe(evictedNow);
+    expect(await sample('cache_memory_used_bytes')).toBeLessThanOrEqual(limit * 1.1);
+
+    // CONFIG RESETSTAT zeroes evicted_keys: a reset, the counter never goes down.
+    await c.config('RESETSTAT');
+    while (Number((await info()).evicted_keys) === 0 && Date.now() < deadline + 10_000)
+      await c.set(`deia-dash-test:${i++}`, value);
+    const afterReset = Number((await info()).evicted_keys);
+    expect(afterReset).toBeGreaterThan(0);
+    expect(afterReset).toBeLessThan(evictedNow);
+    expect((await get(h, '/health/cache')).statusCode).toBe(200);
+    expect(await sample('cache_evictions_total')).toBe(evictedNow + Number((await info()).evicted_keys));
   });
 
   it('parses used_memory from INFO memory', () => {

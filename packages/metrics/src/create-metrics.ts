@@ -119,6 +119,17 @@ export interface Metrics {
   /** Feeds `health_check_up` and `health_check_duration_seconds` (the sink `@deia/health` calls). */
   recordHealthCheck(check: string, up: boolean, durationSeconds: number): void;
   /**
+   * Feeds `cache_memory_used_bytes`, `cache_memory_max_bytes` and `cache_evictions_total` from the
+   * cache server's own counters (what `@deia/health`'s `redisCheck` reads from `INFO`), under
+   * `cache=<name>`. `evictedKeys` is the server's running total: the counter grows by its increase
+   * since the previous call (starting at 0 on the first), and a smaller value (server restart,
+   * `CONFIG RESETSTAT`) counts as a reset. Missing or invalid fields are skipped.
+   */
+  recordCacheStats(
+    cache: string,
+    stats: { usedMemoryBytes?: number; maxMemoryBytes?: number; evictedKeys?: number },
+  ): void;
+  /**
    * Counts spans that never reached the trace collector into `tracing_spans_dropped_total{reason}`;
    * fits `@deia/tracing`'s `onDroppedSpans` as is: `startTracing({ onDroppedSpans: metrics.recordDroppedSpans })`.
    */
@@ -365,6 +376,8 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     startTimer: () => () => 0,
   } as unknown as AnyHandle;
   const opt = <H extends AnyHandle>(name: string): H => (handles.get(name) ?? noop) as H;
+  /** Last `evictedKeys` per cache, to turn the server's running total into counter increases. */
+  const evictedSeen = new Map<string, number>();
 
   if (groups.has('process')) {
     if (options.defaultMetrics ?? DEFAULT_METRICS_OPTIONS.defaultMetrics) {
@@ -526,6 +539,24 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     recordHealthCheck: (check, up, seconds) => {
       opt<GaugeHandle>('health_check_up').set({ check }, up ? 1 : 0);
       opt<HistogramHandle>('health_check_duration_seconds').observe({ check }, seconds);
+    },
+    recordCacheStats: (cache, stats) => {
+      const valid = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+      if (valid(stats?.usedMemoryBytes))
+        opt<GaugeHandle>('cache_memory_used_bytes').set({ cache }, stats.usedMemoryBytes);
+      if (valid(stats?.maxMemoryBytes))
+        opt<GaugeHandle>('cache_memory_max_bytes').set({ cache }, stats.maxMemoryBytes);
+      if (valid(stats?.evictedKeys)) {
+        const previous = evictedSeen.get(cache);
+        const increase =
+          previous === undefined
+            ? 0
+            : stats.evictedKeys >= previous
+              ? stats.evictedKeys - previous
+              : stats.evictedKeys;
+        evictedSeen.set(cache, stats.evictedKeys);
+        opt<CounterHandle>('cache_evictions_total').inc({ cache }, increase);
+      }
     },
     recordDroppedSpans: (count, reason) => {
       if (Number.isFinite(count) && count > 0) {

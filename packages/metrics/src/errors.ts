@@ -16,6 +16,7 @@
  * - `DEIA_OPS_OPTIONS`: bad options of `@deia/ops` (it throws this class).
  * - `DEIA_OPS_CATALOG`: `@deia/ops` options that do not match the catalog (a rule reads a metric,
  *   label or bucket bound that is not registered).
+ * - `DEIA_OPS_DASHBOARD`: an alert with no dashboard to link (`grafana.url` set) or a broken panel spec.
  * - `DEIA_OPS_KUBERNETES`: options the `kubernetes` target cannot turn into resources.
  */
 export type DeiaMetricsErrorCode =
@@ -36,6 +37,7 @@ export type DeiaMetricsErrorCode =
   | 'DEIA_METRIC_ALERT'
   | 'DEIA_OPS_OPTIONS'
   | 'DEIA_OPS_CATALOG'
+  | 'DEIA_OPS_DASHBOARD'
   | 'DEIA_OPS_KUBERNETES';
 
 /** Error thrown on bad set-up (bad options, bad definitions). `code` is stable; match on it. */

@@ -318,6 +318,24 @@ describe('domain helpers', () => {
     expect(text).toContain('task_queue_wait_seconds_bucket{le="5",queue="default"} 2');
     expect(text).toContain('health_check_up{check="database"} 0');
   });
+
+  it("turns the cache server's running eviction total into counter increases (0 first, resets counted)", async () => {
+    const m = fresh();
+    const value = async (name: string) =>
+      Number(new RegExp(`^${name}\\{cache="redis"\\} (\\S+)$`, 'm').exec(await m.registry.metrics())?.[1]);
+    m.recordCacheStats('redis', { usedMemoryBytes: 1_000_000, maxMemoryBytes: 0, evictedKeys: 500 });
+    expect(await value('cache_evictions_total')).toBe(0); // evictions before this process: not new events
+    expect(await value('cache_memory_used_bytes')).toBe(1_000_000);
+    expect(await value('cache_memory_max_bytes')).toBe(0);
+    m.recordCacheStats('redis', { evictedKeys: 520 });
+    expect(await value('cache_evictions_total')).toBe(20);
+    m.recordCacheStats('redis', { evictedKeys: 5 }); // server restarted or CONFIG RESETSTAT
+    expect(await value('cache_evictions_total')).toBe(25);
+    m.recordCacheStats('redis', { usedMemoryBytes: Number.NaN, maxMemoryBytes: -1, evictedKeys: undefined });
+    expect(await value('cache_memory_used_bytes')).toBe(1_000_000);
+    expect(await value('cache_memory_max_bytes')).toBe(0);
+    expect(await value('cache_evictions_total')).toBe(25);
+  });
 });
 
 describe('docs/metrics.md', () => {

@@ -3,7 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { DeiaMetricsError } from '@deia/metrics';
 import { stringify } from 'yaml';
 import { buildAlertmanagerConfig, buildGrafanaProvisioning, buildPrometheusConfig } from './configs.js';
-import { buildDashboard, dashboardSpecs } from './dashboards.js';
+import { buildDashboard, dashboardSpecs } from './dashboards/index.js';
 import { generateKubernetes } from './kubernetes.js';
 import { resolveOpsOptions } from './options.js';
 import { buildRuleGroups, extraAlertTests } from './rules.js';

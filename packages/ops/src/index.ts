@@ -5,7 +5,7 @@ export {
   buildPrometheusConfig,
   OBJECT_LABELS,
 } from './configs.js';
-export { buildDashboard, type DashboardSpec, dashboardSpecs, type PanelSpec } from './dashboards.js';
+export { buildDashboard, type DashboardSpec, dashboardSpecs, type PanelSpec } from './dashboards/index.js';
 export { generateOps, writeOps } from './generate.js';
 export { generateKubernetes, type KubernetesOutput, type KubernetesResource } from './kubernetes.js';
 export {

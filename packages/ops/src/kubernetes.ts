@@ -1,7 +1,7 @@
 import { DeiaMetricsError } from '@deia/metrics';
 import { stringify } from 'yaml';
 import { buildAlertmanagerConfig } from './configs.js';
-import { buildDashboard, dashboardSpecs } from './dashboards.js';
+import { buildDashboard, dashboardSpecs } from './dashboards/index.js';
 import {
   type ResolvedKubernetesOptions,
   requireKubernetesName,

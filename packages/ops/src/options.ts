@@ -2,6 +2,7 @@ import { DeiaMetricsError } from '@deia/metrics';
 import { resolveCatalogOptions } from './catalog-view.js';
 import { resolveKubernetesOptions } from './kubernetes-options.js';
 import { closest } from './option-names.js';
+import { resolveLlmPrice } from './options-price.js';
 import type { OpsForKey, OpsOptions, OpsThresholds, ResolvedOpsOptions } from './types.js';
 
 /** Every default of the ops generator, in one place. Thresholds: see docs/alerts.md for the choice. */
@@ -243,6 +244,7 @@ export function resolveOpsOptions(options: OpsOptions = {}): ResolvedOpsOptions 
     'checks',
     'optional',
     'llmDependencies',
+    'llmPricePer1kTokens',
     'nodeExporter',
     'prometheus',
     'alertmanager',
@@ -349,6 +351,8 @@ export function resolveOpsOptions(options: OpsOptions = {}): ResolvedOpsOptions 
   } catch {
     fail('llmDependencies must be a regular expression.');
   }
+
+  const llmPricePer1kTokens = resolveLlmPrice(o);
 
   const ne = checkKeys('nodeExporter', o.nodeExporter, ['enabled', 'job', 'targets']);
   if (ne.enabled !== undefined && typeof ne.enabled !== 'boolean')
@@ -504,6 +508,7 @@ export function resolveOpsOptions(options: OpsOptions = {}): ResolvedOpsOptions 
     checks,
     optional,
     llmDependencies,
+    llmPricePer1kTokens,
     nodeExporter,
     prometheus,
     alertmanager,

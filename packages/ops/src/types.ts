@@ -126,14 +126,17 @@ export interface OpsOptions {
   prefix?: string;
   /**
    * The `groups` passed to `createMetrics`: a switched-off group gets no rules (its alerts and
-   * recording rules are left out). @default every group
+   * recording rules are left out), and its dashboards and the panels reading its series are not
+   * emitted. @default every group
    */
   groups?: readonly MetricGroup[];
   /** The `buckets` overrides passed to `createMetrics`; latency thresholds must be bounds of these. */
   buckets?: Record<string, readonly number[]>;
   /**
    * The `extraMetrics` passed to `createMetrics`. A definition with `alerts` gets its alert rules,
-   * and `prometheus/rules.test.yml` gets their promtool test cases. @default []
+   * and `prometheus/rules.test.yml` gets their promtool test cases. Each gets a panel on the "Extra
+   * metrics" dashboard (`extra-metrics.json`), chosen by type: counter -> per-second rate,
+   * histogram -> p50/p95/p99, gauge -> value. @default []
    */
   extraMetrics?: readonly MetricDefinition[];
   /** The `defaultMetrics` passed to `createMetrics`: without them there are no process alerts. @default true */
@@ -172,6 +175,13 @@ export interface OpsOptions {
    * skip them so one failure is one alert. @default 'ollama'
    */
   llmDependencies?: string;
+  /**
+   * Price of LLM tokens in US dollars per 1000 tokens (`llm_tokens_total`): one number for every
+   * token, or one price for prompt and one for completion tokens. When set, the Dependencies
+   * dashboard adds "Estimated LLM cost per hour" (by model). The price is applied at query time,
+   * so the whole range shown is priced at today's price. @default unset (the token panel only)
+   */
+  llmPricePer1kTokens?: number | { prompt: number; completion: number };
   /** Regular expressions matching the `check` label of `health_check_up`. @default { database: 'database|db|postgres', cache: 'cache|redis' } */
   checks?: { database?: string; cache?: string };
   /**
@@ -279,6 +289,7 @@ export interface ResolvedOpsOptions {
   checks: { database: string; cache: string };
   optional: { auth: boolean; websocket: boolean; botResources: boolean };
   llmDependencies: string;
+  llmPricePer1kTokens: { prompt: number; completion: number } | undefined;
   nodeExporter: { enabled: boolean; job: string; targets: string[] };
   prometheus: {
     scrapeTargets: string[];

@@ -37,6 +37,59 @@ const CASES: Array<[string, OpsOptions]> = [
       grafana: { clusterVariable: true, url: 'https://grafana.example.com' },
     },
   ],
+  [
+    'extra metrics of every type, token prices, the cache group off, $cluster',
+    {
+      extraMetrics: [
+        {
+          name: 'jobs_done_total',
+          type: 'counter',
+          help: 'Jobs.',
+          unit: '1',
+          labelNames: ['kind'],
+          group: 'custom',
+        },
+        {
+          name: 'retries_total',
+          type: 'counter',
+          help: 'Retries.',
+          unit: '1',
+          labelNames: [],
+          group: 'custom',
+        },
+        {
+          name: 'job_duration_seconds',
+          type: 'histogram',
+          help: 'Job duration.',
+          unit: 'seconds',
+          labelNames: [],
+          buckets: [1, 10],
+          group: 'custom',
+        },
+        {
+          name: 'jobs_waiting',
+          type: 'gauge',
+          help: 'Jobs waiting.',
+          unit: '1',
+          labelNames: [],
+          group: 'custom',
+        },
+      ],
+      llmPricePer1kTokens: { prompt: 0.001, completion: 0.002 },
+      groups: [
+        'http',
+        'process',
+        'bots',
+        'tasks',
+        'database',
+        'llm',
+        'dependencies',
+        'connections',
+        'health',
+      ],
+      grafana: { clusterVariable: true },
+    },
+  ],
 ];
 
 describe('PromQL syntax of everything generated', () => {

@@ -28,6 +28,18 @@ function clientState(client: RedisClientLike): string {
   return 'ready';
 }
 
+/** The `field:value` lines of a Redis `INFO` reply (section headers and blank lines skipped). */
+export function parseRedisInfo(info: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of info.split(/\r?\n/)) {
+    const i = line.indexOf(':');
+    if (i > 0 && !line.startsWith('#')) out[line.slice(0, i)] = line.slice(i + 1).trim();
+  }
+  return out;
+}
+
+const count = (v: string | undefined) => (v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined);
+
 /** `used_memory:<bytes>` from `INFO memory`, in MB rounded to 0.1. */
 export function parseUsedMemoryMb(info: string): number | undefined {
   const m = /^used_memory:(\d+)\s*$/m.exec(info);
@@ -35,7 +47,9 @@ export function parseUsedMemoryMb(info: string): number | undefined {
 }
 
 /**
- * Redis: `PING` and `INFO memory` (memory used, latency) on your client. Never creates
+ * Redis: `PING`, `INFO memory` and `INFO stats` (latency; memory used, memory limit and evicted
+ * keys, which `createHealth`'s `metrics` records as `cache_memory_used_bytes`,
+ * `cache_memory_max_bytes` and `cache_evictions_total`) on your client. Never creates
  * connections, and sends nothing unless the client is ready: with ioredis, commands sent while it
  * is reconnecting would wait in its offline queue, so a down Redis is reported at once as
  * `client not ready (reconnecting)` and the client's own retry strategy stays the only source
@@ -65,14 +79,27 @@ export function redisCheck(client: RedisClientLike, options: RedisCheckOptions =
       };
     }
     const start = performance.now();
-    // both written at once: one round trip
+    // all written at once: one round trip
     const ping = client.ping().then(() => performance.now() - start);
     const info = client.info('memory');
-    const [latencyMs, text] = await Promise.all([ping, info]);
+    // evicted_keys lives in INFO stats; a server that refuses it (renamed or ACL-restricted INFO
+    // sections) still passes, only without the eviction count.
+    const stats = client.info('stats').then(
+      (t) => parseRedisInfo(String(t)),
+      () => ({}) as Record<string, string>,
+    );
+    const [latencyMs, text, statsFields] = await Promise.all([ping, info, stats]);
+    const memory = parseRedisInfo(String(text));
+    const cacheStats = {
+      usedMemoryBytes: count(memory.used_memory),
+      maxMemoryBytes: count(memory.maxmemory),
+      evictedKeys: count(statsFields.evicted_keys),
+    };
     return {
       status: 'pass',
       latencyMs,
       details: { provider: 'redis', memory_used_mb: parseUsedMemoryMb(String(text)) },
+      cacheStats,
     };
   };
   return { kind: 'cache', critical: false, timeoutMs: 3000, ...options, run };

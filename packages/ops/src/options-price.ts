@@ -1,0 +1,38 @@
+import { DeiaMetricsError } from '@deia/metrics';
+import { closest } from './option-names.js';
+import type { OpsOptions, ResolvedOpsOptions } from './types.js';
+
+const fail = (message: string): never => {
+  throw new DeiaMetricsError('DEIA_OPS_OPTIONS', message);
+};
+
+const checkKeys = (where: string, value: unknown, allowed: readonly string[]): Record<string, unknown> => {
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    return fail(`${where} must be an object.`);
+  for (const key of Object.keys(value)) {
+    if (allowed.includes(key)) continue;
+    const near = closest(key, allowed);
+    fail(
+      `${where}.${key} is not a known option${near ? ` (did you mean "${near}"?)` : ''}; known: ${allowed.join(', ')}.`,
+    );
+  }
+  return value as Record<string, unknown>;
+};
+
+/** `llmPricePer1kTokens`: one price for every token, or one for prompt and one for completion tokens. */
+export function resolveLlmPrice(o: OpsOptions): ResolvedOpsOptions['llmPricePer1kTokens'] {
+  const price = o.llmPricePer1kTokens;
+  const isPrice = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+  if (typeof price === 'number') {
+    if (!isPrice(price))
+      fail('llmPricePer1kTokens must be a non-negative number (US dollars per 1000 tokens).');
+    return { prompt: price, completion: price };
+  }
+  if (price === undefined) return undefined;
+  const pr = checkKeys('llmPricePer1kTokens', price, ['prompt', 'completion']);
+  if (!isPrice(pr.prompt) || !isPrice(pr.completion))
+    fail(
+      'llmPricePer1kTokens needs both prompt and completion as non-negative numbers (US dollars per 1000 tokens).',
+    );
+  return { prompt: pr.prompt as number, completion: pr.completion as number };
+}
