@@ -26,7 +26,8 @@ export interface InstrumentationToggles {
    * `traceparent`, active while the request is handled (pg/ioredis spans and log lines join it), named
    * `GET /bots/:id` with `http.request.method`, `http.route`, `http.response.status_code`, `url.path`,
    * `url.scheme`, `network.protocol.version`, `user_agent.original` (and `error.type` on 5xx or an
-   * aborted response); no emitter is wrapped, which makes it about half as costly. `serverSpans:
+   * aborted response). Nothing is patched and no emitter is wrapped, so it costs less per request than
+   * the instrumentation's server side (docs/benchmarks.md in the repository, "Tracing"). `serverSpans:
    * 'instrumentation'` brings back the instrumentation's server side (its `requestHook`, `responseHook`,
    * `startIncomingSpanHook`, `headersToSpanAttributes.server`, client address and query attributes only
    * apply there). `ignoreIncomingRequestHook` and `ignoreIncomingPaths` apply to both.
