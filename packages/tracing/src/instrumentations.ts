@@ -1,4 +1,5 @@
 import diagnostics from 'node:diagnostics_channel';
+import type { IncomingMessage } from 'node:http';
 import { createRequire } from 'node:module';
 import { context } from '@opentelemetry/api';
 import { getRPCMetadata, RPCType } from '@opentelemetry/core';
@@ -59,6 +60,8 @@ function fastifyRouteHook(): () => void {
 
 export interface BuiltInstrumentations {
   list: Instrumentation[];
+  /** Set when the light HTTP server span is on: which requests it skips. */
+  serverIgnore?: (req: IncomingMessage) => boolean;
   /** Undoes what is not an instrumentation (the Fastify channel subscription). */
   stop(): void;
 }
@@ -69,22 +72,28 @@ export function buildInstrumentations(
 ): BuiltInstrumentations {
   const list: Instrumentation[] = [];
   let stop = () => {};
+  let serverIgnore: ((req: IncomingMessage) => boolean) | undefined;
   const http = toggle(toggles.http);
   if (http) {
-    const userIgnore = http.ignoreIncomingRequestHook;
+    const { serverSpans = 'light', ...config } = http;
+    const userIgnore = config.ignoreIncomingRequestHook;
+    const ignore = (req: IncomingMessage) => {
+      const url = req.url ?? '/';
+      const q = url.indexOf('?');
+      if (ignorePath(q === -1 ? url : url.slice(0, q))) return true;
+      return userIgnore ? userIgnore(req) : false;
+    };
+    if (serverSpans === 'light') serverIgnore = ignore;
     const Http = ctor<HttpInstrumentationConfig>(
       '@opentelemetry/instrumentation-http',
       'HttpInstrumentation',
     );
     list.push(
       new Http({
-        ...http,
-        ignoreIncomingRequestHook: (req) => {
-          const url = req.url ?? '/';
-          const q = url.indexOf('?');
-          if (ignorePath(q === -1 ? url : url.slice(0, q))) return true;
-          return userIgnore ? userIgnore(req) : false;
-        },
+        ...config,
+        ignoreIncomingRequestHook: ignore,
+        // The light server span (server-span.ts) replaces the instrumentation's server side.
+        ...(serverSpans === 'light' ? { disableIncomingRequestInstrumentation: true } : {}),
       }),
     );
   }
@@ -134,5 +143,5 @@ export function buildInstrumentations(
     // Log *sending* needs an OTel LoggerProvider, which this package does not set up: only trace ids are added.
     list.push(new Pino({ disableLogSending: true, ...pino }));
   }
-  return { list, stop };
+  return { list, stop, ...(serverIgnore ? { serverIgnore } : {}) };
 }

@@ -140,6 +140,12 @@ export function validate(options: TracingOptions): void {
         throw bad(`instrumentations.${k} must be true, false or a configuration object.`);
       }
     }
+    const serverSpans = (options.instrumentations.http as { serverSpans?: unknown } | undefined)?.serverSpans;
+    if (serverSpans !== undefined && serverSpans !== 'light' && serverSpans !== 'instrumentation') {
+      throw bad(
+        `instrumentations.http.serverSpans must be 'light' or 'instrumentation', got ${String(serverSpans)}.`,
+      );
+    }
   }
   if (options.extraInstrumentations !== undefined && !Array.isArray(options.extraInstrumentations)) {
     throw bad('extraInstrumentations must be an array of instrumentation instances.');

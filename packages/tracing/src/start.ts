@@ -28,6 +28,7 @@ import { createOtlpExporter, otlpUrl, printableUrl, queueFullListener, WatchedEx
 import { getTracing, resourceAttributeFromEnv, serviceNameFromEnv, setTracing } from './identity.js';
 import { buildInstrumentations } from './instrumentations.js';
 import { DEFAULT_TRACING_OPTIONS, envInt, envStr, exporterFromEnv, protocolOf, validate } from './options.js';
+import { lightServerSpans } from './server-span.js';
 import type {
   OtlpProtocol,
   SpanExportStats,
@@ -209,6 +210,13 @@ export function startTracing(options: TracingOptions = {}): TracingHandle {
   );
   trace.setGlobalTracerProvider(provider);
   const unregister = registerInstrumentations({ instrumentations, tracerProvider: provider });
+  const stopServerSpans = built.serverIgnore
+    ? lightServerSpans({
+        tracer: provider.getTracer('@deia/tracing'),
+        enter: (ctx) => contextManager.attach(ctx),
+        ignore: built.serverIgnore,
+      })
+    : () => {};
 
   const timeoutMs = options.shutdownTimeoutMs ?? DEFAULT_TRACING_OPTIONS.shutdownTimeoutMs;
   let stopping: Promise<void> | undefined;
@@ -243,6 +251,7 @@ export function startTracing(options: TracingOptions = {}): TracingHandle {
             // an instrumentation that cannot unpatch must not fail the shutdown
           }
           built.stop();
+          stopServerSpans();
           // Unregister the globals so that a later startTracing() (tests, restarts) can register again.
           trace.disable();
           context.disable();

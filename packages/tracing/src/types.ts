@@ -19,8 +19,20 @@ export type InstrumentationToggle<C> = boolean | C;
 
 /** Which of the bundled instrumentations to enable. Every one is on by default. */
 export interface InstrumentationToggles {
-  /** `@opentelemetry/instrumentation-http`: server and client spans for `node:http(s)`. */
-  http?: InstrumentationToggle<HttpInstrumentationConfig>;
+  /**
+   * HTTP spans for `node:http(s)`. Client (outgoing) spans come from `@opentelemetry/instrumentation-http`.
+   * Server spans, with `serverSpans: 'light'` (the default), come from a subscriber to node:http's
+   * `http.server.request.start` diagnostics channel: one span per request, parented on an incoming
+   * `traceparent`, active while the request is handled (pg/ioredis spans and log lines join it), named
+   * `GET /bots/:id` with `http.request.method`, `http.route`, `http.response.status_code`, `url.path`,
+   * `url.scheme`, `network.protocol.version`, `user_agent.original` (and `error.type` on 5xx or an
+   * aborted response). Nothing is patched and no emitter is wrapped, so it costs less per request than
+   * the instrumentation's server side (docs/benchmarks.md in the repository, "Tracing"). `serverSpans:
+   * 'instrumentation'` brings back the instrumentation's server side (its `requestHook`, `responseHook`,
+   * `startIncomingSpanHook`, `headersToSpanAttributes.server`, client address and query attributes only
+   * apply there). `ignoreIncomingRequestHook` and `ignoreIncomingPaths` apply to both.
+   */
+  http?: InstrumentationToggle<HttpInstrumentationConfig & { serverSpans?: 'light' | 'instrumentation' }>;
   /**
    * `@opentelemetry/instrumentation-express`: sets the route template as `http.route` and the name
    * (`GET /bots/:id`) of the HTTP server span. Per-middleware/router/handler spans are off by default

@@ -15,9 +15,11 @@ interface FixtureSpan {
   parentSpanId?: string;
   scope: string;
   attributes: Record<string, unknown>;
+  status: number;
 }
 interface FixtureOutput {
   status: number;
+  statuses: number[];
   body: unknown;
   spans: FixtureSpan[];
   lines: string[];
@@ -40,61 +42,106 @@ async function runFixture(
   return JSON.parse(last) as FixtureOutput;
 }
 
-describe.each(['express', 'fastify'] as const)('%s request with PostgreSQL and Redis', (mode) => {
-  let out: FixtureOutput;
-  beforeAll(async () => {
-    out = await runFixture(mode);
-  }, FIXTURE_TIMEOUT_MS + 5_000);
+/** The caller's context the fixture's second request carries in `traceparent`. */
+const CALLER_TRACE = '0af7651916cd43dd8448eb211c80319c';
+const CALLER_SPAN = 'b7ad6b7169203331';
 
-  it('produces one trace whose server span is an ancestor of the pg and redis spans', () => {
-    expect(out.status).toBe(200);
-    expect(out.body).toEqual({ one: 1, cached: '1' });
-    const servers = out.spans.filter((s) => s.kind === SpanKind.SERVER);
-    expect(servers).toHaveLength(1);
-    const server = servers[0] as FixtureSpan;
-    expect(server.parentSpanId).toBeUndefined();
-    expect(new Set(out.spans.map((s) => s.traceId))).toEqual(new Set([server.traceId]));
+/**
+ * The three requests of the fixture on one keep-alive connection: /work/7 (a new trace), /work/8 (joins
+ * the caller's trace) and /missing?token=secret (404). Each server span carries the method, route and
+ * status, and each one's pg and redis spans descend from it, not from a neighbour's.
+ */
+function expectServerSpans(out: FixtureOutput, scope: string): void {
+  expect(out.statuses).toEqual([200, 200, 404]);
+  const servers = out.spans.filter((s) => s.kind === SpanKind.SERVER);
+  expect(servers).toHaveLength(3);
+  const byPath = (path: string) => servers.find((s) => s.attributes['url.path'] === path) as FixtureSpan;
+  const fresh = byPath('/work/7');
+  const joined = byPath('/work/8');
+  const missing = byPath('/missing');
+  for (const server of servers) expect(server.scope).toBe(scope);
 
-    const pgQuery = out.spans.filter(
+  expect(fresh.parentSpanId).toBeUndefined();
+  expect(joined.traceId).toBe(CALLER_TRACE);
+  expect(joined.parentSpanId).toBe(CALLER_SPAN);
+  expect(fresh.traceId).not.toBe(CALLER_TRACE);
+  for (const server of [fresh, joined]) {
+    expect(server.name).toBe('GET /work/:id');
+    expect(server.attributes).toMatchObject({
+      'http.route': '/work/:id',
+      'http.request.method': 'GET',
+      'http.response.status_code': 200,
+      'url.scheme': 'http',
+    });
+    const children = out.spans.filter((s) => s.traceId === server.traceId && s !== server);
+    const pgQuery = children.filter(
       (s) => s.scope === '@opentelemetry/instrumentation-pg' && s.name.startsWith('pg.query'),
     );
-    const redis = out.spans.filter((s) => s.scope === '@opentelemetry/instrumentation-ioredis');
+    const redis = children.filter((s) => s.scope === '@opentelemetry/instrumentation-ioredis');
     expect(pgQuery.length).toBeGreaterThanOrEqual(1);
     expect(redis.map((s) => s.name).sort()).toEqual(['get', 'set']);
     for (const span of [...pgQuery, ...redis]) {
       expect(span.kind).toBe(SpanKind.CLIENT);
       expect(hasAncestor(out.spans, span, server.spanId)).toBe(true);
     }
-    // the route template names the server span; no per-middleware/hook spans by default
-    expect(server.attributes['http.route']).toBe('/work/:id');
-    expect(server.name).toBe('GET /work/:id');
+  }
+  expect(missing.attributes['http.response.status_code']).toBe(404);
+  expect(new Set(out.spans.map((s) => s.traceId))).toEqual(
+    new Set([fresh.traceId, joined.traceId, missing.traceId]),
+  );
+}
+
+describe.each(['express', 'fastify'] as const)('%s request with PostgreSQL and Redis', (mode) => {
+  let out: FixtureOutput;
+  beforeAll(async () => {
+    out = await runFixture(mode);
+  }, FIXTURE_TIMEOUT_MS + 5_000);
+
+  it('gives each request a light server span that is the ancestor of its pg and redis spans', () => {
+    expectServerSpans(out, '@deia/tracing');
+    // the light span records the path without the query string (which may carry credentials)
+    const missing = out.spans.find((s) => s.attributes['url.path'] === '/missing');
+    expect(JSON.stringify(missing?.attributes)).not.toContain('secret');
+    // no per-middleware/hook spans by default
     const framework = mode === 'express' ? '@opentelemetry/instrumentation-express' : '@fastify/otel';
     expect(out.spans.some((s) => s.scope === framework)).toBe(false);
   });
 
-  it('writes the handler log line with that trace id, in the guide format', () => {
-    const server = out.spans.find((s) => s.kind === SpanKind.SERVER) as FixtureSpan;
-    const handled = out.lines.map((l) => JSON.parse(l)).find((l) => l.message === 'handled /work');
-    expect(handled).toMatchObject({
-      level: 'INFO',
-      service: `fixture-${mode}`,
-      trace_id: server.traceId,
-      cached: '1',
-      message: 'handled /work',
-    });
-    expect(handled.span_id).toMatch(/^[0-9a-f]{16}$/);
-    expect(out.spans.some((s) => s.spanId === handled.span_id)).toBe(true);
-    expect(new Date(handled.timestamp).toISOString()).toBe(handled.timestamp);
+  it('writes the handler log lines with the trace id of their request, in the guide format', () => {
+    const servers = out.spans.filter((s) => s.kind === SpanKind.SERVER);
+    const handled = out.lines.map((l) => JSON.parse(l)).filter((l) => l.message === 'handled /work');
+    expect(handled).toHaveLength(2);
+    expect(handled.map((l) => l.trace_id)).toEqual(
+      ['/work/7', '/work/8'].map((p) => servers.find((s) => s.attributes['url.path'] === p)?.traceId),
+    );
+    expect(handled[0]).toMatchObject({ level: 'INFO', service: `fixture-${mode}`, cached: '1' });
+    for (const line of handled) {
+      expect(line.span_id).toMatch(/^[0-9a-f]{16}$/);
+      expect(out.spans.some((s) => s.spanId === line.span_id && s.traceId === line.trace_id)).toBe(true);
+      expect(new Date(line.timestamp).toISOString()).toBe(line.timestamp);
+    }
   });
 
-  it('exposes an OpenMetrics exemplar carrying the trace id of the request', () => {
-    const server = out.spans.find((s) => s.kind === SpanKind.SERVER) as FixtureSpan;
-    const withExemplar = out.exposition
+  it('exposes OpenMetrics exemplars carrying the trace ids of the requests', () => {
+    const traceIds = new Set(out.spans.filter((s) => s.kind === SpanKind.SERVER).map((s) => s.traceId));
+    const exemplars = out.exposition
       .split('\n')
-      .filter((l) => l.startsWith('http_request_duration_seconds_bucket') && l.includes(' # {'));
-    expect(withExemplar).toHaveLength(1);
-    expect(withExemplar[0]).toContain(`# {trace_id="${server.traceId}"}`);
+      .filter((l) => l.startsWith('http_request_duration_seconds_bucket') && l.includes(' # {'))
+      .map((l) => /# \{trace_id="([0-9a-f]{32})"\}/.exec(l)?.[1]);
+    expect(exemplars.length).toBeGreaterThanOrEqual(1);
+    for (const id of exemplars) expect(traceIds.has(id as string)).toBe(true);
   });
+});
+
+describe("instrumentations.http.serverSpans: 'instrumentation'", () => {
+  it(
+    "brings back instrumentation-http's server span with the same information",
+    async () => {
+      const out = await runFixture('express', { SERVER_SPANS: 'instrumentation' });
+      expectServerSpans(out, '@opentelemetry/instrumentation-http');
+    },
+    FIXTURE_TIMEOUT_MS + 5_000,
+  );
 });
 
 describe('express layer spans', () => {
@@ -102,11 +149,14 @@ describe('express layer spans', () => {
     'come back with instrumentations.express.layerSpans, under the same named server span',
     async () => {
       const out = await runFixture('express', { LAYER_SPANS: '1' });
-      const server = out.spans.find((s) => s.kind === SpanKind.SERVER) as FixtureSpan;
-      expect(server.name).toBe('GET /work/:id');
+      const servers = out.spans.filter((s) => s.kind === SpanKind.SERVER);
+      expect(servers.filter((s) => s.name === 'GET /work/:id')).toHaveLength(2);
       const layers = out.spans.filter((s) => s.scope === '@opentelemetry/instrumentation-express');
       expect(layers.map((s) => s.attributes['express.type'])).toContain('request_handler');
-      for (const span of layers) expect(hasAncestor(out.spans, span, server.spanId)).toBe(true);
+      for (const span of layers) {
+        const server = servers.find((s) => s.traceId === span.traceId) as FixtureSpan;
+        expect(hasAncestor(out.spans, span, server.spanId)).toBe(true);
+      }
     },
     FIXTURE_TIMEOUT_MS + 5_000,
   );
