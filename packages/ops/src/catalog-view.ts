@@ -32,18 +32,25 @@ export function resolveCatalogOptions(
 ): Pick<ResolvedOpsOptions, 'groups' | 'buckets' | 'extraMetrics' | 'defaultMetrics'> {
   const all = DEFAULT_METRICS_OPTIONS.groups;
   const groups = o.groups ?? all;
-  if (!Array.isArray(groups) || groups.some((g) => !all.includes(g)))
-    fail(`groups must be an array of catalog groups (${all.join(', ')}), as given to createMetrics.`);
+  const must = `groups must be an array of catalog groups, as given to createMetrics`;
+  if (!Array.isArray(groups)) fail(`${must} (${all.join(', ')}).`);
+  for (const g of groups as unknown[])
+    if (!all.includes(g as MetricGroup))
+      fail(`${must}: unknown group "${String(g)}"; use some of: ${all.join(', ')}.`);
   const extraMetrics = o.extraMetrics ?? [];
   if (!Array.isArray(extraMetrics)) fail('extraMetrics must be an array of metric definitions.');
   const names = new Set<string>();
-  for (const def of [...CATALOG.filter((d) => groups.includes(d.group as MetricGroup)), ...extraMetrics]) {
+  for (const def of CATALOG.filter((d) => groups.includes(d.group as MetricGroup))) names.add(def.name);
+  for (const [i, def] of extraMetrics.entries()) {
     try {
       validateDefinition(def, prefix);
     } catch (err) {
-      fail(`extraMetrics: ${(err as Error).message}`);
+      fail(`extraMetrics[${i}]: ${(err as Error).message}`);
     }
-    if (names.has(def.name)) fail(`extraMetrics: metric "${def.name}" is defined twice.`);
+    if (names.has(def.name) || CATALOG.some((d) => d.name === def.name))
+      fail(
+        `extraMetrics[${i}]: "${def.name}" is already defined (in the catalog or by an earlier extra metric).`,
+      );
     names.add(def.name);
   }
   const buckets: Record<string, number[]> = {};

@@ -79,7 +79,7 @@ export function ruleContext(o: ResolvedOpsOptions): RuleContext {
   const t = o.thresholds;
   const c = catalogView(o);
   const sel = (extra?: string) => `{${o.selector}${extra ? `,${extra}` : ''}}`;
-  // Extra alerts have no dashboard of their own (yet): no dashboard_url rather than a wrong one.
+  // Extra alerts link the "Extra metrics" dashboard, where each extra metric has its panel.
   const extra = new Set(o.extraMetrics.flatMap((d) => (d.alerts ?? []).map((a) => a.name)));
   const alert: RuleContext['alert'] = (name, severity, f, expr, summary, description) => ({
     alert: name,
@@ -90,8 +90,15 @@ export function ruleContext(o: ResolvedOpsOptions): RuleContext {
       summary,
       description,
       runbook_url: `${o.runbookBaseUrl}/${name}.md`,
-      ...(o.grafana.url && !extra.has(name)
-        ? { dashboard_url: dashboardUrl(o.grafana.url, o.grafana.uidPrefix, name) }
+      ...(o.grafana.url
+        ? {
+            dashboard_url: dashboardUrl(
+              o.grafana.url,
+              o.grafana.uidPrefix,
+              name,
+              extra.has(name) ? 'extra-metrics' : undefined,
+            ),
+          }
         : {}),
     },
   });

@@ -35,7 +35,9 @@ export function botRules(x: RuleContext): { resources: RecordingRule[]; bots: Al
   if (c.has(depth)) {
     resources.push({
       record: `job_queue:${o.prefix}task_queue_depth:deriv15m`,
-      expr: `sum by (${c.by(depth, 'queue')}) (deriv(${c.m(depth)}[15m]))`,
+      // max over replicas, like QueueBacklog: a shared queue (every replica reports the same list)
+      // must not count N times; for per-process queues it follows the fastest-growing replica
+      expr: `max by (${c.by(depth, 'queue')}) (deriv(${c.m(depth)}[15m]))`,
     });
     bots.push(
       ...x.pair(

@@ -140,7 +140,7 @@ describe('groups', () => {
       /latencySlo.thresholdSeconds \(0.2\) is not a bucket bound/,
     ],
     [{ defaultMetrics: 'yes' }, /defaultMetrics must be a boolean/],
-    [{ extraMetrics: [{ ...EXTRA[0], name: 'http_requests_total' }] }, /defined twice/],
+    [{ extraMetrics: [{ ...EXTRA[0], name: 'http_requests_total' }] }, /is already defined/],
   ] as Array<[OpsOptions, RegExp]>)('rejects %j', (options, message) => {
     expect(() => generateOps(options)).toThrow(message);
   });
@@ -290,5 +290,29 @@ describe('extra metrics with alerts', () => {
     ],
   ] as Array<[MetricDefinition, RegExp]>)('reject a bad alert spec (%#)', (def, message) => {
     expect(() => generateOps({ extraMetrics: [def] })).toThrow(message);
+  });
+});
+
+describe('extra alerts link the dashboard that shows their metric', () => {
+  it('dashboard_url of every extra alert opens the Extra metrics dashboard, which has a panel on its metric', () => {
+    const out = generateOps({ extraMetrics: EXTRA, grafana: { url: 'https://grafana.example.com' } });
+    const dashboard = JSON.parse(out.files['grafana/dashboards/extra-metrics.json'] as string) as {
+      uid: string;
+      panels: Array<{ targets?: Array<{ expr?: string }> }>;
+    };
+    const exprs = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr ?? ''));
+    const extraAlerts = new Set(EXTRA.flatMap((d) => (d.alerts ?? []).map((a) => a.name)));
+    const rules = alertRules(out.groups).filter((r) => extraAlerts.has(r.alert));
+    expect(rules.length).toBeGreaterThanOrEqual(extraAlerts.size);
+    for (const rule of rules) {
+      expect(rule.annotations.dashboard_url, rule.alert).toMatch(
+        new RegExp(`^https://grafana\\.example\\.com/d/${dashboard.uid}\\?var-job=`),
+      );
+      const def = EXTRA.find((d) => (d.alerts ?? []).some((a) => a.name === rule.alert));
+      expect(
+        exprs.some((e) => e.includes(def?.name as string)),
+        rule.alert,
+      ).toBe(true);
+    }
   });
 });
