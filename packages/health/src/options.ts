@@ -33,7 +33,8 @@ function distance(a: string, b: string): number {
   return row[b.length] as number;
 }
 
-function closest(key: string, known: readonly string[]): string | undefined {
+/** The known option closest to `key` (at most 3 edits away), for the error message. */
+export function closest(key: string, known: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestD = 4;
   for (const k of known) {

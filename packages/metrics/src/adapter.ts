@@ -25,6 +25,7 @@ export {
 } from './http-options.js';
 export {
   checkOptions,
+  closest,
   describeValue,
   type Fail,
   type OptionRule,

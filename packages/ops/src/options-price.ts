@@ -1,5 +1,5 @@
 import { DeiaMetricsError } from '@deia/metrics';
-import { closest } from './option-names.js';
+import { closest } from '@deia/metrics/adapter';
 import type { OpsOptions, ResolvedOpsOptions } from './types.js';
 
 const fail = (message: string): never => {

@@ -1,7 +1,7 @@
 import { DeiaMetricsError } from '@deia/metrics';
+import { closest } from '@deia/metrics/adapter';
 import { resolveCatalogOptions } from './catalog-view.js';
 import { resolveKubernetesOptions } from './kubernetes-options.js';
-import { closest } from './option-names.js';
 import { resolveLlmPrice } from './options-price.js';
 import type { OpsForKey, OpsOptions, OpsThresholds, ResolvedOpsOptions } from './types.js';
 
