@@ -32,6 +32,8 @@ if (mode === 'deia' || mode === 'deia-none' || mode === 'deia-http') {
     sampleRatio: 1,
     otlpEndpoint: otlp,
     ...(process.env.BENCH_PROTOCOL ? { otlpProtocol: process.env.BENCH_PROTOCOL as 'http/json' } : {}),
+    // Extra startTracing options as JSON, to measure one setting against the defaults.
+    ...(process.env.BENCH_TRACING ? JSON.parse(process.env.BENCH_TRACING) : {}),
   });
   flush = () => handle.forceFlush();
 } else if (mode === 'sdk-node') {

@@ -53,15 +53,18 @@ export interface ServerSpanOptions {
  */
 export function lightServerSpans(options: ServerSpanOptions): () => void {
   const { tracer, enter, ignore } = options;
+  const suppressed = suppressTracing(ROOT_CONTEXT);
   const onStart = (message: unknown) => {
     const { request, response } = message as RequestStart;
     try {
       if (ignore(request)) {
         // Also replaces the context a previous request left on this keep-alive connection.
-        enter(suppressTracing(ROOT_CONTEXT));
+        enter(suppressed);
         return;
       }
-      const parent = propagation.extract(ROOT_CONTEXT, request.headers);
+      const headers = request.headers;
+      // Most requests carry no trace context: skip the propagators' parsing for them.
+      const parent = carriesContext(headers) ? propagation.extract(ROOT_CONTEXT, headers) : ROOT_CONTEXT;
       const method = request.method ?? 'GET';
       const known = KNOWN_METHODS.has(method);
       const url = request.url ?? '/';
@@ -73,18 +76,27 @@ export function lightServerSpans(options: ServerSpanOptions): () => void {
         'network.protocol.version': request.httpVersion,
       };
       if (!known) attributes['http.request.method_original'] = method;
-      const agent = request.headers['user-agent'];
+      const agent = headers['user-agent'];
       if (agent !== undefined) attributes['user_agent.original'] = agent;
       const span = tracer.startSpan(known ? method : 'HTTP', { kind: SpanKind.SERVER, attributes }, parent);
       const meta: RPCMetadata = { type: RPCType.HTTP, span };
       enter(setRPCMetadata(trace.setSpan(parent, span), meta));
-      response.once('close', () => finish(span, meta, response, known ? method : 'HTTP'));
+      // 'close' comes once per response (also when the client goes away first); `on` spares `once`'s wrapper.
+      response.on('close', () => finish(span, meta, response, known ? method : 'HTTP'));
     } catch {
       // tracing must never break the request: this one just has no server span
     }
   };
   diagnostics.subscribe(REQUEST_START, onStart);
   return () => diagnostics.unsubscribe(REQUEST_START, onStart);
+}
+
+/** Whether the request has a header the global propagator reads (`traceparent`, `baggage`, ...). */
+function carriesContext(headers: IncomingMessage['headers']): boolean {
+  for (const field of propagation.fields()) {
+    if (headers[field] !== undefined) return true;
+  }
+  return false;
 }
 
 function finish(span: Span, meta: RPCMetadata, response: ServerResponse, name: string): void {

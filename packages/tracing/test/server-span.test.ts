@@ -2,7 +2,7 @@
 // even though vitest loaded node:http before tracing started (nothing has to be patched).
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import {
   InMemorySpanExporter,
   type ReadableSpan,
@@ -73,6 +73,32 @@ describe('light HTTP server span', () => {
     await handle.shutdown();
     await (await fetch(`${base}/after`)).text();
     expect(ended).toHaveLength(2);
+  });
+
+  it('continues an incoming trace and baggage, and starts a new trace without them', async () => {
+    const { ended } = tracing();
+    const baggage: string[] = [];
+    server = createServer((_req, res) => {
+      baggage.push(propagation.getActiveBaggage()?.getEntry('tenant')?.value ?? 'none');
+      res.end('ok');
+    });
+    await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const parent = { trace: '0af7651916cd43dd8448eb211c80319c', span: 'b7ad6b7169203331' };
+    const traceparent = `00-${parent.trace}-${parent.span}-01`;
+    await (await fetch(`${base}/traced`, { headers: { traceparent } })).text();
+    await (await fetch(`${base}/baggage-only`, { headers: { baggage: 'tenant=acme' } })).text();
+    await (await fetch(`${base}/plain`)).text();
+    const [traced, baggageOnly, plain] = ended;
+    expect(traced?.spanContext().traceId).toBe(parent.trace);
+    expect(traced?.parentSpanContext?.spanId).toBe(parent.span);
+    expect(traced?.parentSpanContext?.isRemote).toBe(true);
+    for (const root of [baggageOnly, plain]) {
+      expect(root?.parentSpanContext).toBeUndefined();
+      expect(root?.spanContext().traceId).not.toBe(parent.trace);
+    }
+    // a request with only a baggage header still gets its baggage (the propagators run for it)
+    expect(baggage).toEqual(['none', 'acme', 'none']);
   });
 
   it("is replaced by instrumentation-http's server side with serverSpans: 'instrumentation'", async () => {
