@@ -13,11 +13,6 @@
  * - `DEIA_NO_CLUSTER_REGISTRY`: the client has no cluster registry.
  * - `DEIA_NOT_CLUSTER_PRIMARY`: the cluster aggregator was created outside the cluster primary.
  * - `DEIA_METRIC_ALERT`: a bad `alerts` entry of a metric definition.
- * - `DEIA_OPS_OPTIONS`: bad options of `@deia/ops` (it throws this class).
- * - `DEIA_OPS_CATALOG`: `@deia/ops` options that do not match the catalog (a rule reads a metric,
- *   label or bucket bound that is not registered).
- * - `DEIA_OPS_DASHBOARD`: an alert with no dashboard to link (`grafana.url` set) or a broken panel spec.
- * - `DEIA_OPS_KUBERNETES`: options the `kubernetes` target cannot turn into resources.
  */
 export type DeiaMetricsErrorCode =
   | 'DEIA_METRICS_OPTIONS'
@@ -34,11 +29,7 @@ export type DeiaMetricsErrorCode =
   | 'DEIA_NO_PROM_CLIENT'
   | 'DEIA_NO_CLUSTER_REGISTRY'
   | 'DEIA_NOT_CLUSTER_PRIMARY'
-  | 'DEIA_METRIC_ALERT'
-  | 'DEIA_OPS_OPTIONS'
-  | 'DEIA_OPS_CATALOG'
-  | 'DEIA_OPS_DASHBOARD'
-  | 'DEIA_OPS_KUBERNETES';
+  | 'DEIA_METRIC_ALERT';
 
 /** Error thrown on bad set-up (bad options, bad definitions). `code` is stable; match on it. */
 export class DeiaMetricsError extends Error {

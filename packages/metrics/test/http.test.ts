@@ -1,73 +1,23 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  createHttpObserver,
-  foldMethod,
-  type HttpObserver,
-  PATH_EXCLUDED,
-  PATH_RECORD,
-  PATH_SERVED,
-} from '../src/adapter.js';
-import {
-  createMetrics,
-  DeiaMetricsError,
-  type HttpObservabilityOptions,
-  UNMATCHED_ROUTE,
-} from '../src/index.js';
+import { createHttpObserver, foldMethod, PATH_EXCLUDED, PATH_RECORD, PATH_SERVED } from '../src/adapter.js';
+import { createMetrics, DeiaMetricsError, UNMATCHED_ROUTE } from '../src/index.js';
+import { type DrivenApp, type DriverOptions, httpDriver } from './support/http-driver.js';
 import { countPublicCalls } from './support/public-calls.js';
 
-// A bare node:http "framework": the route is whatever the handler table matched.
-const ROUTES: Record<string, string> = { '/a': '/a', '/b': '/b', '/c': '/c', '/d': '/d' };
-const servers: Server[] = [];
-const observers: HttpObserver[] = [];
-afterEach(async () => {
-  for (const s of servers.splice(0)) {
-    s.closeAllConnections();
-    await new Promise((r) => s.close(r));
-  }
-  for (const o of observers.splice(0)) await o.close();
-});
-
-async function serve(
-  options: Omit<HttpObservabilityOptions, 'metrics'> & { metrics?: HttpObservabilityOptions['metrics'] } = {},
-) {
-  const metrics = options.metrics ?? createMetrics({ groups: ['http'] });
-  const observer = createHttpObserver({ ...options, metrics }, (ctx) => ctx as string | undefined, 'test');
-  observers.push(observer);
-  const server = createServer((req, res) => {
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const path = q < 0 ? url : url.slice(0, q);
-    const kind = observer.match(path);
-    if (kind === PATH_SERVED) {
-      void observer.serve({ method: req.method ?? 'GET', path, headers: req.headers })?.then((r) => {
-        res.writeHead(r.statusCode, r.headers).end(r.body);
-      });
-      return;
-    }
-    const route = ROUTES[path];
-    if (kind === PATH_RECORD) observer.track(req, res, route);
-    if (!route) res.writeHead(404).end('nope');
-    else if (path === '/d') {
+// The route is whatever the handler table matched; /d streams its body in two writes.
+const APP: DrivenApp = {
+  routes: { '/a': '/a', '/b': '/b', '/c': '/c', '/d': '/d' },
+  respond: (path, res) => {
+    if (path === '/d') {
       res.write('streamed');
       setTimeout(() => res.end('!'), 5);
     } else res.end('hello');
-  });
-  servers.push(server);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const waitFor = async (n: number) => {
-    for (let i = 0; i < 200; i++) {
-      const v = (await metrics.http.requests.metric.get()).values.reduce((s, x) => s + x.value, 0);
-      if (v === n) return;
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    throw new Error(`not ${n} requests`);
-  };
-  return { metrics, observer, url, waitFor };
-}
+  },
+};
+const driver = httpDriver('test');
+afterEach(() => driver.close());
+const serve = (options: DriverOptions = {}) => driver.serve(APP, options);
 
 describe('label rules', () => {
   it('folds unknown methods into "other" and keeps the known ones', () => {

@@ -3,12 +3,10 @@
 // the same HTTP traffic through the HTTP core; the expositions must be identical, and recording must
 // stay on the direct path (no per-request public inc()/observe()) in every version. The successor
 // package @prometheus-io/client is the last cell (its engines say Node >= 22; it loads on 20 too).
-import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createHttpObserver, type HttpObserver, PATH_RECORD, PATH_SERVED } from '../src/adapter.js';
 import { createMetrics, type PromClientModule, UNMATCHED_ROUTE } from '../src/index.js';
+import { type DrivenApp, httpDriver } from './support/http-driver.js';
 import { countPublicCalls } from './support/public-calls.js';
 
 const require = createRequire(import.meta.url);
@@ -18,16 +16,12 @@ const load = (name: string) => ({
   version: (require(`${name}/package.json`) as { version: string }).version,
 });
 
-const ROUTES: Record<string, string> = { '/a': '/a', '/b': '/b' };
-const servers: Server[] = [];
-const observers: HttpObserver[] = [];
-afterEach(async () => {
-  for (const s of servers.splice(0)) {
-    s.closeAllConnections();
-    await new Promise((r) => s.close(r));
-  }
-  for (const o of observers.splice(0)) await o.close();
-});
+const APP: DrivenApp = {
+  routes: { '/a': '/a', '/b': '/b' },
+  respond: (path, res) => res.end(path === '/b' ? 'a longer body' : 'hello'),
+};
+const driver = httpDriver('matrix');
+afterEach(() => driver.close());
 
 /** Drives one fixed traffic script through a bare node:http server and returns what was recorded. */
 async function record(client: PromClientModule) {
@@ -43,25 +37,7 @@ async function record(client: PromClientModule) {
   metrics.http.requests.inc({ method: 'GET', route: '/a', status: '200' });
   metrics.http.duration.observe({ method: 'GET', route: '/a', status: '200' }, 0.001);
 
-  const observer = createHttpObserver({ metrics }, (ctx) => ctx as string | undefined, 'matrix');
-  observers.push(observer);
-  const server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
-    const kind = observer.match(path);
-    if (kind === PATH_SERVED) {
-      void observer.serve({ method: req.method ?? 'GET', path, headers: req.headers })?.then((r) => {
-        res.writeHead(r.statusCode, r.headers).end(r.body);
-      });
-      return;
-    }
-    const route = ROUTES[path];
-    if (kind === PATH_RECORD) observer.track(req, res, route);
-    if (!route) res.writeHead(404).end('nope');
-    else res.end(path === '/b' ? 'a longer body' : 'hello');
-  });
-  servers.push(server);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { url, waitFor } = await driver.serve(APP, { metrics });
   const script: Array<[string, RequestInit?]> = [
     ['/a'],
     ['/a?x=1'],
@@ -75,12 +51,7 @@ async function record(client: PromClientModule) {
   for (let round = 0; round < 3; round++) {
     for (const [path, init] of script) await (await fetch(`${url}${path}`, init)).text();
   }
-  const expected = 1 + 3 * script.length;
-  for (let i = 0; i < 200; i++) {
-    const v = (await metrics.http.requests.metric.get()).values.reduce((s, x) => s + x.value, 0);
-    if (v === expected) break;
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  await waitFor(1 + 3 * script.length);
   const scraped = await (await fetch(`${url}/metrics`)).text();
   return {
     metrics,

@@ -1,15 +1,10 @@
-import {
-  CATALOG,
-  DEFAULT_METRICS_OPTIONS,
-  DeiaMetricsError,
-  type MetricDefinition,
-  type MetricGroup,
-} from '@deia/metrics';
+import { CATALOG, DEFAULT_METRICS_OPTIONS, type MetricDefinition, type MetricGroup } from '@deia/metrics';
 import { validateBuckets, validateDefinition } from '@deia/metrics/adapter';
+import { DeiaOpsError } from './errors.js';
 import type { OpsOptions, ResolvedOpsOptions } from './types.js';
 
 const fail = (message: string): never => {
-  throw new DeiaMetricsError('DEIA_OPS_OPTIONS', message);
+  throw new DeiaOpsError('DEIA_OPS_OPTIONS', message);
 };
 
 /** prom-client's default metrics the rules read: they exist with the `process` group and `defaultMetrics`. */
@@ -108,7 +103,7 @@ export function catalogView(o: ResolvedOpsOptions): CatalogView {
   const checkLabels = (d: MetricDefinition, labels: string[], le: boolean) => {
     for (const l of labels) {
       if (!(d.labelNames.includes(l) || l === 'instance' || (le && l === 'le')))
-        throw new DeiaMetricsError(
+        throw new DeiaOpsError(
           'DEIA_OPS_CATALOG',
           `a rule uses label "${l}" of ${d.name}, whose labels are: ${d.labelNames.join(', ') || 'none'}.`,
         );

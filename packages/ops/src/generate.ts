@@ -1,9 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { DeiaMetricsError } from '@deia/metrics';
 import { stringify } from 'yaml';
 import { buildAlertmanagerConfig, buildGrafanaProvisioning, buildPrometheusConfig } from './configs.js';
 import { buildDashboard, dashboardSpecs } from './dashboards/index.js';
+import { DeiaOpsError } from './errors.js';
 import { generateKubernetes } from './kubernetes.js';
 import { resolveOpsOptions } from './options.js';
 import { buildRuleGroups, extraAlertTests } from './rules.js';
@@ -43,7 +43,7 @@ export function generateOps(options: OpsOptions = {}): OpsOutput {
  */
 export function writeOps(dir: string, options: OpsOptions = {}, target: OpsTarget = 'files'): string[] {
   if (target !== 'files' && target !== 'kubernetes')
-    throw new DeiaMetricsError(
+    throw new DeiaOpsError(
       'DEIA_OPS_OPTIONS',
       `target must be "files" or "kubernetes", got "${String(target)}".`,
     );

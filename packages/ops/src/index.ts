@@ -6,6 +6,7 @@ export {
   OBJECT_LABELS,
 } from './configs.js';
 export { buildDashboard, type DashboardSpec, dashboardSpecs, type PanelSpec } from './dashboards/index.js';
+export { DeiaOpsError, type DeiaOpsErrorCode } from './errors.js';
 export { generateOps, writeOps } from './generate.js';
 export { generateKubernetes, type KubernetesOutput, type KubernetesResource } from './kubernetes.js';
 export {

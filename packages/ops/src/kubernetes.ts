@@ -1,7 +1,7 @@
-import { DeiaMetricsError } from '@deia/metrics';
 import { stringify } from 'yaml';
 import { buildAlertmanagerConfig } from './configs.js';
 import { buildDashboard, dashboardSpecs } from './dashboards/index.js';
+import { DeiaOpsError } from './errors.js';
 import {
   type ResolvedKubernetesOptions,
   requireKubernetesName,
@@ -37,7 +37,7 @@ export interface KubernetesOutput {
 
 const CODE = 'DEIA_OPS_KUBERNETES';
 const fail = (message: string): never => {
-  throw new DeiaMetricsError(CODE, message);
+  throw new DeiaOpsError(CODE, message);
 };
 
 const HEADER =

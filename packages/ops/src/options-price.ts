@@ -1,9 +1,9 @@
-import { DeiaMetricsError } from '@deia/metrics';
 import { closest } from '@deia/metrics/adapter';
+import { DeiaOpsError } from './errors.js';
 import type { OpsOptions, ResolvedOpsOptions } from './types.js';
 
 const fail = (message: string): never => {
-  throw new DeiaMetricsError('DEIA_OPS_OPTIONS', message);
+  throw new DeiaOpsError('DEIA_OPS_OPTIONS', message);
 };
 
 const checkKeys = (where: string, value: unknown, allowed: readonly string[]): Record<string, unknown> => {

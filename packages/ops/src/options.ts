@@ -1,6 +1,6 @@
-import { DeiaMetricsError } from '@deia/metrics';
 import { closest } from '@deia/metrics/adapter';
 import { resolveCatalogOptions } from './catalog-view.js';
+import { DeiaOpsError } from './errors.js';
 import { resolveKubernetesOptions } from './kubernetes-options.js';
 import { resolveLlmPrice } from './options-price.js';
 import type { OpsForKey, OpsOptions, OpsThresholds, ResolvedOpsOptions } from './types.js';
@@ -122,7 +122,7 @@ export const DEFAULT_OPS_OPTIONS = {
 const CODE = 'DEIA_OPS_OPTIONS';
 /** Throws the generator's option error (`DEIA_OPS_OPTIONS`). */
 export const fail = (message: string): never => {
-  throw new DeiaMetricsError(CODE, message);
+  throw new DeiaOpsError(CODE, message);
 };
 
 const DURATION_RE = /^(?:\d+(?:ms|s|m|h|d|w|y))+$/;
@@ -222,7 +222,7 @@ export function duration(where: string, value: unknown, fallback: string): strin
 const LABEL_NAME_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const PREFIX_RE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)?$/;
 
-/** Applies the defaults to `options` and validates them; throws `DeiaMetricsError` (`DEIA_OPS_OPTIONS`). */
+/** Applies the defaults to `options` and validates them; throws `DeiaOpsError` (`DEIA_OPS_OPTIONS`). */
 export function resolveOpsOptions(options: OpsOptions = {}): ResolvedOpsOptions {
   const D = DEFAULT_OPS_OPTIONS;
   const o = checkKeys('options', options, [

@@ -1,4 +1,5 @@
-import { CATALOG, DeiaMetricsError } from '@deia/metrics';
+import { CATALOG } from '@deia/metrics';
+import { DeiaOpsError } from './errors.js';
 import { formatDuration, parseDuration } from './options.js';
 import type { AlertRule, RuleGroup } from './types.js';
 
@@ -15,11 +16,11 @@ export function requireBucketBound(
   quantile = true,
   buckets: readonly number[] | undefined = CATALOG.find((d) => d.name === metric)?.buckets,
 ): void {
-  if (!buckets) throw new DeiaMetricsError('DEIA_OPS_OPTIONS', `${metric} is not a catalog histogram.`);
+  if (!buckets) throw new DeiaOpsError('DEIA_OPS_OPTIONS', `${metric} is not a catalog histogram.`);
   // histogram_quantile never returns more than the last finite bound: `> last` could never fire.
   const usable = quantile ? buckets.slice(0, -1) : buckets;
   if (!usable.includes(threshold)) {
-    throw new DeiaMetricsError(
+    throw new DeiaOpsError(
       'DEIA_OPS_OPTIONS',
       `${option} (${threshold}) is not a bucket bound of ${metric} (usable: ${usable.join(', ')}): a quantile between two bounds is interpolated, and one above the last finite bound is never returned, so the alert would fire late or never.`,
     );
@@ -110,7 +111,7 @@ export function dashboardUrl(
   alert: string,
   slug: string | undefined = ALERT_DASHBOARDS[alert],
 ): string {
-  if (!slug) throw new DeiaMetricsError('DEIA_OPS_OPTIONS', `alert ${alert} has no dashboard.`);
+  if (!slug) throw new DeiaOpsError('DEIA_OPS_OPTIONS', `alert ${alert} has no dashboard.`);
   const base = `${grafanaUrl}/d/${uidPrefix}-${slug}`;
   if (alert === 'HostDiskSpaceLow') return base;
   return `${base}?var-job={{ $labels.job }}{{ with $labels.instance }}&var-instance={{ . }}{{ end }}`;

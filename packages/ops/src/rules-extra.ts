@@ -1,4 +1,5 @@
-import { DeiaMetricsError, type MetricAlert, type MetricDefinition } from '@deia/metrics';
+import type { MetricAlert, MetricDefinition } from '@deia/metrics';
+import { DeiaOpsError } from './errors.js';
 import { formatDuration, parseDuration } from './options.js';
 import { formatThreshold, type RuleContext, type Unit } from './rule-context.js';
 import { requireBucketBound, scaleWindows } from './rule-helpers.js';
@@ -48,7 +49,7 @@ export function extraRules(x: RuleContext): AlertRule[] {
   const { o, v } = x;
   return extraAlertSpecs(o).map(({ def, a }) => {
     if (!x.c.has(def.name))
-      throw new DeiaMetricsError('DEIA_OPS_OPTIONS', `extraMetrics: ${def.name} is not registered.`);
+      throw new DeiaOpsError('DEIA_OPS_OPTIONS', `extraMetrics: ${def.name} is not registered.`);
     if (a.over === 'quantile')
       requireBucketBound(
         def.name,

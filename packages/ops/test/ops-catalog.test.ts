@@ -8,6 +8,7 @@ import type { MetricDefinition } from '@deia/metrics';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { alertRules, generateOps, type OpsOptions, referencedSeries } from '../src/index.js';
+import { expectOpsError } from './ops-error.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'deia-ops-catalog-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -142,12 +143,16 @@ describe('groups', () => {
     [{ defaultMetrics: 'yes' }, /defaultMetrics must be a boolean/],
     [{ extraMetrics: [{ ...EXTRA[0], name: 'http_requests_total' }] }, /is already defined/],
   ] as Array<[OpsOptions, RegExp]>)('rejects %j', (options, message) => {
-    expect(() => generateOps(options)).toThrow(message);
+    expectOpsError(() => generateOps(options), 'DEIA_OPS_OPTIONS', message);
   });
 
   it('latency thresholds are checked against bucket overrides', () => {
     const buckets = { http_request_duration_seconds: [0.1, 0.2, 0.4, 0.8, 1.6] };
-    expect(() => generateOps({ buckets })).toThrow(/latencyP95Warning \(0.5\) is not a bucket bound/);
+    expectOpsError(
+      () => generateOps({ buckets }),
+      'DEIA_OPS_OPTIONS',
+      /latencyP95Warning \(0.5\) is not a bucket bound/,
+    );
     expect(() =>
       generateOps({ buckets, thresholds: { latencyP95Warning: 0.4, latencyP95Critical: 0.8 } }),
     ).not.toThrow();
@@ -289,7 +294,7 @@ describe('extra metrics with alerts', () => {
       /only gauges alert below/,
     ],
   ] as Array<[MetricDefinition, RegExp]>)('reject a bad alert spec (%#)', (def, message) => {
-    expect(() => generateOps({ extraMetrics: [def] })).toThrow(message);
+    expectOpsError(() => generateOps({ extraMetrics: [def] }), 'DEIA_OPS_OPTIONS', message);
   });
 });
 

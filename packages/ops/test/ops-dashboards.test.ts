@@ -3,6 +3,7 @@ import { parser } from '@prometheus-io/lezer-promql';
 import { describe, expect, it } from 'vitest';
 import {
   alertRules,
+  buildDashboard,
   type DashboardSpec,
   dashboardExprs,
   dashboardSpecs,
@@ -13,6 +14,7 @@ import {
   resolveOpsOptions,
 } from '../src/index.js';
 import { ALERT_DASHBOARDS } from '../src/rule-helpers.js';
+import { expectOpsError } from './ops-error.js';
 
 // ---------------------------------------------------------------------------------------------
 // A panel for every alerted series. The series an expression reads are taken from Prometheus' own
@@ -260,10 +262,14 @@ describe('the guides\u2019 panels the SDK can fill', () => {
     );
     expect(exprs(two)[0]).toContain('* 0.5 or rate(');
     expect(exprs(two)[0]).toContain('* 1.5) * 3600 / 1000');
-    expect(() => resolveOpsOptions({ llmPricePer1kTokens: -1 })).toThrow(
+    expectOpsError(
+      () => resolveOpsOptions({ llmPricePer1kTokens: -1 }),
+      'DEIA_OPS_OPTIONS',
       /llmPricePer1kTokens must be a non-negative/,
     );
-    expect(() => resolveOpsOptions({ llmPricePer1kTokens: { prompt: 1 } as never })).toThrow(
+    expectOpsError(
+      () => resolveOpsOptions({ llmPricePer1kTokens: { prompt: 1 } as never }),
+      'DEIA_OPS_OPTIONS',
       /needs both prompt and completion/,
     );
   });
@@ -312,11 +318,42 @@ describe('extra metrics (panels derived from the definitions)', () => {
     expect(new Set(Object.values(after)).size).toBe(Object.keys(after).length);
   });
 
+  it('refuses a dashboard spec whose panel ids collide or are not positive integers', () => {
+    const o = resolveOpsOptions();
+    const spec = dashboardSpecs(o)[0] as DashboardSpec;
+    const [first, second] = spec.rows[0]?.panels ?? [];
+    if (!first || !second) throw new Error('the first row needs two panels');
+    const withIds = (a: number, b: number): DashboardSpec => ({
+      ...spec,
+      rows: [
+        {
+          ...(spec.rows[0] as DashboardSpec['rows'][0]),
+          panels: [
+            { ...first, id: a },
+            { ...second, id: b },
+          ],
+        },
+      ],
+    });
+    expect(() => buildDashboard(withIds(first.id, second.id), o)).not.toThrow();
+    expectOpsError(
+      () => buildDashboard(withIds(first.id, first.id), o),
+      'DEIA_OPS_DASHBOARD',
+      new RegExp(`has id ${first.id}, already used by`),
+    );
+    expectOpsError(
+      () => buildDashboard(withIds(first.id, 0), o),
+      'DEIA_OPS_DASHBOARD',
+      /not a positive integer/,
+    );
+  });
+
   it.each([
     [{ extraMetrics: 'x' }, /extraMetrics must be an array/],
     [
       { extraMetrics: [{ ...EXTRA[0], name: 'orders_placed' }] },
-      /extraMetrics\[0\]: .*counter names end in _total/,
+      // @deia/metrics' own validation, its code and text kept in the message
+      /extraMetrics\[0\]: \[DEIA_METRIC_NAME\] .*counter names end in _total/,
     ],
     [
       { extraMetrics: [{ ...EXTRA[0], name: 'http_requests_total' }] },
@@ -324,7 +361,7 @@ describe('extra metrics (panels derived from the definitions)', () => {
     ],
     [{ groups: ['http', 'bot'] }, /unknown group "bot"; use some of: http, process, bots/],
   ] as Array<[OpsOptions, RegExp]>)('rejects %j with a coded error', (options, message) => {
-    expect(() => resolveOpsOptions(options)).toThrow(message);
+    expectOpsError(() => resolveOpsOptions(options), 'DEIA_OPS_OPTIONS', message);
   });
 });
 

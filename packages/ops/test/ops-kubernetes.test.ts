@@ -25,6 +25,7 @@ import {
   writeOps,
 } from '../src/index.js';
 import { toAlertmanagerConfigSpec, toMatcher } from '../src/kubernetes.js';
+import { expectOpsError } from './ops-error.js';
 
 const JOB = 'deia-bot-controller';
 /** alertmanager.yml as the tests below edit it. */
@@ -405,25 +406,24 @@ describe('credentials', () => {
     );
     const withReceiverField = am();
     withReceiverField.receivers[0]!.opsgenie_configs = [{ api_key_file: '/x' }];
-    expect(() => toAlertmanagerConfigSpec(withReceiverField, secrets)).toThrow(
+    const untranslatable = (config: AmConfig, message: RegExp) =>
+      expectOpsError(() => toAlertmanagerConfigSpec(config, secrets), 'DEIA_OPS_KUBERNETES', message);
+    untranslatable(
+      withReceiverField,
       /receivers\[0\]\.opsgenie_configs has no AlertmanagerConfig translation/,
     );
     const withRouteField = am();
     withRouteField.route.routes[1]!.mute_time_intervals = ['weekend'];
-    expect(() => toAlertmanagerConfigSpec(withRouteField, secrets)).toThrow(
-      /route\.routes\[1\]\.mute_time_intervals/,
-    );
+    untranslatable(withRouteField, /route\.routes\[1\]\.mute_time_intervals/);
     const withGlobal = am();
     withGlobal.global.opsgenie_api_key_file = '/x';
-    expect(() => toAlertmanagerConfigSpec(withGlobal, secrets)).toThrow(/global\.opsgenie_api_key_file/);
+    untranslatable(withGlobal, /global\.opsgenie_api_key_file/);
     const withTop = am();
     withTop.templates = ['/etc/alertmanager/*.tmpl'];
-    expect(() => toAlertmanagerConfigSpec(withTop, secrets)).toThrow(/alertmanager\.yml\.templates/);
+    untranslatable(withTop, /alertmanager\.yml\.templates/);
     const badMatcher = am();
     badMatcher.inhibit_rules[0]!.source_matchers = ['severity=critical'];
-    expect(() => toAlertmanagerConfigSpec(badMatcher, secrets)).toThrow(
-      /cannot translate the Alertmanager matcher/,
-    );
+    untranslatable(badMatcher, /cannot translate the Alertmanager matcher/);
   });
 
   it('matchers keep their operator and unescape their value', () => {
@@ -467,16 +467,13 @@ describe('options', () => {
       /options\.kubernets is not a known option \(did you mean "kubernetes"\?\)/,
     ],
   ] as Array<[OpsOptions, RegExp]>)('rejects %j with a coded error', (options, message) => {
-    expect(() => generateKubernetes(options)).toThrow(message);
-    try {
-      generateKubernetes(options);
-    } catch (e) {
-      expect((e as { code: string }).code).toBe('DEIA_OPS_OPTIONS');
-    }
+    expectOpsError(() => generateKubernetes(options), 'DEIA_OPS_OPTIONS', message);
   });
 
   it('a job that cannot name Kubernetes resources needs kubernetes.name (the file target does not care)', () => {
-    expect(() => generateKubernetes({ job: 'Bot Controller' })).toThrow(
+    expectOpsError(
+      () => generateKubernetes({ job: 'Bot Controller' }),
+      'DEIA_OPS_OPTIONS',
       /"Bot Controller" is not a valid Kubernetes resource name \(it defaults to the job\); set kubernetes\.name/,
     );
     expect(generateOps({ job: 'Bot Controller' }).files['prometheus/rules.yml']).toContain(
@@ -495,7 +492,11 @@ describe('options', () => {
     expect(generateOps({ kubernetes: { namespace: 'prod' } }).files['prometheus/rules.yml']).toBe(
       generateOps().files['prometheus/rules.yml'],
     );
-    expect(() => generateOps({ kubernetes: { nope: 1 } as never })).toThrow(/kubernetes\.nope/);
+    expectOpsError(
+      () => generateOps({ kubernetes: { nope: 1 } as never }),
+      'DEIA_OPS_OPTIONS',
+      /kubernetes\.nope/,
+    );
   });
 });
 
@@ -548,6 +549,6 @@ describe('CLI --target kubernetes', () => {
       ),
     ).toBe(1);
     expect(err.join('\n')).toMatch(/did you mean "release"/);
-    expect(() => writeOps(join(dir, 'z'), {}, 'helm' as never)).toThrow(/target must be/);
+    expectOpsError(() => writeOps(join(dir, 'z'), {}, 'helm' as never), 'DEIA_OPS_OPTIONS', /target must be/);
   });
 });

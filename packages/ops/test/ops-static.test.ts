@@ -27,6 +27,7 @@ import {
   resolveOpsOptions,
   runCli,
 } from '../src/index.js';
+import { expectOpsError } from './ops-error.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const tmp = mkdtempSync(join(tmpdir(), 'deia-ops-static-'));
@@ -342,12 +343,7 @@ describe('options', () => {
     [{ grafana: { clusterVariable: 'yes' } }, /grafana\.clusterVariable must be a boolean/],
     [{ extra: true }, /options\.extra is not a known option/],
   ] as Array<[OpsOptions, RegExp]>)('rejects %j with a coded error', (options, message) => {
-    expect(() => resolveOpsOptions(options)).toThrow(message);
-    try {
-      resolveOpsOptions(options);
-    } catch (e) {
-      expect((e as { code: string }).code).toBe('DEIA_OPS_OPTIONS');
-    }
+    expectOpsError(() => resolveOpsOptions(options), 'DEIA_OPS_OPTIONS', message);
   });
 
   it('keeps secrets out of generated files whatever the options', () => {

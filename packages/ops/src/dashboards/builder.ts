@@ -1,4 +1,3 @@
-import { DeiaMetricsError } from '@deia/metrics';
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import {
   AnnotationQueryBuilder,
@@ -15,6 +14,7 @@ import { PanelBuilder as GaugeBuilder } from '@grafana/grafana-foundation-sdk/ga
 import { DataqueryBuilder } from '@grafana/grafana-foundation-sdk/prometheus';
 import { PanelBuilder as StatBuilder } from '@grafana/grafana-foundation-sdk/stat';
 import { PanelBuilder as TimeseriesBuilder } from '@grafana/grafana-foundation-sdk/timeseries';
+import { DeiaOpsError } from '../errors.js';
 import type { ResolvedOpsOptions } from '../types.js';
 
 /** A panel described as data; thresholds come from the same options as the alerts. */
@@ -211,7 +211,7 @@ export function buildDashboard(spec: DashboardSpec, o: ResolvedOpsOptions): obje
   const claim = (id: number, title: string) => {
     const other = seen.get(id);
     if (other !== undefined || !Number.isInteger(id) || id < 1)
-      throw new DeiaMetricsError(
+      throw new DeiaOpsError(
         'DEIA_OPS_DASHBOARD',
         `${spec.file}: panel "${title}" has id ${id}, ${other === undefined ? 'not a positive integer' : `already used by "${other}"`}.`,
       );
