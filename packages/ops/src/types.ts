@@ -132,7 +132,9 @@ export interface OpsOptions {
    * `external_labels` in that Prometheus) aggregate as an empty value, so the same rules still work
    * in each cluster's Prometheus. Valid label names; not `job`, `instance`, `le`, a `__` label or a
    * label of the metrics (the rules already keep those where they matter). The Alertmanager
-   * inhibitions also compare them (a critical in one cluster does not silence another's warning).
+   * inhibitions also compare them (a critical in one cluster does not silence another's warning),
+   * each alert's summary names them (`... (cluster eu-1)`), and with `grafana.clusterVariable` and
+   * `cluster` listed, `dashboard_url` sets `$cluster`.
    * @default []
    */
   aggregateBy?: readonly string[];

@@ -10,7 +10,13 @@ import type { MetricDefinition } from '@deia/metrics';
 import { parser } from '@prometheus-io/lezer-promql';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { generateKubernetes, generateOps, type OpsOptions, type RuleGroup } from '../src/index.js';
+import {
+  DEFAULT_OPS_OPTIONS,
+  generateKubernetes,
+  generateOps,
+  type OpsOptions,
+  type RuleGroup,
+} from '../src/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'deia-ops-aggregate-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -211,7 +217,10 @@ describe('aggregateBy in a ruler that sees two clusters (promtool)', () => {
         .join(',')}}`,
       value: 1,
     }));
-  const testFile = (rules: string, exp: { ratio: unknown[]; high: unknown[]; burn: unknown[] }) =>
+  const testFile = (
+    rules: string,
+    exp: { ratio: unknown[]; high: unknown[]; burn: unknown[]; alerts?: unknown[] },
+  ) =>
     stringify(
       {
         rule_files: [rules],
@@ -235,11 +244,23 @@ describe('aggregateBy in a ruler that sees two clusters (promtool)', () => {
                 exp_samples: exp.burn,
               },
             ],
+            ...(exp.alerts ? { alert_rule_test: exp.alerts } : {}),
           },
         ],
       },
       { lineWidth: 0 },
     );
+  const grafana = { url: 'https://grafana.example.com', clusterVariable: true };
+  // What the notification shows: the summary names the cluster, the link selects it on the dashboard.
+  const highErrorRate = (severity: string, threshold: string) => ({
+    exp_labels: { severity, cluster: 'eu-1', job },
+    exp_annotations: {
+      summary: `High 5xx error ratio on ${job} (cluster eu-1)`,
+      description: `50% of requests to ${job} answered 5xx over the last 5m (threshold ${threshold}).`,
+      runbook_url: `${DEFAULT_OPS_OPTIONS.runbookBaseUrl}/HighErrorRate.md`,
+      dashboard_url: `${grafana.url}/d/deia-system-overview?var-job=${job}&var-cluster=eu-1`,
+    },
+  });
   const perCluster = {
     ratio: [
       { labels: `job:http_request_errors:ratio_rate5m{cluster="eu-1",job="${job}"}`, value: 0.5 },
@@ -250,6 +271,13 @@ describe('aggregateBy in a ruler that sees two clusters (promtool)', () => {
       { alertname: 'HighErrorRate', cluster: 'eu-1', severity: 'critical' },
     ]),
     burn: alerts([{ alertname: 'AvailabilityBudgetBurn', cluster: 'eu-1', severity: 'critical' }]),
+    alerts: [
+      {
+        eval_time: '10m',
+        alertname: 'HighErrorRate',
+        exp_alerts: [highErrorRate('warning', '1%'), highErrorRate('critical', '5%')],
+      },
+    ],
   };
   const diluted = {
     ratio: [{ labels: `job:http_request_errors:ratio_rate5m{job="${job}"}`, value: 0.5 / 11 }],
@@ -258,8 +286,8 @@ describe('aggregateBy in a ruler that sees two clusters (promtool)', () => {
     burn: alerts([{ alertname: 'AvailabilityBudgetBurn', severity: 'critical' }]),
   };
   const rules = {
-    cluster: generateOps({ aggregateBy: ['cluster'] }).files['prometheus/rules.yml'] as string,
-    job: generateOps({}).files['prometheus/rules.yml'] as string,
+    cluster: generateOps({ aggregateBy: ['cluster'], grafana }).files['prometheus/rules.yml'] as string,
+    job: generateOps({ grafana }).files['prometheus/rules.yml'] as string,
   };
 
   it("['cluster']: HighErrorRate pages for eu-1 only, with cluster in its labels", () => {
