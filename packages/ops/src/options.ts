@@ -241,9 +241,15 @@ function resolveAggregateBy(value: unknown, extraMetrics: readonly MetricDefinit
     if (seen.has(label)) fail(`aggregateBy lists "${label}" twice.`);
     seen.add(label);
     if (label.startsWith('__')) fail(`aggregateBy: "${label}" is reserved (labels starting with __).`);
-    if (label === 'job' || label === 'instance' || label === 'le')
+    const why = {
+      job: 'is what every rule aggregates by already',
+      instance:
+        'is one replica: the job-wide rules would become per replica (the per-replica alerts keep it already)',
+      le: 'is the bucket label of histograms',
+    }[label];
+    if (why)
       fail(
-        `aggregateBy: "${label}" ${label === 'le' ? 'is the bucket label of histograms' : 'is already how the rules aggregate'}; list only labels added by the scrape or the ruler, such as "cluster" or "namespace".`,
+        `aggregateBy: "${label}" ${why}; list only labels added by the scrape or the ruler, such as "cluster" or "namespace".`,
       );
     const emitter = [...CATALOG, ...extraMetrics].find((d) => d.labelNames.includes(label));
     if (emitter)
