@@ -80,7 +80,10 @@ export interface CatalogView {
    * generation instead of selecting nothing.
    */
   m(series: string, matchers?: string): string;
-  /** `job, <labels>`: the aggregation labels, each checked against the metric's labels (or `instance`). */
+  /**
+   * `<aggregateBy>, job, <labels>`: the aggregation labels, each of `labels` checked against the
+   * metric's labels (or `instance`). Every aggregation and `on (...)` of the rules is built from it.
+   */
   by(name: string, ...labels: string[]): string;
   /** The bucket bounds of a registered histogram. */
   buckets(name: string): readonly number[];
@@ -129,7 +132,7 @@ export function catalogView(o: ResolvedOpsOptions): CatalogView {
     },
     by(name, ...labels) {
       checkLabels(def(name), labels, false);
-      return ['job', ...labels].join(', ');
+      return [...o.aggregateBy, 'job', ...labels].join(', ');
     },
     buckets: (name) => def(name).buckets ?? fail(`${name} is not a histogram.`),
   };

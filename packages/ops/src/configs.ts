@@ -139,6 +139,7 @@ export function buildAlertmanagerConfig(o: ResolvedOpsOptions): Record<string, u
         // silence another's warning.
         equal: [
           'alertname',
+          ...o.aggregateBy,
           'job',
           'instance',
           ...new Set([
@@ -148,22 +149,23 @@ export function buildAlertmanagerConfig(o: ResolvedOpsOptions): Record<string, u
         ],
       },
       // One incident, one page: while the error budget burns fast, the threshold alerts on the
-      // same signal of the same job stay quiet.
+      // same signal of the same job stay quiet. The `aggregateBy` labels (cluster) are compared
+      // everywhere: an incident in one cluster must not silence another's alerts.
       {
         source_matchers: ['alertname="AvailabilityBudgetBurn"', 'severity="critical"'],
         target_matchers: ['alertname="HighErrorRate"'],
-        equal: ['job'],
+        equal: [...o.aggregateBy, 'job'],
       },
       {
         source_matchers: ['alertname="LatencyBudgetBurn"', 'severity="critical"'],
         target_matchers: ['alertname="HighLatency"'],
-        equal: ['job'],
+        equal: [...o.aggregateBy, 'job'],
       },
       // A service that is down explains every other alert from that instance.
       {
         source_matchers: ['alertname="ServiceDown"'],
         target_matchers: ['alertname!="ServiceDown"'],
-        equal: ['job', 'instance'],
+        equal: [...o.aggregateBy, 'job', 'instance'],
       },
     ],
     receivers,

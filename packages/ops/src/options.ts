@@ -1,3 +1,4 @@
+import { CATALOG, type MetricDefinition } from '@deia/metrics';
 import { closest } from '@deia/metrics/adapter';
 import { resolveCatalogOptions } from './catalog-view.js';
 import { DeiaOpsError } from './errors.js';
@@ -9,6 +10,7 @@ import type { OpsForKey, OpsOptions, OpsThresholds, ResolvedOpsOptions } from '.
 export const DEFAULT_OPS_OPTIONS = {
   job: 'deia-bot-controller',
   prefix: '',
+  aggregateBy: [],
   runbookBaseUrl: 'https://github.com/deia-observability/deia-observability/blob/main/docs/runbooks',
   sloTarget: 0.995,
   latencySlo: { target: 0.95, thresholdSeconds: 0.2 },
@@ -222,12 +224,50 @@ export function duration(where: string, value: unknown, fallback: string): strin
 const LABEL_NAME_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const PREFIX_RE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)?$/;
 
+/**
+ * `aggregateBy`: label names the rules keep next to `job`. Refused: `job` and `instance` (the
+ * rules aggregate by `job` already, and per replica would no longer be job-wide), `le`, `__`
+ * labels (reserved) and any label of the catalog or the extra metrics (the SDK emits it on its
+ * series; the rules already keep it where it matters, and it would appear twice in a `by`).
+ */
+function resolveAggregateBy(value: unknown, extraMetrics: readonly MetricDefinition[]): string[] {
+  if (value === undefined) return [...DEFAULT_OPS_OPTIONS.aggregateBy];
+  if (!Array.isArray(value))
+    return fail('aggregateBy must be an array of label names, e.g. ["cluster"] or ["cluster", "namespace"].');
+  const seen = new Set<string>();
+  for (const l of value as unknown[]) {
+    if (typeof l !== 'string' || !LABEL_NAME_RE.test(l))
+      fail(`aggregateBy: ${JSON.stringify(l)} is not a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*).`);
+    const label = l as string;
+    if (seen.has(label)) fail(`aggregateBy lists "${label}" twice.`);
+    seen.add(label);
+    if (label.startsWith('__')) fail(`aggregateBy: "${label}" is reserved (labels starting with __).`);
+    const why = {
+      job: 'is what every rule aggregates by already',
+      instance:
+        'is one replica: the job-wide rules would become per replica (the per-replica alerts keep it already)',
+      le: 'is the bucket label of histograms',
+    }[label];
+    if (why)
+      fail(
+        `aggregateBy: "${label}" ${why}; list only labels added by the scrape or the ruler, such as "cluster" or "namespace".`,
+      );
+    const emitter = [...CATALOG, ...extraMetrics].find((d) => d.labelNames.includes(label));
+    if (emitter)
+      fail(
+        `aggregateBy: "${label}" is a label of ${emitter.name}, emitted by the SDK; the rules already keep it where it matters. List only labels added by the scrape or the ruler, such as "cluster" or "namespace".`,
+      );
+  }
+  return [...(value as string[])];
+}
+
 /** Applies the defaults to `options` and validates them; throws `DeiaOpsError` (`DEIA_OPS_OPTIONS`). */
 export function resolveOpsOptions(options: OpsOptions = {}): ResolvedOpsOptions {
   const D = DEFAULT_OPS_OPTIONS;
   const o = checkKeys('options', options, [
     'job',
     'selector',
+    'aggregateBy',
     'prefix',
     'groups',
     'buckets',
@@ -492,11 +532,13 @@ export function resolveOpsOptions(options: OpsOptions = {}): ResolvedOpsOptions 
   if (!/^[a-zA-Z0-9-_]{1,20}$/.test(grafana.uidPrefix))
     fail('grafana.uidPrefix must be 1-20 letters, digits, - or _.');
 
+  const catalog = resolveCatalogOptions(o, prefix as string);
   return {
     job,
     selector,
+    aggregateBy: resolveAggregateBy(o.aggregateBy, catalog.extraMetrics),
     prefix: prefix as string,
-    ...resolveCatalogOptions(o, prefix as string),
+    ...catalog,
     runbookBaseUrl,
     sloTarget,
     latencySlo,

@@ -81,13 +81,17 @@ export function ruleContext(o: ResolvedOpsOptions): RuleContext {
   const sel = (extra?: string) => `{${o.selector}${extra ? `,${extra}` : ''}}`;
   // Extra alerts link the "Extra metrics" dashboard, where each extra metric has its panel.
   const extra = new Set(o.extraMetrics.flatMap((d) => (d.alerts ?? []).map((a) => a.name)));
+  // The notifications show the summary, not the labels: with aggregateBy it names the cluster (or
+  // namespace) the alert is about; nothing where the label is absent (a cluster's own Prometheus).
+  const where = o.aggregateBy.map((l) => `{{ with $labels.${l} }} (${l} {{ . }}){{ end }}`).join('');
+  const clusterLink = o.grafana.clusterVariable && o.aggregateBy.includes('cluster');
   const alert: RuleContext['alert'] = (name, severity, f, expr, summary, description) => ({
     alert: name,
     expr,
     ...(f === '0s' ? {} : { for: f }),
     labels: { severity },
     annotations: {
-      summary,
+      summary: `${summary}${where}`,
       description,
       runbook_url: `${o.runbookBaseUrl}/${name}.md`,
       ...(o.grafana.url
@@ -97,6 +101,7 @@ export function ruleContext(o: ResolvedOpsOptions): RuleContext {
               o.grafana.uidPrefix,
               name,
               extra.has(name) ? 'extra-metrics' : undefined,
+              clusterLink,
             ),
           }
         : {}),

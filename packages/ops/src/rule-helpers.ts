@@ -103,16 +103,18 @@ export const ALERT_DASHBOARDS: Readonly<Record<string, string>> = {
  * The `dashboard_url` annotation of an alert: its dashboard with `$job`/`$instance` set from the
  * alert's labels (Prometheus annotation templates). node_exporter alerts carry the exporter's job,
  * not the service's, so they link the dashboard unfiltered. Alerts of `extraMetrics` link the
- * "Extra metrics" dashboard (`slug` 'extra-metrics'), where their metric has its panel.
+ * "Extra metrics" dashboard (`slug` 'extra-metrics'), where their metric has its panel. With
+ * `cluster` (the dashboards have `$cluster` and the alerts keep `cluster`), `$cluster` is set too.
  */
 export function dashboardUrl(
   grafanaUrl: string,
   uidPrefix: string,
   alert: string,
   slug: string | undefined = ALERT_DASHBOARDS[alert],
+  cluster = false,
 ): string {
   if (!slug) throw new DeiaOpsError('DEIA_OPS_OPTIONS', `alert ${alert} has no dashboard.`);
   const base = `${grafanaUrl}/d/${uidPrefix}-${slug}`;
   if (alert === 'HostDiskSpaceLow') return base;
-  return `${base}?var-job={{ $labels.job }}{{ with $labels.instance }}&var-instance={{ . }}{{ end }}`;
+  return `${base}?var-job={{ $labels.job }}{{ with $labels.instance }}&var-instance={{ . }}{{ end }}${cluster ? '{{ with $labels.cluster }}&var-cluster={{ . }}{{ end }}' : ''}`;
 }

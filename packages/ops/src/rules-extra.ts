@@ -140,6 +140,8 @@ export function extraAlertTests(
         severity: g.a.severity ?? 'warning',
       };
       if (target.job) l.job = target.job;
+      // aggregateBy labels the selector fixes (cluster="eu-1") are on the inputs, so kept by the alert.
+      for (const k of o.aggregateBy) if (target[k] !== undefined) l[k] = target[k] as string;
       for (const b of a0.by ?? []) l[b] = labels[b] as string;
       return text('ALERTS', l);
     };

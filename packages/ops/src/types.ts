@@ -122,6 +122,22 @@ export interface OpsOptions {
   job?: string;
   /** Label matchers every SDK series is selected with. @default `job="<job>"` */
   selector?: string;
+  /**
+   * Labels kept, next to `job`, by every aggregation and vector matching of the rules: each
+   * `sum/max/min by (job, ...)` becomes `by (<aggregateBy>, job, ...)`, each `and on (job, ...)`
+   * matches on them too, and the recording rules keep them, so the alerts built on recorded series
+   * still match per value. For a ruler that evaluates several clusters at once (Thanos Ruler,
+   * Mimir's ruler): `['cluster']` makes HighErrorRate a ratio per cluster instead of one ratio
+   * diluted by every healthy cluster. Labels the ruler does not see (a Prometheus' own
+   * `external_labels` in that Prometheus) aggregate as an empty value, so the same rules still work
+   * in each cluster's Prometheus. Valid label names; not `job`, `instance`, `le`, a `__` label or a
+   * label of the metrics (the rules already keep those where they matter). The Alertmanager
+   * inhibitions also compare them (a critical in one cluster does not silence another's warning),
+   * each alert's summary names them (`... (cluster eu-1)`), and with `grafana.clusterVariable` and
+   * `cluster` listed, `dashboard_url` sets `$cluster`.
+   * @default []
+   */
+  aggregateBy?: readonly string[];
   /** The `prefix` passed to `createMetrics` (applies to catalog and default metrics). @default '' */
   prefix?: string;
   /**
@@ -273,6 +289,7 @@ export type OpsTarget = 'files' | 'kubernetes';
 export interface ResolvedOpsOptions {
   job: string;
   selector: string;
+  aggregateBy: string[];
   prefix: string;
   groups: MetricGroup[];
   buckets: Record<string, number[]>;
