@@ -113,7 +113,7 @@ export function dashboardUrl(
   slug: string | undefined = ALERT_DASHBOARDS[alert],
   cluster = false,
 ): string {
-  if (!slug) throw new DeiaOpsError('DEIA_OPS_OPTIONS', `alert ${alert} has no dashboard.`);
+  if (!slug) throw new DeiaOpsError('DEIA_OPS_DASHBOARD', `alert ${alert} has no dashboard to link.`);
   const base = `${grafanaUrl}/d/${uidPrefix}-${slug}`;
   if (alert === 'HostDiskSpaceLow') return base;
   return `${base}?var-job={{ $labels.job }}{{ with $labels.instance }}&var-instance={{ . }}{{ end }}${cluster ? '{{ with $labels.cluster }}&var-cluster={{ . }}{{ end }}' : ''}`;
