@@ -1,9 +1,4 @@
-// `aggregateBy`: labels such as `cluster` kept by every aggregation and vector matching of the
-// rules, for a ruler that sees several clusters (Thanos Ruler, Mimir). Checked three ways: every
-// rule expression through Prometheus' own grammar (@prometheus-io/lezer-promql), promtool on two
-// clusters where one fails and the healthy one has 10x the traffic, and the option's validation.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MetricDefinition } from '@deia/metrics';
@@ -17,16 +12,12 @@ import {
   type OpsOptions,
   type RuleGroup,
 } from '../src/index.js';
+import { runPromtool } from './promtool.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'deia-ops-aggregate-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function promtool(args: string[], files: Record<string, string>) {
-  for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
-  const res = spawnSync('promtool', args, { cwd: dir, encoding: 'utf8', timeout: 120_000 });
-  expect(res.error, 'promtool is not installed (apt-get install prometheus)').toBeUndefined();
-  return { status: res.status, out: `${res.stdout}${res.stderr}` };
-}
+const promtool = (args: string[], files: Record<string, string>) => runPromtool(dir, args, { files });
 
 /** One extra metric per alert kind, so the extra rules' aggregations are checked too. */
 const EXTRA: MetricDefinition[] = [

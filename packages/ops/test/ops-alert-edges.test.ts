@@ -3,7 +3,7 @@
 // the first firing one (the threshold edge), stays quiet under minRequestRate, and stays quiet at
 // every evaluation after a scrape gap longer than its window. Checked through the ALERTS series,
 // so a warning/critical pair is checked together; annotations are checked by ops-rules.test.ts.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,7 @@ import {
   probeCases,
   targetMissingCases,
 } from './alert-scenarios.js';
+import { runPromtool } from './promtool.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'deia-ops-edges-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -64,13 +65,7 @@ function write(cases: PromtoolCase[], rulesYml: string, name: string) {
 
 function run(cases: PromtoolCase[], rulesYml: string, name: string) {
   write(cases, rulesYml, name);
-  const res = spawnSync('promtool', ['test', 'rules', `${name}.test.yml`], {
-    cwd: dir,
-    encoding: 'utf8',
-    timeout: 400_000,
-  });
-  expect(res.error, 'promtool is not installed (apt-get install prometheus)').toBeUndefined();
-  return `${res.stdout}${res.stderr}`;
+  return runPromtool(dir, ['test', 'rules', `${name}.test.yml`], { timeoutMs: 400_000 }).out;
 }
 
 /** Runs promtool on `parts` test files at once (each run evaluates every rule, minute by minute). */

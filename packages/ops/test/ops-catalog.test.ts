@@ -1,7 +1,4 @@
-// The generator reads the catalog as createMetrics registers it: prefix, groups, bucket overrides,
-// default metrics and extra metrics with alert specs (their rules and generated promtool tests).
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MetricDefinition } from '@deia/metrics';
@@ -9,16 +6,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { alertRules, generateOps, type OpsOptions, referencedSeries } from '../src/index.js';
 import { expectOpsError } from './ops-error.js';
+import { runPromtool } from './promtool.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'deia-ops-catalog-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function promtool(args: string[], files: Record<string, string>) {
-  for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
-  const res = spawnSync('promtool', args, { cwd: dir, encoding: 'utf8', timeout: 120_000 });
-  expect(res.error, 'promtool is not installed (apt-get install prometheus)').toBeUndefined();
-  return { status: res.status, out: `${res.stdout}${res.stderr}` };
-}
+const promtool = (args: string[], files: Record<string, string>) => runPromtool(dir, args, { files });
 
 const alertNames = (options: OpsOptions) =>
   new Set(alertRules(generateOps(options).groups).map((r) => r.alert));

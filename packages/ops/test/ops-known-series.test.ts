@@ -1,7 +1,3 @@
-// A bot whose first start fails before the first scrape: its counter first appears at 1, which
-// increase() cannot see. metrics.bots.register (when the bot is configured) creates it at 0 first.
-// Scraped from the SDK's exposition through the public API and fed to promtool with the real rules.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +5,7 @@ import { createMetrics, type Metrics } from '@deia/metrics';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { generateOps } from '../src/index.js';
+import { runPromtool } from './promtool.js';
 
 const JOB = 'deia-bot-controller';
 const dir = mkdtempSync(join(tmpdir(), 'deia-ops-known-'));
@@ -66,13 +63,7 @@ function firesAt(values: string): boolean {
     ],
   });
   writeFileSync(join(dir, 'fires.yml'), stringify(expectFiring(true)));
-  const res = spawnSync('promtool', ['test', 'rules', 'fires.yml'], {
-    cwd: dir,
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  expect(res.error, 'promtool is not installed (apt-get install prometheus)').toBeUndefined();
-  return `${res.stdout}${res.stderr}`.includes('SUCCESS');
+  return runPromtool(dir, ['test', 'rules', 'fires.yml'], { timeoutMs: 60_000 }).out.includes('SUCCESS');
 }
 
 describe('a bot whose first start fails before the first scrape', () => {

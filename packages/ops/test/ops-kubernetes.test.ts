@@ -1,8 +1,3 @@
-// The kubernetes target: every resource validated against the Prometheus Operator's CRD schemas
-// (@kubernetes-models/prometheus-operator) and the core ConfigMap schema (kubernetes-models), the
-// PrometheusRule's groups checked and unit-tested by promtool with the labels the Operator puts
-// on the series of two replicas, the CLI, and credentials that are only ever Secret references.
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +21,7 @@ import {
 } from '../src/index.js';
 import { toAlertmanagerConfigSpec, toMatcher } from '../src/kubernetes.js';
 import { expectOpsError } from './ops-error.js';
+import { runPromtool } from './promtool.js';
 
 const JOB = 'deia-bot-controller';
 /** alertmanager.yml as the tests below edit it. */
@@ -227,9 +223,8 @@ describe('validation can fail', () => {
 });
 
 function promtool(args: string[]) {
-  const res = spawnSync('promtool', args, { cwd: dir, encoding: 'utf8', timeout: 60_000 });
-  expect(res.error, 'promtool is not installed (apt-get install prometheus)').toBeUndefined();
-  return { code: res.status, out: `${res.stdout}${res.stderr}` };
+  const { status, out } = runPromtool(dir, args, { timeoutMs: 60_000 });
+  return { code: status, out };
 }
 
 /** The rule groups extracted from the PrometheusRule manifest as written. */

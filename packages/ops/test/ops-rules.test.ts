@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +11,7 @@ import {
   type Severity,
   scaleWindows,
 } from '../src/index.js';
+import { runPromtool } from './promtool.js';
 
 // promtool comes from the Debian package `prometheus`; .ci/run installs it when missing.
 // The unit tests are generated from the table below: for every alert at least one case where it
@@ -742,11 +742,7 @@ function unitTests(rules: AlertRule[], cases: Case[]) {
 const dir = mkdtempSync(join(tmpdir(), 'deia-ops-rules-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function promtool(args: string[], cwd = dir) {
-  const res = spawnSync('promtool', args, { cwd, encoding: 'utf8', timeout: 120_000 });
-  expect(res.error, 'promtool is not installed (apt-get install prometheus)').toBeUndefined();
-  return { status: res.status, out: `${res.stdout}${res.stderr}` };
-}
+const promtool = (args: string[], cwd = dir) => runPromtool(cwd, args);
 
 describe('generated Prometheus rules', () => {
   const options: OpsOptions = {

@@ -1,13 +1,10 @@
-// promtool tests of what the alert-case table in ops-rules.test.ts cannot express: recording rules
-// that must be 0 rather than missing, `le` selectors in Prometheus 3's float form, and the
-// generator refusing thresholds a quantile cannot see. Label sets are the SDK's own.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { generateOps, leMatcher, type OpsOptions } from '../src/index.js';
+import { runPromtool } from './promtool.js';
 
 const JOB = 'deia-bot-controller';
 const dir = mkdtempSync(join(tmpdir(), 'deia-ops-sre-'));
@@ -44,13 +41,9 @@ function promtoolExprTest(
       tests: [{ interval: '1m', input_series: inputSeries, promql_expr_test: tests }],
     }),
   );
-  const res = spawnSync('promtool', ['test', 'rules', `${name}.test.yml`], {
-    cwd: dir,
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  expect(res.error, 'promtool is not installed (apt-get install prometheus)').toBeUndefined();
-  expect(`${res.stdout}${res.stderr}`).toContain('SUCCESS');
+  expect(runPromtool(dir, ['test', 'rules', `${name}.test.yml`], { timeoutMs: 60_000 }).out).toContain(
+    'SUCCESS',
+  );
 }
 
 describe('recording rules with the SDK label sets', () => {
