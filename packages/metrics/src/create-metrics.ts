@@ -1,220 +1,22 @@
 import { CATALOG } from './catalog.js';
-import { loadPromClient, noteClient } from './client.js';
 import { DeiaMetricsError } from './errors.js';
 import { type AnyHandle, createHandle, type HandleContext } from './handles.js';
 import { createHttpStore, setHttpStore } from './http-series.js';
 import { knownSeries } from './known.js';
-import { checkOptions, describeValue, type OptionRule, type OptionsSchema, rules } from './options.js';
+import { resolveMetricsOptions } from './metrics-options.js';
+import { existingMetrics, rememberMetrics } from './metrics-reuse.js';
+import type { Metrics } from './metrics-types.js';
 import type {
   CounterHandle,
   GaugeHandle,
   GaugeLike,
   HistogramHandle,
-  MetricDefinition,
   MetricGroup,
   MetricsOptions,
-  PgPoolLike,
-  RegistryLike,
 } from './types.js';
 import { validateBuckets, validateDefinition } from './validate.js';
 
-/** Defaults of `createMetrics`. */
-export const DEFAULT_METRICS_OPTIONS = {
-  prefix: '',
-  defaultLabels: {},
-  groups: [
-    'http',
-    'process',
-    'bots',
-    'tasks',
-    'database',
-    'cache',
-    'llm',
-    'dependencies',
-    'connections',
-    'health',
-    'tracing',
-  ] as readonly MetricGroup[],
-  defaultMetrics: true,
-  maxLabelValues: 100,
-} as const;
-
-const PREFIX_RE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)?$/;
-const LABEL_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
-
 type Sampler = () => void;
-
-/** Everything `createMetrics` returns. */
-export interface Metrics {
-  /** The registry every catalog metric is registered in. */
-  readonly registry: RegistryLike;
-  /** The definitions in use (prefix not applied), catalog first, then `extraMetrics`. */
-  readonly definitions: readonly MetricDefinition[];
-  /** The prefix in use. */
-  readonly prefix: string;
-  /** A handle by unprefixed name; throws when the metric is not registered (e.g. its group is off). */
-  get<H extends AnyHandle = AnyHandle>(name: string): H;
-  /** True when the metric is registered. */
-  has(name: string): boolean;
-  readonly http: {
-    requests: CounterHandle<'method' | 'route' | 'status'>;
-    duration: HistogramHandle<'method' | 'route' | 'status'>;
-    inFlight: GaugeHandle<never>;
-    requestSize: HistogramHandle<'method' | 'route' | 'status'>;
-    responseSize: HistogramHandle<'method' | 'route' | 'status'>;
-  };
-  readonly bots: {
-    /** Runs `start`, observes its duration, counts a failure in `bot_start_errors_total`, rethrows. */
-    trackStartup<T>(botId: string, start: () => T | Promise<T>): Promise<T>;
-    /** Runs `handle` for one message: duration, processed count by outcome; rethrows. */
-    trackMessage<T>(botId: string, handle: () => T | Promise<T>): Promise<T>;
-    recordRestart(botId: string): void;
-    /**
-     * Declares a bot (call it when the bot is configured, before its first start): creates its
-     * `bot_start_errors_total` and `bot_restarts_total` at 0, so a first start that fails before
-     * the next scrape is still an increase. `trackStartup` does it too, but in the same scrape
-     * interval as a failure it cannot be seen.
-     */
-    register(botId: string): void;
-    /** Observes the time between accepting a message and handing it to a bot. */
-    recordDispatchLatency(seconds: number): void;
-    /** Samples bot counts at scrape time. */
-    observeInstances(read: () => { running: number; stopped: number; error: number; max?: number }): void;
-    setResources(botId: string, usage: { cpuRatio?: number; memoryBytes?: number }): void;
-  };
-  readonly tasks: {
-    /** Creates the queue's enqueued/completed/failed counters at 0 (also done by `observeQueue` and the first `enqueued`). */
-    registerQueue(queue?: string): void;
-    enqueued(queue?: string): void;
-    /** Runs a task that was enqueued at `enqueuedAt` (ms epoch): wait time, completed or failed; rethrows. */
-    trackTask<T>(enqueuedAt: number, run: () => T | Promise<T>, queue?: string): Promise<T>;
-  };
-  readonly db: {
-    trackQuery<T>(operation: string, run: () => T | Promise<T>): Promise<T>;
-  };
-  readonly cache: {
-    hit(cache?: string): void;
-    miss(cache?: string): void;
-    trackCommand<T>(command: string, run: () => T | Promise<T>): Promise<T>;
-  };
-  readonly llm: {
-    /** Times one LLM call and counts errors; rethrows. */
-    trackRequest<T>(labels: { model: string; operation: string }, run: () => T | Promise<T>): Promise<T>;
-    /** Adds token counts and, with `pricePerToken` (USD), the cost. */
-    recordTokens(
-      model: string,
-      tokens: { prompt?: number; completion?: number },
-      pricePerToken?: { prompt?: number; completion?: number },
-    ): void;
-  };
-  readonly dependencies: {
-    track<T>(dependency: string, run: () => T | Promise<T>): Promise<T>;
-  };
-  readonly auth: {
-    /** Creates `auth_failures_total` at 0 for each reason, so the first failure of a reason is counted by `increase()`. */
-    declareReasons(...reasons: string[]): void;
-    /** Counts one failed authentication attempt. */
-    recordFailure(reason: string): void;
-  };
-  /** Feeds `health_check_up` and `health_check_duration_seconds` (the sink `@deia/health` calls). */
-  recordHealthCheck(check: string, up: boolean, durationSeconds: number): void;
-  /**
-   * Feeds `cache_memory_used_bytes`, `cache_memory_max_bytes` and `cache_evictions_total` from the
-   * cache server's own counters (what `@deia/health`'s `redisCheck` reads from `INFO`), under
-   * `cache=<name>`. `evictedKeys` is the server's running total: the counter grows by its increase
-   * since the previous call (starting at 0 on the first), and a smaller value (server restart,
-   * `CONFIG RESETSTAT`) counts as a reset. Missing or invalid fields are skipped.
-   */
-  recordCacheStats(
-    cache: string,
-    stats: { usedMemoryBytes?: number; maxMemoryBytes?: number; evictedKeys?: number },
-  ): void;
-  /**
-   * Counts spans that never reached the trace collector into `tracing_spans_dropped_total{reason}`;
-   * fits `@deia/tracing`'s `onDroppedSpans` as is: `startTracing({ onDroppedSpans: metrics.recordDroppedSpans })`.
-   */
-  recordDroppedSpans(count: number, reason: string): void;
-  /** Samples a `pg` Pool's counts into the `db_connection_pool_*` gauges at scrape time (no timers). */
-  observePgPool(pool: PgPoolLike, name?: string): void;
-  /** Samples the queue depth at scrape time; registers the queue (its counters at 0, see `tasks.registerQueue`). */
-  observeQueue(read: () => number, queue?: string): void;
-  /** Removes the scrape-time samplers added by `observe*` (metrics stay registered). */
-  shutdown(): void;
-}
-
-interface Created {
-  readonly metrics: Metrics;
-  /** The options it was created with, defaults applied, for the comparison on a second call. */
-  readonly settings: Record<string, unknown>;
-}
-const byRegistry = new WeakMap<RegistryLike, Map<string, Created>>();
-
-const fail = (message: string): never => {
-  throw new DeiaMetricsError('DEIA_METRICS_OPTIONS', message);
-};
-const GROUPS: readonly string[] = DEFAULT_METRICS_OPTIONS.groups;
-
-/** The options of `createMetrics`, declared once (see `checkOptions`). */
-const METRICS_OPTIONS_SCHEMA = {
-  registry: rules.methods(['getSingleMetric', 'metrics', 'registerMetric'], 'a prom-client Registry'),
-  client: rules.methods(
-    ['Registry', 'Counter', 'Gauge', 'Histogram'],
-    "the prom-client module (import * as client from 'prom-client') or @prometheus-io/client",
-  ),
-  prefix: {
-    must: 'a metric name prefix',
-    ok: (p) =>
-      (typeof p === 'string' && PREFIX_RE.test(p)) ||
-      `prefix ${describeValue(p)} is not a valid metric name prefix; use letters, digits and '_' (e.g. "deia_").`,
-  },
-  defaultLabels: rules.recordOf(
-    (v, k) => LABEL_RE.test(k) && typeof v === 'string',
-    `an object of label name -> string value (names match ${LABEL_RE})`,
-  ),
-  groups: {
-    must: `a list of groups (${GROUPS.join(', ')})`,
-    ok: (g) => {
-      if (!Array.isArray(g)) return false;
-      const bad = g.find((x) => !GROUPS.includes(x));
-      return bad === undefined || `unknown group "${String(bad)}"; use some of: ${GROUPS.join(', ')}.`;
-    },
-  },
-  buckets: rules.recordOf(Array.isArray, 'an object of histogram name -> bucket list'),
-  extraMetrics: rules.arrayOf(
-    (d) => d !== null && typeof d === 'object',
-    'an array of metric definitions (the catalog format)',
-  ),
-  defaultMetrics: rules.boolean(),
-  buildInfo: {
-    must: 'an object { version?: string, commit?: string }',
-    ok: (b) =>
-      b !== null &&
-      typeof b === 'object' &&
-      Object.entries(b).every(([k, v]) => (k === 'version' || k === 'commit') && typeof v === 'string'),
-  },
-  maxLabelValues: rules.number('a positive integer', { min: 1, integer: true }),
-  exemplars: rules.function('a function returning exemplar labels'),
-  warn: rules.function('a function (message: string) => void'),
-} as const satisfies OptionsSchema & Record<keyof MetricsOptions, OptionRule>;
-
-/** JSON with sorted keys, so two equal option values compare equal whatever their key order. */
-function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v !== null && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1)))
-      : v,
-  );
-}
-
-/** Option names whose values differ (defaults applied; functions and modules by identity). */
-function differing(a: Record<string, unknown>, b: Record<string, unknown>): string[] {
-  return Object.keys(a).filter((k) => {
-    const x = a[k];
-    const y = b[k];
-    if (typeof x === 'function' || typeof y === 'function' || k === 'client') return x !== y;
-    return canonical(x) !== canonical(y);
-  });
-}
 
 /**
  * Creates the metric catalog in a registry. Calling it again with the same registry and prefix
@@ -224,43 +26,10 @@ function differing(a: Record<string, unknown>, b: Record<string, unknown>): stri
  * the first handle keeps the first call's.
  */
 export function createMetrics(options: MetricsOptions = {}): Metrics {
-  checkOptions('createMetrics', options, METRICS_OPTIONS_SCHEMA, fail);
-  const warn = options.warn ?? ((message: string) => process.emitWarning(message, 'DeiaMetricsWarning'));
-  const prefix = options.prefix ?? DEFAULT_METRICS_OPTIONS.prefix;
-  const client = options.client ?? loadPromClient(warn);
-  if (options.client) noteClient(options.client, 'client option', warn);
-  const openMetrics = client.Registry.OPENMETRICS_CONTENT_TYPE;
-  const RegistryCtor = client.Registry as unknown as new (contentType?: string) => RegistryLike;
-  const registry = options.registry ?? new RegistryCtor(options.exemplars ? openMetrics : undefined);
-  if (options.exemplars && (registry.contentType as string) !== openMetrics) {
-    fail(
-      `exemplars need an OpenMetrics registry: create it with new Registry(Registry.OPENMETRICS_CONTENT_TYPE), or omit registry.`,
-    );
-  }
-  const groups = new Set(options.groups ?? DEFAULT_METRICS_OPTIONS.groups);
-  const defaultLabels = options.defaultLabels ?? {};
-  const maxLabelValues = options.maxLabelValues ?? DEFAULT_METRICS_OPTIONS.maxLabelValues;
-  const settings: Record<string, unknown> = {
-    client,
-    defaultLabels,
-    groups: [...groups].sort(),
-    buckets: options.buckets ?? {},
-    extraMetrics: options.extraMetrics ?? [],
-    defaultMetrics: options.defaultMetrics ?? DEFAULT_METRICS_OPTIONS.defaultMetrics,
-    buildInfo: options.buildInfo ?? {},
-    maxLabelValues,
-    exemplars: options.exemplars,
-  };
-  const cached = byRegistry.get(registry)?.get(prefix);
-  if (cached) {
-    const diff = differing(cached.settings, settings);
-    if (diff.length === 0) return cached.metrics;
-    throw new DeiaMetricsError(
-      'DEIA_METRICS_OPTIONS_CONFLICT',
-      `createMetrics: this registry already holds the catalog with prefix "${prefix}", created with other ${diff.join(', ')}; ` +
-        'pass the same options (or share the first handle), or use another registry or prefix.',
-    );
-  }
+  const resolved = resolveMetricsOptions(options);
+  const { warn, prefix, client, registry, groups, defaultLabels, maxLabelValues, settings } = resolved;
+  const existing = existingMetrics(registry, prefix, settings);
+  if (existing) return existing;
 
   const extra = options.extraMetrics ?? [];
   const definitions = [...CATALOG.filter((d) => groups.has(d.group as MetricGroup)), ...extra].map((d) => {
@@ -380,7 +149,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const evictedSeen = new Map<string, number>();
 
   if (groups.has('process')) {
-    if (options.defaultMetrics ?? DEFAULT_METRICS_OPTIONS.defaultMetrics) {
+    if (resolved.defaultMetrics) {
       // Registering prom-client's default metrics twice throws; skip when already there.
       if (!registry.getSingleMetric(`${prefix}process_cpu_seconds_total`)) {
         client.collectDefaultMetrics({ register: registry, prefix });
@@ -581,9 +350,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     shutdown: () => samplers.clear(),
   };
-  const perPrefix = byRegistry.get(registry) ?? new Map<string, Created>();
-  byRegistry.set(registry, perPrefix);
-  perPrefix.set(prefix, { metrics, settings });
+  rememberMetrics(registry, prefix, metrics, settings);
   setHttpStore(metrics, httpStore);
   return metrics;
 }

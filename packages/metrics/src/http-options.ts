@@ -1,5 +1,5 @@
-import type { Metrics } from './create-metrics.js';
 import { DeiaMetricsError } from './errors.js';
+import type { Metrics } from './metrics-types.js';
 import {
   checkOptions,
   describeValue,

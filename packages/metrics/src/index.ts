@@ -14,7 +14,7 @@ export {
   createClusterAggregator,
   shareWithCluster,
 } from './cluster.js';
-export { createMetrics, DEFAULT_METRICS_OPTIONS, type Metrics } from './create-metrics.js';
+export { createMetrics } from './create-metrics.js';
 export { renderMetricsMarkdown } from './docs.js';
 export { DeiaMetricsError, type DeiaMetricsErrorCode } from './errors.js';
 export {
@@ -27,6 +27,8 @@ export {
   type MetricsAuth,
   type MetricsSource,
 } from './http-options.js';
+export { DEFAULT_METRICS_OPTIONS } from './metrics-options.js';
+export type { Metrics } from './metrics-types.js';
 export type {
   ClusterRegistryClass,
   CounterHandle,

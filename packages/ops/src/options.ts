@@ -1,8 +1,9 @@
-import { CATALOG, type MetricDefinition } from '@deia/metrics';
 import { closest } from '@deia/metrics/adapter';
 import { resolveCatalogOptions } from './catalog-view.js';
 import { DeiaOpsError } from './errors.js';
 import { resolveKubernetesOptions } from './kubernetes-options.js';
+import { resolveAggregateBy } from './options-aggregate.js';
+import { resolveAlertmanagerOptions } from './options-alertmanager.js';
 import { resolveLlmPrice } from './options-price.js';
 import type { OpsForKey, OpsOptions, OpsThresholds, ResolvedOpsOptions } from './types.js';
 
@@ -195,7 +196,8 @@ export function str(where: string, value: unknown, fallback: string): string {
   return value;
 }
 
-function strList(where: string, value: unknown, fallback: readonly string[]): string[] {
+/** A non-empty array of non-empty strings, or a copy of `fallback` when undefined. */
+export function strList(where: string, value: unknown, fallback: readonly string[]): string[] {
   if (value === undefined) return [...fallback];
   if (!Array.isArray(value) || value.length === 0 || value.some((v) => typeof v !== 'string' || v === '')) {
     return fail(`${where} must be a non-empty array of strings.`);
@@ -221,45 +223,9 @@ export function duration(where: string, value: unknown, fallback: string): strin
   return v;
 }
 
-const LABEL_NAME_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+/** A Prometheus label name. */
+export const LABEL_NAME_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const PREFIX_RE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)?$/;
-
-/**
- * `aggregateBy`: label names the rules keep next to `job`. Refused: `job` and `instance` (the
- * rules aggregate by `job` already, and per replica would no longer be job-wide), `le`, `__`
- * labels (reserved) and any label of the catalog or the extra metrics (the SDK emits it on its
- * series; the rules already keep it where it matters, and it would appear twice in a `by`).
- */
-function resolveAggregateBy(value: unknown, extraMetrics: readonly MetricDefinition[]): string[] {
-  if (value === undefined) return [...DEFAULT_OPS_OPTIONS.aggregateBy];
-  if (!Array.isArray(value))
-    return fail('aggregateBy must be an array of label names, e.g. ["cluster"] or ["cluster", "namespace"].');
-  const seen = new Set<string>();
-  for (const l of value as unknown[]) {
-    if (typeof l !== 'string' || !LABEL_NAME_RE.test(l))
-      fail(`aggregateBy: ${JSON.stringify(l)} is not a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*).`);
-    const label = l as string;
-    if (seen.has(label)) fail(`aggregateBy lists "${label}" twice.`);
-    seen.add(label);
-    if (label.startsWith('__')) fail(`aggregateBy: "${label}" is reserved (labels starting with __).`);
-    const why = {
-      job: 'is what every rule aggregates by already',
-      instance:
-        'is one replica: the job-wide rules would become per replica (the per-replica alerts keep it already)',
-      le: 'is the bucket label of histograms',
-    }[label];
-    if (why)
-      fail(
-        `aggregateBy: "${label}" ${why}; list only labels added by the scrape or the ruler, such as "cluster" or "namespace".`,
-      );
-    const emitter = [...CATALOG, ...extraMetrics].find((d) => d.labelNames.includes(label));
-    if (emitter)
-      fail(
-        `aggregateBy: "${label}" is a label of ${emitter.name}, emitted by the SDK; the rules already keep it where it matters. List only labels added by the scrape or the ruler, such as "cluster" or "namespace".`,
-      );
-  }
-  return [...(value as string[])];
-}
 
 /** Applies the defaults to `options` and validates them; throws `DeiaOpsError` (`DEIA_OPS_OPTIONS`). */
 export function resolveOpsOptions(options: OpsOptions = {}): ResolvedOpsOptions {
@@ -428,88 +394,7 @@ export function resolveOpsOptions(options: OpsOptions = {}): ResolvedOpsOptions 
     if (!/^[^\s/:]+:\d+$/.test(t)) fail(`target "${t}" must be host:port (no scheme, no path).`);
   }
 
-  const a = checkKeys('alertmanager', o.alertmanager, [
-    'webhookUrl',
-    'slackApiUrlFile',
-    'pagerdutyRoutingKeyFile',
-    'slackChannels',
-    'email',
-    'groupBy',
-    'repeatInterval',
-    'groupWait',
-    'groupInterval',
-  ]);
-  const webhookUrl =
-    a.webhookUrl === undefined ? undefined : str('alertmanager.webhookUrl', a.webhookUrl, '');
-  if (webhookUrl !== undefined && !/^https?:\/\//.test(webhookUrl))
-    fail('alertmanager.webhookUrl must be an http(s) URL.');
-  const sc = checkKeys('alertmanager.slackChannels', a.slackChannels, ['critical', 'warning', 'info']);
-  const em = checkKeys('alertmanager.email', a.email, [
-    'to',
-    'from',
-    'smarthost',
-    'authUsername',
-    'authPasswordFile',
-  ]);
-  const ri = checkKeys('alertmanager.repeatInterval', a.repeatInterval, ['critical', 'warning', 'info']);
-  const DA = D.alertmanager;
-  /** A duration per severity, given as one string for all or an object of some. */
-  const bySeverity = (
-    name: 'groupWait' | 'groupInterval',
-    fallback: { critical: string; warning: string; info: string },
-  ) => {
-    const where = `alertmanager.${name}`;
-    const value = a[name];
-    if (typeof value === 'string') {
-      const all = duration(where, value, '');
-      return { critical: all, warning: all, info: all };
-    }
-    const v = checkKeys(where, value, ['critical', 'warning', 'info']);
-    const out = {
-      critical: duration(`${where}.critical`, v.critical, fallback.critical),
-      warning: duration(`${where}.warning`, v.warning, fallback.warning),
-      info: duration(`${where}.info`, v.info, fallback.info),
-    };
-    for (const [k, d] of Object.entries(out))
-      if (name === 'groupInterval' && !(parseDuration(d) > 0))
-        fail(`${where}.${k} must be longer than 0s (Alertmanager rejects a zero group_interval).`);
-    return out;
-  };
-  const alertmanager = {
-    webhookUrl,
-    slackApiUrlFile: str('alertmanager.slackApiUrlFile', a.slackApiUrlFile, DA.slackApiUrlFile),
-    pagerdutyRoutingKeyFile: str(
-      'alertmanager.pagerdutyRoutingKeyFile',
-      a.pagerdutyRoutingKeyFile,
-      DA.pagerdutyRoutingKeyFile,
-    ),
-    slackChannels: {
-      critical: str('alertmanager.slackChannels.critical', sc.critical, DA.slackChannels.critical),
-      warning: str('alertmanager.slackChannels.warning', sc.warning, DA.slackChannels.warning),
-      info: str('alertmanager.slackChannels.info', sc.info, DA.slackChannels.info),
-    },
-    email: {
-      to: str('alertmanager.email.to', em.to, DA.email.to),
-      from: str('alertmanager.email.from', em.from, DA.email.from),
-      smarthost: str('alertmanager.email.smarthost', em.smarthost, DA.email.smarthost),
-      authUsername: str('alertmanager.email.authUsername', em.authUsername, DA.email.authUsername),
-      authPasswordFile: str(
-        'alertmanager.email.authPasswordFile',
-        em.authPasswordFile,
-        DA.email.authPasswordFile,
-      ),
-    },
-    groupBy: strList('alertmanager.groupBy', a.groupBy, DA.groupBy),
-    repeatInterval: {
-      critical: duration('alertmanager.repeatInterval.critical', ri.critical, DA.repeatInterval.critical),
-      warning: duration('alertmanager.repeatInterval.warning', ri.warning, DA.repeatInterval.warning),
-      info: duration('alertmanager.repeatInterval.info', ri.info, DA.repeatInterval.info),
-    },
-    groupWait: bySeverity('groupWait', DA.groupWait),
-    groupInterval: bySeverity('groupInterval', DA.groupInterval),
-  };
-  for (const l of alertmanager.groupBy)
-    if (!LABEL_NAME_RE.test(l) && l !== '...') fail(`alertmanager.groupBy "${l}" is not a label name.`);
+  const alertmanager = resolveAlertmanagerOptions(o.alertmanager);
 
   const g = checkKeys('grafana', o.grafana, [
     'prometheusUrl',

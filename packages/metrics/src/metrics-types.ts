@@ -1,0 +1,107 @@
+import type { AnyHandle } from './handles.js';
+import type {
+  CounterHandle,
+  GaugeHandle,
+  HistogramHandle,
+  MetricDefinition,
+  PgPoolLike,
+  RegistryLike,
+} from './types.js';
+
+/** Everything `createMetrics` returns. */
+export interface Metrics {
+  /** The registry every catalog metric is registered in. */
+  readonly registry: RegistryLike;
+  /** The definitions in use (prefix not applied), catalog first, then `extraMetrics`. */
+  readonly definitions: readonly MetricDefinition[];
+  /** The prefix in use. */
+  readonly prefix: string;
+  /** A handle by unprefixed name; throws when the metric is not registered (e.g. its group is off). */
+  get<H extends AnyHandle = AnyHandle>(name: string): H;
+  /** True when the metric is registered. */
+  has(name: string): boolean;
+  readonly http: {
+    requests: CounterHandle<'method' | 'route' | 'status'>;
+    duration: HistogramHandle<'method' | 'route' | 'status'>;
+    inFlight: GaugeHandle<never>;
+    requestSize: HistogramHandle<'method' | 'route' | 'status'>;
+    responseSize: HistogramHandle<'method' | 'route' | 'status'>;
+  };
+  readonly bots: {
+    /** Runs `start`, observes its duration, counts a failure in `bot_start_errors_total`, rethrows. */
+    trackStartup<T>(botId: string, start: () => T | Promise<T>): Promise<T>;
+    /** Runs `handle` for one message: duration, processed count by outcome; rethrows. */
+    trackMessage<T>(botId: string, handle: () => T | Promise<T>): Promise<T>;
+    recordRestart(botId: string): void;
+    /**
+     * Declares a bot (call it when the bot is configured, before its first start): creates its
+     * `bot_start_errors_total` and `bot_restarts_total` at 0, so a first start that fails before
+     * the next scrape is still an increase. `trackStartup` does it too, but in the same scrape
+     * interval as a failure it cannot be seen.
+     */
+    register(botId: string): void;
+    /** Observes the time between accepting a message and handing it to a bot. */
+    recordDispatchLatency(seconds: number): void;
+    /** Samples bot counts at scrape time. */
+    observeInstances(read: () => { running: number; stopped: number; error: number; max?: number }): void;
+    setResources(botId: string, usage: { cpuRatio?: number; memoryBytes?: number }): void;
+  };
+  readonly tasks: {
+    /** Creates the queue's enqueued/completed/failed counters at 0 (also done by `observeQueue` and the first `enqueued`). */
+    registerQueue(queue?: string): void;
+    enqueued(queue?: string): void;
+    /** Runs a task that was enqueued at `enqueuedAt` (ms epoch): wait time, completed or failed; rethrows. */
+    trackTask<T>(enqueuedAt: number, run: () => T | Promise<T>, queue?: string): Promise<T>;
+  };
+  readonly db: {
+    trackQuery<T>(operation: string, run: () => T | Promise<T>): Promise<T>;
+  };
+  readonly cache: {
+    hit(cache?: string): void;
+    miss(cache?: string): void;
+    trackCommand<T>(command: string, run: () => T | Promise<T>): Promise<T>;
+  };
+  readonly llm: {
+    /** Times one LLM call and counts errors; rethrows. */
+    trackRequest<T>(labels: { model: string; operation: string }, run: () => T | Promise<T>): Promise<T>;
+    /** Adds token counts and, with `pricePerToken` (USD), the cost. */
+    recordTokens(
+      model: string,
+      tokens: { prompt?: number; completion?: number },
+      pricePerToken?: { prompt?: number; completion?: number },
+    ): void;
+  };
+  readonly dependencies: {
+    track<T>(dependency: string, run: () => T | Promise<T>): Promise<T>;
+  };
+  readonly auth: {
+    /** Creates `auth_failures_total` at 0 for each reason, so the first failure of a reason is counted by `increase()`. */
+    declareReasons(...reasons: string[]): void;
+    /** Counts one failed authentication attempt. */
+    recordFailure(reason: string): void;
+  };
+  /** Feeds `health_check_up` and `health_check_duration_seconds` (the sink `@deia/health` calls). */
+  recordHealthCheck(check: string, up: boolean, durationSeconds: number): void;
+  /**
+   * Feeds `cache_memory_used_bytes`, `cache_memory_max_bytes` and `cache_evictions_total` from the
+   * cache server's own counters (what `@deia/health`'s `redisCheck` reads from `INFO`), under
+   * `cache=<name>`. `evictedKeys` is the server's running total: the counter grows by its increase
+   * since the previous call (starting at 0 on the first), and a smaller value (server restart,
+   * `CONFIG RESETSTAT`) counts as a reset. Missing or invalid fields are skipped.
+   */
+  recordCacheStats(
+    cache: string,
+    stats: { usedMemoryBytes?: number; maxMemoryBytes?: number; evictedKeys?: number },
+  ): void;
+  /**
+   * Counts spans that never reached the trace collector into `tracing_spans_dropped_total{reason}`;
+   * fits `@deia/tracing`'s `onDroppedSpans` as is: `startTracing({ onDroppedSpans: metrics.recordDroppedSpans })`.
+   */
+  recordDroppedSpans(count: number, reason: string): void;
+  /** Samples a `pg` Pool's counts into the `db_connection_pool_*` gauges at scrape time (no timers). */
+  observePgPool(pool: PgPoolLike, name?: string): void;
+  /** Samples the queue depth at scrape time; registers the queue (its counters at 0, see `tasks.registerQueue`). */
+  observeQueue(read: () => number, queue?: string): void;
+  /** Removes the scrape-time samplers added by `observe*` (metrics stay registered). */
+  shutdown(): void;
+}
