@@ -22,7 +22,11 @@ export function diskCheck(path = '/', options: DiskCheckOptions = {}): HealthChe
   checkSchema(
     'diskCheck',
     options ?? {},
-    { ...CHECK_OPTIONS_SCHEMA, warnFreeRatio: rules.any(), failFreeRatio: rules.any() },
+    {
+      ...CHECK_OPTIONS_SCHEMA,
+      warnFreeRatio: rules.number('a free-space ratio in [0, 1), e.g. 0.15', { min: 0, max: 1 }),
+      failFreeRatio: rules.number('a free-space ratio in [0, 1), e.g. 0.1', { min: 0, max: 1 }),
+    },
     failOptions,
   );
   const { warnFreeRatio = 0.15, failFreeRatio = 0.1, ...checkOptions } = options;

@@ -28,15 +28,17 @@ export function eventLoopCheck(options: EventLoopCheckOptions = {}): HealthCheck
   checkSchema(
     'eventLoopCheck',
     options ?? {},
-    { ...CHECK_OPTIONS_SCHEMA, warnMs: rules.any(), failMs: rules.any(), resolutionMs: rules.any() },
+    {
+      ...CHECK_OPTIONS_SCHEMA,
+      warnMs: rules.number('a number of milliseconds > 0', { min: 0, exclusive: true }),
+      failMs: rules.number('a number of milliseconds > 0', { min: 0, exclusive: true }),
+      resolutionMs: rules.number('an integer number of milliseconds >= 1', { min: 1, integer: true }),
+    },
     failOptions,
   );
   const { warnMs = 200, failMs = 1000, resolutionMs = 20, ...checkOptions } = options;
   if (!(warnMs > 0 && warnMs <= failMs)) {
     throw new DeiaHealthError('DEIA_HEALTH_OPTIONS', 'eventLoopCheck: need 0 < warnMs <= failMs.');
-  }
-  if (!(Number.isInteger(resolutionMs) && resolutionMs >= 1)) {
-    throw new DeiaHealthError('DEIA_HEALTH_OPTIONS', 'eventLoopCheck: resolutionMs must be an integer >= 1.');
   }
   let histogram: IntervalHistogram | undefined;
   const run = async (): Promise<CheckOutcome> => {

@@ -24,10 +24,14 @@ export function httpCheck(url: string | URL, options: HttpCheckOptions = {}): He
     options ?? {},
     {
       ...CHECK_OPTIONS_SCHEMA,
-      method: rules.any(),
-      headers: rules.any(),
-      expectStatus: rules.any(),
-      fetch: rules.any(),
+      method: rules.nonEmptyString('an HTTP method such as "GET" or "HEAD"'),
+      headers: rules.recordOf((v) => typeof v === 'string', 'an object of header names to string values'),
+      expectStatus: rules.either(
+        rules.number('a status code', { min: 100, max: 599, integer: true }),
+        rules.function(),
+        'an HTTP status code (e.g. 204) or a function (status) => boolean',
+      ),
+      fetch: rules.function('a fetch-compatible function'),
     },
     failOptions,
   );

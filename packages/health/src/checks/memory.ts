@@ -36,18 +36,17 @@ export function memoryCheck(options: MemoryCheckOptions = {}): HealthCheckDefini
   checkSchema(
     'memoryCheck',
     options ?? {},
-    { ...CHECK_OPTIONS_SCHEMA, warnRatio: rules.any(), failRatio: rules.any(), maxRssBytes: rules.any() },
+    {
+      ...CHECK_OPTIONS_SCHEMA,
+      warnRatio: rules.number('a ratio in (0, 1], e.g. 0.8', { min: 0, max: 1, exclusive: true }),
+      failRatio: rules.number('a ratio in (0, 1], e.g. 0.95', { min: 0, max: 1, exclusive: true }),
+      maxRssBytes: rules.number('a positive number of bytes', { min: 0, exclusive: true }),
+    },
     failOptions,
   );
   const { warnRatio = 0.8, failRatio = 0.95, maxRssBytes, ...checkOptions } = options;
   if (!(warnRatio > 0 && warnRatio <= failRatio && failRatio <= 1)) {
     throw new DeiaHealthError('DEIA_HEALTH_OPTIONS', 'memoryCheck: need 0 < warnRatio <= failRatio <= 1.');
-  }
-  if (maxRssBytes !== undefined && !(maxRssBytes > 0)) {
-    throw new DeiaHealthError(
-      'DEIA_HEALTH_OPTIONS',
-      'memoryCheck: maxRssBytes must be a positive number of bytes.',
-    );
   }
   const run = (): CheckOutcome => {
     const { rss, heapUsed } = process.memoryUsage();

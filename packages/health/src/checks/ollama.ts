@@ -86,10 +86,10 @@ export function ollamaCheck(options: OllamaCheckOptions): HealthCheckDefinition 
     options,
     {
       ...CHECK_OPTIONS_SCHEMA,
-      url: rules.any(),
-      models: rules.any(),
-      headers: rules.any(),
-      fetch: rules.any(),
+      url: rules.type('string', 'a URL such as "http://127.0.0.1:11434" (empty: not configured)'),
+      models: rules.arrayOf((m) => typeof m === 'string' && m !== '', 'an array of model names'),
+      headers: rules.recordOf((v) => typeof v === 'string', 'an object of header names to string values'),
+      fetch: rules.function('a fetch-compatible function'),
     },
     failOptions,
   );
@@ -105,9 +105,6 @@ export function ollamaCheck(options: OllamaCheckOptions): HealthCheckDefinition 
         'ollamaCheck: url is not a valid URL (e.g. http://127.0.0.1:11434).',
       );
     }
-  }
-  if (!Array.isArray(models) || models.some((m) => typeof m !== 'string' || m === '')) {
-    throw new DeiaHealthError('DEIA_HEALTH_OPTIONS', 'ollamaCheck: models must be an array of model names.');
   }
   const run = async (signal: AbortSignal, ctx: CheckContext): Promise<CheckOutcome> => {
     if (url === undefined || url === '') {

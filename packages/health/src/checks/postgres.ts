@@ -94,11 +94,13 @@ export function postgresCheck(
   target: PgPoolLike | PostgresConnectionConfig,
   options: PostgresCheckOptions = {},
 ): HealthCheckDefinition {
-  checkSchema('postgresCheck', options ?? {}, { ...CHECK_OPTIONS_SCHEMA, schema: rules.any() }, failOptions);
+  checkSchema(
+    'postgresCheck',
+    options ?? {},
+    { ...CHECK_OPTIONS_SCHEMA, schema: rules.nonEmptyString() },
+    failOptions,
+  );
   const { schema, ...checkOptions } = options;
-  if (schema !== undefined && (typeof schema !== 'string' || schema === '')) {
-    throw new DeiaHealthError('DEIA_HEALTH_OPTIONS', 'postgresCheck: schema must be a non-empty string.');
-  }
   let pool: PgPoolLike;
   let ownedEnd: (() => Promise<void>) | undefined;
   const ownsPool = !isPool(target);
