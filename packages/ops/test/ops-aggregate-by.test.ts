@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { MetricDefinition } from '@deia/metrics';
 import { parser } from '@prometheus-io/lezer-promql';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
@@ -12,47 +11,13 @@ import {
   type OpsOptions,
   type RuleGroup,
 } from '../src/index.js';
+import { EXTRA } from './extra-metrics.js';
 import { runPromtool } from './promtool.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'deia-ops-aggregate-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const promtool = (args: string[], files: Record<string, string>) => runPromtool(dir, args, { files });
-
-/** One extra metric per alert kind, so the extra rules' aggregations are checked too. */
-const EXTRA: MetricDefinition[] = [
-  {
-    name: 'payment_failures_total',
-    type: 'counter',
-    help: 'Payments that failed.',
-    unit: '1',
-    labelNames: ['provider'],
-    group: 'custom',
-    alerts: [
-      { name: 'PaymentFailures', over: 'increase', threshold: 5, by: ['provider'], for: '2m' },
-      { name: 'PaymentFailuresRate', over: 'rate', threshold: 2, for: '0s' },
-    ],
-  },
-  {
-    name: 'worker_pool_idle',
-    type: 'gauge',
-    help: 'Idle workers.',
-    unit: '1',
-    labelNames: ['pool_name'],
-    group: 'custom',
-    alerts: [{ name: 'WorkersExhausted', over: 'value', threshold: 1, below: true, by: ['pool_name'] }],
-  },
-  {
-    name: 'render_duration_seconds',
-    type: 'histogram',
-    help: 'Time to render a page.',
-    unit: 'seconds',
-    labelNames: ['page'],
-    buckets: [0.1, 0.5, 1, 2, 5],
-    group: 'custom',
-    alerts: [{ name: 'RenderSlow', over: 'quantile', quantile: 0.9, threshold: 1, by: ['page'] }],
-  },
-];
 
 /** Every rule family on: node_exporter, the opt-in series and extra metrics of every alert kind. */
 const EVERYTHING: OpsOptions = {
