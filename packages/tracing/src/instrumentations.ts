@@ -61,7 +61,7 @@ function fastifyRouteHook(): () => void {
 export interface BuiltInstrumentations {
   list: Instrumentation[];
   /** Set when the light HTTP server span is on: which requests it skips. */
-  serverIgnore?: (req: IncomingMessage) => boolean;
+  serverIgnore?: (req: IncomingMessage, path: string) => boolean;
   /** Undoes what is not an instrumentation (the Fastify channel subscription). */
   stop(): void;
 }
@@ -72,18 +72,20 @@ export function buildInstrumentations(
 ): BuiltInstrumentations {
   const list: Instrumentation[] = [];
   let stop = () => {};
-  let serverIgnore: ((req: IncomingMessage) => boolean) | undefined;
+  let serverIgnore: ((req: IncomingMessage, path: string) => boolean) | undefined;
   const http = toggle(toggles.http);
   if (http) {
     const { serverSpans = 'light', ...config } = http;
     const userIgnore = config.ignoreIncomingRequestHook;
+    const skip = (req: IncomingMessage, path: string) =>
+      ignorePath(path) || (userIgnore ? userIgnore(req) : false);
     const ignore = (req: IncomingMessage) => {
       const url = req.url ?? '/';
       const q = url.indexOf('?');
-      if (ignorePath(q === -1 ? url : url.slice(0, q))) return true;
-      return userIgnore ? userIgnore(req) : false;
+      return skip(req, q === -1 ? url : url.slice(0, q));
     };
-    if (serverSpans === 'light') serverIgnore = ignore;
+    // The light span has split the URL already and asks with the path.
+    if (serverSpans === 'light') serverIgnore = skip;
     const Http = ctor<HttpInstrumentationConfig>(
       '@opentelemetry/instrumentation-http',
       'HttpInstrumentation',

@@ -39,7 +39,7 @@ export interface ServerSpanOptions {
   /** Makes `ctx` the active context for the rest of this request (`AsyncLocalStorageContextManager.attach`). */
   enter(ctx: Context): void;
   /** Requests that get no span; their handlers run with tracing suppressed. */
-  ignore(request: IncomingMessage): boolean;
+  ignore(request: IncomingMessage, path: string): boolean;
 }
 
 /**
@@ -57,7 +57,10 @@ export function lightServerSpans(options: ServerSpanOptions): () => void {
   const onStart = (message: unknown) => {
     const { request, response } = message as RequestStart;
     try {
-      if (ignore(request)) {
+      const url = request.url ?? '/';
+      const q = url.indexOf('?');
+      const path = q === -1 ? url : url.slice(0, q);
+      if (ignore(request, path)) {
         // Also replaces the context a previous request left on this keep-alive connection.
         enter(suppressed);
         return;
@@ -67,11 +70,9 @@ export function lightServerSpans(options: ServerSpanOptions): () => void {
       const parent = carriesContext(headers) ? propagation.extract(ROOT_CONTEXT, headers) : ROOT_CONTEXT;
       const method = request.method ?? 'GET';
       const known = KNOWN_METHODS.has(method);
-      const url = request.url ?? '/';
-      const q = url.indexOf('?');
       const attributes: Attributes = {
         'http.request.method': known ? method : '_OTHER',
-        'url.path': q === -1 ? url : url.slice(0, q),
+        'url.path': path,
         'url.scheme': (request.socket as { encrypted?: boolean } | null)?.encrypted ? 'https' : 'http',
         'network.protocol.version': request.httpVersion,
       };
