@@ -6,11 +6,12 @@ import {
   createEchoClient,
   ECHO_LABEL,
   isConnectionError,
+  type LoggerLike,
   redactUrl,
   validateConfig,
 } from '../src/index.js';
 
-const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+const quiet: LoggerLike = { debug() {}, info() {}, warn() {}, error() {} };
 
 describe('configuration', () => {
   it('has the guides defaults', () => {
@@ -53,11 +54,11 @@ describe('isConnectionError', () => {
 });
 
 describe('BotManager', () => {
-  const make = (maxBots: number, backoff = { initialMs: 20, maxMs: 80 }) => {
+  const make = (maxBots: number, backoff = { initialMs: 20, maxMs: 80 }, logger = quiet) => {
     const metrics = createMetrics({ defaultMetrics: false });
     const bots = new BotManager({
       metrics,
-      logger: quiet,
+      logger,
       llm: createEchoClient({ metrics }),
       maxBots,
       restartBackoff: backoff,
@@ -78,33 +79,49 @@ describe('BotManager', () => {
   });
 
   it('restarts a crashing bot with exponential backoff and counts restarts and start errors', async () => {
-    const { bots, metrics } = make(3);
+    // the schedule the manager chose, from its 'bot crashed' warnings (the start-up time, 10-49 ms,
+    // and a busy machine only stretch the wall-clock gaps; the chosen delays do not move)
+    const crashes: { retryInMs: number; at: number }[] = [];
+    const logger = {
+      ...quiet,
+      warn(obj: object, msg?: string) {
+        if (msg === 'bot crashed' && (obj as { bot_id?: string }).bot_id === 'c') {
+          crashes.push({ retryInMs: (obj as { retryInMs: number }).retryInMs, at: performance.now() });
+        }
+      },
+    };
+    const { bots, metrics } = make(3, undefined, logger);
     const attempts: number[] = [];
     let seen = -1;
     bots.onChange((b) => {
       // one entry per start attempt (clearCrash during an attempt re-announces 'starting')
       if (b.id === 'c' && b.status === 'starting' && b.restarts !== seen) {
         seen = b.restarts;
-        attempts.push(Date.now());
+        attempts.push(performance.now());
       }
     });
     await bots.start('c');
     bots.injectCrash('c');
-    await new Promise((r) => setTimeout(r, 450));
+    // the crash on the running bot and three failed restarts: 20, 40, 80 and then 80 (capped) ms
+    await expect.poll(() => crashes.length, { timeout: 5000 }).toBeGreaterThanOrEqual(5);
     bots.clearCrash('c');
-    await new Promise((r) => setTimeout(r, 200));
-    expect(bots.get('c')?.status).toBe('running');
+    await expect.poll(() => bots.get('c')?.status, { timeout: 5000 }).toBe('running');
     bots.close();
 
-    const gaps = attempts.slice(1).map((t, i) => t - attempts[i]!);
-    // first gap is the initial start to the first restart (crash happened in between)
-    expect(gaps.length).toBeGreaterThanOrEqual(4);
-    expect(gaps[1]).toBeLessThan(gaps[3]! + 5); // grows (20, 40, 80, 80 ms plus start time)
-    expect(Math.max(...gaps.slice(3))).toBeLessThan(80 + 200); // capped at maxMs (+ start-up time, loaded machines)
+    const delays = crashes.map((c) => c.retryInMs);
+    expect(delays.slice(0, 5)).toEqual([20, 40, 80, 80, 80]);
+    expect(delays).toEqual(delays.map((_, i) => Math.min(20 * 2 ** i, 80)));
+    // every crash was followed by exactly one start attempt, none before its delay ran out
+    // (lower bounds only: a loaded machine makes timers late, never early; 1 ms for rounding)
+    expect(attempts).toHaveLength(crashes.length + 1);
+    crashes.forEach((c, i) => {
+      expect(attempts[i + 1]! - c.at).toBeGreaterThanOrEqual(c.retryInMs - 1);
+    });
     const text = await metrics.registry.metrics();
     const restarts = Number(/bot_restarts_total\{bot_id="c"\} (\d+)/.exec(text)?.[1]);
     const startErrors = Number(/bot_start_errors_total\{bot_id="c"\} (\d+)/.exec(text)?.[1]);
     expect(restarts).toBe(attempts.length - 1);
+    expect(restarts).toBe(crashes.length);
     expect(startErrors).toBe(restarts - 1); // every restart failed but the last one
   });
 
