@@ -25,6 +25,8 @@ export interface RunningApp {
   health: Health;
   /** The adapter's shutdown handle (when built with `shutdown`). */
   shutdown?: { run(reason?: string): Promise<void> };
+  /** Lets every `GET /api/slow` of this app answer (the ones waiting and all later ones). */
+  releaseSlow(): void;
   close(): Promise<void>;
 }
 
@@ -37,7 +39,18 @@ export interface AppOptions {
 
 const NOT_FOUND = { error: 'not found' };
 const STREAM_CHUNK = 'x'.repeat(1024);
-export const SLOW_MS = 1000;
+
+/**
+ * `GET /api/slow` answers only once the test calls `releaseSlow()`: the test decides how long a
+ * request stays in flight, not a timer a loaded machine can outrun.
+ */
+function slowGate(): { wait: Promise<void>; release(): void } {
+  let release!: () => void;
+  const wait = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  return { wait, release };
+}
 
 const errorStatus = (err: { status?: number; statusCode?: number }) => {
   const s = err.status ?? err.statusCode ?? 500;
@@ -51,9 +64,9 @@ export async function startApp(variant: Variant, opts: AppOptions = {}): Promise
   const shutdown = opts.shutdown ? { signals, exit: false, timeoutMs: 5000 } : undefined;
   const adapterOptions = { metrics, health, exclude: ['/internal/ping'], ...opts.adapter };
   if (variant.startsWith('express')) {
-    return startExpress(variant, metrics, health, adapterOptions, shutdown);
+    return startExpress(variant, metrics, health, adapterOptions, shutdown, slowGate());
   }
-  return startFastify(variant, metrics, health, adapterOptions, shutdown);
+  return startFastify(variant, metrics, health, adapterOptions, shutdown, slowGate());
 }
 
 async function startExpress(
@@ -62,6 +75,7 @@ async function startExpress(
   health: Health,
   options: Record<string, unknown>,
   shutdownOptions: object | undefined,
+  slow: { wait: Promise<void>; release(): void },
 ): Promise<RunningApp> {
   // biome-ignore lint/suspicious/noExplicitAny: two Express majors share one test app
   const express: any = fromExpress(variant === 'express5' ? 'express' : variant);
@@ -107,7 +121,7 @@ async function startExpress(
     }),
   );
   app.get('/api/slow', (_req: unknown, res: { json(b: unknown): void }) => {
-    setTimeout(() => res.json({ slow: true }), SLOW_MS);
+    void slow.wait.then(() => res.json({ slow: true }));
   });
   app.get(
     '/api/stream',
@@ -150,7 +164,9 @@ async function startExpress(
     metrics,
     health,
     shutdown,
+    releaseSlow: slow.release,
     close: async () => {
+      slow.release();
       shutdown?.run('test end');
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -168,6 +184,7 @@ async function startFastify(
   health: Health,
   options: Record<string, unknown>,
   shutdownOptions: object | undefined,
+  slow: { wait: Promise<void>; release(): void },
 ): Promise<RunningApp> {
   // biome-ignore lint/suspicious/noExplicitAny: two Fastify majors share one test app
   const fastify: any = fromFastify(variant === 'fastify4' ? 'fastify4' : 'fastify');
@@ -214,7 +231,7 @@ async function startFastify(
     throw new Error('async boom');
   });
   app.get('/api/slow', async () => {
-    await new Promise((r) => setTimeout(r, SLOW_MS));
+    await slow.wait;
     return { slow: true };
   });
   app.get('/api/stream', (_req: unknown, reply: { send(s: Readable): void }) => {
@@ -245,7 +262,9 @@ async function startFastify(
     metrics,
     health,
     shutdown: app.deia.shutdown,
+    releaseSlow: slow.release,
     close: async () => {
+      slow.release();
       await app.close();
       health.close();
     },

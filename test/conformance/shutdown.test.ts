@@ -2,7 +2,7 @@
 // readiness turns 503 first, new connections are refused afterwards.
 import { Agent, get as httpGet } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { SLOW_MS, startApp, VARIANTS } from './apps.js';
+import { startApp, VARIANTS } from './apps.js';
 
 interface Reply {
   status: number;
@@ -35,19 +35,16 @@ describe.each(cases)('graceful shutdown: $variant through $how', ({ variant, how
     const agent = new Agent({ keepAlive: true, maxSockets: 6 });
     expect((await get(`${app.url}/health/ready`)).status).toBe(200);
 
-    const started = Date.now();
     // 6 slow requests on keep-alive sockets (idle afterwards: they must be closed, not wait for
     // their timeout) and 4 on their own connections
     const inFlight = [
       ...Array.from({ length: 6 }, () => get(`${app.url}/api/slow`, agent)),
       ...Array.from({ length: 4 }, () => get(`${app.url}/api/slow`)),
     ];
-    // in flight = received by the server: wait until all 10 are being served
+    // in flight = received by the server: wait until all 10 are being served (they answer only
+    // after releaseSlow(), so however slow the machine, all 10 are in flight when the shutdown starts)
     const gauge = app.metrics.http.inFlight.metric;
-    for (let i = 0; i < 300 && (await gauge.get()).values[0]?.value !== 10; i++) {
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    expect((await gauge.get()).values[0]?.value).toBe(10);
+    await expect.poll(async () => (await gauge.get()).values[0]?.value, { timeout: 10_000 }).toBe(10);
     const signalled = process.listenerCount('SIGUSR2');
     if (bySignal) {
       // without the SDK's listener SIGUSR2 would end the test process
@@ -60,13 +57,31 @@ describe.each(cases)('graceful shutdown: $variant through $how', ({ variant, how
     // readiness turned 503 as the shutdown began (load balancers stop routing here)
     const ready = await app.health.handle({ method: 'GET', path: '/health/ready', headers: {} });
     expect(ready?.statusCode).toBe(503);
+    // the shutdown waits for them instead of cutting them off: hold them a while (well inside the
+    // 5 s shutdown timeout; a late timer only holds them longer) and nothing may settle meanwhile
+    let settled = 0;
+    const settle = () => {
+      settled++;
+    };
+    for (const p of inFlight) p.then(settle, settle);
+    let finished = false;
+    void done?.then(() => {
+      finished = true;
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(settled).toBe(0);
+    expect(finished).toBe(false);
+    expect((await gauge.get()).values[0]?.value).toBe(10);
 
+    const released = Date.now();
+    app.releaseSlow();
     const replies = await Promise.all(inFlight);
     expect(replies.map((r) => r.status)).toEqual(Array(10).fill(200));
     expect(replies.every((r) => r.body === '{"slow":true}')).toBe(true);
     await done;
-    // drained well before the 5 s shutdown timeout or the 5 s keep-alive timeout
-    expect(Date.now() - started).toBeLessThan(SLOW_MS + 3000);
+    // drained well before the 5 s shutdown timeout or the 5 s keep-alive timeout: the idle
+    // keep-alive sockets were closed, not left to time out
+    expect(Date.now() - released).toBeLessThan(4000);
     await expect(get(`${app.url}/api/bots/1`)).rejects.toThrow(/ECONNREFUSED|ECONNRESET|socket hang up/);
 
     const text = await app.metrics.registry.metrics();
