@@ -205,10 +205,20 @@ export async function stopAll(graceMs = 3_000): Promise<void> {
   await Promise.all([...running].map((handle) => handle.stop(graceMs)));
 }
 
-/** Awaits `readiness`; when it fails, stops `handle` (by PID) before rethrowing. */
+/**
+ * Awaits `readiness`; fails as soon as the process exits first (a port someone else took, a bad
+ * flag) instead of polling a dead process until the timeout; when it fails, stops `handle` (by
+ * PID) before rethrowing.
+ */
 export async function readyOrStop<T>(handle: ProcessHandle, readiness: Promise<T>): Promise<T> {
+  // Both promises go into the race, which handles a rejection of either after it has settled.
+  const exitedFirst = handle.exited.then((code): never => {
+    throw new Error(
+      `${handle.name} (pid ${handle.pid}) exited with ${code} before it was ready:\n${handle.tail()}`,
+    );
+  });
   try {
-    return await readiness;
+    return await Promise.race([readiness, exitedFirst]);
   } catch (error) {
     await handle.stop(2_000);
     throw error;

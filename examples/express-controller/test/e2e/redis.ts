@@ -10,24 +10,34 @@ export interface TestRedis {
   readonly process: ProcessHandle;
   /** Stops the server (SIGTERM, nothing saved). */
   stop(): Promise<void>;
-  /** Starts a fresh server on the same port and waits until it answers PING. */
+  /** Starts a fresh server on the same port and waits until it answers (itself, not another). */
   restart(): Promise<void>;
   /** Output of the current server process, for failure messages. */
   tail(): string;
 }
 
-/** Sends PING over raw RESP and resolves true on `+PONG`. */
-export function redisPing(port: number, timeoutMs = 1_000): Promise<boolean> {
+/**
+ * Asks `INFO server` over raw RESP and resolves the `process_id` of the redis-server answering on
+ * `port` (undefined when nothing answers), so readiness can check the answer comes from the
+ * server this test started and not from another one that holds the port.
+ */
+export function redisProcessId(port: number, timeoutMs = 1_000): Promise<number | undefined> {
   return new Promise((resolve) => {
     const socket = connect({ host: '127.0.0.1', port });
-    const finish = (ok: boolean) => {
+    let reply = '';
+    const finish = (pid: number | undefined) => {
       socket.destroy();
-      resolve(ok);
+      resolve(pid);
     };
-    socket.setTimeout(timeoutMs, () => finish(false));
-    socket.once('error', () => finish(false));
-    socket.once('connect', () => socket.write('PING\r\n'));
-    socket.once('data', (data) => finish(data.toString().startsWith('+PONG')));
+    socket.setTimeout(timeoutMs, () => finish(undefined));
+    socket.once('error', () => finish(undefined));
+    socket.once('connect', () => socket.write('INFO server\r\n'));
+    socket.on('data', (data) => {
+      reply += data.toString();
+      if (reply.startsWith('-')) return finish(undefined); // -LOADING and the like: not ready yet
+      const m = /\r\nprocess_id:(\d+)\r\n/.exec(reply);
+      if (m) finish(Number(m[1]));
+    });
   });
 }
 
@@ -50,11 +60,11 @@ export async function startRedis(port: number): Promise<TestRedis> {
   const ready = () =>
     readyOrStop(
       current,
-      waitFor(`redis-server on 127.0.0.1:${port} to answer PING`, () => redisPing(port), {
-        timeoutMs: 10_000,
-        intervalMs: 100,
-        diagnose: () => current.tail(),
-      }),
+      waitFor(
+        `redis-server pid ${current.pid} to answer on 127.0.0.1:${port}`,
+        async () => (await redisProcessId(port)) === current.pid,
+        { timeoutMs: 10_000, intervalMs: 100, diagnose: () => current.tail() },
+      ),
     );
   await ready();
   return {
