@@ -249,11 +249,9 @@ describe('postgresCheck faults', () => {
     expect(res.statusCode).toBe(503);
     expect(JSON.parse(res.body).error).toBe('timed out after 1000 ms');
     // pg cannot cancel a connection attempt; its connectionTimeoutMillis ends it and the pool is empty again
-    await sleep(700);
-    expect(pool.totalCount).toBe(0);
+    await expect.poll(() => pool.totalCount, { timeout: 5000 }).toBe(0);
     expect(pool.idleCount).toBe(0);
-    await sleep(50);
-    expect(hang.open).toBe(0);
+    await expect.poll(() => hang.open, { timeout: 5000 }).toBe(0);
   });
 
   it('server never answers the query: timeout within 10%, the client is destroyed, not returned to the pool', async () => {
@@ -267,14 +265,12 @@ describe('postgresCheck faults', () => {
     expect(ms).toBeGreaterThanOrEqual(995);
     expect(ms).toBeLessThan(1100 + lateMs);
     expect(res.statusCode).toBe(503);
-    await sleep(50);
-    expect(pool.totalCount).toBe(0);
+    await expect.poll(() => pool.totalCount, { timeout: 5000 }).toBe(0);
     expect(pool.idleCount).toBe(0);
-    expect(hang.open).toBe(0);
+    await expect.poll(() => hang.open, { timeout: 5000 }).toBe(0);
     // the next run opens a new connection and times out the same way: no pile-up of clients
     await get(health, '/health/db');
-    await sleep(50);
-    expect(pool.totalCount).toBe(0);
+    await expect.poll(() => pool.totalCount, { timeout: 5000 }).toBe(0);
     expect(hang.connections).toBe(2);
   });
 
@@ -286,9 +282,9 @@ describe('postgresCheck faults', () => {
     expect(ms).toBeLessThan(1100 + lateMs);
     expect(res.statusCode).toBe(503);
     expect(pool.totalCount).toBe(1); // still connecting: pg cannot cancel it
-    await sleep(800);
-    expect(pool.totalCount).toBe(0);
-    expect(slow.open).toBe(0);
+    // the start-up completes at 1.5 s; the check then destroys the late client
+    await expect.poll(() => pool.totalCount, { timeout: 5000 }).toBe(0);
+    await expect.poll(() => slow.open, { timeout: 5000 }).toBe(0);
   });
 
   it('without connectionTimeoutMillis a hanging connect stays pending in the pool; no second attempt piles up', async () => {
@@ -302,8 +298,7 @@ describe('postgresCheck faults', () => {
     expect(hang.connections).toBe(1);
     expect(pool.totalCount).toBe(1);
     await hang.close(); // the server goes away: the attempt errors and leaves the pool
-    await sleep(100);
-    expect(pool.totalCount).toBe(0);
+    await expect.poll(() => pool.totalCount, { timeout: 5000 }).toBe(0);
   });
 
   it('{ connectionString } pointing at a server that never answers: bounded, pool closed after', async () => {
@@ -321,8 +316,7 @@ describe('postgresCheck faults', () => {
     expect(res.statusCode).toBe(503);
     expect(res.body).not.toMatch(/secret/);
     await health.close();
-    await sleep(100);
-    expect(hang.open).toBe(0);
+    await expect.poll(() => hang.open, { timeout: 5000 }).toBe(0);
   });
 
   it('bad input throws a coded error without echoing the input', () => {
