@@ -223,25 +223,39 @@ describe('failure threshold', () => {
 
 describe('single-flight and cache', () => {
   it('1,000 concurrent requests share one run; the result is cached for cacheTtlMs', async () => {
-    let runs = 0;
+    // A TTL far longer than 1,000 requests take even on a loaded machine: a run after them is a
+    // cache miss, never an expiry. Expiry is then checked against the runs' own timestamps.
+    const TTL = 2000;
+    const runAt: number[] = [];
+    const settledAt: number[] = [];
     const h = make({
-      cacheTtlMs: 300,
+      cacheTtlMs: TTL,
       checks: {
         db: async () => {
-          runs++;
+          runAt.push(performance.now());
           await sleep(50);
+          settledAt.push(performance.now());
           return true;
         },
       },
     });
     const responses = await Promise.all(Array.from({ length: 1000 }, () => get(h, '/health')));
     expect(responses.every((r) => r.statusCode === 200)).toBe(true);
-    expect(runs).toBe(1);
+    expect(runAt).toHaveLength(1);
     await get(h, '/health/detailed');
-    expect(runs).toBe(1);
-    await sleep(320);
-    await get(h, '/health');
-    expect(runs).toBe(2);
+    expect(runAt).toHaveLength(1);
+    // each request within the TTL is served from the cache; the first after it runs the check again
+    await expect
+      .poll(
+        async () => {
+          await get(h, '/health');
+          return runAt.length;
+        },
+        { timeout: TTL + 5000, interval: 20 },
+      )
+      .toBe(2);
+    // not before the result was TTL old (the age counts from when the run settled)
+    expect(runAt[1]! - settledAt[0]!).toBeGreaterThanOrEqual(TTL - 1);
   });
 
   it('cacheTtlMs 0 still shares the in-flight run', async () => {
@@ -260,15 +274,16 @@ describe('single-flight and cache', () => {
   it('background refresh runs checks on its own and stops at close()', async () => {
     let runs = 0;
     const h = make({ refreshIntervalMs: 50, checks: { a: () => void runs++ } });
-    await sleep(180);
+    // no request is made: only the background refresh can run the check three times
+    await expect.poll(() => runs, { timeout: 5000 }).toBeGreaterThanOrEqual(3);
     const seen = runs;
-    expect(seen).toBeGreaterThanOrEqual(3);
     const r = await h.run();
     expect(r.checks.a!.cached).toBe(true);
     expect(runs).toBe(seen);
     await h.close();
-    await sleep(120);
-    expect(runs).toBe(seen);
+    const atClose = runs;
+    await sleep(120); // more than two intervals: a refresh that survived close() would have run
+    expect(runs).toBe(atClose);
   });
 });
 
