@@ -127,10 +127,45 @@ export async function get(
   return res;
 }
 
-export async function timed<T>(work: () => Promise<T>): Promise<{ value: T; ms: number }> {
+/**
+ * Measures how long the event loop did not run from `fromMs` (after the start) on: a 10 ms
+ * sampler's delays past its interval. That is time in which this process got no CPU, so nothing
+ * it does, a timeout's handling included, could have happened then; waiting for I/O is not a stall.
+ */
+function stallMeter(fromMs = 0): { stop(): number } {
+  const TICK_MS = 10;
   const start = performance.now();
-  const value = await work();
-  return { value, ms: performance.now() - start };
+  let lastTick = start;
+  let stalledMs = 0;
+  const sampler = setInterval(() => {
+    const now = performance.now();
+    if (now - start > fromMs) stalledMs += Math.max(0, now - lastTick - TICK_MS);
+    lastTick = now;
+  }, TICK_MS);
+  return {
+    stop() {
+      clearInterval(sampler);
+      return stalledMs;
+    },
+  };
+}
+
+/**
+ * Runs `work()` and says how long it took and how much of that the machine withheld
+ * (`stalledMs`), so "answered at once" can be asserted as `ms - stalledMs < bound` on a loaded
+ * machine without letting a real wait (on a timer or a socket) pass.
+ */
+export async function timed<T>(work: () => Promise<T>): Promise<{ value: T; ms: number; stalledMs: number }> {
+  const start = performance.now();
+  const meter = stallMeter();
+  let value: T;
+  let stalledMs = 0;
+  try {
+    value = await work();
+  } finally {
+    stalledMs = meter.stop();
+  }
+  return { value, ms: performance.now() - start, stalledMs };
 }
 
 /**
@@ -138,14 +173,12 @@ export async function timed<T>(work: () => Promise<T>): Promise<{ value: T; ms: 
  * machine timers fire late, and after that the process may not get the CPU to handle what they
  * started; `lateMs` is the machine's share, so a timeout can be asserted "within 10%" of what the
  * machine can do. It is the larger of the control's lateness and the event loop's stalls from
- * the deadline on (a 10 ms sampler's delays past its interval): time in which this process did
- * not run at all, so no timeout handling could have run either.
+ * the deadline on.
  */
 export async function timedAgainst<T>(
   expectedMs: number,
   work: () => Promise<T>,
 ): Promise<{ value: T; ms: number; lateMs: number }> {
-  const TICK_MS = 10;
   const start = performance.now();
   let firedAt = 0;
   const control = new Promise<void>((resolve) =>
@@ -154,18 +187,13 @@ export async function timedAgainst<T>(
       resolve();
     }, expectedMs),
   );
-  let lastTick = start;
-  let stalledMs = 0;
-  const sampler = setInterval(() => {
-    const now = performance.now();
-    if (now - start > expectedMs) stalledMs += Math.max(0, now - lastTick - TICK_MS);
-    lastTick = now;
-  }, TICK_MS);
+  const meter = stallMeter(expectedMs);
   let value: T;
+  let stalledMs = 0;
   try {
     value = await work();
   } finally {
-    clearInterval(sampler);
+    stalledMs = meter.stop();
   }
   const ms = performance.now() - start;
   await control;
