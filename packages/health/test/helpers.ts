@@ -215,7 +215,10 @@ export async function startRedisServer(): Promise<{
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('redis-server did not start')), 5000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL'); // not left running behind a failed test
+      reject(new Error('redis-server did not start within 10 s'));
+    }, 10_000);
     child.stdout?.on('data', (d: Buffer) => {
       if (/ready to accept connections/i.test(d.toString())) {
         clearTimeout(timer);
