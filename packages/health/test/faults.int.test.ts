@@ -34,7 +34,10 @@ async function startService(env: Record<string, string>): Promise<Service> {
     err += d.toString();
   });
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`service did not start: ${err}`)), 20_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL'); // not left running: afterAll only knows the services that started
+      reject(new Error(`service did not start: ${err}`));
+    }, 20_000);
     child.stdout?.on('data', (d: Buffer) => {
       const m = /READY (\d+)/.exec(d.toString());
       if (m) {
