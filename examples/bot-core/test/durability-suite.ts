@@ -171,15 +171,20 @@ async function spawnController(exampleDir: string, env: NodeJS.ProcessEnv): Prom
   proc.stdout?.on('data', (d) => (output += d));
   proc.stderr?.on('data', (d) => (output += d));
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
-  const url = await waitFor(
-    'the banner',
-    async () => {
-      if (proc.exitCode !== null) throw new Error(`exited early:\n${output}`);
-      return /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
-    },
-    60_000,
-  );
-  return { url, proc, output: () => output, exited };
+  try {
+    const url = await waitFor(
+      'the banner',
+      async () => {
+        if (proc.exitCode !== null) throw new Error(`exited early:\n${output}`);
+        return /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
+      },
+      60_000,
+    );
+    return { url, proc, output: () => output, exited };
+  } catch (error) {
+    proc.kill('SIGKILL'); // the caller never got it, so its afterAll cannot stop it
+    throw error;
+  }
 }
 
 /** The controller's own process, stopped with SIGTERM under keep-alive load, then killed. */
