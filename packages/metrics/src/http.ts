@@ -48,6 +48,12 @@ export interface HttpObserver {
   match(path: string): PathKind;
   /** Starts measuring: one clock read, in-flight +1, one shared 'close' listener on `res`. */
   track(req: IncomingMessage, res: ServerResponse, ctx: unknown): void;
+  /**
+   * Gives a response already tracked the `ctx` its route is resolved from, and says whether it was
+   * tracked: an adapter can start measuring where the server receives the request and hand over
+   * the framework's request object once the framework has one.
+   */
+  setContext(res: ServerResponse, ctx: unknown): boolean;
   /** Answers the SDK's own endpoints; `undefined` when `path` is none of them. */
   serve(req: HttpRequestInfo): Promise<HttpResponse> | undefined;
   /** Renders the metrics endpoint (auth, method and content type checked). */
@@ -354,6 +360,13 @@ export function createHttpObserver(
     res.on('close', onClose);
   };
 
+  const setContext = (res: ServerResponse, ctx: unknown): boolean => {
+    const state = (res as TrackedResponse)[kState];
+    if (state === undefined) return false;
+    state.ctx = ctx;
+    return true;
+  };
+
   // --- endpoints --------------------------------------------------------------------------
   const scrape = async (req: HttpRequestInfo): Promise<HttpResponse> => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -457,6 +470,7 @@ export function createHttpObserver(
     servedPaths,
     match,
     track,
+    setContext,
     serve,
     scrape,
     listen,
