@@ -72,6 +72,16 @@ describe.each(VARIANTS)('bad input: %s', (variant) => {
     expect(Math.abs((await app.metrics.registry.metrics()).length - text)).toBeLessThan(200);
   }, 120_000);
 
+  it('counts a URL the router cannot decode as __unmatched__ 400 (Fastify answers it before its hooks)', async () => {
+    const series = /http_requests_total\{method="GET",route="__unmatched__",status="400"\} (\d+)/;
+    const count = async () => Number(series.exec(await app.metrics.registry.metrics())?.[1] ?? 0);
+    const before = await count();
+    for (const path of ['/api/bots/%FF', '/api/bots/%E0%A4%A']) {
+      expect((await fetch(app.url + path)).status, path).toBe(400);
+    }
+    await expect.poll(count, { timeout: 5000 }).toBe(before + 2);
+  });
+
   it('survives malformed requests and keeps recording', async () => {
     const replies = [
       // bad percent-encoding in a param and in an unmatched path

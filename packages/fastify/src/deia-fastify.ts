@@ -38,11 +38,25 @@ interface FastifyInstanceLike {
 }
 
 // Fastify 5 (and 4.x) `routeOptions.url` includes prefixes; `is404` marks the not-found handler.
+// No request object (`ctx` undefined): Fastify answered before its hooks ran (a URL its router
+// cannot decode, 400): no route matched.
 const resolveRoute: RouteResolver = (ctx) => {
-  const request = ctx as FastifyRequestLike;
-  if (request.is404) return undefined;
+  const request = ctx as FastifyRequestLike | undefined;
+  if (request === undefined || request.is404) return undefined;
   return request.routeOptions?.url;
 };
+
+/** The path of a request URL, without the query string. */
+const pathOf = (url: string): string => {
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
+};
+
+interface RequestEmitter {
+  prependListener(event: 'request', listener: (req: IncomingMessage, res: ServerResponse) => void): unknown;
+}
+const isRequestEmitter = (server: unknown): server is RequestEmitter =>
+  typeof (server as RequestEmitter | undefined)?.prependListener === 'function';
 
 /**
  * `app.close()` closes the keep-alive sockets that are idle when it starts; a socket whose request
@@ -82,10 +96,21 @@ function plugin(app: FastifyInstanceLike, options: DeiaFastifyOptions, done: (er
 function setup(app: FastifyInstanceLike, options: DeiaFastifyOptions): void {
   const observer: HttpObserver = createHttpObserver(options, resolveRoute, 'deiaFastify', FASTIFY_OPTIONS);
 
+  // Measuring starts where the server receives the request (its 'request' event, a public
+  // Node API), so what Fastify answers without running hooks is counted too: a URL its router
+  // cannot decode (400), and return503OnClosing's 503s where a request reaches them. The
+  // onRequest hook then hands over the request object (the route); it alone measures where no
+  // server emits the request (inject(), a serverFactory that calls the handler itself).
+  const onServerRequest = (req: IncomingMessage, res: ServerResponse) => {
+    if (observer.match(pathOf(req.url ?? '/')) === PATH_RECORD) observer.track(req, res, undefined);
+  };
+
   app.addHook('onRequest', (request: FastifyRequestLike, reply: FastifyReplyLike, next: () => void) => {
-    const url = request.raw.url ?? '/';
-    const q = url.indexOf('?');
-    const path = q === -1 ? url : url.slice(0, q);
+    if (observer.setContext(reply.raw, request)) {
+      next(); // measured since the server's 'request' event: only the route was missing
+      return;
+    }
+    const path = pathOf(request.raw.url ?? '/');
     const kind = observer.match(path);
     if (kind === PATH_RECORD) observer.track(request.raw, reply.raw, request);
     else if (kind === PATH_SERVED && path.length > 1 && path.endsWith('/')) {
@@ -98,9 +123,7 @@ function setup(app: FastifyInstanceLike, options: DeiaFastifyOptions): void {
   });
 
   async function handler(request: FastifyRequestLike, reply: FastifyReplyLike) {
-    const url = request.raw.url ?? '/';
-    const q = url.indexOf('?');
-    const path = q === -1 ? url : url.slice(0, q);
+    const path = pathOf(request.raw.url ?? '/');
     const answer = await observer.serve({ method: request.method, path, headers: request.headers });
     if (answer === undefined) return reply.code(404).send({ error: 'Not Found' });
     return reply.code(answer.statusCode).headers(answer.headers).send(answer.body);
@@ -113,7 +136,13 @@ function setup(app: FastifyInstanceLike, options: DeiaFastifyOptions): void {
   // The app's server is known at ready (as at attach(server) in @deia/express): the metrics port
   // binds and, with `shutdown`, graceful shutdown is armed.
   let shutdown: Shutdown | undefined;
+  let listeningOn: RequestEmitter | undefined;
   app.addHook('onReady', async () => {
+    // kept for the server's life: what Fastify answers while closing is counted too
+    if (listeningOn === undefined && isRequestEmitter(app.server)) {
+      listeningOn = app.server;
+      listeningOn.prependListener('request', onServerRequest);
+    }
     await observer.listen();
     if (options.shutdown && shutdown === undefined) {
       const settings = options.shutdown === true ? {} : options.shutdown;

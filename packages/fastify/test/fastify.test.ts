@@ -56,6 +56,29 @@ describe.each(MAJORS)('deiaFastify on %s', (_name, pkg) => {
     health.close();
   });
 
+  it('counts what Fastify answers before its hooks run (a URL its router cannot decode: 400), each request once', async () => {
+    const metrics = createMetrics({ groups: ['http'] });
+    const app: App = require(pkg)({ logger: false });
+    await app.register(deiaFastify, { metrics });
+    app.get('/api/bots/:id', async (req: { params: { id: string } }) => ({ id: req.params.id }));
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const base = `http://127.0.0.1:${app.server.address().port}`;
+    // Fastify answers 400 itself, no hook runs; before, the request was not counted at all
+    expect((await fetch(`${base}/api/bots/%FF`)).status).toBe(400);
+    expect((await fetch(`${base}/api/bots/%E0%A4%A`)).status).toBe(400);
+    expect((await fetch(`${base}/api/bots/1`)).status).toBe(200);
+    expect((await app.inject({ url: '/api/bots/2' })).statusCode).toBe(200); // no server event: the hook measures
+    await app.close();
+    const counts = Object.fromEntries(
+      (await metrics.http.requests.metric.get()).values.map((v) => [
+        `${v.labels.method} ${v.labels.route} ${v.labels.status}`,
+        v.value,
+      ]),
+    );
+    // the server's 'request' event and the onRequest hook both see a routed request: counted once
+    expect(counts).toEqual({ [`GET ${UNMATCHED_ROUTE} 400`]: 2, 'GET /api/bots/:id 200': 2 });
+  });
+
   it('serves /metrics and health endpoints without recording them', async () => {
     const { app, count, health } = await build(pkg);
     const res = await app.inject({ url: '/metrics' });
