@@ -139,6 +139,22 @@ export async function startAb(framework: Framework): Promise<AbRunning> {
   app.addHook = gated(4);
   await promster(app);
   app.addHook = addHook as unknown as typeof app.addHook;
+  // @deia/fastify also starts measuring on the server's 'request' event (added at onReady): gate
+  // that listener to the deia mode like its hooks.
+  type RequestListener = (req: unknown, res: unknown) => void;
+  const server = app.server as unknown as {
+    prependListener(event: string, listener: RequestListener): unknown;
+  };
+  const prepend = server.prependListener.bind(server);
+  server.prependListener = (event, listener) =>
+    prepend(
+      event,
+      event === 'request'
+        ? (req, res) => {
+            if (gate.mode === 2) listener(req, res);
+          }
+        : listener,
+    );
   await addRoutes(app);
   await app.listen({ host: '127.0.0.1', port: 0 });
   return {
