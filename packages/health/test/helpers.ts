@@ -128,11 +128,12 @@ export async function get(
 }
 
 /**
- * Measures how long the event loop did not run from `fromMs` (after the start) on: a 10 ms
- * sampler's delays past its interval. That is time in which this process got no CPU, so nothing
- * it does, a timeout's handling included, could have happened then; waiting for I/O is not a stall.
+ * Runs `work()` and measures how long the event loop did not run from `fromMs` (after the start)
+ * until `work()` settled: a 10 ms sampler's delays past its interval. That is time in which this
+ * process got no CPU, so nothing it does, a timeout's handling included, could have happened
+ * then; waiting for I/O or a timer is not a stall.
  */
-function stallMeter(fromMs = 0): { stop(): number } {
+async function withStalls<T>(work: () => Promise<T>, fromMs = 0): Promise<{ value: T; stalledMs: number }> {
   const TICK_MS = 10;
   const start = performance.now();
   let lastTick = start;
@@ -142,12 +143,11 @@ function stallMeter(fromMs = 0): { stop(): number } {
     if (now - start > fromMs) stalledMs += Math.max(0, now - lastTick - TICK_MS);
     lastTick = now;
   }, TICK_MS);
-  return {
-    stop() {
-      clearInterval(sampler);
-      return stalledMs;
-    },
-  };
+  try {
+    return { value: await work(), stalledMs };
+  } finally {
+    clearInterval(sampler);
+  }
 }
 
 /**
@@ -157,14 +157,7 @@ function stallMeter(fromMs = 0): { stop(): number } {
  */
 export async function timed<T>(work: () => Promise<T>): Promise<{ value: T; ms: number; stalledMs: number }> {
   const start = performance.now();
-  const meter = stallMeter();
-  let value: T;
-  let stalledMs = 0;
-  try {
-    value = await work();
-  } finally {
-    stalledMs = meter.stop();
-  }
+  const { value, stalledMs } = await withStalls(work);
   return { value, ms: performance.now() - start, stalledMs };
 }
 
@@ -187,14 +180,7 @@ export async function timedAgainst<T>(
       resolve();
     }, expectedMs),
   );
-  const meter = stallMeter(expectedMs);
-  let value: T;
-  let stalledMs = 0;
-  try {
-    value = await work();
-  } finally {
-    stalledMs = meter.stop();
-  }
+  const { value, stalledMs } = await withStalls(work, expectedMs);
   const ms = performance.now() - start;
   await control;
   return { value, ms, lateMs: Math.max(firedAt - expectedMs, stalledMs, 0) };
