@@ -25,7 +25,13 @@ const metrics = createMetrics({ client, registry: new client.Registry(), groups:
 
 // Count the handles' public inc()/observe(): the path a request takes when the fast path is off.
 let publicCalls = 0;
-for (const name of ['http_requests_total', 'http_request_duration_seconds', 'http_response_size_bytes']) {
+// all four series a request records into: each has its own fast path and can fall off it alone
+for (const name of [
+  'http_requests_total',
+  'http_request_duration_seconds',
+  'http_request_size_bytes',
+  'http_response_size_bytes',
+]) {
   const h = metrics.get(name);
   for (const fn of ['inc', 'observe'].filter((f) => typeof h[f] === 'function')) {
     const original = h[fn];
