@@ -1,5 +1,7 @@
-// Checks what we publish: publint and @arethetypeswrong/cli on every package's packed tarball,
-// then installs the tarballs into a fresh project and imports each package from ESM and CJS.
+// Checks what we publish: publint and @arethetypeswrong/cli (every resolution profile: node10,
+// node16 from CJS and ESM, bundler) on every package's packed tarball, a size budget for every
+// package, one `engines.node` for all (the root's: see scripts/runtime.mjs), then installs the
+// tarballs into a fresh project and imports each package from ESM and CJS.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -54,9 +56,16 @@ function checkTypesImportNoClient(tarball) {
   return files.length ? ', types free of client imports' : '';
 }
 
+const rootEngines = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).engines.node;
+function checkEngines(pkg) {
+  if (pkg.engines?.node !== rootEngines)
+    throw new Error(`engines.node ${pkg.engines?.node}: every package declares the root's ${rootEngines}`);
+  return `, engines ${rootEngines}`;
+}
+
 function checkBudget(pkg, tarball) {
   const budget = BUDGETS[pkg.name];
-  if (!budget) return '';
+  if (!budget) throw new Error(`no size budget: add ${pkg.name} to BUDGETS in scripts/check-publish.mjs`);
   const unpacked = run('tar', ['-tzvf', tarball], root)
     .split('\n')
     .reduce((sum, line) => sum + (Number(line.trim().split(/\s+/)[2]) || 0), 0);
@@ -78,15 +87,14 @@ try {
   for (const { dir, pkg } of packages) {
     try {
       run('pnpm', ['exec', 'publint', '--strict'], dir);
-      // esm-only entry points (e.g. a --import hook) are fine; CJS-resolution of those is expected to fail.
-      const attwArgs = ['exec', 'attw', '--pack', '.', '--format', 'ascii'];
-      if (pkg.attw?.ignoreRules) attwArgs.push('--ignore-rules', ...pkg.attw.ignoreRules);
-      if (pkg.attw?.profile) attwArgs.push('--profile', pkg.attw.profile);
+      // every resolution mode users have: node10 needs `typesVersions` for each subpath export
+      const attwArgs = ['exec', 'attw', '--pack', '.', '--format', 'ascii', '--profile', 'strict'];
+      if (pkg.attw) throw new Error('package.json "attw": no per-package profile or ignored rules');
       run('pnpm', attwArgs, dir);
       const packed = run('pnpm', ['pack', '--pack-destination', out], dir).trim().split('\n').pop();
       tarballs.push({ name: pkg.name, file: packed });
       console.log(
-        `ok   ${pkg.name}: publint, attw${checkBudget(pkg, packed)}${checkTypesImportNoClient(packed)}`,
+        `ok   ${pkg.name}: publint, attw (node10, node16 cjs/esm, bundler)${checkEngines(pkg)}${checkBudget(pkg, packed)}${checkTypesImportNoClient(packed)}`,
       );
     } catch (err) {
       failed++;
