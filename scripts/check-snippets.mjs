@@ -1,16 +1,27 @@
-// Every code block of every published package's README, checked from the packed tarballs in the
-// project check-publish.mjs installed them into: TypeScript blocks through `tsc --strict`, JavaScript
-// blocks run with node (a block that throws or exits non-zero fails; one still serving after a few
-// seconds passes and is stopped).
+// Every code block of every published package's README, the root README and docs/*.md, checked from
+// the packed tarballs in the project check-publish.mjs installed them into: TypeScript blocks through
+// `tsc --strict` (node16 resolution, and the Express/Fastify quick starts under node10 too, both with
+// skipLibCheck off), JavaScript blocks run with node (a block that throws, exits non-zero or is still
+// running after its timeout fails, unless marked as a server). The project gets what the blocks
+// import (plus typescript and @types/node, which every TypeScript Node project has) and the
+// `@types/` packages their install lines name: each package README's quick start (its first block,
+// with continuations) may import only what its own install lines name, and the `@types/` package of
+// every import that ships no types of its own
+// (scripts/matrix.mjs installs those lines as written, on the other supported runtimes).
 //
 // Markers, on the line before a block:
-//   <!-- snippet: continues -->  the block goes on from the previous one in the same README
+//   <!-- snippet: continues -->  the block goes on from the previous one in the same file
 //                                 (checked as one file: the quick start, then what it adds);
+//   <!-- snippet: server -->     a JavaScript block that serves until stopped: it passes when it is
+//                                 still running after its timeout (and is stopped then), fails when it
+//                                 exits before;
 //   <!-- snippet: fragment -->   not checked (a shape, not code to paste); keep these rare.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+// a block's own work is done well within this on a loaded machine; a server is stopped after it
+const JS_TIMEOUT_MS = 15_000;
 const LANGS = { ts: 'ts', typescript: 'ts', js: 'js', javascript: 'js', mjs: 'js' };
 
 /** The checkable blocks of one README, continuations merged. */
@@ -43,23 +54,110 @@ export function extractSnippets(markdown, name) {
       prev.lines.push(at);
       continue;
     }
-    if (marker !== undefined) throw new Error(`${name}:${at}: unknown snippet marker "${marker}"`);
-    units.push({ lang, code, lines: [at] });
+    if (marker === 'server' && lang !== 'js')
+      throw new Error(`${name}:${at}: "server" marks JavaScript blocks (TypeScript is compiled only)`);
+    if (marker !== undefined && marker !== 'server')
+      throw new Error(`${name}:${at}: unknown snippet marker "${marker}"`);
+    units.push({ lang, code, lines: [at], server: marker === 'server' });
   }
   return { units, fragments };
 }
 
-const importsOf = (code) =>
+/**
+ * The packages the `npm install` lines of a markdown file's sh blocks name (flags and `# comments`
+ * dropped, version ranges kept), e.g. `npm install -D @types/pg` gives `@types/pg`.
+ */
+export function installLines(markdown) {
+  const names = [];
+  let inSh = false;
+  for (const line of markdown.split('\n')) {
+    if (/^```/.test(line)) {
+      inSh = !inSh && /^```(sh|bash|shell)\s*$/.test(line);
+      continue;
+    }
+    const m = inSh && /^\s*npm (?:install|i|add)\s+(.*)$/.exec(line.replace(/\s+#.*$/, ''));
+    if (m) names.push(...m[1].split(/\s+/).filter((w) => w && !w.startsWith('-')));
+  }
+  return names;
+}
+const bare = (spec) => spec.replace(/(?<=.)@.*$/, '');
+
+const importsOf = (code, { deia = false } = {}) =>
   [
     ...code.matchAll(
       /from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|require\(\s*['"]([^'"]+)['"]\s*\)/g,
     ),
   ]
     .map((m) => m[1] ?? m[2] ?? m[3])
-    .filter((s) => !s.startsWith('node:') && !s.startsWith('.') && !s.startsWith('@deia/'))
-    .map((s) => (s.startsWith('@') ? s.split('/').slice(0, 2).join('/') : s.split('/')[0]));
+    .filter((s) => !s.startsWith('node:') && !s.startsWith('.') && (deia || !s.startsWith('@deia/')))
+    .map((s) => (s.startsWith('@') ? s.split('/').slice(0, 2).join('/') : s.split('/')[0]))
+    .filter((s, i, a) => a.indexOf(s) === i);
 
-const TYPES = { express: '@types/express', pg: '@types/pg' };
+/** `@types/` name of a package: `@scope/name` becomes `@types/scope__name`. */
+const typesName = (name) => `@types/${name.startsWith('@') ? name.slice(1).replace('/', '__') : name}`;
+
+/** Does the installed package `name` (in `app`) ship its own type declarations? */
+function shipsTypes(app, name) {
+  const dir = join(app, 'node_modules', ...name.split('/'));
+  if (!existsSync(join(dir, 'package.json'))) return false;
+  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+  return Boolean(
+    pkg.types ||
+      pkg.typings ||
+      JSON.stringify(pkg.exports ?? {}).includes('"types"') ||
+      existsSync(join(dir, 'index.d.ts')),
+  );
+}
+
+/** Markdown files whose blocks are checked: [path relative to root, its install lines or null]. */
+function sources(root) {
+  const files = [];
+  for (const pkg of readdirSync(join(root, 'packages'))) {
+    const manifest = JSON.parse(readFileSync(join(root, 'packages', pkg, 'package.json'), 'utf8'));
+    if (!manifest.private)
+      files.push({
+        name: `packages/${pkg}/README.md`,
+        pkg,
+        node10: ['express', 'fastify'].includes(pkg),
+      });
+  }
+  files.push({ name: 'README.md', pkg: 'root' });
+  for (const f of readdirSync(join(root, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .sort())
+    files.push({ name: `docs/${f}`, pkg: `docs-${f.replace(/\.md$/, '')}` });
+  return files.map((f) => {
+    const markdown = readFileSync(join(root, f.name), 'utf8');
+    return {
+      ...f,
+      markdown,
+      install: f.pkg.startsWith('docs') || f.pkg === 'root' ? null : installLines(markdown),
+    };
+  });
+}
+
+/** Runs tsc on `units` in `dir` with `compilerOptions`; returns the number of failing units. */
+function compile(app, dir, config, compilerOptions, units, what) {
+  writeFileSync(join(dir, config), JSON.stringify({ compilerOptions, include: units.map((u) => u.file) }));
+  const tsc = spawnSync(join(app, 'node_modules', '.bin', 'tsc'), ['-p', config], {
+    cwd: dir,
+    encoding: 'utf8',
+  });
+  const errors = `${tsc.stdout}${tsc.stderr}`;
+  let failed = 0;
+  for (const u of units) {
+    const mine = errors.split('\n').filter((l) => l.startsWith(u.file));
+    if (mine.length > 0) {
+      failed++;
+      console.error(`FAIL ${u.readme} block at line ${u.lines.join(', ')} (${what}):\n${mine.join('\n')}`);
+    }
+  }
+  if (tsc.status !== 0 && failed === 0) {
+    failed++;
+    console.error(`FAIL tsc (${what}) on the snippets:\n${errors}`);
+  }
+  return failed;
+}
 
 /**
  * `app`: a project with the tarballs installed. `env`: what JS blocks run with (local services).
@@ -69,88 +167,119 @@ export function checkSnippets({ root, app, env = {} }) {
   const dir = join(app, 'snippets');
   mkdirSync(dir, { recursive: true });
   const all = [];
-  for (const pkg of readdirSync(join(root, 'packages'))) {
-    const manifest = JSON.parse(readFileSync(join(root, 'packages', pkg, 'package.json'), 'utf8'));
-    if (manifest.private) continue;
-    const name = `packages/${pkg}/README.md`;
-    const { units, fragments } = extractSnippets(readFileSync(join(root, name), 'utf8'), name);
+  const files = sources(root);
+  for (const f of files) {
+    const { units, fragments } = extractSnippets(f.markdown, f.name);
     for (const [n, u] of units.entries()) {
       const ext = u.lang === 'ts' ? 'ts' : /\brequire\(/.test(u.code) ? 'cjs' : 'mjs';
-      all.push({ ...u, readme: name, file: `${pkg}-${n + 1}.${ext}` });
+      all.push({
+        ...u,
+        readme: f.name,
+        source: f,
+        // a package README's first block (with its continuations) is its quick start
+        quickStart: f.install !== null && n === 0,
+        node10: f.node10 && n === 0,
+        file: `${f.pkg}-${n + 1}.${ext}`,
+      });
     }
-    console.log(`     ${name}: ${units.length} snippet(s) to check, ${fragments} marked fragment`);
+    if (units.length || fragments)
+      console.log(`     ${f.name}: ${units.length} snippet(s) to check, ${fragments} marked fragment`);
   }
-  const deps = new Set(['typescript@~5.9', '@types/node@^20']);
-  for (const u of all) {
-    for (const d of importsOf(u.code)) {
-      deps.add(d);
-      if (TYPES[d] && u.lang === 'ts') deps.add(TYPES[d]);
-    }
-  }
-  const installed = JSON.parse(readFileSync(join(app, 'package.json'), 'utf8')).dependencies ?? {};
-  const missing = [...deps].filter((d) => !installed[d.replace(/(?<=.)@.*$/, '')]);
-  if (missing.length > 0) {
-    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...missing], {
-      cwd: app,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-  }
+  // what the blocks import, then the @types/ package of each TypeScript import that ships no types
+  // (a quick start whose install lines do not name them fails below)
+  const install = (specs) => {
+    const installed = JSON.parse(readFileSync(join(app, 'package.json'), 'utf8')).dependencies ?? {};
+    const missing = [...specs].filter((d) => !installed[bare(d)]);
+    if (missing.length > 0)
+      execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...missing], {
+        cwd: app,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+  };
+  install(new Set(['typescript@~5.9', '@types/node@^22', ...all.flatMap((u) => importsOf(u.code))]));
+  install(
+    new Set(
+      all
+        .filter((u) => u.lang === 'ts')
+        .flatMap((u) =>
+          importsOf(u.code)
+            .filter((d) => !shipsTypes(app, d))
+            .map(typesName),
+        ),
+    ),
+  );
   let failed = 0;
+  // a package README's quick start needs only what its own install lines name
+  for (const u of all.filter((x) => x.quickStart)) {
+    const named = new Set(u.source.install.map(bare));
+    const imports = importsOf(u.code, { deia: true });
+    const lacking = imports.filter((d) => !named.has(d));
+    if (u.lang === 'ts')
+      lacking.push(...imports.filter((d) => !shipsTypes(app, d) && !named.has(typesName(d))).map(typesName));
+    if (lacking.length > 0) {
+      failed++;
+      console.error(
+        `FAIL ${u.readme} block at line ${u.lines.join(', ')}: needs ${[...new Set(lacking)].join(', ')}, which its install lines do not name`,
+      );
+    }
+  }
   const ts = all.filter((u) => u.lang === 'ts');
   for (const u of all)
     writeFileSync(join(dir, u.file), `${u.code}\n${u.lang === 'ts' ? 'export {};\n' : ''}`);
+  const strict = { strict: true, noEmit: true, target: 'es2022', types: ['node'], skipLibCheck: false };
   if (ts.length > 0) {
-    writeFileSync(
-      join(dir, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: {
-          strict: true,
-          noEmit: true,
-          module: 'nodenext',
-          moduleResolution: 'nodenext',
-          target: 'es2022',
-          types: ['node'],
-          skipLibCheck: true,
-        },
-        include: ts.map((u) => u.file),
-      }),
+    failed += compile(
+      app,
+      dir,
+      'tsconfig.json',
+      { ...strict, module: 'nodenext', moduleResolution: 'nodenext' },
+      ts,
+      'tsc --strict',
     );
-    const tsc = spawnSync(join(app, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.json'], {
-      cwd: dir,
-      encoding: 'utf8',
-    });
-    const errors = `${tsc.stdout}${tsc.stderr}`;
-    for (const u of ts) {
-      const mine = errors.split('\n').filter((l) => l.startsWith(u.file));
-      if (mine.length > 0) {
-        failed++;
-        console.error(
-          `FAIL ${u.readme} block at line ${u.lines.join(', ')} (tsc --strict):\n${mine.join('\n')}`,
-        );
-      }
-    }
-    if (tsc.status !== 0 && failed === 0) {
+    // node10 ignores `exports`: it reads `types` and `typesVersions`, whatever `module` is (es2022
+    // here only for the quick starts' top-level await)
+    const quick = ts.filter((u) => u.node10);
+    failed += compile(
+      app,
+      dir,
+      'tsconfig.node10.json',
+      { ...strict, module: 'es2022', moduleResolution: 'node10', esModuleInterop: true },
+      quick,
+      'tsc --strict, moduleResolution node10',
+    );
+    if (quick.length !== 2) {
       failed++;
-      console.error(`FAIL tsc on the README snippets:\n${errors}`);
+      console.error(`FAIL snippets: expected the Express and Fastify quick starts, found ${quick.length}`);
     }
   }
   for (const u of all.filter((x) => x.lang === 'js')) {
     const r = spawnSync(process.execPath, [u.file], {
       cwd: dir,
       encoding: 'utf8',
-      timeout: 5000,
+      timeout: JS_TIMEOUT_MS,
+      killSignal: 'SIGKILL',
       env: { ...process.env, ...env },
     });
-    if (r.signal === null && r.status !== 0) {
+    const problem =
+      r.error?.code === 'ETIMEDOUT'
+        ? u.server
+          ? null
+          : `still running after ${JS_TIMEOUT_MS / 1000} s (mark a block that serves until stopped <!-- snippet: server -->)`
+        : r.status !== 0
+          ? `exited with ${r.status ?? r.signal}`
+          : u.server
+            ? `marked server, but exited after its work (no longer serving)`
+            : null;
+    if (problem) {
       failed++;
       console.error(
-        `FAIL ${u.readme} block at line ${u.lines.join(', ')} (node):\n${r.stderr.slice(0, 2000)}`,
+        `FAIL ${u.readme} block at line ${u.lines.join(', ')} (node): ${problem}\n${r.stderr.slice(0, 2000)}`,
       );
     }
   }
   if (failed === 0)
     console.log(
-      `ok   README snippets: ${all.length} checked (${ts.length} with tsc --strict, ${all.length - ts.length} run with node)`,
+      `ok   snippets: ${all.length} checked (${ts.length} with tsc --strict, the 2 quick starts under node10 too, ${all.length - ts.length} run with node); install lines name every import`,
     );
   return failed;
 }
