@@ -50,7 +50,7 @@ beforeAll(async () => {
 // async and with room: node_modules of a fresh install is large, and a sync rm would block the worker
 afterAll(() => rm(dir, { recursive: true, force: true }), 120_000);
 
-describe('@deia/tracing beside the latest @opentelemetry/sdk-node, in a fresh project', () => {
+describe("@deia/tracing beside @opentelemetry/sdk-node, in a fresh project (the README's line)", () => {
   it('installs without ERESOLVE, EBADENGINE or overridden peers', () => {
     expect(`${install.stdout}${install.stderr}`).not.toMatch(
       /ERESOLVE|EBADENGINE|overriding peer|Could not resolve/i,
