@@ -8,7 +8,7 @@ export function packageConfig(entry: Options['entry'] = ['src/index.ts'], extra:
     dts: true,
     sourcemap: true,
     clean: true,
-    target: 'node20',
+    target: 'node22', // the oldest supported runtime (engines.node)
     platform: 'node',
     shims: true,
     splitting: false,
