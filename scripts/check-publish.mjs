@@ -1,12 +1,13 @@
 // Checks what we publish: publint and @arethetypeswrong/cli (every resolution profile: node10,
 // node16 from CJS and ESM, bundler) on every package's packed tarball, a size budget for every
-// package, one `engines.node` for all (the root's: see scripts/runtime.mjs), then installs the
+// package, one `engines.node` for all (scripts/runtime.mjs throws otherwise), then installs the
 // tarballs into a fresh project and imports each package from ESM and CJS.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { checkSnippets } from './check-snippets.mjs';
+import { ENGINES_NODE } from './runtime.mjs';
 
 const root = resolve(import.meta.dirname, '..');
 const run = (cmd, args, cwd) =>
@@ -56,11 +57,10 @@ function checkTypesImportNoClient(tarball) {
   return files.length ? ', types free of client imports' : '';
 }
 
-const rootEngines = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).engines.node;
 function checkEngines(pkg) {
-  if (pkg.engines?.node !== rootEngines)
-    throw new Error(`engines.node ${pkg.engines?.node}: every package declares the root's ${rootEngines}`);
-  return `, engines ${rootEngines}`;
+  if (pkg.engines?.node !== ENGINES_NODE)
+    throw new Error(`engines.node ${pkg.engines?.node}: every package declares ${ENGINES_NODE}`);
+  return `, engines ${ENGINES_NODE}`;
 }
 
 function checkBudget(pkg, tarball) {

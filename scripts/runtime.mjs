@@ -1,23 +1,28 @@
 // The Node.js runtimes the packages support, and Node's own binaries from the npm registry (the
 // `node-<platform>-<arch>` packages, one per release) so CI does not depend on the machine's node.
 // .ci/run runs the whole suite on the active LTS; the version matrix runs the packed packages on
-// every other supported runtime, Node 22 at exactly the declared minimum (the root package.json's
-// `engines.node`, which every package declares too), so a dependency that needs more shows up as
-// EBADENGINE there. Binaries are cached under .tmp/runtimes/ (git-ignored).
+// every other supported runtime, Node 22 at exactly the declared minimum (the `engines.node` every
+// published package declares), so a dependency that needs more shows up as EBADENGINE there. Binaries are cached under .tmp/runtimes/ (git-ignored).
 //
 //   node scripts/runtime.mjs 24     installs (once) Node 24 and prints its bin directory
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
 const nodePkg = `node-${process.platform}-${process.arch}`;
 
-/** `engines.node` of the root package.json (`>=X.Y.Z`): what every published package declares. */
-export const ENGINES_NODE = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).engines.node;
+const published = readdirSync(join(root, 'packages'))
+  .map((dir) => JSON.parse(readFileSync(join(root, 'packages', dir, 'package.json'), 'utf8')))
+  .filter((pkg) => !pkg.private);
+const declared = [...new Set(published.map((pkg) => pkg.engines?.node))];
+/** The `engines.node` (`>=X.Y.Z`) every published package declares (throws unless one for all). */
+export const ENGINES_NODE = declared[0];
+if (declared.length !== 1)
+  throw new Error(`the packages declare different engines.node (${declared.join(', ')}): one for all`);
 /** The oldest Node the packages support, `X.Y.Z`. */
 export const MIN_NODE = /^>=(\d+\.\d+\.\d+)$/.exec(ENGINES_NODE)?.[1];
-if (!MIN_NODE) throw new Error(`root engines.node ${ENGINES_NODE}: expected ">=X.Y.Z"`);
+if (!MIN_NODE) throw new Error(`engines.node ${ENGINES_NODE}: expected ">=X.Y.Z"`);
 /** The active LTS: the runtime .ci/run runs the whole suite on. */
 export const ACTIVE_LTS = 24;
 /** Supported majors, oldest first, each with the release the matrix runs (npm version spec). */
