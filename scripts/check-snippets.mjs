@@ -159,16 +159,10 @@ function compile(app, dir, config, compilerOptions, units, what) {
   return failed;
 }
 
-/**
- * `app`: a project with the tarballs installed. `env`: what JS blocks run with (local services).
- * Returns the number of failing blocks; prints one line per README.
- */
-export function checkSnippets({ root, app, env = {} }) {
-  const dir = join(app, 'snippets');
-  mkdirSync(dir, { recursive: true });
+/** Every checkable block of the checked markdown files, each with the file name it is written to. */
+function collect(root) {
   const all = [];
-  const files = sources(root);
-  for (const f of files) {
+  for (const f of sources(root)) {
     const { units, fragments } = extractSnippets(f.markdown, f.name);
     for (const [n, u] of units.entries()) {
       const ext = u.lang === 'ts' ? 'ts' : /\brequire\(/.test(u.code) ? 'cjs' : 'mjs';
@@ -185,8 +179,14 @@ export function checkSnippets({ root, app, env = {} }) {
     if (units.length || fragments)
       console.log(`     ${f.name}: ${units.length} snippet(s) to check, ${fragments} marked fragment`);
   }
-  // what the blocks import, then the @types/ package of each TypeScript import that ships no types
-  // (a quick start whose install lines do not name them fails below)
+  return all;
+}
+
+/**
+ * Installs into `app` what the blocks import, then the @types/ package of each TypeScript import
+ * that ships no types (a quick start whose install lines do not name them fails checkInstallLines).
+ */
+function installImports(app, all) {
   const install = (specs) => {
     const installed = JSON.parse(readFileSync(join(app, 'package.json'), 'utf8')).dependencies ?? {};
     const missing = [...specs].filter((d) => !installed[bare(d)]);
@@ -197,19 +197,21 @@ export function checkSnippets({ root, app, env = {} }) {
       });
   };
   install(new Set(['typescript@~5.9', '@types/node@^22', ...all.flatMap((u) => importsOf(u.code))]));
+  const ts = all.filter((u) => u.lang === 'ts');
   install(
     new Set(
-      all
-        .filter((u) => u.lang === 'ts')
-        .flatMap((u) =>
-          importsOf(u.code)
-            .filter((d) => !shipsTypes(app, d))
-            .map(typesName),
-        ),
+      ts.flatMap((u) =>
+        importsOf(u.code)
+          .filter((d) => !shipsTypes(app, d))
+          .map(typesName),
+      ),
     ),
   );
+}
+
+/** A package README's quick start needs only what its own install lines name; returns failures. */
+function checkInstallLines(app, all) {
   let failed = 0;
-  // a package README's quick start needs only what its own install lines name
   for (const u of all.filter((x) => x.quickStart)) {
     const named = new Set(u.source.install.map(bare));
     const imports = importsOf(u.code, { deia: true });
@@ -223,36 +225,42 @@ export function checkSnippets({ root, app, env = {} }) {
       );
     }
   }
-  const ts = all.filter((u) => u.lang === 'ts');
-  for (const u of all)
-    writeFileSync(join(dir, u.file), `${u.code}\n${u.lang === 'ts' ? 'export {};\n' : ''}`);
+  return failed;
+}
+
+/** tsc on the TypeScript blocks (nodenext; the quick starts under node10 too); returns failures. */
+function compileAll(app, dir, ts) {
   const strict = { strict: true, noEmit: true, target: 'es2022', types: ['node'], skipLibCheck: false };
-  if (ts.length > 0) {
-    failed += compile(
-      app,
-      dir,
-      'tsconfig.json',
-      { ...strict, module: 'nodenext', moduleResolution: 'nodenext' },
-      ts,
-      'tsc --strict',
-    );
-    // node10 ignores `exports`: it reads `types` and `typesVersions`, whatever `module` is (es2022
-    // here only for the quick starts' top-level await)
-    const quick = ts.filter((u) => u.node10);
-    failed += compile(
-      app,
-      dir,
-      'tsconfig.node10.json',
-      { ...strict, module: 'es2022', moduleResolution: 'node10', esModuleInterop: true },
-      quick,
-      'tsc --strict, moduleResolution node10',
-    );
-    if (quick.length !== 2) {
-      failed++;
-      console.error(`FAIL snippets: expected the Express and Fastify quick starts, found ${quick.length}`);
-    }
+  let failed = compile(
+    app,
+    dir,
+    'tsconfig.json',
+    { ...strict, module: 'nodenext', moduleResolution: 'nodenext' },
+    ts,
+    'tsc --strict',
+  );
+  // node10 ignores `exports`: it reads `types` and `typesVersions`, whatever `module` is (es2022
+  // here only for the quick starts' top-level await)
+  const quick = ts.filter((u) => u.node10);
+  failed += compile(
+    app,
+    dir,
+    'tsconfig.node10.json',
+    { ...strict, module: 'es2022', moduleResolution: 'node10', esModuleInterop: true },
+    quick,
+    'tsc --strict, moduleResolution node10',
+  );
+  if (quick.length !== 2) {
+    failed++;
+    console.error(`FAIL snippets: expected the Express and Fastify quick starts, found ${quick.length}`);
   }
-  for (const u of all.filter((x) => x.lang === 'js')) {
+  return failed;
+}
+
+/** Runs each JavaScript block with node; see the header for what passes. Returns failures. */
+function runAll(dir, js, env) {
+  let failed = 0;
+  for (const u of js) {
     const r = spawnSync(process.execPath, [u.file], {
       cwd: dir,
       encoding: 'utf8',
@@ -277,6 +285,28 @@ export function checkSnippets({ root, app, env = {} }) {
       );
     }
   }
+  return failed;
+}
+
+/**
+ * `app`: a project with the tarballs installed. `env`: what JS blocks run with (local services).
+ * Returns the number of failing blocks; prints one line per README.
+ */
+export function checkSnippets({ root, app, env = {} }) {
+  const dir = join(app, 'snippets');
+  mkdirSync(dir, { recursive: true });
+  const all = collect(root);
+  installImports(app, all);
+  let failed = checkInstallLines(app, all);
+  for (const u of all)
+    writeFileSync(join(dir, u.file), `${u.code}\n${u.lang === 'ts' ? 'export {};\n' : ''}`);
+  const ts = all.filter((u) => u.lang === 'ts');
+  if (ts.length > 0) failed += compileAll(app, dir, ts);
+  failed += runAll(
+    dir,
+    all.filter((u) => u.lang === 'js'),
+    env,
+  );
   if (failed === 0)
     console.log(
       `ok   snippets: ${all.length} checked (${ts.length} with tsc --strict, the 2 quick starts under node10 too, ${all.length - ts.length} run with node); install lines name every import`,
