@@ -153,7 +153,7 @@ export interface HealthResponse {
   body: string;
 }
 
-/** Detail level of `/health/detailed`. */
+/** Detail level of the per-check endpoints (`/health/db`, `/health/cache`, `/health/detailed`). */
 export type DetailLevel = 'full' | 'status';
 
 /** Structural logger; pino fits. */
@@ -208,12 +208,15 @@ export interface HealthOptions {
    */
   refreshIntervalMs?: number;
   /**
-   * Detail level of `/health/detailed`: `'status'` (service -> status), `'full'` (plus per-check
-   * details, latency, messages), or a function of the request returning either (or a boolean:
-   * `true` = full) to show details only to authorised callers.
+   * Who sees per-check details (latency, failure messages, database name, tables, pool counts,
+   * Redis memory, versions) on every endpoint that has them: `/health/db`, `/health/cache` and
+   * `/health/detailed`. `'status'`: nobody (statuses only); `'full'`: everyone; `{ token }`: callers
+   * sending `Authorization: Bearer <token>` (compared in constant time: SHA-256 of both sides,
+   * then `timingSafeEqual`; a token that is not a non-empty string throws); or a function of the
+   * request returning a level (or a boolean: `true` = full; a throw counts as `'status'`).
    * @default 'status'
    */
-  detail?: DetailLevel | ((req: HealthRequest) => DetailLevel | boolean);
+  detail?: DetailLevel | { token: string } | ((req: HealthRequest) => DetailLevel | boolean);
   /** Show hostnames/URLs of dependencies in details. @default false */
   exposeHostnames?: boolean;
   /** Override or disable paths. */
