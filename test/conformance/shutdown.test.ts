@@ -98,7 +98,7 @@ describe.each(cases)('graceful shutdown: $variant through $how', ({ variant, how
 describe.each(VARIANTS)('graceful shutdown under load: %s', (variant) => {
   it('50 keep-alive clients across a shutdown with a pre-stop delay: no request is reset', async () => {
     const app = await startApp(variant, { shutdown: { delayMs: 1000 } });
-    const load = keepAliveLoad(`${app.url}/api/bots/1`, 50, 'GET');
+    const load = keepAliveLoad(`${app.url}/api/bots/1`, { method: 'GET' });
     try {
       await load.warm(500);
       load.mark();

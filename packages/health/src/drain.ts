@@ -29,7 +29,7 @@ import { Server as NetServer, type Socket } from 'node:net';
  * What stays is inherent to HTTP/1.1 keep-alive: a client that writes a request on a socket that
  * has been idle for the whole grace at the instant the server destroys it gets a reset (Go's
  * `http.Server.Shutdown` and HAProxy's soft stop have the same window), and so does a client whose
- * new connection is still in the accept queue when the listener closes after the settle.
+ * new connection reaches the accept queue during the turn in which the listener closes.
  *
  * `http.Server#close()` is not used to stop accepting: since Node 19 it also destroys every
  * connection that is between two requests at that instant (`closeIdleConnections()`), which

@@ -31,18 +31,31 @@ export interface KeepAliveLoad {
 
 const RESET_CODES = new Set(['ECONNRESET', 'EPIPE']);
 
+export interface LoadOptions {
+  /** @default 50 */
+  clients?: number;
+  /** @default 'POST' */
+  method?: string;
+  /** Sent with each POST. @default 'ping' */
+  body?: string;
+  headers?: Record<string, string>;
+  /** Every loop ends this long after the start, whatever happens. @default 30000 */
+  maxMs?: number;
+}
+
 /**
  * Starts `clients` keep-alive clients (one socket each, `http.Agent({ keepAlive: true })`) that
- * send `method` (POST: with a small body) to `url` back to back. Every request has a 5 s timeout; every loop is bounded by the
- * deadline given to `finish` (and by `maxMs` from the start, whatever happens).
+ * send `method` to `url` back to back. Every request has a 5 s timeout; every loop is bounded by
+ * the deadline given to `finish` (and by `maxMs` from the start).
  */
-export function keepAliveLoad(url: string, clients = 50, method = 'POST', maxMs = 30_000): KeepAliveLoad {
+export function keepAliveLoad(url: string, options: LoadOptions = {}): KeepAliveLoad {
+  const { clients = 50, method = 'POST', body = 'ping', headers = {}, maxMs = 30_000 } = options;
   const result: LoadResult = { answered: 0, toldToClose: 0, refused: 0, resets: 0, resetLog: [], other: [] };
   let deadline = performance.now() + maxMs;
   let t0 = 0;
   const send = (agent: Agent) =>
     new Promise<void>((resolve) => {
-      const req = httpRequest(url, { agent, method, timeout: 5000 }, (res) => {
+      const req = httpRequest(url, { agent, method, headers, timeout: 5000 }, (res) => {
         res.resume();
         res.on('end', () => {
           result.answered++;
@@ -65,7 +78,7 @@ export function keepAliveLoad(url: string, clients = 50, method = 'POST', maxMs 
       const sentAt = performance.now();
       req.on('timeout', () => req.destroy(new Error('request timed out')));
       req.on('error', fail);
-      req.end(method === 'POST' ? 'ping' : undefined);
+      req.end(method === 'POST' ? body : undefined);
     });
   const loops = Array.from({ length: clients }, async () => {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });

@@ -269,7 +269,7 @@ describe('createShutdown with a real http.Server', () => {
     });
     disposers.push(() => srv.close());
     const shutdown = createShutdown({ server: srv.server, delayMs: 1000, signals: false, exit: false });
-    const load = keepAliveLoad(`${srv.url}/load`, 50);
+    const load = keepAliveLoad(`${srv.url}/load`);
     disposers.push(() => load.finish(0));
     await load.warm(500);
     load.mark();
@@ -307,7 +307,7 @@ describe('createShutdown with a real http.Server', () => {
     const shutdown = createShutdown({ server: srv.server, signals: false, exit: false });
     // 50 clients connect at once; Node accepts one waiting connection per event-loop turn, so
     // when the first is answered most still wait in the kernel's accept queue
-    const load = keepAliveLoad(`${srv.url}/load`, 50);
+    const load = keepAliveLoad(`${srv.url}/load`);
     disposers.push(() => load.finish(0));
     await load.warm(1);
     load.mark();
