@@ -52,7 +52,20 @@ interface Conn {
   bytesAtIdle: number;
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** True when `work` settles within `ms`; the timer is cleared either way. */
+async function within(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      work.then(() => true),
+      new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export interface ServerDrainer {
@@ -143,24 +156,16 @@ export function serverDrainer(server: Server): ServerDrainer {
       });
       sweep();
       const timer = setInterval(sweep, SWEEP_MS);
-      let timeout: NodeJS.Timeout | undefined;
       try {
-        const left = Math.max(0, timeoutMs - (performance.now() - started));
-        const inTime = await Promise.race([
-          closed.then(() => true),
-          new Promise<false>((resolve) => {
-            timeout = setTimeout(() => resolve(false), left);
-          }),
-        ]);
+        const inTime = await within(closed, Math.max(0, timeoutMs - (performance.now() - started)));
         if (!inTime) {
           server.closeAllConnections();
           for (const socket of conns.keys()) socket.destroy();
-          await Promise.race([closed, sleep(1000)]);
+          await within(closed, 1000);
         }
         return inTime;
       } finally {
         clearInterval(timer);
-        clearTimeout(timeout);
         // http.Server#close() also stops Node's timer that checks its connections' timeouts; no
         // connection is left for its closeIdleConnections() to touch
         if (closeAfter) server.close(() => undefined);
