@@ -66,6 +66,7 @@ async function within(work: Promise<unknown>, ms: number): Promise<boolean> {
     clearTimeout(timer);
   }
 }
+
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export interface ServerDrainer {
@@ -92,8 +93,10 @@ export function serverDrainer(server: Server): ServerDrainer {
     socket.once('close', () => conns.delete(socket));
     return conn;
   };
-  const onConnection = (socket: Socket) => {
+  const onAccept = () => {
     accepted++;
+  };
+  const onConnection = (socket: Socket) => {
     track(socket);
   };
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
@@ -111,9 +114,11 @@ export function serverDrainer(server: Server): ServerDrainer {
       }
     });
   };
-  // TLS: the request's socket is the one of 'secureConnection', not the raw one of 'connection'
+  // every accept counts for the settle; TLS: the request's socket is the one of
+  // 'secureConnection', not the raw one of 'connection'
   const connectionEvent =
     typeof (server as { addContext?: unknown }).addContext === 'function' ? 'secureConnection' : 'connection';
+  server.on('connection', onAccept);
   server.on(connectionEvent, onConnection);
   server.prependListener('request', onRequest);
 
@@ -172,6 +177,7 @@ export function serverDrainer(server: Server): ServerDrainer {
       }
     },
     dispose() {
+      server.removeListener('connection', onAccept);
       server.removeListener(connectionEvent, onConnection);
       server.removeListener('request', onRequest);
     },

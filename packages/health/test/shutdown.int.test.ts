@@ -1,5 +1,8 @@
+import { execFileSync } from 'node:child_process';
 import { Agent, request as httpRequest, type Server } from 'node:http';
+import { createServer as createHttpsServer, Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHealth, createShutdown, type Shutdown } from '../src/index.js';
 import { get, httpServer, memoryLogger, portOf, sleep, timedAgainst } from './helpers.js';
@@ -317,6 +320,80 @@ describe('createShutdown with a real http.Server', () => {
     expect(result.other).toEqual([]);
     expect(result.toldToClose).toBe(50);
   }, 30_000);
+
+  it('https: a request in flight longer than the idle grace is not cut off; a TLS connection that sends nothing is closed after the grace', async () => {
+    // a throwaway self-signed certificate for 127.0.0.1
+    const pem = execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-days',
+        '1',
+        '-keyout',
+        '-',
+        '-out',
+        '-',
+      ],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    let release!: () => void;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    let started = 0;
+    const server = createHttpsServer({ key: pem, cert: pem }, (req, res) => {
+      started++;
+      req.resume();
+      void held.then(() => res.end('held'));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    disposers.push(() => {
+      server.closeAllConnections();
+      return new Promise<void>((r) => server.close(() => r()));
+    });
+    const codes: number[] = [];
+    const shutdown = createShutdown({ server, timeoutMs: 5000, signals: false, exit: (c) => codes.push(c) });
+    // handshake done, no request: closed by the drain after the grace (else only at timeoutMs)
+    const silent = tlsConnect({ port: portOf(server), host: '127.0.0.1', rejectUnauthorized: false });
+    silent.on('error', () => undefined);
+    disposers.push(() => silent.destroy());
+    await new Promise<void>((r) => silent.once('secureConnect', () => r()));
+    const answer = new Promise<{ status: number; body: string; connection?: string }>((resolve, reject) => {
+      const req = httpsRequest(
+        `https://127.0.0.1:${portOf(server)}/held`,
+        { rejectUnauthorized: false, agent: new HttpsAgent({ keepAlive: true }) },
+        (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (d: string) => {
+            body += d;
+          });
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, body, connection: res.headers.connection }),
+          );
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    while (started < 1) await sleep(5);
+    const done = shutdown.run();
+    await expect.poll(() => server.listening, { timeout: 10_000 }).toBe(false);
+    await sleep(1500); // longer than the idle grace: nothing arrives on the socket meanwhile
+    release();
+    expect(await answer).toEqual({ status: 200, body: 'held', connection: 'close' });
+    await done;
+    expect(codes).toEqual([0]); // drained before timeoutMs: the silent connection was closed
+    expect(silent.destroyed || silent.readableEnded).toBe(true);
+  });
 
   it('50 keep-alive connections under load across a shutdown: no request is reset', async () => {
     const app = await appServer(5);
