@@ -34,7 +34,7 @@ export interface AppOptions {
   /** Extra adapter options (merged over the defaults). */
   adapter?: Record<string, unknown>;
   /** Enable graceful shutdown (no exit; signals off unless given). */
-  shutdown?: boolean | { signals: NodeJS.Signals[] };
+  shutdown?: boolean | { signals?: NodeJS.Signals[]; delayMs?: number };
 }
 
 const NOT_FOUND = { error: 'not found' };
@@ -60,8 +60,10 @@ const errorStatus = (err: { status?: number; statusCode?: number }) => {
 export async function startApp(variant: Variant, opts: AppOptions = {}): Promise<RunningApp> {
   const metrics = createMetrics({ groups: ['http'] });
   const health = createHealth({ checks: {} });
-  const signals = typeof opts.shutdown === 'object' ? opts.shutdown.signals : (false as const);
-  const shutdown = opts.shutdown ? { signals, exit: false, timeoutMs: 5000 } : undefined;
+  const settings = typeof opts.shutdown === 'object' ? opts.shutdown : {};
+  const shutdown = opts.shutdown
+    ? { signals: settings.signals ?? false, delayMs: settings.delayMs ?? 0, exit: false, timeoutMs: 5000 }
+    : undefined;
   const adapterOptions = { metrics, health, exclude: ['/internal/ping'], ...opts.adapter };
   if (variant.startsWith('express')) {
     return startExpress(variant, metrics, health, adapterOptions, shutdown, slowGate());

@@ -2,6 +2,7 @@
 // readiness turns 503 first, new connections are refused afterwards.
 import { Agent, get as httpGet } from 'node:http';
 import { describe, expect, it } from 'vitest';
+import { keepAliveLoad } from '../../packages/health/test/keepalive-load.js';
 import { startApp, VARIANTS } from './apps.js';
 
 interface Reply {
@@ -88,5 +89,31 @@ describe.each(cases)('graceful shutdown: $variant through $how', ({ variant, how
     expect(text).toMatch(/http_requests_total\{method="GET",route="\/api\/slow",status="200"\} 10/);
     agent.destroy();
     await app.close().catch(() => {});
+  }, 30_000);
+});
+
+// 50 keep-alive clients that keep sending through the whole shutdown, as clients do before a load
+// balancer has deregistered the instance: a request is answered, or refused before it was sent
+// (the listener is closed), never reset after it was sent.
+describe.each(VARIANTS)('graceful shutdown under load: %s', (variant) => {
+  it('50 keep-alive clients across a shutdown with a pre-stop delay: no request is reset', async () => {
+    const app = await startApp(variant, { shutdown: { delayMs: 1000 } });
+    const load = keepAliveLoad(`${app.url}/api/bots/1`, { method: 'GET' });
+    try {
+      await load.warm(500);
+      load.mark();
+      await app.shutdown?.run('SIGTERM');
+      // clients keep trying a while after the server is gone: any late reset is counted too
+      const result = await load.finish(performance.now() + 300);
+      expect(result.resetLog).toEqual([]);
+      expect(result.other).toEqual([]);
+      // served during the pre-stop delay, told to leave, then refused once the listener closed
+      expect(result.answered).toBeGreaterThan(500);
+      expect(result.toldToClose).toBeGreaterThan(0);
+      expect(result.refused).toBeGreaterThan(0);
+    } finally {
+      await load.finish(0);
+      await app.close().catch(() => {});
+    }
   }, 30_000);
 });

@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 import {
   createHealth,
   type Health,
@@ -16,7 +15,9 @@ import { splitUrlCredentials } from './llm.js';
  * Check names `database` and `cache` are what the generated alert rules and dashboards match.
  * Without REDIS_URL the cache check reports "not configured" (never failing); the same for Ollama.
  *
- * `/health/detailed` shows full detail only with `Authorization: Bearer <HEALTH_DETAIL_TOKEN>`.
+ * Per-check details (`/health/db`, `/health/cache`, `/health/detailed`: database name, tables, pool
+ * counts, Redis memory, versions, failure messages) only with `Authorization: Bearer
+ * <HEALTH_DETAIL_TOKEN>`; without it, or unset, statuses only.
  *
  * The checks also run in the background every HEALTH_REFRESH_MS (default 5 s), so
  * `health_check_up` on /metrics stays current when nobody calls /health: the cache and database
@@ -30,22 +31,14 @@ export function createAppHealth(
   env: NodeJS.ProcessEnv = process.env,
 ): Health {
   const refresh = Number(env.HEALTH_REFRESH_MS ?? 5_000);
-  const token = env.HEALTH_DETAIL_TOKEN?.trim()
-    ? Buffer.from(`Bearer ${env.HEALTH_DETAIL_TOKEN.trim()}`)
-    : undefined;
+  const token = env.HEALTH_DETAIL_TOKEN?.trim();
   return createHealth({
     version,
     metrics,
     logger,
-    // Anonymous callers get what the package shows by default (service -> status); per-check
-    // details (database name, pool counts, versions, failure messages) only with
-    // `Authorization: Bearer $HEALTH_DETAIL_TOKEN`, as metricsAuth does for /metrics.
-    detail: (req) => {
-      if (!token) return 'status';
-      const given = req.headers.authorization;
-      const value = Buffer.from(typeof given === 'string' ? given : '');
-      return value.length === token.length && timingSafeEqual(value, token) ? 'full' : 'status';
-    },
+    // Anonymous callers get statuses only on every health path; per-check details only with
+    // `Authorization: Bearer $HEALTH_DETAIL_TOKEN` (compared in constant time by @deia/health).
+    detail: token ? { token } : 'status',
     refreshIntervalMs: Number.isFinite(refresh) && refresh >= 0 ? refresh : 5_000,
     checks: {
       database: postgresCheck(core.pool, { schema: core.config.schema }),
@@ -61,4 +54,14 @@ export function createAppHealth(
       ),
     },
   });
+}
+
+/**
+ * `/metrics` access for the adapters: with `METRICS_TOKEN` set, a scrape needs `Authorization:
+ * Bearer <METRICS_TOKEN>` (401 otherwise; compared in constant time by `metricsAuth`); unset, it is
+ * open, as most Prometheus setups inside a cluster expect.
+ */
+export function metricsAccess(env: NodeJS.ProcessEnv = process.env): { metricsAuth?: { token: string } } {
+  const token = env.METRICS_TOKEN?.trim();
+  return token ? { metricsAuth: { token } } : {};
 }

@@ -6,7 +6,7 @@ export { configFromEnv, DEFAULT_CONFIG, redactUrl, validateConfig } from './conf
 export { type DemoOptions, runDemo } from './demo.js';
 export { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres.js';
 export { BotCoreError, DatabaseUnavailableError } from './errors.js';
-export { createAppHealth } from './health.js';
+export { createAppHealth, metricsAccess } from './health.js';
 export {
   type Completion,
   createEchoClient,

@@ -28,8 +28,9 @@ export interface RunningController {
 
 /**
  * The process around a controller: starts it, wires graceful shutdown (SIGTERM/SIGINT: readiness
- * 503 and `Connection: close` for SHUTDOWN_DELAY_MS (default 5 s) while requests are still served,
- * then stop accepting, finish in-flight requests, then queue, bots, pool, Redis, PGlite, tracing),
+ * 503 for SHUTDOWN_DELAY_MS (default 5 s) while requests are still served, then stop accepting and
+ * drain without resetting a request (`Connection: close`, each socket closed after its in-flight
+ * response), then queue, bots, pool, Redis, PGlite, tracing),
  * and prints where everything is. `stopAccepting` gives the server to close (Express), or the
  * framework's stop function plus its server (Fastify: `app.close()`, `app.server`).
  */

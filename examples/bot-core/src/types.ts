@@ -43,9 +43,9 @@ export interface BotCoreConfig {
   /** First and largest delay between reconnection probes while the database is down. */
   dbProbe: { initialMs: number; maxMs: number };
   /**
-   * Pre-stop delay at SIGTERM, in ms (`SHUTDOWN_DELAY_MS`): readiness answers 503 and responses
-   * carry `Connection: close` while requests are still served, so a load balancer sees the 503 and
-   * stops routing before the listener closes. Set it above the balancer's probe interval times
+   * Pre-stop delay at SIGTERM, in ms (`SHUTDOWN_DELAY_MS`): readiness answers 503 while requests
+   * are still served, so a load balancer sees the 503 and stops routing before the listener
+   * closes. Set it above the balancer's probe interval times
    * its failure threshold. @default 5000
    */
   shutdownDelayMs: number;

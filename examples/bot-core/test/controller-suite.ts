@@ -15,6 +15,7 @@ import {
   sample,
   startFakeOllama,
   startTcpProxy,
+  TEST_METRICS_TOKEN,
   uniqueSchema,
   waitFor,
 } from './helpers.js';
@@ -46,6 +47,7 @@ export function controllerSuite(name: string, start: StartController) {
           DB_HEARTBEAT_MS: '200',
           MESSAGE_WAIT_MS: '5000',
           HEALTH_DETAIL_TOKEN: 'detail-token',
+          METRICS_TOKEN: TEST_METRICS_TOKEN,
           SHUTDOWN_DELAY_MS: '0',
         },
       });
@@ -168,6 +170,28 @@ export function controllerSuite(name: string, start: StartController) {
       expect(JSON.stringify(full.body)).toMatch(/tables_accessible/);
       expect(JSON.stringify(full.body)).not.toContain('postgres://');
       expect(JSON.stringify(full.body)).not.toContain('s3cr');
+      // every per-check endpoint: statuses only without the token (wrong ones of the same or
+      // another length included), details with it
+      for (const authorization of [undefined, 'Bearer detail-tokeN', 'Bearer x', 'Bearer detail-token-2']) {
+        const headers = authorization ? { authorization } : undefined;
+        expect((await json(`${c.url}/health/db`, { headers })).body).toEqual({ status: 'connected' });
+        expect((await json(`${c.url}/health/cache`, { headers })).body).toEqual({ status: 'healthy' });
+      }
+      const auth = { headers: { authorization: 'Bearer detail-token' } };
+      expect((await json(`${c.url}/health/db`, auth)).body).toMatchObject({ database: 'test' });
+      expect((await json(`${c.url}/health/cache`, auth)).body.memory_used_mb).toEqual(expect.any(Number));
+    });
+
+    it('/metrics needs METRICS_TOKEN when it is set', async () => {
+      for (const authorization of [undefined, 'Bearer metrics-tokeN', 'Bearer wrong']) {
+        const res = await fetch(`${c.url}/metrics`, {
+          headers: authorization ? { authorization } : {},
+          signal: AbortSignal.timeout(10_000),
+        });
+        expect(res.status).toBe(401);
+        expect(await res.text()).not.toContain('http_requests_total');
+      }
+      expect(await metricsText(c.url)).toContain('http_requests_total');
     });
 
     it('exposes the catalog series on /metrics', async () => {

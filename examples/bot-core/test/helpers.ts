@@ -82,11 +82,17 @@ export function sample(text: string, name: string, labels: Record<string, string
   return undefined;
 }
 
+/** The `METRICS_TOKEN` the controller suites set; `metricsText` sends it (an open /metrics ignores it). */
+export const TEST_METRICS_TOKEN = 'metrics-token';
+
 /** `/metrics` as text 0.0.4, or as OpenMetrics (the only format that carries exemplars). */
 export async function metricsText(url: string, format: 'text' | 'openmetrics' = 'text') {
   const accept =
     format === 'openmetrics' ? 'application/openmetrics-text;version=1.0.0' : 'text/plain;version=0.0.4';
-  const res = await fetch(`${url}/metrics`, { headers: { accept }, signal: AbortSignal.timeout(10_000) });
+  const res = await fetch(`${url}/metrics`, {
+    headers: { accept, authorization: `Bearer ${TEST_METRICS_TOKEN}` },
+    signal: AbortSignal.timeout(10_000),
+  });
   return res.text();
 }
 

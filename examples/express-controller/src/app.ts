@@ -7,6 +7,7 @@ import {
   createApiRoutes,
   createAppHealth,
   errorResponse,
+  metricsAccess,
   startBotCore,
 } from '@deia/example-bot-core';
 import { deiaExpress } from '@deia/express';
@@ -53,7 +54,7 @@ export async function startController(options: ControllerOptions = {}): Promise<
   const app = express();
   app.disable('x-powered-by');
   // One line: HTTP metrics, GET /metrics and the health endpoints.
-  app.use(deiaExpress({ metrics, health }));
+  app.use(deiaExpress({ metrics, health, ...metricsAccess(env) }));
   // The body is parsed on the route, not before routing: a body that is too large or not JSON is
   // then answered (413/400) and counted under its route, not as an unmatched 500.
   const jsonBody = express.json({ limit: '64kb' });

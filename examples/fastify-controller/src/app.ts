@@ -5,6 +5,7 @@ import {
   createApiRoutes,
   createAppHealth,
   errorResponse,
+  metricsAccess,
   startBotCore,
 } from '@deia/example-bot-core';
 import { deiaFastify } from '@deia/fastify';
@@ -56,7 +57,7 @@ export async function startController(options: ControllerOptions = {}): Promise<
     },
   });
   // One line: HTTP metrics, GET /metrics and the health endpoints.
-  await app.register(deiaFastify, { metrics, health });
+  await app.register(deiaFastify, { metrics, health, ...metricsAccess(env) });
   for (const route of createApiRoutes(core)) {
     app.route({
       method: route.method,

@@ -61,6 +61,7 @@ const isRequestEmitter = (server: unknown): server is RequestEmitter =>
 /**
  * `app.close()` closes the keep-alive sockets that are idle when it starts; a socket whose request
  * finishes later would stay open until its keep-alive timeout. Close those as they turn idle.
+ * (With a node http server, `createShutdown` has drained it before this runs: nothing is left.)
  */
 async function closeDraining(app: FastifyInstanceLike): Promise<void> {
   const server = app.server as { closeIdleConnections?: () => void } | undefined;
@@ -146,7 +147,7 @@ function setup(app: FastifyInstanceLike, options: DeiaFastifyOptions): void {
     await observer.listen();
     if (options.shutdown && shutdown === undefined) {
       const settings = options.shutdown === true ? {} : options.shutdown;
-      // the node server (not an http2 one): responses carry Connection: close from the start of the shutdown
+      // the node server (not an http2 one) is drained first (no reset request), then app.close() runs
       const server = app.server as Server | undefined;
       shutdown = createShutdown({
         ...settings,

@@ -5,7 +5,6 @@ import type {
   CheckKind,
   CheckResult,
   CheckStatus,
-  DetailLevel,
   HealthPaths,
   HealthReport,
   HealthRequest,
@@ -135,7 +134,8 @@ export interface HandlerContext {
   allNames(): string[];
   isShuttingDown(): boolean;
   version: string | undefined;
-  detail: DetailLevel | ((req: HealthRequest) => DetailLevel | boolean);
+  /** Whether this request gets per-check details (the `detail` option, resolved). */
+  detail: (req: HealthRequest) => boolean;
   exposeHostnames: boolean;
 }
 
@@ -145,16 +145,6 @@ export function createHandler(
 ): (req: HealthRequest) => Promise<HealthResponse> | undefined {
   const routes = new Map<string, Route>();
   for (const [route, path] of Object.entries(ctx.paths)) if (path) routes.set(path, route as Route);
-
-  const detailOf = (req: HealthRequest): boolean => {
-    if (typeof ctx.detail !== 'function') return ctx.detail === 'full';
-    try {
-      const d = ctx.detail(req);
-      return d === true || d === 'full';
-    } catch {
-      return false;
-    }
-  };
 
   const reply = (
     req: HealthRequest,
@@ -210,7 +200,7 @@ export function createHandler(
         );
       }
       case 'detailed': {
-        const full = detailOf(req);
+        const full = ctx.detail(req);
         const report = await ctx.run();
         const results = Object.values(report.checks);
         if (hj) {
@@ -251,11 +241,13 @@ export function createHandler(
             : first.status;
         // the dependency endpoint fails when its dependency fails, critical or not
         const code = worst === 'fail' ? 503 : 200;
+        // details (names, counts, latency, failure messages) only at detail level full
+        const full = ctx.detail(req);
         if (hj) {
           return reply(
             req,
             code,
-            { status: hjStatus(worst), ...hjVersion, checks: healthJsonChecks(results, true) },
+            { status: hjStatus(worst), ...hjVersion, checks: healthJsonChecks(results, full) },
             true,
           );
         }
@@ -269,6 +261,7 @@ export function createHandler(
                 : first.status === 'fail'
                   ? 'disconnected'
                   : 'not_configured';
+          if (!full) return reply(req, code, { status: dbStatus }, false);
           const { database, tables_accessible, ...rest } = first.details;
           return reply(
             req,
@@ -277,6 +270,7 @@ export function createHandler(
             false,
           );
         }
+        if (!full) return reply(req, code, { status: serviceStatus(first.status) }, false);
         const { provider, memory_used_mb, ...rest } = first.details;
         return reply(
           req,

@@ -1,3 +1,4 @@
+import { bearerTokenMatcher } from './auth.js';
 import { createHandler, resolvePaths } from './endpoints.js';
 import { DeiaHealthError } from './errors.js';
 import { checkOptions, type OptionRule, type OptionsSchema, rules } from './options.js';
@@ -15,6 +16,7 @@ import type {
   HealthMetricsSink,
   HealthOptions,
   HealthReport,
+  HealthRequest,
   HealthStatus,
 } from './types.js';
 import { CHECK_OPTIONS_SCHEMA, failOptions } from './validation.js';
@@ -25,7 +27,7 @@ export const DEFAULT_HEALTH_OPTIONS = {
   cacheTtlMs: 2000,
   /** Off: checks run on demand, so nothing queries your database while nobody asks. */
   refreshIntervalMs: 0,
-  /** Statuses only: per-check details are opt-in (`'full'` or a function of the request). */
+  /** Statuses only: per-check details are opt-in (`'full'`, `{ token }` or a function of the request). */
   detail: 'status' as const,
   exposeHostnames: false,
   /** The guides' endpoint timeout (5 s; the cache endpoint's is 3 s, see `redisCheck`). */
@@ -34,6 +36,23 @@ export const DEFAULT_HEALTH_OPTIONS = {
   /** The guides' "failure threshold: 2 consecutive failures". */
   failureThreshold: 2,
 } as const;
+
+/** Whether a request gets per-check details, from the `detail` option (validated before). */
+function detailFor(detail: NonNullable<HealthOptions['detail']>): (req: HealthRequest) => boolean {
+  if (detail === 'full') return () => true;
+  if (detail === 'status') return () => false;
+  if (typeof detail === 'function') {
+    return (req) => {
+      try {
+        const d = detail(req);
+        return d === true || d === 'full';
+      } catch {
+        return false;
+      }
+    };
+  }
+  return bearerTokenMatcher(detail.token);
+}
 
 /** The options of `createHealth`, declared once (see `checkOptions`). */
 const HEALTH_OPTIONS_SCHEMA = {
@@ -53,8 +72,15 @@ const HEALTH_OPTIONS_SCHEMA = {
   cacheTtlMs: rules.number('a number >= 0 (0: no cache)', { min: 0 }),
   refreshIntervalMs: rules.number('a number >= 0 (0: off)', { min: 0 }),
   detail: {
-    must: "'full', 'status' or (req) => 'full' | 'status' | boolean",
-    ok: (d) => d === 'full' || d === 'status' || typeof d === 'function',
+    must: "'full', 'status', { token: string } or (req) => 'full' | 'status' | boolean",
+    ok: (d) =>
+      d === 'full' ||
+      d === 'status' ||
+      typeof d === 'function' ||
+      (d !== null &&
+        typeof d === 'object' &&
+        typeof (d as { token?: unknown }).token === 'string' &&
+        (d as { token: string }).token.length > 0),
   },
   exposeHostnames: rules.boolean(),
   paths: rules.type('object', 'an object of endpoint -> path'),
@@ -346,13 +372,7 @@ export function createHealth(options: HealthOptions): Health {
   }
   const cacheTtlMs = options.cacheTtlMs ?? DEFAULT_HEALTH_OPTIONS.cacheTtlMs;
   const refreshIntervalMs = options.refreshIntervalMs ?? DEFAULT_HEALTH_OPTIONS.refreshIntervalMs;
-  const detail = options.detail ?? DEFAULT_HEALTH_OPTIONS.detail;
-  if (detail !== 'full' && detail !== 'status' && typeof detail !== 'function') {
-    throw new DeiaHealthError(
-      'DEIA_HEALTH_OPTIONS',
-      "detail must be 'full', 'status' or (req) => 'full' | 'status' | boolean.",
-    );
-  }
+  const detail = detailFor(options.detail ?? DEFAULT_HEALTH_OPTIONS.detail);
   const exposeHostnames = options.exposeHostnames ?? DEFAULT_HEALTH_OPTIONS.exposeHostnames;
   const defaults = options.defaults ?? {};
   const ctx = { metrics: options.metrics, logger: options.logger, exposeHostnames };

@@ -1,4 +1,4 @@
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { serverDrainer } from './drain.js';
 import { DeiaHealthError } from './errors.js';
 import { checkOptions, type OptionRule, type OptionsSchema, rules } from './options.js';
 import type { Closer, Shutdown, ShutdownOptions } from './types.js';
@@ -30,68 +30,6 @@ async function bounded<T>(work: Promise<T>, ms: number): Promise<T | typeof TIME
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/**
- * From `start()` on, every response the server sends carries `Connection: close` (those already
- * in flight too, when their headers are not out yet), so a keep-alive client never writes its next
- * request to a socket that is about to be destroyed: it opens a new connection instead (to another
- * instance once readiness took this one out). Sockets idle at that moment are closed only when the
- * server closes, after the pre-stop delay: closing them at once would race with clients that are
- * just writing their next request on them (the request would be reset), while during the delay
- * every busy client gets its `Connection: close` answer first.
- */
-function keepAliveDrainer(server: Server) {
-  let draining = false;
-  const open = new Set<ServerResponse>();
-  const onRequest = (_req: IncomingMessage, res: ServerResponse) => {
-    if (draining) {
-      if (!res.headersSent) res.setHeader('connection', 'close');
-      return;
-    }
-    open.add(res);
-    res.once('close', () => open.delete(res));
-  };
-  // prepended: runs before the application's handler writes anything
-  server.prependListener('request', onRequest);
-  return {
-    start() {
-      if (draining) return;
-      draining = true;
-      for (const res of open) if (!res.headersSent) res.setHeader('connection', 'close');
-      open.clear();
-    },
-    dispose() {
-      server.removeListener('request', onRequest);
-    },
-  };
-}
-
-/**
- * Stops accepting connections, lets in-flight requests finish (closing keep-alive sockets as
- * soon as they are idle), and after `timeoutMs` destroys what is left. Resolves true when
- * everything finished in time.
- */
-async function closeServer(server: Server, timeoutMs: number): Promise<boolean> {
-  if (!server.listening) return true;
-  const closed = new Promise<void>((resolve) => {
-    server.close(() => resolve());
-  });
-  server.closeIdleConnections();
-  // a keep-alive socket turns idle when its request completes; close it then rather than at its timeout
-  const sweep = setInterval(() => server.closeIdleConnections(), 50);
-  sweep.unref();
-  try {
-    const result = await bounded(closed, timeoutMs);
-    if (result === TIMED_OUT) {
-      server.closeAllConnections();
-      await bounded(closed, 1000);
-      return false;
-    }
-    return true;
-  } finally {
-    clearInterval(sweep);
-  }
-}
 
 /**
  * Graceful shutdown: on SIGTERM/SIGINT (or `run()`), readiness turns 503, the server stops
@@ -128,7 +66,7 @@ export function createShutdown(options: ShutdownOptions = {}): Shutdown {
   const { health, server, stop, logger } = options;
   const timeoutMs = options.timeoutMs ?? DEFAULT_SHUTDOWN_OPTIONS.timeoutMs;
   const delayMs = options.delayMs ?? DEFAULT_SHUTDOWN_OPTIONS.delayMs;
-  const drainer = server ? keepAliveDrainer(server) : undefined;
+  const drainer = server ? serverDrainer(server) : undefined;
   const signals = options.signals === false ? [] : (options.signals ?? DEFAULT_SHUTDOWN_OPTIONS.signals);
   const closers: Closer[] = [];
   for (const c of options.closers ?? []) addCloser(c.name, c.close);
@@ -172,11 +110,10 @@ export function createShutdown(options: ShutdownOptions = {}): Shutdown {
     let clean = true;
     info({ reason }, 'shutdown: started');
     health?.setShuttingDown();
-    drainer?.start();
     if (delayMs > 0) await sleep(delayMs);
     try {
-      if (server && !stop) {
-        const drained = await closeServer(server, timeoutMs);
+      if (drainer) {
+        const drained = await drainer.close(timeoutMs, !stop);
         if (!drained) {
           clean = false;
           fail(
@@ -184,7 +121,8 @@ export function createShutdown(options: ShutdownOptions = {}): Shutdown {
             'shutdown: in-flight requests did not finish in time; connections closed',
           );
         }
-      } else if (stop) {
+      }
+      if (stop) {
         const result = await bounded(Promise.resolve().then(stop), timeoutMs);
         if (result === TIMED_OUT) {
           clean = false;

@@ -153,7 +153,7 @@ export interface HealthResponse {
   body: string;
 }
 
-/** Detail level of `/health/detailed`. */
+/** Detail level of the per-check endpoints (`/health/db`, `/health/cache`, `/health/detailed`). */
 export type DetailLevel = 'full' | 'status';
 
 /** Structural logger; pino fits. */
@@ -208,12 +208,15 @@ export interface HealthOptions {
    */
   refreshIntervalMs?: number;
   /**
-   * Detail level of `/health/detailed`: `'status'` (service -> status), `'full'` (plus per-check
-   * details, latency, messages), or a function of the request returning either (or a boolean:
-   * `true` = full) to show details only to authorised callers.
+   * Who sees per-check details (latency, failure messages, database name, tables, pool counts,
+   * Redis memory, versions) on every endpoint that has them: `/health/db`, `/health/cache` and
+   * `/health/detailed`. `'status'`: nobody (statuses only); `'full'`: everyone; `{ token }`: callers
+   * sending `Authorization: Bearer <token>` (compared in constant time: SHA-256 of both sides,
+   * then `timingSafeEqual`; a token that is not a non-empty string throws); or a function of the
+   * request returning a level (or a boolean: `true` = full; a throw counts as `'status'`).
    * @default 'status'
    */
-  detail?: DetailLevel | ((req: HealthRequest) => DetailLevel | boolean);
+  detail?: DetailLevel | { token: string } | ((req: HealthRequest) => DetailLevel | boolean);
   /** Show hostnames/URLs of dependencies in details. @default false */
   exposeHostnames?: boolean;
   /** Override or disable paths. */
@@ -255,28 +258,29 @@ export interface ShutdownOptions {
   /** Readiness turns 503 first; `health.close()` runs after the closers. */
   health?: Pick<Health, 'setShuttingDown' | 'close'>;
   /**
-   * A node HTTP server to close gracefully: stop accepting, finish in-flight requests, close idle
-   * keep-alive sockets. From the start of the shutdown (before `delayMs`) its responses carry
-   * `Connection: close` and idle keep-alive sockets are closed, so no client reuses a socket that
-   * is about to be destroyed.
+   * A node HTTP server to drain without resetting a request: after `delayMs` it stops accepting
+   * once the kernel's accept queue is empty (what Node accepts one event-loop turn at a time),
+   * from then on every response carries `Connection: close` (so each keep-alive socket closes
+   * after its in-flight response, never during one), and a socket with no request in flight is
+   * closed after 1 s idle with no byte received. After `timeoutMs` what is left is destroyed.
+   * During the delay it serves as before (keep-alive). Tracks connections from `createShutdown` on.
    */
   server?: import('node:http').Server;
   /**
-   * Stops the server instead of closing `server` directly (e.g. Fastify's `app.close`). With both,
-   * `stop` closes it and `server` (e.g. `app.server`) is used for the `Connection: close` draining.
+   * Stops the app (e.g. Fastify's `app.close`, which runs its `onClose` hooks). With `server`
+   * too, it runs once `server` is drained; alone, it replaces the draining.
    */
   stop?: () => Promise<void> | void;
   /** Closed in order after the server; an error or timeout in one does not stop the others. */
   closers?: Closer[];
   /**
-   * Time to wait for in-flight requests before the remaining sockets are destroyed; also the
-   * limit for `stop()` and for each closer. @default 10000 (fits Kubernetes' 30 s grace period)
+   * Time to wait for in-flight requests (after `delayMs`) before the remaining sockets are
+   * destroyed; also the limit for `stop()` and for each closer. @default 10000 (fits Kubernetes' 30 s grace period)
    */
   timeoutMs?: number;
   /**
    * Time between readiness turning 503 and the server refusing new connections, so load
-   * balancers stop routing first (a pre-stop delay; requests are still served, with
-   * `Connection: close`). @default 0
+   * balancers stop routing first (a pre-stop delay; requests are served as before). @default 0
    */
   delayMs?: number;
   /** Signals that start the shutdown; `false` for none. @default ['SIGTERM', 'SIGINT'] */

@@ -20,7 +20,10 @@ const track = <T extends { close?(): unknown; end?(): unknown }>(x: T): T => {
   opened.push(x as never);
   return x;
 };
-const newHealth = (...args: Parameters<typeof createHealth>): Health => track(createHealth(...args));
+// these tests read the check's details: full detail unless a test says otherwise (who may see
+// them is tested in health.test.ts)
+const newHealth = (options: Parameters<typeof createHealth>[0]): Health =>
+  track(createHealth({ detail: 'full', ...options }));
 const newPool = (config: pg.PoolConfig) => {
   const pool = new pg.Pool(config);
   pool.on('error', () => undefined);

@@ -31,8 +31,10 @@ const client = (options: RedisOptions | string) => {
   cleanup.push(() => c.disconnect());
   return c;
 };
-const health = (...args: Parameters<typeof createHealth>): Health => {
-  const h = createHealth(...args);
+// these tests read the check's details: full detail unless a test says otherwise (who may see
+// them is tested in health.test.ts)
+const health = (options: Parameters<typeof createHealth>[0]): Health => {
+  const h = createHealth({ detail: 'full', ...options });
   cleanup.push(() => h.close());
   return h;
 };

@@ -1,7 +1,12 @@
+import { execFileSync } from 'node:child_process';
 import { Agent, request as httpRequest, type Server } from 'node:http';
+import { createServer as createHttpsServer, Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { connect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHealth, createShutdown, type Shutdown } from '../src/index.js';
-import { get, httpServer, memoryLogger, sleep, timedAgainst } from './helpers.js';
+import { get, httpServer, memoryLogger, portOf, sleep, timedAgainst } from './helpers.js';
+import { keepAliveLoad } from './keepalive-load.js';
 
 const disposers: Array<() => unknown> = [];
 afterEach(async () => {
@@ -188,15 +193,26 @@ describe('createShutdown with a real http.Server', () => {
     expect(() => createShutdown({ timeoutMs: 0, signals: false })).toThrow(/timeoutMs must be > 0/);
   });
 
-  it('from the start (pre-stop delay included) responses carry Connection: close, in-flight ones too', async () => {
-    const app = await appServer(150);
+  it('keep-alive during the pre-stop delay; once the listener closed, Connection: close (in-flight responses too)', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    let started = 0;
+    const srv = await httpServer((req, res) => {
+      started++;
+      req.resume();
+      if (req.url === '/held') void held.then(() => res.end('held'));
+      else res.end('ok');
+    });
+    disposers.push(() => srv.close());
     // a delay far longer than the requests below take on a loaded machine: they all fall in it
-    const shutdown = createShutdown({ server: app.server, delayMs: 2000, signals: false, exit: false });
+    const shutdown = createShutdown({ server: srv.server, delayMs: 2000, signals: false, exit: false });
     const agent = new Agent({ keepAlive: true, maxSockets: 4 });
     disposers.push(() => agent.destroy());
     const headersOf = (path: string) =>
       new Promise<string | undefined>((resolve, reject) => {
-        const req = httpRequest(`${app.url}${path}`, { agent }, (res) => {
+        const req = httpRequest(`${srv.url}${path}`, { agent }, (res) => {
           res.resume();
           res.on('end', () => resolve(res.headers.connection));
         });
@@ -204,15 +220,70 @@ describe('createShutdown with a real http.Server', () => {
         req.end();
       });
     expect(await headersOf('/before')).toBe('keep-alive');
-    const inflight = headersOf('/inflight');
-    while (app.started() < 2) await sleep(5);
     const done = shutdown.run();
-    // during the delay the server still serves, but tells every client to go
-    expect(await headersOf('/during-delay')).toBe('close');
+    // during the delay the server serves as before: a client told to close would reconnect and
+    // wait in the accept queue, where the listener's close resets it
+    expect(await headersOf('/during-delay')).toBe('keep-alive');
+    expect(srv.server.listening).toBe(true);
+    const inflight = headersOf('/held');
+    while (started < 3) await sleep(5);
+    await expect.poll(() => srv.server.listening, { timeout: 10_000 }).toBe(false);
+    release();
     expect(await inflight).toBe('close');
-    expect(app.server.listening).toBe(true); // still in the pre-stop delay
+    await done;
+    await expect(headersOf('/after')).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  it('a keep-alive socket between two requests when the listener closes is not destroyed: its next request is answered', async () => {
+    const srv = await httpServer((req, res) => {
+      req.resume();
+      res.end(`ok ${req.url}`);
+    });
+    disposers.push(() => srv.close());
+    const shutdown = createShutdown({ server: srv.server, signals: false, exit: false });
+    const socket = connect(portOf(srv.server), '127.0.0.1');
+    disposers.push(() => socket.destroy());
+    let received = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (d: string) => {
+      received += d;
+    });
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.on('error', () => undefined);
+    socket.write('GET /first HTTP/1.1\r\nHost: x\r\n\r\n');
+    await expect.poll(() => received, { timeout: 10_000 }).toContain('ok /first');
+    expect(received).toMatch(/connection: keep-alive/i);
+    // the client is about to send its next request when the shutdown closes the listener
+    // (http.Server#close() would destroy this idle socket now and reset that request)
+    const done = shutdown.run();
+    while (srv.server.listening) await new Promise((r) => setImmediate(r));
+    socket.write('GET /second HTTP/1.1\r\nHost: x\r\n\r\n');
+    await closed; // the server closes it after the answer
+    expect(received).toContain('ok /second');
+    expect(received.split('HTTP/1.1 200').length - 1).toBe(2);
+    expect(received).toMatch(/connection: close/i);
     await done;
   });
+
+  it('50 keep-alive clients that keep sending across a shutdown with a pre-stop delay: none is reset', async () => {
+    const srv = await httpServer((req, res) => {
+      req.resume();
+      res.end('ok');
+    });
+    disposers.push(() => srv.close());
+    const shutdown = createShutdown({ server: srv.server, delayMs: 1000, signals: false, exit: false });
+    const load = keepAliveLoad(`${srv.url}/load`);
+    disposers.push(() => load.finish(0));
+    await load.warm(500);
+    load.mark();
+    await shutdown.run();
+    // clients keep trying a while after the server is gone: a late reset is counted too
+    const result = await load.finish(performance.now() + 300);
+    expect(result.resetLog).toEqual([]);
+    expect(result.other).toEqual([]);
+    expect(result.toldToClose).toBe(50); // each told once, after the listener closed
+    expect(result.refused).toBeGreaterThan(0); // then refused: nothing was sent
+  }, 30_000);
 
   it('stop() with server: stop closes it, server is only drained of keep-alive', async () => {
     const app = await appServer(0);
@@ -228,6 +299,100 @@ describe('createShutdown with a real http.Server', () => {
     });
     await shutdown.run();
     expect(stopped).toBe(true);
+  });
+
+  it('connections still waiting in the accept queue when the listener is to close are served first, not reset', async () => {
+    const srv = await httpServer((req, res) => {
+      req.resume();
+      res.end('ok');
+    });
+    disposers.push(() => srv.close());
+    const shutdown = createShutdown({ server: srv.server, signals: false, exit: false });
+    // 50 clients connect at once; Node accepts one waiting connection per event-loop turn, so
+    // when the first is answered most still wait in the kernel's accept queue
+    const load = keepAliveLoad(`${srv.url}/load`);
+    disposers.push(() => load.finish(0));
+    await load.warm(1);
+    load.mark();
+    await shutdown.run();
+    const result = await load.finish(performance.now() + 300);
+    expect(result.resetLog).toEqual([]);
+    expect(result.other).toEqual([]);
+    expect(result.toldToClose).toBe(50);
+  }, 30_000);
+
+  it('https: a request in flight longer than the idle grace is not cut off; a TLS connection that sends nothing is closed after the grace', async () => {
+    // a throwaway self-signed certificate for 127.0.0.1
+    const pem = execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-days',
+        '1',
+        '-keyout',
+        '-',
+        '-out',
+        '-',
+      ],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    let release!: () => void;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    let started = 0;
+    const server = createHttpsServer({ key: pem, cert: pem }, (req, res) => {
+      started++;
+      req.resume();
+      void held.then(() => res.end('held'));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    disposers.push(() => {
+      server.closeAllConnections();
+      return new Promise<void>((r) => server.close(() => r()));
+    });
+    const codes: number[] = [];
+    const shutdown = createShutdown({ server, timeoutMs: 5000, signals: false, exit: (c) => codes.push(c) });
+    // handshake done, no request: closed by the drain after the grace (else only at timeoutMs)
+    const silent = tlsConnect({ port: portOf(server), host: '127.0.0.1', rejectUnauthorized: false });
+    silent.on('error', () => undefined);
+    disposers.push(() => silent.destroy());
+    await new Promise<void>((r) => silent.once('secureConnect', () => r()));
+    const answer = new Promise<{ status: number; body: string; connection?: string }>((resolve, reject) => {
+      const req = httpsRequest(
+        `https://127.0.0.1:${portOf(server)}/held`,
+        { rejectUnauthorized: false, agent: new HttpsAgent({ keepAlive: true }) },
+        (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (d: string) => {
+            body += d;
+          });
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, body, connection: res.headers.connection }),
+          );
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    while (started < 1) await sleep(5);
+    const done = shutdown.run();
+    await expect.poll(() => server.listening, { timeout: 10_000 }).toBe(false);
+    await sleep(1500); // longer than the idle grace: nothing arrives on the socket meanwhile
+    release();
+    expect(await answer).toEqual({ status: 200, body: 'held', connection: 'close' });
+    await done;
+    expect(codes).toEqual([0]); // drained before timeoutMs: the silent connection was closed
+    expect(silent.destroyed || silent.readableEnded).toBe(true);
   });
 
   it('50 keep-alive connections under load across a shutdown: no request is reset', async () => {

@@ -1,0 +1,4 @@
+import { fileURLToPath } from 'node:url';
+import { drainSuite } from '../../bot-core/test/drain-suite.js';
+
+drainSuite('express', fileURLToPath(new URL('..', import.meta.url)));
