@@ -108,7 +108,8 @@ export const CATALOG: readonly MetricDefinition[] = [
     unit: '1',
     labelNames: ['metric', 'reason'],
     labelValues: { reason: ['label_cap', 'budget', 'expired'] },
-    maxLabelValues: 1000,
+    // one value per metric with a free label: the catalog's ~35 plus extraMetrics
+    maxLabelValues: 200,
     group: 'process',
   },
   // --- bots ---------------------------------------------------------------------------------
