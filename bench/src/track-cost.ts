@@ -67,7 +67,10 @@ for (let round = 0; round < 7; round++) {
   for (const [name, run] of Object.entries(MODES)) {
     let total = 0n;
     for (let i = 0; i < N; i++) total += run(...request());
-    if (round >= 2) (results[name] ??= []).push(Number(total) / N); // the first two warm up
+    if (round < 2) continue; // the first two warm up
+    const list = results[name] ?? [];
+    list.push(Number(total) / N);
+    results[name] = list;
   }
 }
 for (const [name, xs] of Object.entries(results)) {
