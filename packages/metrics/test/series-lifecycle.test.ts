@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import * as promClient from 'prom-client';
 import { describe, expect, it, vi } from 'vitest';
 import { type CounterHandle, createMetrics, type MetricsOptions } from '../src/index.js';
@@ -193,6 +195,22 @@ describe('idle TTL', () => {
     } finally {
       m.shutdown();
     }
+  }, 30_000);
+
+  it("does not keep the process alive: the expiry timer is unref'd", () => {
+    // the sources through tsx, as the tests import them; the process must end on its own
+    const src = fileURLToPath(new URL('../src/index.ts', import.meta.url));
+    const code = `const { createMetrics } = await import(${JSON.stringify(src)});
+      const m = createMetrics({ seriesTtlSeconds: 1, defaultMetrics: false });
+      m.bots.recordRestart('b');
+      console.log('created');`;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(r.stdout).toContain('created');
+    expect(r.signal).toBeNull(); // not killed by the timeout: it exited by itself
+    expect(r.status).toBe(0);
   }, 30_000);
 
   it('rejects bad lifecycle options', () => {
