@@ -6,6 +6,7 @@
  * on a noisy machine. (All code paths stay warm in one JIT, so node's own inline caches see every
  * shape of the request/response objects: a small cost in every mode.)
  */
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Framework } from '../variants.js';
 import type { Running } from './common.js';
@@ -100,11 +101,26 @@ export async function startAb(framework: Framework): Promise<AbRunning> {
       else mw(req, res, next);
     });
     addRoutes(express, app);
-    const port = await new Promise<number>((resolve, reject) => {
-      const s = app.listen(0, '127.0.0.1', (err?: Error) =>
-        err ? reject(err) : resolve((s.address() as AddressInfo).port),
-      );
+    const server = await new Promise<Server>((resolve, reject) => {
+      const s = app.listen(0, '127.0.0.1', (err?: Error) => (err ? reject(err) : resolve(s)));
     });
+    // deia.attach(server) adds a server 'request' listener (measuring starts there): gate it to the
+    // deia mode like the middleware, else every mode would pay for it
+    type RequestListener = (req: unknown, res: unknown) => void;
+    const target = server as unknown as { prependListener(event: string, l: RequestListener): unknown };
+    const prepend = target.prependListener.bind(target);
+    target.prependListener = (event, listener) =>
+      prepend(
+        event,
+        event === 'request'
+          ? (req, res) => {
+              if (gate.mode === 2) listener(req, res);
+            }
+          : listener,
+      );
+    inspectDeia.attach(server);
+    target.prependListener = prepend;
+    const port = (server.address() as AddressInfo).port;
     return { port, inspect: () => joinInspect([inspectDeia]), ...cycler(gate, modes) };
   }
 

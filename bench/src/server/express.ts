@@ -56,14 +56,26 @@ export function floor(use: Use): Inspect {
   return () => registry.metrics();
 }
 
-export async function deia(use: Use, exemplars?: () => Record<string, string> | undefined): Promise<Inspect> {
+/** What the DEIA variants return: the exposition, and `attach(server)` as the README does it. */
+export type DeiaInspect = Inspect & { attach(server: Server): void };
+
+export async function deia(
+  use: Use,
+  exemplars?: () => Record<string, string> | undefined,
+): Promise<DeiaInspect> {
   const { createMetrics } = await import('@deia/metrics');
   const { deiaExpress } = await import('@deia/express');
   const metrics = exemplars
     ? createMetrics({ exemplars }) // its own OpenMetrics registry
     : createMetrics({ registry: new Registry() });
-  use(deiaExpress({ metrics }));
-  return () => metrics.registry.metrics();
+  const middleware = deiaExpress({ metrics });
+  use(middleware);
+  // the README's set-up: deia.attach(app.listen(...)) (measuring starts on the server's 'request')
+  return Object.assign(() => metrics.registry.metrics(), {
+    attach: (server: Server) => {
+      middleware.attach(server);
+    },
+  });
 }
 
 export async function promBundle(use: Use): Promise<Inspect> {
@@ -99,11 +111,13 @@ async function startTracingFirst(): Promise<() => number> {
   return () => exported;
 }
 
-async function tracing(use: Use, spans: () => number, withExemplars: boolean): Promise<Inspect> {
+async function tracing(use: Use, spans: () => number, withExemplars: boolean): Promise<DeiaInspect> {
   const exemplars = withExemplars ? (await import('@deia/tracing')).traceExemplar : undefined;
   const inspect = await deia(use, exemplars);
   // The exposition plus the exported span count, which the runner checks.
-  return async () => `${await inspect()}\n# bench: spans exported ${spans()}\n`;
+  return Object.assign(async () => `${await inspect()}\n# bench: spans exported ${spans()}\n`, {
+    attach: inspect.attach,
+  });
 }
 
 export async function startExpress(info: VariantInfo): Promise<Running> {
@@ -122,5 +136,6 @@ export async function startExpress(info: VariantInfo): Promise<Running> {
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(0, '127.0.0.1', (err?: Error) => (err ? reject(err) : resolve(s)));
   });
+  if ('attach' in inspect) (inspect as DeiaInspect).attach(server);
   return { port: (server.address() as AddressInfo).port, inspect };
 }

@@ -81,6 +81,16 @@ export function createApiRoutes(core: BotCore): ApiRoute[] {
       handle: wrap((req) => ok({ bot: bots.stop(botId(req)) })),
     },
     {
+      method: 'DELETE',
+      path: '/api/bot/:id',
+      handle: wrap(async (req) => {
+        const id = botId(req);
+        bots.delete(id);
+        await cache.delete(id);
+        return ok({ deleted: id });
+      }),
+    },
+    {
       method: 'POST',
       path: '/api/bot/:id/message',
       handle: wrap(async (req) => {

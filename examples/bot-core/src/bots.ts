@@ -184,7 +184,15 @@ export class BotManager {
       if (bot.status !== 'starting') return false;
       this.crashed(bot, err as Error);
       return false;
+    } finally {
+      this.removeSeriesIfDeleted(bot.id, bot);
     }
+  }
+
+  /** A start or message that ended after its bot was deleted recorded into fresh series: remove them. */
+  private removeSeriesIfDeleted(id: string, bot?: Bot) {
+    const current = this.bots.get(id);
+    if (current === undefined || (bot !== undefined && current !== bot)) this.options.metrics.bots.remove(id);
   }
 
   /** Simulated start-up work (loading a prompt, warming a model); crashes while a crash is injected. */
@@ -236,6 +244,21 @@ export class BotManager {
   }
 
   /**
+   * Deletes a bot: stops it, forgets it and removes its metric series (`metrics.bots.remove`), so
+   * a controller whose bots come and go keeps series only for the bots it has. A start or a
+   * message in progress finishes, and the series it records are removed when it does. Throws
+   * `BOT_NOT_FOUND` for an unknown id.
+   */
+  delete(id: string): void {
+    const bot = this.bots.get(id);
+    if (!bot) throw new BotCoreError('BOT_NOT_FOUND', `no bot ${id}`, 404);
+    this.stop(id);
+    this.bots.delete(id);
+    this.options.metrics.bots.remove(id);
+    this.options.logger.info({ bot_id: id }, 'bot deleted');
+  }
+
+  /**
    * Fault injection: the bot crashes now (when running) and on every start attempt until
    * `clearCrash`; the supervisor keeps restarting it with backoff, a crash loop.
    */
@@ -273,7 +296,9 @@ export class BotManager {
 
   /** Answers one message with the bot's model (`bot_message_processing_duration_seconds`, `bot_messages_processed_total`). */
   handleMessage(id: string, message: string) {
-    return this.options.metrics.bots.trackMessage(id, () => this.options.llm.generate(message));
+    return this.options.metrics.bots
+      .trackMessage(id, () => this.options.llm.generate(message))
+      .finally(() => this.removeSeriesIfDeleted(id));
   }
 
   close(): void {

@@ -94,6 +94,7 @@ export function deiaExpress(options: DeiaExpressOptions): DeiaExpressMiddleware 
     return t;
   };
   const resolveRoute: RouteResolver = (ctx) => {
+    if (ctx === undefined) return undefined;
     const req = ctx as ExpressRequest;
     const route = req.route;
     if (route === undefined || route === null) return undefined;
@@ -148,7 +149,8 @@ export function deiaExpress(options: DeiaExpressOptions): DeiaExpressMiddleware 
     const kind = observer.match(path);
     if (unattachedPort && attached === undefined) warnUnattached();
     if (kind === PATH_RECORD) {
-      observer.track(req, res, req);
+      // measured since the server's 'request' event once attached; else from here
+      if (!observer.setContext(res, req)) observer.track(req, res, req);
       next();
       return;
     }
@@ -172,6 +174,18 @@ export function deiaExpress(options: DeiaExpressOptions): DeiaExpressMiddleware 
         });
   ready.catch((err: unknown) => logError(err, '@deia/express: the metricsPort server could not listen'));
 
+  // With attach(server), measuring starts on the server's 'request' event (public Node API), as in
+  // @deia/fastify: before Express swaps the prototypes of req and res. V8 makes adding properties
+  // to an object after Object.setPrototypeOf slow (a new hidden class per object), and track()
+  // adds three to res; on the plain response it costs a fraction. It also counts what the app
+  // answers before this middleware runs (route from req.route when a router matched it, else
+  // __unmatched__). Express hands the same req object to the middleware.
+  const onServerRequest = (req: IncomingMessage, res: ServerResponse) => {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    if (observer.match(q === -1 ? url : url.slice(0, q)) === PATH_RECORD) observer.track(req, res, req);
+  };
+
   let attached: Server | undefined;
   let shutdown: Shutdown | undefined;
   Object.defineProperties(middleware, {
@@ -182,7 +196,12 @@ export function deiaExpress(options: DeiaExpressOptions): DeiaExpressMiddleware 
     attach: {
       enumerable: true,
       value: (server: Server): Shutdown | undefined => {
-        if (!server || typeof (server as Server).close !== 'function' || typeof server.once !== 'function') {
+        if (
+          !server ||
+          typeof (server as Server).close !== 'function' ||
+          typeof server.once !== 'function' ||
+          typeof server.prependListener !== 'function'
+        ) {
           throw new DeiaMetricsError(
             'DEIA_HTTP_OPTIONS',
             'deiaExpress: attach(server) needs the node http.Server returned by app.listen().',
@@ -196,6 +215,7 @@ export function deiaExpress(options: DeiaExpressOptions): DeiaExpressMiddleware 
           );
         }
         attached = server;
+        server.prependListener('request', onServerRequest);
         if (server.listening) listening(server);
         else server.once('listening', () => listening(server));
         if (options.shutdown) {

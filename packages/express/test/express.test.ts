@@ -91,6 +91,33 @@ describe.each(MAJORS)('deiaExpress on %s', (_name, pkg) => {
     });
   });
 
+  it('attached: measures from the server, the same templates, and counts what is answered before it', async () => {
+    const metrics = createMetrics({ groups: ['http'] });
+    const deia = deiaExpress({ metrics, mounts: ['/bots/:botId'] });
+    const app = express();
+    // answered before the middleware runs: counted once attached (no route matched it)
+    app.use((req: Any, res: Any, next: Any) => (req.url === '/early' ? res.status(204).end() : next()));
+    app.use(deia);
+    const bots = express.Router();
+    bots.get('/logs/:line', (_q: Any, r: Any) => r.send('ok'));
+    app.use('/bots/:botId', bots);
+    app.get('/metrics-free/:id', (_q: Any, r: Any) => r.send('ok'));
+    const server: Server = app.listen(0, '127.0.0.1');
+    servers.push(server);
+    await new Promise((r) => server.once('listening', r));
+    deia.attach(server);
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    for (const p of ['/bots/4/logs/2', '/metrics-free/1?x=2', '/early', '/nowhere', '/metrics']) {
+      await fetch(url + p).then((r) => r.text());
+    }
+    expect(await settle(metrics, 4)).toEqual({
+      'GET /bots/:botId/logs/:line 200': 1,
+      'GET /metrics-free/:id 200': 1,
+      [`GET ${UNMATCHED_ROUTE} 204`]: 1,
+      [`GET ${UNMATCHED_ROUTE} 404`]: 1,
+    });
+  });
+
   it('serves /metrics and health, excludes them, counts a request once when mounted twice', async () => {
     const metrics = createMetrics({ groups: ['http'] });
     const health = createHealth({ checks: {} });

@@ -101,6 +101,17 @@ export const CATALOG: readonly MetricDefinition[] = [
     aggregator: 'first',
     group: 'process',
   },
+  {
+    name: 'metric_series_dropped_total',
+    type: 'counter',
+    help: 'Label sets a metric did not keep as series of their own: reason="label_cap" or "budget" counts recordings folded into the metric\'s __overflow__ series (a label past maxLabelValues distinct values, or a label set past maxSeriesPerMetric), reason="expired" counts series removed after seriesTtlSeconds without a recording.',
+    unit: '1',
+    labelNames: ['metric', 'reason'],
+    labelValues: { reason: ['label_cap', 'budget', 'expired'] },
+    // one value per metric with a free label: the catalog's ~35 plus extraMetrics
+    maxLabelValues: 200,
+    group: 'process',
+  },
   // --- bots ---------------------------------------------------------------------------------
   {
     name: 'bot_instances',

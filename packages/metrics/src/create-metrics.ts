@@ -1,8 +1,10 @@
 import { CATALOG } from './catalog.js';
 import { DeiaMetricsError } from './errors.js';
-import { type AnyHandle, createHandle, type HandleContext } from './handles.js';
+import { type AnyHandle, createHandle, type HandleContext, type TrackedMetric } from './handles.js';
 import { createHttpStore, setHttpStore } from './http-series.js';
 import { knownSeries } from './known.js';
+import type { DropReason } from './label-sets.js';
+import { setMetricsLogger } from './metrics-logger.js';
 import { resolveMetricsOptions } from './metrics-options.js';
 import { existingMetrics, rememberMetrics } from './metrics-reuse.js';
 import type { Metrics } from './metrics-types.js';
@@ -27,7 +29,7 @@ type Sampler = () => void;
  */
 export function createMetrics(options: MetricsOptions = {}): Metrics {
   const resolved = resolveMetricsOptions(options);
-  const { warn, prefix, client, registry, groups, defaultLabels, maxLabelValues, settings } = resolved;
+  const { warn, log, prefix, client, registry, groups, defaultLabels, maxLabelValues, settings } = resolved;
   const existing = existingMetrics(registry, prefix, settings);
   if (existing) return existing;
 
@@ -89,17 +91,32 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     };
   const inFlightCollect = summing(httpStore.inFlight);
   const overflowCollect = summing(httpStore.overflow);
+  const tracked = new Map<string, TrackedMetric>();
+  const clock = { tick: 0 };
   const ctx: HandleContext = {
     httpStore,
     client,
     registry,
     prefix,
-    maxLabelValues,
     exemplars: options.exemplars,
-    onOverflow: (metric, label) =>
-      warn(
-        `@deia/metrics: ${prefix}${metric} label "${label}" reached its cap of distinct values; further values are recorded as "__overflow__".`,
-      ),
+    tracked,
+    labelSets: {
+      defaultCap: maxLabelValues,
+      defaultMaxSeries: resolved.maxSeriesPerMetric,
+      clock,
+      onOverflow: (metric, label) =>
+        label === 'series'
+          ? log(
+              { metric: prefix + metric, maxSeries: resolved.maxSeriesPerMetric },
+              `@deia/metrics: ${prefix}${metric} reached its budget of label sets (maxSeriesPerMetric); further label sets are recorded in its "__overflow__" series and counted in ${prefix}metric_series_dropped_total. Remove the series of deleted objects (metrics.removeSeries), set seriesTtlSeconds, or raise the budget.`,
+            )
+          : log(
+              { metric: prefix + metric, label },
+              `@deia/metrics: ${prefix}${metric} label "${label}" reached its cap of distinct values; further values are recorded as "__overflow__".`,
+            ),
+      onDrop: (metric: string, reason: DropReason, count: number) =>
+        opt<CounterHandle>('metric_series_dropped_total').inc({ metric, reason }, count),
+    },
   };
   const handles = new Map<string, AnyHandle>();
   const sampled = new Set([
@@ -126,6 +143,33 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     handles.set(def.name, createHandle(ctx, def, collect));
   }
 
+  // Idle expiry: one unref'd timer advances the clock the label sets stamp on every recording;
+  // each tick removes the sets not stamped for the TTL (each metric holds at most its budget).
+  let sweeper: NodeJS.Timeout | undefined;
+  const ttl = resolved.seriesTtlSeconds;
+  if (ttl !== undefined && tracked.size > 0) {
+    const every = Math.max(1, Math.min(60, ttl / 4));
+    const idleTicks = Math.ceil(ttl / every);
+    sweeper = setInterval(() => {
+      clock.tick++;
+      for (const [name, m] of tracked) {
+        try {
+          m.expire(clock.tick - idleTicks);
+        } catch (err) {
+          warn(`@deia/metrics: expiring idle series of ${prefix}${name} failed: ${(err as Error).message}`);
+        }
+      }
+    }, every * 1000);
+    sweeper.unref();
+  }
+  const removeSeries = (labels: Record<string, string | number>): number => {
+    let n = 0;
+    for (const m of tracked.values()) n += m.remove(labels);
+    if (labels.queue !== undefined) known.forgetQueue(String(labels.queue));
+    if (labels.cache !== undefined) evictedSeen.delete(String(labels.cache));
+    return n;
+  };
+
   const get = <H extends AnyHandle = AnyHandle>(name: string): H => {
     const h = handles.get(name);
     if (!h) {
@@ -142,6 +186,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     set() {},
     dec() {},
     observe() {},
+    remove: () => 0,
     startTimer: () => () => 0,
   } as unknown as AnyHandle;
   const opt = <H extends AnyHandle>(name: string): H => (handles.get(name) ?? noop) as H;
@@ -215,6 +260,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
         }),
       recordRestart: (botId) => opt<CounterHandle>('bot_restarts_total').inc({ bot_id: botId }),
       register: (botId) => known.bot(botId),
+      remove: (botId) => removeSeries({ bot_id: botId }),
       recordDispatchLatency: (seconds) =>
         opt<HistogramHandle>('bot_dispatch_latency_seconds').observe({}, seconds),
       observeInstances: (read) => {
@@ -348,9 +394,15 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       known.queue(queue);
       addSampler('task_queue_depth', () => opt<GaugeHandle>('task_queue_depth').set({ queue }, read()));
     },
-    shutdown: () => samplers.clear(),
+    removeSeries,
+    shutdown: () => {
+      samplers.clear();
+      clearInterval(sweeper);
+      sweeper = undefined;
+    },
   };
   rememberMetrics(registry, prefix, metrics, settings);
   setHttpStore(metrics, httpStore);
+  setMetricsLogger(metrics, resolved.logger);
   return metrics;
 }

@@ -1,12 +1,12 @@
 import type { Counter, Gauge, Histogram } from 'prom-client';
 import { DeiaMetricsError } from './errors.js';
-import { createLabelGuard } from './guard.js';
 import {
   HTTP_SERIES_METRICS,
   type HttpStore,
   isHttpSeriesMetric,
   registerHttpSeriesMetric,
 } from './http-series.js';
+import { createLabelSets, type LabelSetContext, type LabelSets } from './label-sets.js';
 import type {
   CounterHandle,
   GaugeHandle,
@@ -23,15 +23,28 @@ export interface HandleContext {
   client: PromClientModule;
   registry: RegistryLike;
   prefix: string;
-  maxLabelValues: number;
-  onOverflow: (metric: string, label: string) => void;
+  /** Label caps, series budget, idle clock and the drop counter (see `label-sets.ts`). */
+  labelSets: LabelSetContext;
+  /** Metric name (unprefixed) -> its tracked label sets and metric, for removal and expiry. */
+  tracked: Map<string, TrackedMetric>;
   /** When set, histograms record exemplars with the labels it returns (e.g. the active trace id). */
   exemplars?: (() => Record<string, string> | undefined) | undefined;
   /** Where the HTTP core records; the HTTP metrics are registered as views of it. */
   httpStore?: HttpStore;
 }
 
+const NEVER_EXPIRE = new Set(['app_build_info', 'metric_series_dropped_total']);
+
 type Collect = (this: Gauge) => void | Promise<void>;
+
+/** A metric whose label sets are tracked: what `removeSeries` and the idle sweep act on. */
+export interface TrackedMetric {
+  readonly sets: LabelSets;
+  /** Removes the matching series (prom-client `remove()`); returns how many. */
+  remove(match: Partial<Record<string, string | number>>): number;
+  /** Removes the series idle since tick `before`; returns how many. */
+  expire(before: number): number;
+}
 
 /**
  * Registers (or re-uses, when a compatible metric of that name is registered already) the
@@ -88,13 +101,27 @@ export function createHandle(ctx: HandleContext, def: MetricDefinition, collect?
       );
     }
   }
-  const guard = createLabelGuard<string>(def, ctx.maxLabelValues, ctx.onOverflow);
+  // The HTTP families' route and status are bounded by the HTTP core (maxRoutes), not tracked here;
+  // the build info and the drop counter are written once or by the SDK itself and never expire.
+  const track = !HTTP_SERIES_METRICS.has(def.name) && !NEVER_EXPIRE.has(def.name);
+  const sets = createLabelSets<string>(def, ctx.labelSets, track);
+  const guard = sets.admit;
+  const removable = metric as { remove(labels: Labels<string>): void };
+  const drop = (list: Array<Labels<string>>): number => {
+    for (const labels of list) removable.remove(labels);
+    return list.length;
+  };
+  const remove = (match: Partial<Labels<string>>): number => drop(sets.remove(match));
+  if (track && def.labelNames.some((l) => def.labelValues?.[l] === undefined)) {
+    ctx.tracked.set(def.name, { sets, remove, expire: (before) => drop(sets.expire(before)) });
+  }
   if (def.type === 'counter') {
     const m = metric as Counter<string>;
     return {
       definition: def,
       metric: m,
       inc: (labels?: Labels<string>, value = 1) => m.inc((guard(labels) ?? {}) as never, value),
+      remove,
     } satisfies CounterHandle;
   }
   if (def.type === 'gauge') {
@@ -105,6 +132,7 @@ export function createHandle(ctx: HandleContext, def: MetricDefinition, collect?
       set: (labels, value) => m.set(guard(labels) as never, value),
       inc: (labels, value = 1) => m.inc((guard(labels) ?? {}) as never, value),
       dec: (labels, value = 1) => m.dec((guard(labels) ?? {}) as never, value),
+      remove,
     } satisfies GaugeHandle;
   }
   const m = metric as Histogram<string>;
@@ -117,6 +145,7 @@ export function createHandle(ctx: HandleContext, def: MetricDefinition, collect?
     definition: def,
     metric: m,
     observe,
+    remove,
     startTimer: (labels) => {
       const start = process.hrtime.bigint();
       return (endLabels) => {

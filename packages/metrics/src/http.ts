@@ -14,6 +14,7 @@ import {
   validateHttpOptions,
 } from './http-options.js';
 import { type CounterSeries, type HistogramSeries, type HttpLabels, httpStoreOf } from './http-series.js';
+import { metricsLoggerOf } from './metrics-logger.js';
 import type { OptionsSchema } from './options.js';
 import type { CounterHandle, HistogramHandle } from './types.js';
 
@@ -253,6 +254,12 @@ export function createHttpObserver(
   // Route templates past maxRoutes: counted (up to a bound) for `http_routes_overflowed`.
   const overflowed = new Set<string>();
   const overflow = { count: 0 };
+  // Route overflow goes to the adapter's logger, else to the one given to createMetrics, else to
+  // a process warning (which NODE_NO_WARNINGS hides: operators should pass a logger).
+  const overflowLog: { warn(obj: object, msg: string): void } | undefined = logger?.warn
+    ? (logger as { warn(obj: object, msg: string): void })
+    : metricsLoggerOf(metrics);
+  let nextOverflowLog = 10;
   store?.overflow.add(overflow);
   const routeMap = (route: string): Map<number, Series> => {
     let m = byRoute.get(route);
@@ -266,8 +273,15 @@ export function createHttpObserver(
           overflow.count = overflowed.size;
           if (overflowed.size === 1) {
             const msg = `@deia/metrics: ${maxRoutes + 1} route templates seen, more than maxRoutes (${maxRoutes}); "${route}" and every later new template are recorded as route="${OVERFLOW_LABEL_VALUE}". Raise the maxRoutes option (e.g. maxRoutes: ${maxRoutes * 2}) if these are real routes; the http_routes_overflowed gauge counts them.`;
-            if (logger?.warn) logger.warn({ maxRoutes, route }, msg);
+            if (overflowLog) overflowLog.warn({ maxRoutes, route }, msg);
             else process.emitWarning(msg, 'DeiaMetricsWarning');
+          } else if (overflowLog && overflowed.size === nextOverflowLog) {
+            // the growth is logged too, at 10, 100, 1000 and 10000 templates (bounded)
+            nextOverflowLog *= 10;
+            overflowLog.warn(
+              { maxRoutes, route, overflowed: overflowed.size },
+              `@deia/metrics: ${overflowed.size} route templates are now recorded as route="${OVERFLOW_LABEL_VALUE}" (maxRoutes ${maxRoutes}); raise maxRoutes if these are real routes.`,
+            );
           }
         }
         // Raw route strings that overflowed are not kept as series (the map stays bounded).

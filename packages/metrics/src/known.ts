@@ -24,6 +24,10 @@ export function knownSeries(counter: (name: string) => CounterHandle) {
       if (queues.size < MAX_KNOWN) queues.add(queue);
       for (const name of QUEUE_COUNTERS) counter(name).inc({ queue }, 0);
     },
+    /** Forgets a queue whose series were removed: its counters are created at 0 again when it returns. */
+    forgetQueue(queue: string): void {
+      queues.delete(queue);
+    },
     authReasons(reasons: readonly string[]): void {
       for (const reason of reasons) counter('auth_failures_total').inc({ reason }, 0);
     },

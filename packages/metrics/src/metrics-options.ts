@@ -1,7 +1,7 @@
 import { loadPromClient, noteClient } from './client.js';
 import { DeiaMetricsError } from './errors.js';
 import { checkOptions, describeValue, type OptionRule, type OptionsSchema, rules } from './options.js';
-import type { MetricGroup, MetricsOptions, PromClientModule, RegistryLike } from './types.js';
+import type { MetricGroup, MetricsLogger, MetricsOptions, PromClientModule, RegistryLike } from './types.js';
 
 /** Defaults of `createMetrics`. */
 export const DEFAULT_METRICS_OPTIONS = {
@@ -22,6 +22,7 @@ export const DEFAULT_METRICS_OPTIONS = {
   ] as readonly MetricGroup[],
   defaultMetrics: true,
   maxLabelValues: 100,
+  maxSeriesPerMetric: 1000,
 } as const;
 
 const PREFIX_RE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)?$/;
@@ -73,11 +74,19 @@ const METRICS_OPTIONS_SCHEMA = {
   maxLabelValues: rules.number('a positive integer', { min: 1, integer: true }),
   exemplars: rules.function('a function returning exemplar labels'),
   warn: rules.function('a function (message: string) => void'),
+  logger: rules.methods(['warn'], 'pino-compatible: an object with warn(obj, msg)'),
+  maxSeriesPerMetric: rules.number('a positive integer', { min: 1, integer: true }),
+  seriesTtlSeconds: rules.number('a positive number of seconds', { min: 0, exclusive: true }),
 } as const satisfies OptionsSchema & Record<keyof MetricsOptions, OptionRule>;
 
 /** `createMetrics` options checked, with defaults applied, the client loaded and the registry chosen. */
 export interface ResolvedMetricsOptions {
   readonly warn: (message: string) => void;
+  /** Structured warnings: `logger.warn(fields, msg)` when a logger is given, else `warn(msg)`. */
+  readonly log: (fields: object, message: string) => void;
+  readonly logger: MetricsLogger | undefined;
+  readonly maxSeriesPerMetric: number;
+  readonly seriesTtlSeconds: number | undefined;
   readonly prefix: string;
   readonly client: PromClientModule;
   readonly registry: RegistryLike;
@@ -96,7 +105,16 @@ export interface ResolvedMetricsOptions {
  */
 export function resolveMetricsOptions(options: MetricsOptions): ResolvedMetricsOptions {
   checkOptions('createMetrics', options, METRICS_OPTIONS_SCHEMA, fail);
-  const warn = options.warn ?? ((message: string) => process.emitWarning(message, 'DeiaMetricsWarning'));
+  const logger = options.logger;
+  const warn =
+    options.warn ??
+    (logger
+      ? (message: string) => logger.warn({}, message)
+      : (message: string) => process.emitWarning(message, 'DeiaMetricsWarning'));
+  const log =
+    options.warn === undefined && logger
+      ? (fields: object, message: string) => logger.warn(fields, message)
+      : (_fields: object, message: string) => warn(message);
   const prefix = options.prefix ?? DEFAULT_METRICS_OPTIONS.prefix;
   const client = options.client ?? loadPromClient(warn);
   if (options.client) noteClient(options.client, 'client option', warn);
@@ -112,6 +130,8 @@ export function resolveMetricsOptions(options: MetricsOptions): ResolvedMetricsO
   const defaultLabels = options.defaultLabels ?? {};
   const maxLabelValues = options.maxLabelValues ?? DEFAULT_METRICS_OPTIONS.maxLabelValues;
   const defaultMetrics = options.defaultMetrics ?? DEFAULT_METRICS_OPTIONS.defaultMetrics;
+  const maxSeriesPerMetric = options.maxSeriesPerMetric ?? DEFAULT_METRICS_OPTIONS.maxSeriesPerMetric;
+  const seriesTtlSeconds = options.seriesTtlSeconds;
   const settings: Record<string, unknown> = {
     client,
     defaultLabels,
@@ -122,6 +142,22 @@ export function resolveMetricsOptions(options: MetricsOptions): ResolvedMetricsO
     buildInfo: options.buildInfo ?? {},
     maxLabelValues,
     exemplars: options.exemplars,
+    maxSeriesPerMetric,
+    seriesTtlSeconds,
   };
-  return { warn, prefix, client, registry, groups, defaultLabels, maxLabelValues, defaultMetrics, settings };
+  return {
+    warn,
+    log,
+    logger,
+    maxSeriesPerMetric,
+    seriesTtlSeconds,
+    prefix,
+    client,
+    registry,
+    groups,
+    defaultLabels,
+    maxLabelValues,
+    defaultMetrics,
+    settings,
+  };
 }

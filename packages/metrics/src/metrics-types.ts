@@ -40,6 +40,14 @@ export interface Metrics {
      * interval as a failure it cannot be seen.
      */
     register(botId: string): void;
+    /**
+     * Removes the bot's series (`bot_start_errors_total`, `bot_restarts_total`,
+     * `bot_messages_processed_total`, `bot_cpu_usage_ratio`, `bot_memory_bytes`, and any extra
+     * metric with a `bot_id` label): call it when the bot is deleted, so a controller whose bots
+     * come and go keeps only the series of the bots it has. Same as `removeSeries({ bot_id })`;
+     * returns how many series were removed.
+     */
+    remove(botId: string): number;
     /** Observes the time between accepting a message and handing it to a bot. */
     recordDispatchLatency(seconds: number): void;
     /** Samples bot counts at scrape time. */
@@ -102,6 +110,15 @@ export interface Metrics {
   observePgPool(pool: PgPoolLike, name?: string): void;
   /** Samples the queue depth at scrape time; registers the queue (its counters at 0, see `tasks.registerQueue`). */
   observeQueue(read: () => number, queue?: string): void;
-  /** Removes the scrape-time samplers added by `observe*` (metrics stay registered). */
+  /**
+   * Removes every series, in every catalog and extra metric with those labels, whose labels include
+   * all of `labels` (prom-client's public `remove()`), and frees their values under the label caps
+   * and their places in the series budgets: `removeSeries({ model: 'llama3' })` when a model is
+   * retired, `removeSeries({ reason: 'expired_token' })`, `removeSeries({ queue: 'q7' })`. A metric
+   * without one of the given labels is left alone; the HTTP families (bounded by `maxRoutes`) are
+   * not touched. Returns how many series were removed.
+   */
+  removeSeries(labels: Record<string, string | number>): number;
+  /** Removes the scrape-time samplers added by `observe*` and stops the idle-series timer (metrics stay registered). */
   shutdown(): void;
 }

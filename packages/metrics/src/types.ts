@@ -104,6 +104,13 @@ export interface MetricDefinition {
    */
   maxLabelValues?: number;
   /**
+   * At most this many live label sets (series) for a metric with a label without `labelValues`;
+   * a recording of a further label set is recorded in the metric's overflow series (every such
+   * label `__overflow__`) and counted in `metric_series_dropped_total{reason="budget"}`. Defaults
+   * to the `maxSeriesPerMetric` option of `createMetrics` (1000).
+   */
+  maxSeries?: number;
+  /**
    * How a Node cluster's primary combines the workers' values (prom-client aggregators).
    * @default 'sum'
    */
@@ -168,6 +175,12 @@ export interface CounterHandle<L extends string = string> {
   /** The underlying prom-client metric, for anything this handle does not cover. */
   readonly metric: CounterLike<L>;
   inc(...args: IncArgs<L>): void;
+  /**
+   * Removes every series of this metric whose labels include all of `labels` (prom-client's public
+   * `remove()`), e.g. `{ bot_id: 'b1' }` when the bot is deleted, and frees their values under the
+   * label caps and their places in the series budget. Returns how many series were removed.
+   */
+  remove(labels: Partial<Labels<L>>): number;
 }
 
 /** A gauge whose label values are guarded against unbounded cardinality. */
@@ -177,6 +190,12 @@ export interface GaugeHandle<L extends string = string> {
   set(labels: Labels<L>, value: number): void;
   inc(...args: IncArgs<L>): void;
   dec(...args: IncArgs<L>): void;
+  /**
+   * Removes every series of this metric whose labels include all of `labels` (prom-client's public
+   * `remove()`), e.g. `{ bot_id: 'b1' }` when the bot is deleted, and frees their values under the
+   * label caps and their places in the series budget. Returns how many series were removed.
+   */
+  remove(labels: Partial<Labels<L>>): number;
 }
 
 /** A histogram whose label values are guarded against unbounded cardinality. */
@@ -189,6 +208,12 @@ export interface HistogramHandle<L extends string = string> {
    * split between the start and the end (e.g. `outcome` known only at the end).
    */
   startTimer(labels?: Partial<Labels<L>>): (endLabels?: Partial<Labels<L>>) => number;
+  /**
+   * Removes every series of this metric whose labels include all of `labels` (prom-client's public
+   * `remove()`), e.g. `{ bot_id: 'b1' }` when the bot is deleted, and frees their values under the
+   * label caps and their places in the series budget. Returns how many series were removed.
+   */
+  remove(labels: Partial<Labels<L>>): number;
 }
 
 /** Options of `createMetrics`. Defaults are in `DEFAULT_METRICS_OPTIONS`. */
@@ -227,8 +252,42 @@ export interface MetricsOptions {
    * Unset, histograms are created without exemplar support and cost nothing extra. @default undefined
    */
   exemplars?: () => Record<string, string> | undefined;
-  /** Where warnings go (duplicate clients, label overflow). @default process.emitWarning */
+  /**
+   * Where warnings go as plain text (duplicate clients, label overflow). Without it they go to
+   * `logger.warn` when a logger is given, else to `process.emitWarning`. @default process.emitWarning
+   */
   warn?: (message: string) => void;
+  /**
+   * A pino-compatible logger (`pino()`, or any `{ warn(obj, msg) }`): the SDK's warnings become
+   * structured log lines (`logger.warn({ metric, label }, msg)`), label and route overflow
+   * included; `@deia/express` and `@deia/fastify` use it when they are given no `logger` of their
+   * own. @default undefined (warnings go to `warn`, else `process.emitWarning`)
+   */
+  logger?: MetricsLogger;
+  /**
+   * Cap of live label sets per metric with a label without declared values (a bot id, a model,
+   * a reason), unless its definition sets `maxSeries`. Further label sets are recorded in one
+   * overflow series per metric (free labels `__overflow__`, declared labels kept), so sums stay
+   * right; each such recording is counted in `metric_series_dropped_total{reason="budget"}`.
+   * Removed and expired series free their places. @default 1000
+   */
+  maxSeriesPerMetric?: number;
+  /**
+   * Idle time-to-live of label sets of metrics with a label without declared values: a series not
+   * recorded for this many seconds is removed (prom-client `remove()`), its values freed under the
+   * caps, and counted in `metric_series_dropped_total{reason="expired"}`. Checked by one unref'd
+   * timer per handle every `max(1, min(60, ttl / 4))` seconds, stopped by `shutdown()`; a series
+   * goes between `ttl` and `ttl` + one check interval after its last recording. A counter that
+   * comes back starts again at 0 (`rate()` and `increase()` handle that as a reset). Samplers
+   * (`observePgPool`, `observeQueue`) record at every scrape, so their series do not expire while
+   * they are scraped. @default undefined (off: series live until removed)
+   */
+  seriesTtlSeconds?: number;
+}
+
+/** The logger `createMetrics` accepts: pino, or anything with pino's `warn(obj, msg)`. */
+export interface MetricsLogger {
+  warn(obj: object, msg: string): void;
 }
 
 /**

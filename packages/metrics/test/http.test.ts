@@ -142,6 +142,24 @@ describe('label rules', () => {
     expect(text).toContain('http_routes_overflowed 2\n');
   });
 
+  it("logs route overflow through createMetrics' logger when the adapter has none, and its growth", async () => {
+    const lines: Array<[Record<string, unknown>, string]> = [];
+    const logger = { warn: (o: object, m: string) => lines.push([o as Record<string, unknown>, m]) };
+    const metrics = createMetrics({ groups: ['http'], logger });
+    const routes: Record<string, string> = {};
+    for (let i = 0; i < 12; i++) routes[`/r${i}`] = `/r${i}`;
+    const { url, waitFor } = await driver.serve({ routes }, { metrics, maxRoutes: 1 });
+    for (let i = 0; i < 12; i++) await (await fetch(`${url}/r${i}`)).text();
+    await waitFor(12);
+    // the first template past maxRoutes, then the tenth: a log line each, none in between
+    expect(lines.map(([o]) => o)).toEqual([
+      { maxRoutes: 1, route: '/r1' },
+      { maxRoutes: 1, route: '/r10', overflowed: 10 },
+    ]);
+    expect(lines[1]?.[1]).toMatch(/10 route templates are now recorded as route="__overflow__"/);
+    expect(await metrics.registry.metrics()).toContain('http_routes_overflowed 11\n');
+  });
+
   it('writes an access log line through a pino-compatible logger', async () => {
     const lines: Array<[Record<string, unknown>, string | undefined]> = [];
     const logger = { info: (o: object, m?: string) => lines.push([o as Record<string, unknown>, m]) };

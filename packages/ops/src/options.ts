@@ -81,6 +81,7 @@ export const DEFAULT_OPS_OPTIONS = {
     websocketDisconnects: '2m',
     authFailures: '1m',
     eventLoopLag: '5m',
+    routesOverflowed: '10m',
     sloPage: '2m',
     sloTicket: '15m',
   } satisfies Record<OpsForKey, string>,

@@ -76,6 +76,7 @@ export const ALERT_DASHBOARDS: Readonly<Record<string, string>> = {
   HighMemoryUsage: 'system-overview',
   MemoryLeakSuspected: 'system-overview',
   HighCPUUsage: 'system-overview',
+  HttpRoutesOverflowed: 'system-overview',
   AvailabilityBudgetBurn: 'request-metrics',
   LatencyBudgetBurn: 'request-metrics',
   SlowDatabaseQueries: 'database',

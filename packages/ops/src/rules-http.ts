@@ -120,6 +120,18 @@ export function httpRules(x: RuleContext): {
         `p95 request duration of {{ $labels.job }} is ${v.duration} over the last 5m (threshold ${th}).`,
     ),
   ];
+  if (c.has('http_routes_overflowed')) {
+    service.push(
+      x.alert(
+        'HttpRoutesOverflowed',
+        'warning',
+        o.for.routesOverflowed,
+        `max by (${c.by('http_routes_overflowed', 'instance')}) (${c.m('http_routes_overflowed')}) > 0`,
+        'Route templates folded into route="__overflow__" on {{ $labels.instance }}',
+        `{{ $labels.instance }} has recorded ${v.number} route templates as route="__overflow__" (more than its maxRoutes): their requests are counted, but not by route. Raise maxRoutes, or fix the route whose template carries ids.`,
+      ),
+    );
+  }
 
   const burn = (name: string, ratio: (w: string) => string, target: number, what: string): AlertRule[] => {
     const budget = 1 - target;

@@ -113,6 +113,7 @@ export type OpsForKey =
   | 'websocketDisconnects'
   | 'authFailures'
   | 'eventLoopLag'
+  | 'routesOverflowed'
   | 'sloPage'
   | 'sloTicket';
 

@@ -234,6 +234,15 @@ export const PROBES: Probe[] = [
     series: (level) => [{ name: 'nodejs_eventloop_lag_p99_seconds', gauge: level }],
   },
   {
+    alert: 'HttpRoutesOverflowed',
+    th: { warning: 0 },
+    cmp: '>',
+    near: 1,
+    labels: base,
+    noTraffic: 'a count of route templates, not a ratio of requests',
+    series: (level) => [{ name: 'http_routes_overflowed', gauge: level }],
+  },
+  {
     alert: 'BotStartErrors',
     th: { warning: T.botStartErrors },
     cmp: '>',

@@ -45,6 +45,7 @@ describe('groups', () => {
         'ServiceDown',
         'HighErrorRate',
         'HighLatency',
+        'HttpRoutesOverflowed',
         'AvailabilityBudgetBurn',
         'LatencyBudgetBurn',
       ]),

@@ -329,6 +329,27 @@ const CASES: Case[] = [
     series: [s('nodejs_eventloop_lag_p99_seconds', '0.2x20')],
     fires: [],
   },
+  {
+    alert: 'HttpRoutesOverflowed',
+    what: '3 templates past maxRoutes for 15m',
+    at: '15m',
+    series: [s('http_routes_overflowed', '3x20')],
+    fires: [{ severity: 'warning', labels: base, value: '3' }],
+  },
+  {
+    alert: 'HttpRoutesOverflowed',
+    what: 'no template past maxRoutes',
+    at: '15m',
+    series: [s('http_routes_overflowed', '0x20')],
+    fires: [],
+  },
+  {
+    alert: 'HttpRoutesOverflowed',
+    what: 'overflowing for 5m only (for: 10m)',
+    at: '15m',
+    series: [s('http_routes_overflowed', '0x10 1x10')],
+    fires: [],
+  },
   // host (node_exporter)
   {
     alert: 'HostDiskSpaceLow',
@@ -782,6 +803,7 @@ describe('generated Prometheus rules', () => {
       HostDiskSpaceLow: 'humanizePercentage',
       CacheHitRatioLow: 'humanizePercentage',
       EventLoopLag: 'humanizeDuration',
+      HttpRoutesOverflowed: 'humanize',
       BotDispatchSlow: 'humanizePercentage',
       MessageProcessingSlow: 'humanizeDuration',
       DependencyLatencyHigh: 'humanizeDuration',

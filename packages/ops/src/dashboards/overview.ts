@@ -38,6 +38,16 @@ export function overviewDashboard(c: PanelContext): DashboardSpec {
             queries: [{ expr: errRatio('5m') }],
             thresholds: errors,
           },
+          {
+            id: 18,
+            title: 'Routes over maxRoutes',
+            kind: 'stat',
+            unit: 'short',
+            queries: [{ expr: `max(${m('http_routes_overflowed')})` }],
+            thresholds: { warning: 1 },
+            description:
+              'Route templates recorded as route="__overflow__" because maxRoutes templates were already recorded (alert HttpRoutesOverflowed). Above 0: raise maxRoutes, or find the route that puts ids in its template.',
+          },
         ],
       },
       {
