@@ -113,6 +113,7 @@ export const DEFAULT_OPS_OPTIONS = {
     repeatInterval: { critical: '1h', warning: '4h', info: '24h' },
     groupWait: { critical: '10s', warning: '30s', info: '5m' },
     groupInterval: { critical: '1m', warning: '5m', info: '30m' },
+    symptomWait: '30s',
   },
   grafana: {
     prometheusUrl: 'http://127.0.0.1:9090',

@@ -253,6 +253,13 @@ export interface OpsOptions {
      * severity or one for all. The root route uses the warning value. @default { critical: '1m', warning: '5m', info: '30m' }
      */
     groupInterval?: string | { critical?: string; warning?: string; info?: string };
+    /**
+     * How much longer than the `for:` difference a symptom with a known cause (docs/alerts.md,
+     * "One incident, one page") waits before its first notification, so that a cause whose
+     * condition starts a little later still fires first and inhibits it. Symptom routes get
+     * `group_wait` = max(groupWait, cause's for: - symptom's for: + symptomWait). @default '30s'
+     */
+    symptomWait?: string;
   };
   /** Grafana dashboards and provisioning. */
   grafana?: {
@@ -326,6 +333,7 @@ export interface ResolvedOpsOptions {
     repeatInterval: { critical: string; warning: string; info: string };
     groupWait: { critical: string; warning: string; info: string };
     groupInterval: { critical: string; warning: string; info: string };
+    symptomWait: string;
   };
   grafana: {
     prometheusUrl: string;

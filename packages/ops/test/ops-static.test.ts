@@ -42,7 +42,7 @@ const references = promqlReferences;
 const exprsIn = (value: unknown) => dashboardExprs(value);
 
 async function allowedSeries(prefix: string, nodeExporter: boolean, recorded: string[]) {
-  const allowed = new Set<string>(['up', ...recorded]);
+  const allowed = new Set<string>(['up', 'ALERTS', ...recorded]);
   const suffixes = (name: string, type: string) =>
     type === 'histogram' ? [`${name}_bucket`, `${name}_sum`, `${name}_count`] : [name];
   for (const d of CATALOG) for (const n of suffixes(prefix + d.name, d.type)) allowed.add(n);
@@ -62,6 +62,10 @@ const allowedLabels = new Set([
   'mountpoint',
   'fstype',
   'device',
+  // ALERTS (the aftermath clause of symptom alerts)
+  'alertname',
+  'alertstate',
+  'severity',
   ...CATALOG.flatMap((d) => d.labelNames),
 ]);
 

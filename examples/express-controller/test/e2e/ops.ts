@@ -47,8 +47,8 @@ export function writeTestOps(options: TestOpsOptions): TestOpsFiles {
       alertmanagers: [options.alertmanagerTarget],
     },
     // Notify within a second of a change; the default repeat intervals (>= 1h) never repeat
-    // during the test.
-    alertmanager: { webhookUrl: options.webhookUrl, groupWait: '1s', groupInterval: '1s' },
+    // during the test. Symptoms wait for their causes by the scaled for: difference plus 2s.
+    alertmanager: { webhookUrl: options.webhookUrl, groupWait: '1s', groupInterval: '1s', symptomWait: '2s' },
     ...options.generatorOptions,
   });
   let prometheusConfig: string | undefined;
