@@ -13,6 +13,13 @@ export const HUMANIZE: Record<Unit, string> = {
 
 export const round = (n: number) => Number(n.toPrecision(6));
 
+/**
+ * How far back `events` looks for an earlier sample of a counter before it counts the counter's
+ * whole value as new events: a scrape gap (or a Prometheus restart) shorter than this is not a
+ * new series. Scaled with the other windows by `windowScale`.
+ */
+export const FIRST_SEEN_MEMORY = '1h';
+
 /** Formats a threshold the way the matching humanize function would print the value. */
 export function formatThreshold(value: number, unit: Unit): string {
   if (unit === 'percent') return `${round(value * 100)}%`;
@@ -54,6 +61,14 @@ export interface RuleContext {
   ratio(by: string, part: string, total: string, w: string): string;
   /** The min-traffic clause of ratio alerts: quiet below `thresholds.minRequestRate` per second. */
   enough(by: string, total: string, w?: string): string;
+  /**
+   * `sum by (<by>)` of the events of counter `series` (a selector) in the last `w`: `increase()`,
+   * except for a series born within `w` (no sample in the hour before the window), which counts
+   * its whole value. A series that first appears already above zero (created and incremented
+   * between two scrapes: a bot's first failed start, a new auth failure reason) is an increase;
+   * one that returns after a scrape gap of under an hour, or a counter reset by a restart, is not.
+   */
+  events(series: string, by: string, w: string): string;
   /** `histogram_quantile(q, sum by (<by>, le) (rate(<name>_bucket[w])))`. */
   quantile(q: number, name: string, by: string, w?: string, matchers?: string): string;
   alert(
@@ -117,6 +132,8 @@ export function ruleContext(o: ResolvedOpsOptions): RuleContext {
       `(sum by (${by}) (rate(${part}[${w}])) or 0 * sum by (${by}) (rate(${total}[${w}])))\n/\nsum by (${by}) (rate(${total}[${w}]))`,
     enough: (by, total, w = '5m') =>
       `\nand on (${by})\nsum by (${by}) (rate(${total}[${w}])) > ${t.minRequestRate}`,
+    events: (series, by, w) =>
+      `sum by (${by}) (\n  (${series} unless max_over_time(${series}[${FIRST_SEEN_MEMORY}] offset ${w}))\n  or\n  increase(${series}[${w}])\n)`,
     quantile: (q, name, by, w = '5m', matchers) =>
       `histogram_quantile(${q}, sum by (${by}, le) (rate(${c.m(`${name}_bucket`, matchers)}[${w}])))`,
     alert,

@@ -852,7 +852,9 @@ describe('generated Prometheus rules', () => {
     expect(exprOf(fast, 'job:http_request_errors:ratio_rate3d')).toContain('[3h36m]');
     // 15m * 0.05 = 45s, 10m * 0.05 = 30s; ranges and offsets together.
     expect(exprOf(fast, 'job_queue:task_queue_depth:deriv15m')).toContain('[45s]');
-    expect(crash(fast)).toContain('[30s]))');
+    expect(crash(fast)).toContain('[30s])');
+    // The first-seen memory (1h) and its offset scale with the windows.
+    expect(crash(fast)).toContain('[3m] offset 30s');
     expect(scaleWindows('x offset 10m', 0.05, 10)).toBe('x offset 30s');
     expect(exprOf({ windowScale: 0.01, windowFloor: '10s' }, 'job:http_requests:rate5m')).toContain('[10s]');
     expect(generateOps({}).files['prometheus/rules.yml']).toBe(
