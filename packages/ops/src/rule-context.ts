@@ -57,6 +57,13 @@ export interface RuleContext {
   v: typeof HUMANIZE;
   /** `{<selector>[,extra]}` for series outside the catalog (`up`). */
   sel(extra?: string): string;
+  /**
+   * A recording rule's series as its readers select it: `name{...}` with the matchers of the
+   * selector on the labels recorded series keep (`job` and the `aggregateBy` labels). Another
+   * deployment's rules (a second namespace in one Prometheus) record the same name: without these
+   * matchers an alert would read both.
+   */
+  rec(name: string): string;
   /** `part / total` by `by`, 0 (not missing) while `part` has no series yet. */
   ratio(by: string, part: string, total: string, w: string): string;
   /** The min-traffic clause of ratio alerts: quiet below `thresholds.minRequestRate` per second. */
@@ -94,6 +101,11 @@ export function ruleContext(o: ResolvedOpsOptions): RuleContext {
   const t = o.thresholds;
   const c = catalogView(o);
   const sel = (extra?: string) => `{${o.selector}${extra ? `,${extra}` : ''}}`;
+  const kept = new Set([...o.aggregateBy, 'job']);
+  const recMatchers = [...o.selector.matchAll(/([a-zA-Z_]\w*)\s*(=~|!~|!=|=)\s*("(?:[^"\\]|\\.)*")/g)]
+    .filter((m) => kept.has(m[1] as string))
+    .map((m) => `${m[1]}${m[2]}${m[3]}`)
+    .join(',');
   // Extra alerts link the "Extra metrics" dashboard, where each extra metric has its panel.
   const extra = new Set(o.extraMetrics.flatMap((d) => (d.alerts ?? []).map((a) => a.name)));
   // The notifications show the summary, not the labels: with aggregateBy it names the cluster (or
@@ -128,6 +140,7 @@ export function ruleContext(o: ResolvedOpsOptions): RuleContext {
     c,
     v: HUMANIZE,
     sel,
+    rec: (name) => (recMatchers ? `${name}{${recMatchers}}` : name),
     ratio: (by, part, total, w) =>
       `(sum by (${by}) (rate(${part}[${w}])) or 0 * sum by (${by}) (rate(${total}[${w}])))\n/\nsum by (${by}) (rate(${total}[${w}]))`,
     enough: (by, total, w = '5m') =>

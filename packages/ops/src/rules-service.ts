@@ -57,7 +57,7 @@ export function serviceRules(x: RuleContext): { resources: RecordingRule[]; serv
           'DatabasePoolSaturation',
           'dbPool',
           'percent',
-          (th) => `${rec} > ${th}`,
+          (th) => `${x.rec(rec)} > ${th}`,
           'Database pool {{ $labels.pool }} on {{ $labels.instance }} is nearly exhausted',
           (th) =>
             `${v.percent} of the connections of pool {{ $labels.pool }} on {{ $labels.instance }} are in use (threshold ${th}).`,

@@ -172,7 +172,7 @@ export function dependencyRules(x: RuleContext): { resources: RecordingRule[]; d
         'CacheHitRatioLow',
         'info',
         o.for.cacheHitRatio,
-        `${rec} < ${t.cacheHitRatio}\nand on (${by})\n(${hits} + ${misses}) > ${t.minRequestRate}`,
+        `${x.rec(rec)} < ${t.cacheHitRatio}\nand on (${by})\n(${hits} + ${misses}) > ${t.minRequestRate}`,
         'Cache {{ $labels.cache }} hit ratio is low',
         `Cache {{ $labels.cache }} hits ${v.percent} of lookups (threshold ${formatThreshold(t.cacheHitRatio, 'percent')}).`,
       ),

@@ -142,8 +142,8 @@ describe('every shipped alert at its edges', () => {
 
   it('fail against a ratio alert without its min-traffic clause', () => {
     const yml = (files['prometheus/rules.yml'] as string).replace(
-      /job:http_request_errors:ratio_rate5m > 0.01\n(\s+)and on \(job\)\n\s+sum by \(job\) \(rate\(http_requests_total\{job="deia-bot-controller"\}\[5m\]\)\) > 0.1/,
-      'job:http_request_errors:ratio_rate5m > 0.01',
+      /job:http_request_errors:ratio_rate5m\{job="deia-bot-controller"\} > 0.01\n(\s+)and on \(job\)\n\s+sum by \(job\) \(rate\(http_requests_total\{job="deia-bot-controller"\}\[5m\]\)\) > 0.1/,
+      'job:http_request_errors:ratio_rate5m{job="deia-bot-controller"} > 0.01',
     );
     expect(yml).not.toBe(files['prometheus/rules.yml']);
     const out = run(
