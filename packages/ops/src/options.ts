@@ -35,7 +35,7 @@ export const DEFAULT_OPS_OPTIONS = {
     crashLoopCritical: 4,
     queueBacklogWarning: 20,
     queueBacklogCritical: 40,
-    dispatchLatencyP50: 2.5,
+    dispatchLatencyP50: 2,
     messageProcessingP95: 0.5,
     dependencyLatencyWarning: 0.3,
     dependencyLatencyCritical: 0.5,

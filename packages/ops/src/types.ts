@@ -48,8 +48,8 @@ export interface OpsThresholds {
   /** Queued tasks, critical. @default 40 */
   queueBacklogCritical: number;
   /**
-   * Median dispatch latency in seconds; must be a bucket bound of `bot_dispatch_latency_seconds`
-   * (the guides' 2 s sits inside the (1, 2.5] bucket and could never be seen). @default 2.5
+   * Median dispatch latency in seconds, the operations guide's 2 s; must be a bucket bound of
+   * `bot_dispatch_latency_seconds` (between two bounds the median is interpolated). @default 2
    */
   dispatchLatencyP50: number;
   /** p95 message processing duration in seconds. @default 0.5 */
