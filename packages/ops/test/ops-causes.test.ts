@@ -193,3 +193,18 @@ describe('the aftermath clause (promtool)', () => {
     expect(r.status).toBe(0);
   });
 });
+
+describe('incident annotations', () => {
+  it('every dashboard marks the pages (critical ALERTS of the job, cluster when it has $cluster)', () => {
+    const files = generateOps({ grafana: { clusterVariable: true } }).files;
+    const dashboards = Object.entries(files).filter(([f]) => f.startsWith('grafana/dashboards/'));
+    expect(dashboards.length).toBeGreaterThan(3);
+    for (const [file, text] of dashboards) {
+      const list = (JSON.parse(text) as { annotations: { list: Array<{ name: string; expr?: string }> } })
+        .annotations.list;
+      expect(list.find((a) => a.name === 'Incidents')?.expr, file).toBe(
+        'ALERTS{alertstate="firing",severity="critical",job=~"$job",cluster=~"$cluster"}',
+      );
+    }
+  });
+});
