@@ -92,6 +92,14 @@ describe('the causal model', () => {
     expect(waits.HostDiskSpaceLow).toBeUndefined();
   });
 
+  it('takes symptomWait from the options (a duration)', () => {
+    const critical = am({ ...ALL, alertmanager: { symptomWait: '1m' } }).route.routes.find(
+      (r) => r.receiver === 'critical',
+    );
+    expect(critical?.routes?.find((r) => r.matchers?.[0]?.includes('HighErrorRate'))?.group_wait).toBe('1m');
+    expect(() => generateOps({ alertmanager: { symptomWait: 'soon' } })).toThrow(/alertmanager\.symptomWait/);
+  });
+
   it('routes a held-back symptom to its severity receiver (amtool config routes test)', () => {
     const file = join(dir, 'am.yml');
     writeFileSync(file, generateOps(ALL).files['alertmanager/alertmanager.yml'] as string);
