@@ -16,6 +16,12 @@ export interface Cause {
   sameInstance?: boolean;
   /** Why these are symptoms (docs/alerts.md prints it). */
   why: string;
+  /**
+   * false: the cause is a summary of the symptom's own signal over longer windows (a budget burn),
+   * not something that starts with it: it silences the symptom while it fires, but the symptom
+   * does not wait for it (a 15m ticket would hold a 5m warning for 10 minutes). @default true
+   */
+  holdsBack?: boolean;
 }
 
 const HTTP = ['HighErrorRate', 'HighLatency', 'AvailabilityBudgetBurn', 'LatencyBudgetBurn'];
@@ -88,11 +94,13 @@ export const CAUSES: readonly Cause[] = [
     cause: 'AvailabilityBudgetBurn',
     symptoms: ['HighErrorRate'],
     why: 'the burn page already says the job fails too many requests',
+    holdsBack: false,
   },
   {
     cause: 'LatencyBudgetBurn',
     symptoms: ['HighLatency'],
     why: 'the burn page already says the job answers too slowly',
+    holdsBack: false,
   },
 ];
 
@@ -128,6 +136,8 @@ export interface ResolvedCause {
    * not start with it, so they neither wait for it nor settle after it.
    */
   absence: boolean;
+  /** Whether its symptoms' first notification waits for it (`Cause.holdsBack`). */
+  holdsBack: boolean;
 }
 
 /**
@@ -158,6 +168,7 @@ export function resolveCauses(o: ResolvedOpsOptions, groups: readonly RuleGroup[
       equal: [...fleetLabels(o), ...(c.sameInstance ? ['instance'] : [])],
       severities,
       absence: c.symptoms === '*',
+      holdsBack: c.holdsBack ?? true,
     });
   }
   return out;
@@ -204,7 +215,7 @@ export function symptomWaits(
     const sev = r.labels.severity;
     if (out.some((w) => w.alert === r.alert && w.severity === sev)) continue;
     const leads = causes
-      .filter((c) => !c.absence && c.symptoms.includes(r.alert))
+      .filter((c) => !c.absence && c.holdsBack && c.symptoms.includes(r.alert))
       .flatMap((c) => rules.filter((cr) => cr.alert === c.cause && RANK[cr.labels.severity] >= RANK[sev]))
       .map((cr) => forSeconds(cr) - forSeconds(r));
     if (leads.length === 0) continue;

@@ -90,6 +90,10 @@ describe('the causal model', () => {
     // explains everything but makes nothing fire: they hold nothing back.
     expect(waits.BotCrashLoop).toBe('1m');
     expect(waits.HostDiskSpaceLow).toBeUndefined();
+    // A budget burn silences HighErrorRate but is no earlier cause: the warning does not wait 10m
+    // for the 15m ticket.
+    const warning = am().route.routes.find((r) => r.receiver === 'warning');
+    expect(JSON.stringify(warning?.routes ?? [])).not.toContain('HighErrorRate');
   });
 
   it('takes symptomWait from the options (a duration)', () => {
