@@ -88,7 +88,7 @@ export const DEFAULT_OPS_OPTIONS = {
   windowScale: 1,
   windowFloor: '1m',
   checks: { database: 'database|db|postgres', cache: 'cache|redis' },
-  optional: { auth: false, websocket: false, botResources: false },
+  optional: { auth: false, websocket: false, botResources: false, uploads: false },
   llmDependencies: 'ollama',
   nodeExporter: { enabled: false, job: 'node', targets: ['127.0.0.1:9100'] },
   prometheus: {
@@ -345,7 +345,7 @@ export function resolveOpsOptions(options: OpsOptions = {}): ResolvedOpsOptions 
     if (v.includes('"')) fail(`checks.${k} must not contain quotes.`);
   }
 
-  const op = checkKeys('optional', o.optional, ['auth', 'websocket', 'botResources']);
+  const op = checkKeys('optional', o.optional, ['auth', 'websocket', 'botResources', 'uploads']);
   const optional: ResolvedOpsOptions['optional'] = { ...D.optional };
   for (const [k, v] of Object.entries(op)) {
     if (typeof v !== 'boolean') fail(`optional.${k} must be a boolean.`);

@@ -180,11 +180,12 @@ export interface OpsOptions {
   /**
    * Rules and panels for series the SDK has no helper for (the application must record them):
    * `auth` (`auth_failures_total`: AuthFailureSpike), `websocket` (`websocket_connections`,
-   * `websocket_disconnect_total`: WebSocketDisconnectSpike) and `botResources` (`bot_cpu_usage_ratio`,
-   * `bot_memory_bytes` panels). Off by default so nothing reads a series that is never written.
-   * @default { auth: false, websocket: false, botResources: false }
+   * `websocket_disconnect_total`: WebSocketDisconnectSpike), `botResources` (`bot_cpu_usage_ratio`,
+   * `bot_memory_bytes` panels) and `uploads` (`file_upload_rejected_total`: the rejected-uploads
+   * panel). Off by default so nothing reads a series that is never written.
+   * @default { auth: false, websocket: false, botResources: false, uploads: false }
    */
-  optional?: { auth?: boolean; websocket?: boolean; botResources?: boolean };
+  optional?: { auth?: boolean; websocket?: boolean; botResources?: boolean; uploads?: boolean };
   /**
    * Regular expression of the `dependency` label values that are LLM backends with their own
    * alerts (OllamaErrorRate, OllamaLatencyHigh on `llm_request_*`): the generic dependency alerts
@@ -311,7 +312,7 @@ export interface ResolvedOpsOptions {
   windowScale: number;
   windowFloor: string;
   checks: { database: string; cache: string };
-  optional: { auth: boolean; websocket: boolean; botResources: boolean };
+  optional: { auth: boolean; websocket: boolean; botResources: boolean; uploads: boolean };
   llmDependencies: string;
   llmPricePer1kTokens: { prompt: number; completion: number } | undefined;
   nodeExporter: { enabled: boolean; job: string; targets: string[] };

@@ -25,7 +25,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const options: OpsOptions = {
   nodeExporter: { enabled: true },
-  optional: { auth: true, websocket: true, botResources: true },
+  optional: { auth: true, websocket: true, botResources: true, uploads: true },
 };
 const { files, groups } = generateOps(options);
 const rules = alertRules(groups);

@@ -17,7 +17,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const ALL: OpsOptions = {
   nodeExporter: { enabled: true },
-  optional: { auth: true, websocket: true, botResources: true },
+  optional: { auth: true, websocket: true, botResources: true, uploads: true },
 };
 
 interface Inhibit {
@@ -218,5 +218,16 @@ describe('incident annotations', () => {
         'ALERTS{alertstate="firing",severity="critical",job=~"$job",cluster=~"$cluster"}',
       );
     }
+  });
+});
+
+describe('rejected uploads', () => {
+  it('have a panel with optional.uploads only (no series exists until the application records one)', () => {
+    const reads = (o: OpsOptions) =>
+      (generateOps(o).files['grafana/dashboards/dependencies.json'] as string).includes(
+        'file_upload_rejected_total',
+      );
+    expect(reads({})).toBe(false);
+    expect(reads({ optional: { uploads: true } })).toBe(true);
   });
 });

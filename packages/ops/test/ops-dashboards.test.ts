@@ -127,7 +127,7 @@ const OPTION_SETS: Array<[string, OpsOptions]> = [
     {
       prefix: 'deia_',
       nodeExporter: { enabled: true },
-      optional: { auth: true, websocket: true, botResources: true },
+      optional: { auth: true, websocket: true, botResources: true, uploads: true },
       grafana: { clusterVariable: true, url: 'https://grafana.example.com' },
     },
   ],

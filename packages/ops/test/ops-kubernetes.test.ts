@@ -79,7 +79,7 @@ const VARIANTS: Array<[string, OpsOptions]> = [
     {
       job: 'bots',
       prefix: 'deia_',
-      optional: { auth: true, websocket: true, botResources: true },
+      optional: { auth: true, websocket: true, botResources: true, uploads: true },
       nodeExporter: { enabled: true },
       grafana: { url: 'https://grafana.example.com', clusterVariable: true },
       kubernetes: {

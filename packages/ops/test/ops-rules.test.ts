@@ -757,7 +757,7 @@ const promtool = (args: string[], cwd = dir) => runPromtool(cwd, args);
 describe('generated Prometheus rules', () => {
   const options: OpsOptions = {
     nodeExporter: { enabled: true },
-    optional: { auth: true, websocket: true, botResources: true },
+    optional: { auth: true, websocket: true, botResources: true, uploads: true },
   };
   const { files, groups } = generateOps(options);
   const rules = alertRules(groups);

@@ -88,7 +88,7 @@ describe('static cross-check of generated rules and dashboards against the catal
       {
         prefix: 'deia_',
         nodeExporter: { enabled: true },
-        optional: { auth: true, websocket: true, botResources: true },
+        optional: { auth: true, websocket: true, botResources: true, uploads: true },
       },
     ],
   ] as Array<[string, OpsOptions]>)('every referenced series exists (%s)', async (_, options) => {
@@ -155,7 +155,7 @@ describe('static cross-check of generated rules and dashboards against the catal
 /** Every rule the generator can emit: node_exporter and the opt-in series enabled. */
 const EVERYTHING: OpsOptions = {
   nodeExporter: { enabled: true },
-  optional: { auth: true, websocket: true, botResources: true },
+  optional: { auth: true, websocket: true, botResources: true, uploads: true },
 };
 
 describe('runbooks', () => {

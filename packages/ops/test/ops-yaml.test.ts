@@ -8,7 +8,7 @@ import { toYaml } from '../src/yaml-text.js';
 
 const ALL: OpsOptions = {
   nodeExporter: { enabled: true },
-  optional: { auth: true, websocket: true, botResources: true },
+  optional: { auth: true, websocket: true, botResources: true, uploads: true },
   aggregateBy: ['cluster'],
   grafana: { url: 'https://grafana.example.com', clusterVariable: true },
 };

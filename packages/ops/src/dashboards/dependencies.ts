@@ -182,6 +182,20 @@ export function dependenciesDashboard(c: PanelContext): DashboardSpec {
                 },
               ] satisfies PanelSpec[])
             : []),
+          // Opt-in (options.optional.uploads): no series until the application records a reason.
+          ...(o.optional.uploads
+            ? ([
+                {
+                  id: 104,
+                  title: 'Rejected uploads per minute',
+                  kind: 'timeseries',
+                  unit: 'short',
+                  queries: [
+                    { expr: `${rate('file_upload_rejected_total', 'reason')} * 60`, legend: '{{reason}}' },
+                  ],
+                },
+              ] satisfies PanelSpec[])
+            : []),
           {
             id: 11,
             title: 'Rate-limited requests',
