@@ -112,6 +112,9 @@ export class BotManager {
   }
 
   private newBot(id: string): Bot {
+    // Its start-error and restart counters exist at 0 from now on: a first start that fails is an
+    // increase, not a series born at 1 (the rules count those too, but only as a fallback).
+    this.options.metrics.bots.register(id);
     return {
       id,
       status: 'stopped',

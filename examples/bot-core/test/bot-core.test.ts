@@ -78,6 +78,15 @@ describe('BotManager', () => {
     await expect(off.start('a')).rejects.toMatchObject({ code: 'BOT_LAUNCHES_DISABLED' });
   });
 
+  it("creates a bot's start-error and restart counters at 0 when the bot becomes known, before any start", async () => {
+    const { bots, metrics } = make(1);
+    bots.remember('known-1');
+    const text = await metrics.registry.metrics();
+    expect(text).toMatch(/^bot_start_errors_total\{bot_id="known-1"\} 0$/m);
+    expect(text).toMatch(/^bot_restarts_total\{bot_id="known-1"\} 0$/m);
+    bots.close();
+  });
+
   it('restarts a crashing bot with exponential backoff and counts restarts and start errors', async () => {
     // the schedule the manager chose, from its 'bot crashed' warnings (the start-up time, 10-49 ms,
     // and a busy machine only stretch the wall-clock gaps; the chosen delays do not move)

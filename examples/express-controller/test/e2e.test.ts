@@ -7,7 +7,7 @@ import { describeAlertingEndToEnd } from './e2e/suite.js';
 import { setRunDeadline } from './e2e/wait.js';
 
 // Every wait is clipped to this, so the file stays under ~8 minutes even if each step would time
-// out (a passing run takes about 2.5 minutes).
+// out (a passing run takes about 4 minutes).
 setRunDeadline(Date.now() + 7 * 60_000);
 
 describeAlertingEndToEnd('express-controller');

@@ -245,8 +245,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     bots: {
       trackStartup: (botId, start) => {
-        // The bot's counters exist at 0 from its first start (earlier with `register`), so
-        // increase() sees the first error or restart (a series born at 1 has no increase).
+        // The bot's counters exist at 0 from here on. A first start that fails before the next
+        // scrape is still first scraped at 1 (no increase() in its window): call `register` when
+        // the bot is configured; the shipped rules count a series born above 0 as new events.
         known.bot(botId);
         return timed(start, (s, ok) => {
           opt<HistogramHandle>('bot_startup_duration_seconds').observe({ outcome: outcome(ok) }, s);

@@ -1,3 +1,6 @@
+import { causeInhibitRules, resolveCauses, symptomWaits } from './causes.js';
+import { parseDuration } from './options.js';
+import { buildRuleGroups } from './rules.js';
 import type { ResolvedOpsOptions, Severity } from './types.js';
 
 const SEVERITIES: readonly Severity[] = ['critical', 'warning', 'info'];
@@ -98,37 +101,42 @@ export function buildAlertmanagerConfig(o: ResolvedOpsOptions): Record<string, u
       smtp_require_tls: true,
     });
   }
+  const groups = buildRuleGroups(o);
+  const causes = resolveCauses(o, groups);
+  const waits = symptomWaits(o, groups, causes, parseDuration(a.symptomWait));
+  /** Child routes that hold back the symptoms of known causes until the cause had time to fire. */
+  const symptomRoutes = (sev: Severity) => {
+    const byWait = new Map<string, string[]>();
+    for (const w of waits)
+      if (w.severity === sev) byWait.set(w.groupWait, [...(byWait.get(w.groupWait) ?? []), w.alert]);
+    return [...byWait].map(([wait, names]) => ({
+      receiver: sev,
+      matchers: [`alertname=~"${names.join('|')}"`],
+      group_wait: wait,
+    }));
+  };
+  const severityRoute = (sev: Severity) => {
+    const children = symptomRoutes(sev);
+    return {
+      receiver: sev,
+      matchers: [`severity="${sev}"`],
+      group_wait: a.groupWait[sev],
+      group_interval: a.groupInterval[sev],
+      repeat_interval: a.repeatInterval[sev],
+      ...(children.length > 0 ? { routes: children } : {}),
+    };
+  };
+  // One notification per deployment: the aggregateBy labels (cluster, namespace) split the groups.
+  const groupBy = a.groupBy.includes('...') ? a.groupBy : [...new Set([...a.groupBy, ...o.aggregateBy])];
   return {
     global,
     route: {
       receiver: 'warning',
-      group_by: a.groupBy,
+      group_by: groupBy,
       group_wait: a.groupWait.warning,
       group_interval: a.groupInterval.warning,
       repeat_interval: a.repeatInterval.warning,
-      routes: [
-        {
-          receiver: 'critical',
-          matchers: ['severity="critical"'],
-          group_wait: a.groupWait.critical,
-          group_interval: a.groupInterval.critical,
-          repeat_interval: a.repeatInterval.critical,
-        },
-        {
-          receiver: 'warning',
-          matchers: ['severity="warning"'],
-          group_wait: a.groupWait.warning,
-          group_interval: a.groupInterval.warning,
-          repeat_interval: a.repeatInterval.warning,
-        },
-        {
-          receiver: 'info',
-          matchers: ['severity="info"'],
-          group_wait: a.groupWait.info,
-          group_interval: a.groupInterval.info,
-          repeat_interval: a.repeatInterval.info,
-        },
-      ],
+      routes: SEVERITIES.map(severityRoute),
     },
     inhibit_rules: [
       // The critical rule of an alert silences its own warning rule (same name, same object).
@@ -148,25 +156,9 @@ export function buildAlertmanagerConfig(o: ResolvedOpsOptions): Record<string, u
           ]),
         ],
       },
-      // One incident, one page: while the error budget burns fast, the threshold alerts on the
-      // same signal of the same job stay quiet. The `aggregateBy` labels (cluster) are compared
-      // everywhere: an incident in one cluster must not silence another's alerts.
-      {
-        source_matchers: ['alertname="AvailabilityBudgetBurn"', 'severity="critical"'],
-        target_matchers: ['alertname="HighErrorRate"'],
-        equal: [...o.aggregateBy, 'job'],
-      },
-      {
-        source_matchers: ['alertname="LatencyBudgetBurn"', 'severity="critical"'],
-        target_matchers: ['alertname="HighLatency"'],
-        equal: [...o.aggregateBy, 'job'],
-      },
-      // A service that is down explains every other alert from that instance.
-      {
-        source_matchers: ['alertname="ServiceDown"'],
-        target_matchers: ['alertname!="ServiceDown"'],
-        equal: [...o.aggregateBy, 'job', 'instance'],
-      },
+      // One incident, one page: each cause silences the symptoms it explains (packages/ops
+      // src/causes.ts, the table; docs/alerts.md, the reasons), within one deployment.
+      ...causeInhibitRules(causes),
     ],
     receivers,
   };

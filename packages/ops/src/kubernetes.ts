@@ -1,4 +1,3 @@
-import { stringify } from 'yaml';
 import { buildAlertmanagerConfig } from './configs.js';
 import { buildDashboard, dashboardSpecs } from './dashboards/index.js';
 import { DeiaOpsError } from './errors.js';
@@ -10,6 +9,7 @@ import {
 import { resolveOpsOptions } from './options.js';
 import { buildRuleGroups } from './rules.js';
 import type { OpsOptions, RuleGroup } from './types.js';
+import { toYaml } from './yaml-text.js';
 
 /** One generated Kubernetes object, as plain JSON (`kubectl apply` / the CRD schema's shape). */
 export interface KubernetesResource {
@@ -164,11 +164,22 @@ const scopedTo = (selector: string, ns: string) =>
  * `generateOps`). Pure: returns file contents by name.
  */
 export function generateKubernetes(options: OpsOptions = {}): KubernetesOutput {
-  let o = resolveOpsOptions(options);
-  const k = o.kubernetes;
+  const first = resolveOpsOptions(options);
+  const k = first.kubernetes;
   requireKubernetesName(k.name);
-  if (k.scopeRulesToNamespace && options.selector === undefined)
-    o = resolveOpsOptions({ ...options, selector: `job="${o.job}",namespace="${k.namespace}"` });
+  // One Prometheus sees every namespace: the recording rules, their readers, the alerts and the
+  // Alertmanager grouping keep `namespace` like any aggregateBy label, so the same job deployed in
+  // two namespaces records two series (not one twice) and each namespace's alerts read their own.
+  const aggregateBy = first.aggregateBy.includes('namespace')
+    ? first.aggregateBy
+    : [...first.aggregateBy, 'namespace'];
+  const o = resolveOpsOptions({
+    ...options,
+    aggregateBy,
+    ...(k.scopeRulesToNamespace && options.selector === undefined
+      ? { selector: `job="${first.job}",namespace="${k.namespace}"` }
+      : {}),
+  });
   const labels: Record<string, string> = {
     'app.kubernetes.io/name': k.name,
     'app.kubernetes.io/managed-by': 'deia-observability',
@@ -255,10 +266,10 @@ export function generateKubernetes(options: OpsOptions = {}): KubernetesOutput {
     ]);
   }
   const files: Record<string, string> = {};
-  for (const [file, resource] of named) files[file] = HEADER + stringify(resource, { lineWidth: 0 });
+  for (const [file, resource] of named) files[file] = HEADER + toYaml(resource);
   files['kustomization.yaml'] =
     HEADER +
-    stringify({
+    toYaml({
       apiVersion: 'kustomize.config.k8s.io/v1beta1',
       kind: 'Kustomization',
       resources: named.map(([file]) => file),

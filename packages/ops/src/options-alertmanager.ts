@@ -24,6 +24,7 @@ export function resolveAlertmanagerOptions(
     'repeatInterval',
     'groupWait',
     'groupInterval',
+    'symptomWait',
   ]);
   const webhookUrl =
     a.webhookUrl === undefined ? undefined : str('alertmanager.webhookUrl', a.webhookUrl, '');
@@ -93,6 +94,7 @@ export function resolveAlertmanagerOptions(
     },
     groupWait: bySeverity('groupWait', DA.groupWait),
     groupInterval: bySeverity('groupInterval', DA.groupInterval),
+    symptomWait: duration('alertmanager.symptomWait', a.symptomWait, DA.symptomWait),
   };
   for (const l of alertmanager.groupBy)
     if (!LABEL_NAME_RE.test(l) && l !== '...') fail(`alertmanager.groupBy "${l}" is not a label name.`);

@@ -35,7 +35,7 @@ export const DEFAULT_OPS_OPTIONS = {
     crashLoopCritical: 4,
     queueBacklogWarning: 20,
     queueBacklogCritical: 40,
-    dispatchLatencyP50: 2.5,
+    dispatchLatencyP50: 2,
     messageProcessingP95: 0.5,
     dependencyLatencyWarning: 0.3,
     dependencyLatencyCritical: 0.5,
@@ -89,7 +89,7 @@ export const DEFAULT_OPS_OPTIONS = {
   windowScale: 1,
   windowFloor: '1m',
   checks: { database: 'database|db|postgres', cache: 'cache|redis' },
-  optional: { auth: false, websocket: false, botResources: false },
+  optional: { auth: false, websocket: false, botResources: false, uploads: false },
   llmDependencies: 'ollama',
   nodeExporter: { enabled: false, job: 'node', targets: ['127.0.0.1:9100'] },
   prometheus: {
@@ -114,6 +114,7 @@ export const DEFAULT_OPS_OPTIONS = {
     repeatInterval: { critical: '1h', warning: '4h', info: '24h' },
     groupWait: { critical: '10s', warning: '30s', info: '5m' },
     groupInterval: { critical: '1m', warning: '5m', info: '30m' },
+    symptomWait: '30s',
   },
   grafana: {
     prometheusUrl: 'http://127.0.0.1:9090',
@@ -345,7 +346,7 @@ export function resolveOpsOptions(options: OpsOptions = {}): ResolvedOpsOptions 
     if (v.includes('"')) fail(`checks.${k} must not contain quotes.`);
   }
 
-  const op = checkKeys('optional', o.optional, ['auth', 'websocket', 'botResources']);
+  const op = checkKeys('optional', o.optional, ['auth', 'websocket', 'botResources', 'uploads']);
   const optional: ResolvedOpsOptions['optional'] = { ...D.optional };
   for (const [k, v] of Object.entries(op)) {
     if (typeof v !== 'boolean') fail(`optional.${k} must be a boolean.`);

@@ -56,7 +56,7 @@ export function dashboardExprs(value: unknown, out: string[] = []): string[] {
 }
 
 /**
- * The scraped series (not recording rules) that the generated rules and dashboards read, sorted:
+ * The scraped series (not recording rules, not Prometheus' own `ALERTS`) that the generated rules and dashboards read, sorted:
  * what a scrape of the service must provide for every alert and panel to have data.
  */
 export function referencedSeries(output: OpsOutput): string[] {
@@ -70,6 +70,8 @@ export function referencedSeries(output: OpsOutput): string[] {
       .flatMap(([, text]) => dashboardExprs(JSON.parse(text))),
   ];
   const names = new Set<string>();
-  for (const e of exprs) for (const m of promqlReferences(e).metrics) if (!recorded.has(m)) names.add(m);
+  // ALERTS is written by Prometheus itself (the aftermath clause of symptoms reads it).
+  for (const e of exprs)
+    for (const m of promqlReferences(e).metrics) if (!recorded.has(m) && m !== 'ALERTS') names.add(m);
   return [...names].sort();
 }

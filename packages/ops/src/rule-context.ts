@@ -13,6 +13,13 @@ export const HUMANIZE: Record<Unit, string> = {
 
 export const round = (n: number) => Number(n.toPrecision(6));
 
+/**
+ * How far back `events` looks for an earlier sample of a counter before it counts the counter's
+ * whole value as new events: a scrape gap (or a Prometheus restart) shorter than this is not a
+ * new series. Scaled with the other windows by `windowScale`.
+ */
+export const FIRST_SEEN_MEMORY = '1h';
+
 /** Formats a threshold the way the matching humanize function would print the value. */
 export function formatThreshold(value: number, unit: Unit): string {
   if (unit === 'percent') return `${round(value * 100)}%`;
@@ -50,10 +57,25 @@ export interface RuleContext {
   v: typeof HUMANIZE;
   /** `{<selector>[,extra]}` for series outside the catalog (`up`). */
   sel(extra?: string): string;
+  /**
+   * A recording rule's series as its readers select it: `name{...}` with the matchers of the
+   * selector on the labels recorded series keep (`job` and the `aggregateBy` labels). Another
+   * deployment's rules (a second namespace in one Prometheus) record the same name: without these
+   * matchers an alert would read both.
+   */
+  rec(name: string): string;
   /** `part / total` by `by`, 0 (not missing) while `part` has no series yet. */
   ratio(by: string, part: string, total: string, w: string): string;
   /** The min-traffic clause of ratio alerts: quiet below `thresholds.minRequestRate` per second. */
   enough(by: string, total: string, w?: string): string;
+  /**
+   * `sum by (<by>)` of the events of counter `series` (a selector) in the last `w`: `increase()`,
+   * except for a series born within `w` (no sample in the hour before the window), which counts
+   * its whole value. A series that first appears already above zero (created and incremented
+   * between two scrapes: a bot's first failed start, a new auth failure reason) is an increase;
+   * one that returns after a scrape gap of under an hour, or a counter reset by a restart, is not.
+   */
+  events(series: string, by: string, w: string): string;
   /** `histogram_quantile(q, sum by (<by>, le) (rate(<name>_bucket[w])))`. */
   quantile(q: number, name: string, by: string, w?: string, matchers?: string): string;
   alert(
@@ -79,6 +101,11 @@ export function ruleContext(o: ResolvedOpsOptions): RuleContext {
   const t = o.thresholds;
   const c = catalogView(o);
   const sel = (extra?: string) => `{${o.selector}${extra ? `,${extra}` : ''}}`;
+  const kept = new Set([...o.aggregateBy, 'job']);
+  const recMatchers = [...o.selector.matchAll(/([a-zA-Z_]\w*)\s*(=~|!~|!=|=)\s*("(?:[^"\\]|\\.)*")/g)]
+    .filter((m) => kept.has(m[1] as string))
+    .map((m) => `${m[1]}${m[2]}${m[3]}`)
+    .join(',');
   // Extra alerts link the "Extra metrics" dashboard, where each extra metric has its panel.
   const extra = new Set(o.extraMetrics.flatMap((d) => (d.alerts ?? []).map((a) => a.name)));
   // The notifications show the summary, not the labels: with aggregateBy it names the cluster (or
@@ -113,10 +140,13 @@ export function ruleContext(o: ResolvedOpsOptions): RuleContext {
     c,
     v: HUMANIZE,
     sel,
+    rec: (name) => (recMatchers ? `${name}{${recMatchers}}` : name),
     ratio: (by, part, total, w) =>
       `(sum by (${by}) (rate(${part}[${w}])) or 0 * sum by (${by}) (rate(${total}[${w}])))\n/\nsum by (${by}) (rate(${total}[${w}]))`,
     enough: (by, total, w = '5m') =>
       `\nand on (${by})\nsum by (${by}) (rate(${total}[${w}])) > ${t.minRequestRate}`,
+    events: (series, by, w) =>
+      `sum by (${by}) (\n  (${series} unless max_over_time(${series}[${FIRST_SEEN_MEMORY}] offset ${w}))\n  or\n  increase(${series}[${w}])\n)`,
     quantile: (q, name, by, w = '5m', matchers) =>
       `histogram_quantile(${q}, sum by (${by}, le) (rate(${c.m(`${name}_bucket`, matchers)}[${w}])))`,
     alert,

@@ -86,7 +86,7 @@ export function httpRules(x: RuleContext): {
     { record: rec.errRatio('5m'), expr: x.ratio(job, errors, total, '5m') },
     ...long.map((w) => ({
       record: rec.errRatio(w),
-      expr: `sum_over_time(${rec.errRate}[${w}])\n/\nsum_over_time(${rec.reqRate}[${w}])`,
+      expr: `sum_over_time(${x.rec(rec.errRate)}[${w}])\n/\nsum_over_time(${x.rec(rec.reqRate)}[${w}])`,
     })),
     { record: rec.timedRate, expr: `sum by (${job}) (rate(${c.m(`${hist}_count`)}[5m]))` },
     { record: rec.fastRate, expr: `sum by (${job}) (rate(${c.m(`${hist}_bucket`, le)}[5m]))` },
@@ -96,7 +96,7 @@ export function httpRules(x: RuleContext): {
     },
     ...long.map((w) => ({
       record: rec.slowRatio(w),
-      expr: `1 - (\n  sum_over_time(${rec.fastRate}[${w}])\n  /\n  sum_over_time(${rec.timedRate}[${w}])\n)`,
+      expr: `1 - (\n  sum_over_time(${x.rec(rec.fastRate)}[${w}])\n  /\n  sum_over_time(${x.rec(rec.timedRate)}[${w}])\n)`,
     })),
   ];
 
@@ -105,7 +105,7 @@ export function httpRules(x: RuleContext): {
       'HighErrorRate',
       'errorRatio',
       'percent',
-      (th) => `${rec.errRatio('5m')} > ${th}${x.enough(job, total)}`,
+      (th) => `${x.rec(rec.errRatio('5m'))} > ${th}${x.enough(job, total)}`,
       'High 5xx error ratio on {{ $labels.job }}',
       (th) =>
         `${v.percent} of requests to {{ $labels.job }} answered 5xx over the last 5m (threshold ${th}).`,
@@ -114,7 +114,7 @@ export function httpRules(x: RuleContext): {
       'HighLatency',
       'latencyP95',
       'duration',
-      (th) => `${rec.latency('p95')} > ${th}${x.enough(job, total)}`,
+      (th) => `${x.rec(rec.latency('p95'))} > ${th}${x.enough(job, total)}`,
       'High p95 latency on {{ $labels.job }}',
       (th) =>
         `p95 request duration of {{ $labels.job }} is ${v.duration} over the last 5m (threshold ${th}).`,
@@ -152,8 +152,8 @@ export function httpRules(x: RuleContext): {
     });
   };
   const sloAlerts = [
-    ...burn('AvailabilityBudgetBurn', rec.errRatio, o.sloTarget, 'availability'),
-    ...burn('LatencyBudgetBurn', rec.slowRatio, o.latencySlo.target, 'latency'),
+    ...burn('AvailabilityBudgetBurn', (w) => x.rec(rec.errRatio(w)), o.sloTarget, 'availability'),
+    ...burn('LatencyBudgetBurn', (w) => x.rec(rec.slowRatio(w)), o.latencySlo.target, 'latency'),
   ];
   return { http, slo, service, sloAlerts };
 }

@@ -57,7 +57,7 @@ export function serviceRules(x: RuleContext): { resources: RecordingRule[]; serv
           'DatabasePoolSaturation',
           'dbPool',
           'percent',
-          (th) => `${rec} > ${th}`,
+          (th) => `${x.rec(rec)} > ${th}`,
           'Database pool {{ $labels.pool }} on {{ $labels.instance }} is nearly exhausted',
           (th) =>
             `${v.percent} of the connections of pool {{ $labels.pool }} on {{ $labels.instance }} are in use (threshold ${th}).`,
@@ -98,7 +98,7 @@ export function serviceRules(x: RuleContext): { resources: RecordingRule[]; serv
           'AuthFailureSpike',
           'warning',
           o.for.authFailures,
-          `sum by (${c.by(auth)}) (increase(${c.m(auth)}[5m])) > ${t.authFailures}`,
+          `${x.events(c.m(auth), c.by(auth), '5m')} > ${t.authFailures}`,
           'Authentication failures spiking on {{ $labels.job }}',
           `${v.number} failed authentication attempts on {{ $labels.job }} in the last 5m (threshold ${t.authFailures}).`,
         ),

@@ -1,3 +1,4 @@
+import { resolveCauses, withAftermath } from './causes.js';
 import { parseDuration } from './options.js';
 import { ruleContext } from './rule-context.js';
 import { scaleWindows } from './rule-helpers.js';
@@ -29,7 +30,7 @@ export function buildRuleGroups(o: ResolvedOpsOptions): RuleGroup[] {
   const service = serviceRules(x);
   const bots = botRules(x);
   const deps = dependencyRules(x);
-  const groups: RuleGroup[] = [
+  const built: RuleGroup[] = [
     { name: 'deia.recording.http', rules: http.http },
     { name: 'deia.recording.slo', rules: http.slo },
     { name: 'deia.recording.resources', rules: [...deps.resources, ...service.resources, ...bots.resources] },
@@ -44,7 +45,9 @@ export function buildRuleGroups(o: ResolvedOpsOptions): RuleGroup[] {
     { name: 'deia.alerts.host', rules: hostRules(x) },
     { name: 'deia.alerts.extra', rules: extraRules(x) },
   ].filter((g) => g.rules.length > 0);
-  if (o.windowScale === 1) return groups;
+  // Symptoms of a known cause stay quiet while their window still reads a resolved cause (causes.ts).
+  const settled = withAftermath(o, built, resolveCauses(o, built));
+  if (o.windowScale === 1) return settled;
   const scale = (expr: string) => scaleWindows(expr, o.windowScale, parseDuration(o.windowFloor));
-  return groups.map((g) => ({ ...g, rules: g.rules.map((r) => ({ ...r, expr: scale(r.expr) })) }));
+  return settled.map((g) => ({ ...g, rules: g.rules.map((r) => ({ ...r, expr: scale(r.expr) })) }));
 }

@@ -48,8 +48,8 @@ export interface OpsThresholds {
   /** Queued tasks, critical. @default 40 */
   queueBacklogCritical: number;
   /**
-   * Median dispatch latency in seconds; must be a bucket bound of `bot_dispatch_latency_seconds`
-   * (the guides' 2 s sits inside the (1, 2.5] bucket and could never be seen). @default 2.5
+   * Median dispatch latency in seconds, the operations guide's 2 s; must be a bucket bound of
+   * `bot_dispatch_latency_seconds` (between two bounds the median is interpolated). @default 2
    */
   dispatchLatencyP50: number;
   /** p95 message processing duration in seconds. @default 0.5 */
@@ -181,11 +181,12 @@ export interface OpsOptions {
   /**
    * Rules and panels for series the SDK has no helper for (the application must record them):
    * `auth` (`auth_failures_total`: AuthFailureSpike), `websocket` (`websocket_connections`,
-   * `websocket_disconnect_total`: WebSocketDisconnectSpike) and `botResources` (`bot_cpu_usage_ratio`,
-   * `bot_memory_bytes` panels). Off by default so nothing reads a series that is never written.
-   * @default { auth: false, websocket: false, botResources: false }
+   * `websocket_disconnect_total`: WebSocketDisconnectSpike), `botResources` (`bot_cpu_usage_ratio`,
+   * `bot_memory_bytes` panels) and `uploads` (`file_upload_rejected_total`: the rejected-uploads
+   * panel). Off by default so nothing reads a series that is never written.
+   * @default { auth: false, websocket: false, botResources: false, uploads: false }
    */
-  optional?: { auth?: boolean; websocket?: boolean; botResources?: boolean };
+  optional?: { auth?: boolean; websocket?: boolean; botResources?: boolean; uploads?: boolean };
   /**
    * Regular expression of the `dependency` label values that are LLM backends with their own
    * alerts (OllamaErrorRate, OllamaLatencyHigh on `llm_request_*`): the generic dependency alerts
@@ -254,6 +255,13 @@ export interface OpsOptions {
      * severity or one for all. The root route uses the warning value. @default { critical: '1m', warning: '5m', info: '30m' }
      */
     groupInterval?: string | { critical?: string; warning?: string; info?: string };
+    /**
+     * How much longer than the `for:` difference a symptom with a known cause (docs/alerts.md,
+     * "One incident, one page") waits before its first notification, so that a cause whose
+     * condition starts a little later still fires first and inhibits it. Symptom routes get
+     * `group_wait` = max(groupWait, cause's for: - symptom's for: + symptomWait). @default '30s'
+     */
+    symptomWait?: string;
   };
   /** Grafana dashboards and provisioning. */
   grafana?: {
@@ -305,7 +313,7 @@ export interface ResolvedOpsOptions {
   windowScale: number;
   windowFloor: string;
   checks: { database: string; cache: string };
-  optional: { auth: boolean; websocket: boolean; botResources: boolean };
+  optional: { auth: boolean; websocket: boolean; botResources: boolean; uploads: boolean };
   llmDependencies: string;
   llmPricePer1kTokens: { prompt: number; completion: number } | undefined;
   nodeExporter: { enabled: boolean; job: string; targets: string[] };
@@ -327,6 +335,7 @@ export interface ResolvedOpsOptions {
     repeatInterval: { critical: string; warning: string; info: string };
     groupWait: { critical: string; warning: string; info: string };
     groupInterval: { critical: string; warning: string; info: string };
+    symptomWait: string;
   };
   grafana: {
     prometheusUrl: string;

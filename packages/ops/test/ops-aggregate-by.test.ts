@@ -22,7 +22,7 @@ const promtool = (args: string[], files: Record<string, string>) => runPromtool(
 /** Every rule family on: node_exporter, the opt-in series and extra metrics of every alert kind. */
 const EVERYTHING: OpsOptions = {
   nodeExporter: { enabled: true },
-  optional: { auth: true, websocket: true, botResources: true },
+  optional: { auth: true, websocket: true, botResources: true, uploads: true },
   extraMetrics: EXTRA,
 };
 

@@ -124,9 +124,9 @@ describe('a real Alertmanager with the generated config (webhook mode)', () => {
     const hookPort = (hook.address() as AddressInfo).port;
     writeFileSync(
       join(dir, 'webhook.yml'),
-      generateOps({ alertmanager: { webhookUrl: `http://127.0.0.1:${hookPort}/hook` } }).files[
-        'alertmanager/alertmanager.yml'
-      ] as string,
+      // symptomWait 1s: HighErrorRate (a symptom) keeps the critical group_wait of 10s.
+      generateOps({ alertmanager: { webhookUrl: `http://127.0.0.1:${hookPort}/hook`, symptomWait: '1s' } })
+        .files['alertmanager/alertmanager.yml'] as string,
     );
     const port = await freePort();
     // Debian names the binary prometheus-alertmanager; upstream tarballs name it alertmanager.
@@ -233,6 +233,15 @@ describe('a real Alertmanager with the generated config (webhook mode)', () => {
       { alertname: 'AvailabilityBudgetBurn', severity: 'critical', job: 'checkout' },
       { alertname: 'HighErrorRate', severity: 'critical', job: 'checkout' },
       { alertname: 'HighErrorRate', severity: 'critical', job: 'other' },
+      // Causes: a database outage explains the job's errors and backlog (job-wide, any instance);
+      // a cache outage (warning) silences the warnings it explains, never a critical page.
+      { alertname: 'DatabaseDown', severity: 'critical', job: 'db', instance: 'd:8000', check: 'database' },
+      { alertname: 'HighErrorRate', severity: 'critical', job: 'db' },
+      { alertname: 'QueueBacklog', severity: 'critical', job: 'db', queue: 'messages' },
+      { alertname: 'QueueBacklog', severity: 'critical', job: 'db2', queue: 'messages' },
+      { alertname: 'CacheDown', severity: 'warning', job: 'cache', instance: 'e:8000', check: 'redis' },
+      { alertname: 'HighLatency', severity: 'critical', job: 'cache' },
+      { alertname: 'CacheHitRatioLow', severity: 'info', job: 'cache', cache: 'sessions' },
     ];
     for (const labels of objects) {
       const args = Object.entries({ job: 'deia-bot-controller', ...labels }).map(([k, v]) => `${k}=${v}`);
@@ -266,8 +275,14 @@ describe('a real Alertmanager with the generated config (webhook mode)', () => {
     };
     const expected = [
       'BotCrashLoop/warning/deia-bot-controller/demo-1',
+      'CacheHitRatioLow/info/cache/',
       'HighErrorRate/critical/checkout/',
+      'HighErrorRate/critical/db/',
       'HighErrorRate/warning/deia-bot-controller/', // from the first batch
+      // slow Ollama (llama3 critical, mistral warning) explains the backlog of the same job
+      'QueueBacklog/critical/db/messages',
+      'QueueBacklog/critical/deia-bot-controller/messages',
+      'QueueBacklog/warning/deia-bot-controller/embeddings',
     ];
     let got: string[] = [];
     for (let i = 0; i < 50; i++) {

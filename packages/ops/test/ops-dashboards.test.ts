@@ -107,7 +107,8 @@ function alertsWithoutPanel(options: OpsOptions, specs?: DashboardSpec[]): strin
   );
   const missing: string[] = [];
   for (const rule of alertRules(output.groups)) {
-    const reads = selectors(rule.expr, recorded);
+    // ALERTS: the aftermath clause of symptoms reads their causes' alerts, not a series to plot.
+    const reads = selectors(rule.expr, recorded).filter((s) => s.name !== 'ALERTS');
     const home = ALERT_DASHBOARDS[rule.alert];
     const found = panels.some((p) => (home === undefined || p.dashboard === home) && covers(p.reads, reads));
     if (!found)
@@ -126,7 +127,7 @@ const OPTION_SETS: Array<[string, OpsOptions]> = [
     {
       prefix: 'deia_',
       nodeExporter: { enabled: true },
-      optional: { auth: true, websocket: true, botResources: true },
+      optional: { auth: true, websocket: true, botResources: true, uploads: true },
       grafana: { clusterVariable: true, url: 'https://grafana.example.com' },
     },
   ],

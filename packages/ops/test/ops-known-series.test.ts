@@ -73,9 +73,9 @@ describe('a bot whose first start fails before the first scrape', () => {
     expect(firesAt(values)).toBe(true);
   });
 
-  it('is missed without register: the counter is born at 1 (why register exists)', async () => {
+  it('pages BotStartErrors without register too: the counter is born at 1, and the rule counts a new series whole', async () => {
     const values = await scrapes(false);
     expect(values).toBe('_ 1x10');
-    expect(firesAt(values)).toBe(false);
+    expect(firesAt(values)).toBe(true);
   });
 });

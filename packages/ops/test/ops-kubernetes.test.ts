@@ -79,7 +79,7 @@ const VARIANTS: Array<[string, OpsOptions]> = [
     {
       job: 'bots',
       prefix: 'deia_',
-      optional: { auth: true, websocket: true, botResources: true },
+      optional: { auth: true, websocket: true, botResources: true, uploads: true },
       nodeExporter: { enabled: true },
       grafana: { url: 'https://grafana.example.com', clusterVariable: true },
       kubernetes: {
@@ -235,10 +235,12 @@ const groupsOf = (files: Record<string, string>) =>
   }>;
 
 describe('the PrometheusRule groups', () => {
-  it('are the rules.yml groups, scoped to the namespace, every alert labelled with it', () => {
+  it('are the rules.yml groups with namespace kept like an aggregateBy label, scoped to the namespace, every alert labelled with it', () => {
     const k8s = groupsOf(generateKubernetes({ kubernetes: { namespace: 'prod' } }).files);
     const files = parse(
-      generateOps({ selector: `job="${JOB}",namespace="prod"` }).files['prometheus/rules.yml'] as string,
+      generateOps({ selector: `job="${JOB}",namespace="prod"`, aggregateBy: ['namespace'] }).files[
+        'prometheus/rules.yml'
+      ] as string,
     ).groups as typeof k8s;
     expect(k8s.map((g) => g.name)).toEqual(files.map((g) => g.name));
     for (const [i, g] of k8s.entries()) {
@@ -248,9 +250,14 @@ describe('the PrometheusRule groups', () => {
         ),
       );
     }
-    // Not scoped: exactly rules.yml (no namespace to label the alerts with).
+    // Not scoped: rules.yml by namespace (no namespace to label the alerts with).
     const unscoped = groupsOf(generateKubernetes({ kubernetes: { scopeRulesToNamespace: false } }).files);
-    expect(unscoped).toEqual(parse(generateOps().files['prometheus/rules.yml'] as string).groups);
+    expect(unscoped).toEqual(
+      parse(generateOps({ aggregateBy: ['namespace'] }).files['prometheus/rules.yml'] as string).groups,
+    );
+    // aggregateBy given with namespace already: not twice.
+    const both = groupsOf(generateKubernetes({ aggregateBy: ['cluster', 'namespace'] }).files);
+    expect(JSON.stringify(both)).toContain('by (cluster, namespace, job)');
   });
 
   it.each(VARIANTS)('pass promtool check rules (%s)', (name, options) => {
@@ -325,7 +332,10 @@ describe('the PrometheusRule groups', () => {
                 expr: 'job:http_request_errors:ratio_rate5m',
                 eval_time: '20m',
                 exp_samples: [
-                  { labels: `job:http_request_errors:ratio_rate5m{job="${JOB}"}`, value: 0.2 / 2.2 },
+                  {
+                    labels: `job:http_request_errors:ratio_rate5m{job="${JOB}",namespace="prod"}`,
+                    value: 0.2 / 2.2,
+                  },
                 ],
               },
               {
@@ -346,6 +356,85 @@ describe('the PrometheusRule groups', () => {
     );
     const r = promtool(['test', 'rules', 'replicas.test.yml']);
     expect(r.out).toContain('SUCCESS');
+  });
+});
+
+describe('one job in two namespaces of one Prometheus', () => {
+  // Each namespace has its own PrometheusRule (same record names); one Prometheus evaluates both.
+  // prod answers no 5xx (no alert), staging 50% (pages). Without namespace in the recording
+  // rules both would write the same series (duplicate samples) and prod's alerts would read
+  // staging's ratio, labelled namespace="prod".
+  const target = (ns: string) =>
+    `job="${JOB}",namespace="${ns}",pod="p-${ns}",instance="10.0.${ns.length}.1:8000",method="GET",route="/api/bots"`;
+  const alerts = (ns: string, name: string, severities: string[]) =>
+    severities.map((severity) => ({
+      labels: `ALERTS{alertname="${name}",alertstate="firing",job="${JOB}",namespace="${ns}",severity="${severity}"}`,
+      value: 1,
+    }));
+
+  it('record one series per namespace and each namespace alerts on its own (promtool test rules)', () => {
+    for (const ns of ['prod', 'staging'])
+      writeFileSync(
+        join(dir, `ns-${ns}.rules.yml`),
+        stringify({ groups: groupsOf(generateKubernetes({ kubernetes: { namespace: ns } }).files) }),
+      );
+    writeFileSync(
+      join(dir, 'ns.test.yml'),
+      stringify({
+        rule_files: ['ns-prod.rules.yml', 'ns-staging.rules.yml'],
+        evaluation_interval: '1m',
+        tests: [
+          {
+            interval: '1m',
+            input_series: [
+              { series: `http_requests_total{${target('prod')},status="200"}`, values: '0+600x30' },
+              { series: `http_requests_total{${target('prod')},status="500"}`, values: '0x30' },
+              { series: `http_requests_total{${target('staging')},status="200"}`, values: '0+60x30' },
+              { series: `http_requests_total{${target('staging')},status="500"}`, values: '0+60x30' },
+            ],
+            promql_expr_test: [
+              {
+                expr: 'job:http_request_errors:ratio_rate5m',
+                eval_time: '20m',
+                exp_samples: [
+                  {
+                    labels: `job:http_request_errors:ratio_rate5m{job="${JOB}",namespace="prod"}`,
+                    value: 0,
+                  },
+                  {
+                    labels: `job:http_request_errors:ratio_rate5m{job="${JOB}",namespace="staging"}`,
+                    value: 0.5,
+                  },
+                ],
+              },
+              {
+                expr: 'count(job:http_request_errors:ratio_rate1h)',
+                eval_time: '20m',
+                exp_samples: [{ labels: '{}', value: 2 }],
+              },
+              {
+                expr: 'ALERTS{alertstate="firing",alertname=~"HighErrorRate|AvailabilityBudgetBurn"}',
+                eval_time: '20m',
+                exp_samples: [
+                  ...alerts('staging', 'HighErrorRate', ['warning', 'critical']),
+                  ...alerts('staging', 'AvailabilityBudgetBurn', ['warning', 'critical']),
+                ],
+              },
+            ],
+          },
+        ],
+      }),
+    );
+    const r = promtool(['test', 'rules', 'ns.test.yml']);
+    expect(r.out).not.toMatch(/duplicate sample/i);
+    expect(r.out).toContain('SUCCESS');
+  });
+
+  it('group notifications by namespace (one per namespace and alert)', () => {
+    const spec = generateKubernetes({ aggregateBy: ['cluster'] }).resources.find(
+      (r) => r.kind === 'AlertmanagerConfig',
+    )?.spec as { route: { groupBy: string[] } };
+    expect(spec.route.groupBy).toEqual(['alertname', 'job', 'severity', 'cluster', 'namespace']);
   });
 });
 
@@ -393,7 +482,8 @@ describe('credentials', () => {
   });
 
   it('a field the translation does not know is an error, not dropped', () => {
-    const o = resolveOpsOptions();
+    // What generateKubernetes resolves: namespace kept like an aggregateBy label, rules scoped to it.
+    const o = resolveOpsOptions({ aggregateBy: ['namespace'], selector: `job="${JOB}",namespace="default"` });
     const am = () => structuredClone(buildAlertmanagerConfig(o)) as unknown as AmConfig;
     const secrets = o.kubernetes.secrets;
     expect(toAlertmanagerConfigSpec(am(), secrets)).toEqual(

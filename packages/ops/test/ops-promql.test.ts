@@ -33,7 +33,7 @@ const CASES: Array<[string, OpsOptions]> = [
     {
       prefix: 'deia_',
       nodeExporter: { enabled: true },
-      optional: { auth: true, websocket: true, botResources: true },
+      optional: { auth: true, websocket: true, botResources: true, uploads: true },
       grafana: { clusterVariable: true, url: 'https://grafana.example.com' },
     },
   ],

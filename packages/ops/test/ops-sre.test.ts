@@ -123,8 +123,8 @@ describe('recording rules with the SDK label sets', () => {
 describe('thresholds a histogram can see', () => {
   it.each([
     [
-      { thresholds: { dispatchLatencyP50: 2 } },
-      /dispatchLatencyP50 \(2\) is not a bucket bound of bot_dispatch_latency_seconds/,
+      { thresholds: { dispatchLatencyP50: 1.5 } },
+      /dispatchLatencyP50 \(1.5\) is not a bucket bound of bot_dispatch_latency_seconds/,
     ],
     [
       { thresholds: { latencyP95Critical: 1.5 } },
@@ -140,5 +140,6 @@ describe('thresholds a histogram can see', () => {
   it('accepts bounds (the defaults, and the last bound for the dispatch bucket ratio)', () => {
     expect(() => generateOps()).not.toThrow();
     expect(() => generateOps({ thresholds: { dispatchLatencyP50: 1 } })).not.toThrow();
+    expect(() => generateOps({ thresholds: { dispatchLatencyP50: 2.5 } })).not.toThrow();
   });
 });

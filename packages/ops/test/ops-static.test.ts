@@ -42,7 +42,7 @@ const references = promqlReferences;
 const exprsIn = (value: unknown) => dashboardExprs(value);
 
 async function allowedSeries(prefix: string, nodeExporter: boolean, recorded: string[]) {
-  const allowed = new Set<string>(['up', ...recorded]);
+  const allowed = new Set<string>(['up', 'ALERTS', ...recorded]);
   const suffixes = (name: string, type: string) =>
     type === 'histogram' ? [`${name}_bucket`, `${name}_sum`, `${name}_count`] : [name];
   for (const d of CATALOG) for (const n of suffixes(prefix + d.name, d.type)) allowed.add(n);
@@ -51,7 +51,17 @@ async function allowedSeries(prefix: string, nodeExporter: boolean, recorded: st
   for (const m of await reg.getMetricsAsJSON())
     for (const n of suffixes(m.name, m.type as unknown as string)) allowed.add(n);
   if (nodeExporter)
-    for (const n of ['node_filesystem_avail_bytes', 'node_filesystem_size_bytes']) allowed.add(n);
+    // node_exporter's documented series the rules and the host panels read.
+    for (const n of [
+      'node_filesystem_avail_bytes',
+      'node_filesystem_size_bytes',
+      'node_cpu_seconds_total',
+      'node_memory_MemAvailable_bytes',
+      'node_memory_MemTotal_bytes',
+      'node_network_receive_bytes_total',
+      'node_network_transmit_bytes_total',
+    ])
+      allowed.add(n);
   return allowed;
 }
 
@@ -61,7 +71,12 @@ const allowedLabels = new Set([
   'le',
   'mountpoint',
   'fstype',
+  'mode',
   'device',
+  // ALERTS (the aftermath clause of symptom alerts)
+  'alertname',
+  'alertstate',
+  'severity',
   ...CATALOG.flatMap((d) => d.labelNames),
 ]);
 
@@ -73,7 +88,7 @@ describe('static cross-check of generated rules and dashboards against the catal
       {
         prefix: 'deia_',
         nodeExporter: { enabled: true },
-        optional: { auth: true, websocket: true, botResources: true },
+        optional: { auth: true, websocket: true, botResources: true, uploads: true },
       },
     ],
   ] as Array<[string, OpsOptions]>)('every referenced series exists (%s)', async (_, options) => {
@@ -140,7 +155,7 @@ describe('static cross-check of generated rules and dashboards against the catal
 /** Every rule the generator can emit: node_exporter and the opt-in series enabled. */
 const EVERYTHING: OpsOptions = {
   nodeExporter: { enabled: true },
-  optional: { auth: true, websocket: true, botResources: true },
+  optional: { auth: true, websocket: true, botResources: true, uploads: true },
 };
 
 describe('runbooks', () => {
@@ -247,14 +262,17 @@ describe('dashboards', () => {
         }
         const exprs = dashboardExprs(d);
         for (const expr of exprs) {
-          const nodeExporter = expr.includes('node_filesystem');
+          // node_exporter is its own job (only $cluster applies).
+          const nodeExporter = /\bnode_/.test(expr);
           // Every selector of the expression carries the variables (job-level aggregates: no instance).
           for (const [, name, matchers] of expr.matchAll(/([a-zA-Z_:][\w:]*)\{([^}]*)\}/g)) {
             const where = `${name}{${matchers}} in ${file}: ${expr}`;
             if (cluster) expect(matchers, where).toContain('cluster=~"$cluster"');
             if (nodeExporter) continue;
             expect(matchers, where).toContain('job=~"$job"');
-            if (!/^job(_\w+)?:/.test(name ?? '')) expect(matchers, where).toContain('instance=~"$instance"');
+            // Job-level aggregates and the incident marks (job-wide alerts have no instance): no $instance.
+            if (!/^job(_\w+)?:/.test(name ?? '') && name !== 'ALERTS')
+              expect(matchers, where).toContain('instance=~"$instance"');
           }
         }
         const ids = (d.panels as Array<{ id: number }>).map((p) => p.id);

@@ -8,6 +8,8 @@ export interface TestAlertmanager {
   readonly process: ProcessHandle;
   /** Alerts Alertmanager currently holds, as `name(state)`, for failure messages. */
   describeAlerts(): Promise<string>;
+  /** Alerts Alertmanager currently holds: name, severity, and whether an inhibit rule mutes it. */
+  alerts(): Promise<Array<{ alertname: string; severity: string; inhibited: boolean }>>;
 }
 
 export async function startAlertmanager(options: {
@@ -33,9 +35,23 @@ export async function startAlertmanager(options: {
       { timeoutMs: 30_000, intervalMs: 200, diagnose: () => child.tail() },
     ),
   );
+  const list = async () => {
+    const { body } = await http(`${url}/api/v2/alerts`, { timeoutMs: 3_000 });
+    return JSON.parse(body) as Array<{
+      labels: Record<string, string>;
+      status: { state: string; inhibitedBy?: string[] };
+    }>;
+  };
   return {
     url,
     process: child,
+    async alerts() {
+      return (await list()).map((a) => ({
+        alertname: a.labels.alertname ?? '',
+        severity: a.labels.severity ?? '',
+        inhibited: (a.status.inhibitedBy?.length ?? 0) > 0,
+      }));
+    },
     async describeAlerts() {
       const { body } = await http(`${url}/api/v2/alerts`, { timeoutMs: 3_000 });
       const alerts = JSON.parse(body) as Array<{
@@ -43,7 +59,8 @@ export async function startAlertmanager(options: {
         status: { state: string; inhibitedBy?: string[] };
       }>;
       const lines = alerts.map(
-        (a) => `${a.labels.alertname}(${a.status.state}${a.status.inhibitedBy?.length ? ' inhibited' : ''})`,
+        (a) =>
+          `${a.labels.alertname}/${a.labels.severity ?? '-'}(${a.status.state}${a.status.inhibitedBy?.length ? ' inhibited' : ''})`,
       );
       return `alertmanager alerts: ${lines.join(', ') || '(none)'}`;
     },

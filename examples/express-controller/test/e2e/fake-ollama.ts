@@ -9,6 +9,8 @@ export interface FakeOllama {
   readonly url: string;
   /** When true every /api/* answers 500 with an Ollama-style `{ error }` body. */
   setFailing(failing: boolean): void;
+  /** Share of /api/* calls answered 500, spread evenly (0.5: every other call). */
+  setFailureRatio(ratio: number): void;
   /** Delay before each answer, in milliseconds. */
   setDelayMs(ms: number): void;
   /** Requests seen, by path. */
@@ -29,7 +31,15 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 }
 
 export async function startFakeOllama(): Promise<FakeOllama> {
-  let failing = false;
+  let failureRatio = 0;
+  let owed = 0;
+  /** Deterministic: a failure each time the accumulated ratio reaches a whole call. */
+  const nextFails = () => {
+    owed += failureRatio;
+    if (owed < 1 - 1e-9) return false;
+    owed -= 1;
+    return true;
+  };
   let delayMs = 0;
   const counts: Record<string, number> = {};
   const server: Server = createServer(async (req, res) => {
@@ -47,7 +57,7 @@ export async function startFakeOllama(): Promise<FakeOllama> {
       res.end('Ollama is running');
       return;
     }
-    if (failing) {
+    if (nextFails()) {
       json(res, 500, { error: 'fake ollama: injected failure' });
       return;
     }
@@ -115,7 +125,12 @@ export async function startFakeOllama(): Promise<FakeOllama> {
   return {
     url: `http://127.0.0.1:${port}`,
     setFailing: (value) => {
-      failing = value;
+      failureRatio = value ? 1 : 0;
+      owed = 0;
+    },
+    setFailureRatio: (ratio) => {
+      failureRatio = Math.min(1, Math.max(0, ratio));
+      owed = 0;
     },
     setDelayMs: (ms) => {
       delayMs = ms;

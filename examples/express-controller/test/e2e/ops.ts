@@ -47,8 +47,9 @@ export function writeTestOps(options: TestOpsOptions): TestOpsFiles {
       alertmanagers: [options.alertmanagerTarget],
     },
     // Notify within a second of a change; the default repeat intervals (>= 1h) never repeat
-    // during the test.
-    alertmanager: { webhookUrl: options.webhookUrl, groupWait: '1s', groupInterval: '1s' },
+    // during the test. Symptoms wait for their causes by the scaled for: difference plus 5s (the
+    // cause's and the symptom's conditions start a few evaluations apart).
+    alertmanager: { webhookUrl: options.webhookUrl, groupWait: '1s', groupInterval: '1s', symptomWait: '5s' },
     ...options.generatorOptions,
   });
   let prometheusConfig: string | undefined;

@@ -21,6 +21,7 @@ import { type TestOpsFiles, writeTestOps } from './ops.js';
 import { findBinary, freePort, onEmergencyExit } from './processes.js';
 import { startPrometheus, type TestPrometheus } from './prometheus.js';
 import { startRedis, type TestRedis } from './redis.js';
+import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 import { http, waitFor } from './wait.js';
 import { startWebhookRecorder, type WebhookRecorder } from './webhook.js';
 
@@ -32,13 +33,14 @@ const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:
  * Each fault and the alert that must reach the webhook: the generated rule names, severities and
  * receivers (`alertmanager.webhookUrl` keeps the receiver names critical/warning/info). Where a
  * warning and a critical rule share a name, the fault is big enough for the critical one, which
- * inhibits the warning (inhibit rule: same alertname, job, instance and object labels). A 5xx burst
- * pages through the availability budget burn, which silences HighErrorRate (one incident, one
- * page); a failing or slow Ollama is one alert (Ollama*), not also Dependency* on the same calls.
+ * inhibits the warning (inhibit rule: same alertname, job, instance and object labels). One
+ * incident, one page: the cause pages and its symptoms (the HTTP errors, the budget burn) are
+ * inhibited (packages/ops causes.ts); a failing or slow Ollama is one alert (Ollama*), not also
+ * Dependency* on the same calls.
  */
 const EXPECTED = {
   cacheDown: { alertname: 'CacheDown', severity: 'warning', receiver: 'warning' },
-  errorBudget: { alertname: 'AvailabilityBudgetBurn', severity: 'critical', receiver: 'critical' },
+  databaseDown: { alertname: 'DatabaseDown', severity: 'critical', receiver: 'critical' },
   ollamaLatency: { alertname: 'OllamaLatencyHigh', severity: 'critical', receiver: 'critical' },
   ollamaErrors: { alertname: 'OllamaErrorRate', severity: 'critical', receiver: 'critical' },
   crashLoop: { alertname: 'BotCrashLoop', severity: 'critical', receiver: 'critical' },
@@ -55,11 +57,17 @@ const RECORDING_RULES_WITH_TRAFFIC = [
 
 const FIRE_TIMEOUT_MS = 60_000;
 const RESOLVE_TIMEOUT_MS = 75_000;
-/**
- * A budget-burn page resolves when its slower pair clears too: the 30m short window of the
- * 6x-over-6h pair, 90 s at TIME_SCALE 20, plus evaluation and notification.
- */
-const BURN_RESOLVE_TIMEOUT_MS = 150_000;
+/** Symptoms of a database outage (needed by the requests, the queue and the dispatches). */
+const DATABASE_SYMPTOMS = [
+  'HighErrorRate',
+  'AvailabilityBudgetBurn',
+  'QueueBacklog',
+  'BotDispatchSlow',
+  'HighLatency',
+  'LatencyBudgetBurn',
+];
+/** Symptoms of an LLM failure that must stay inhibited (visible in Alertmanager, never sent). */
+const LLM_SYMPTOMS = ['HighErrorRate', 'AvailabilityBudgetBurn'];
 
 /** Appended to a skipped suite's title so the report says why. */
 const skipReason = (missing: boolean, what: string) =>
@@ -82,6 +90,8 @@ export function describeAlertingEndToEnd(example: string): void {
     let ops: TestOpsFiles;
     let controllerPort: number;
     let controller: TestController | undefined;
+    /** Between the controller and PostgreSQL: the database outage cuts it. */
+    let database: TcpProxy | undefined;
     const started = (): TestController => {
       if (controller === undefined) throw new Error('the controller did not start (see beforeAll)');
       return controller;
@@ -209,6 +219,37 @@ export function describeAlertingEndToEnd(example: string): void {
         );
       }
 
+      /** Names of the alerts the webhook received firing since `since` (critical only: the pages). */
+      const notifiedSince = (since: number, severity?: string) =>
+        [
+          ...new Set(
+            webhook.received
+              .filter(
+                (a) =>
+                  a.status === 'firing' &&
+                  a.receivedAt >= since &&
+                  (severity === undefined || a.labels.severity === severity),
+              )
+              .map((a) => a.labels.alertname ?? ''),
+          ),
+        ].sort();
+
+      /** Waits until one of `names` is held by Alertmanager, then checks that each one held is inhibited. */
+      async function expectInhibited(names: readonly string[]): Promise<void> {
+        const held = await waitFor(
+          `one of ${names.join(', ')} in Alertmanager`,
+          async () => {
+            const alerts = (await alertmanager.alerts()).filter((a) => names.includes(a.alertname));
+            return alerts.length > 0 && alerts;
+          },
+          { timeoutMs: FIRE_TIMEOUT_MS, diagnose: () => alertmanager.describeAlerts() },
+        );
+        expect(
+          held.filter((a) => !a.inhibited).map((a) => `${a.alertname}/${a.severity}`),
+          'symptoms Alertmanager does not inhibit',
+        ).toEqual([]);
+      }
+
       /** Runs a fault scenario; on failure adds what the webhook, Prometheus and Alertmanager saw. */
       async function scenario(run: () => Promise<void>, cleanup: () => Promise<unknown>): Promise<void> {
         try {
@@ -222,11 +263,15 @@ export function describeAlertingEndToEnd(example: string): void {
       }
 
       beforeAll(async () => {
+        const target = new URL(DATABASE_URL);
+        database = await startTcpProxy(target.hostname, Number(target.port || 5432));
+        const throughProxy = new URL(DATABASE_URL);
+        throughProxy.host = database.address;
         controller = await startController({
           example,
           port: controllerPort,
           env: {
-            DATABASE_URL,
+            DATABASE_URL: throughProxy.toString(),
             DB_SCHEMA: schema,
             REDIS_URL: redis.url,
             OLLAMA_URL: ollama.url,
@@ -262,6 +307,7 @@ export function describeAlertingEndToEnd(example: string): void {
 
       afterAll(async () => {
         await traffic?.stop();
+        await database?.close();
       }, 30_000);
 
       it('Prometheus scrapes the controller and the recording rules have values', async () => {
@@ -301,6 +347,8 @@ export function describeAlertingEndToEnd(example: string): void {
             const recoveredAt = Date.now();
             await redis.restart();
             await expectResolved(EXPECTED.cacheDown, recoveredAt);
+            // One notification for the incident: no page, no other warning.
+            expect(notifiedSince(since)).toEqual(['CacheDown']);
           },
           async () => {
             if (redis.process.hasExited()) await redis.restart();
@@ -308,7 +356,7 @@ export function describeAlertingEndToEnd(example: string): void {
         );
       }, 180_000);
 
-      it('Ollama answering 500s fires the error-budget page and the Ollama error alert, which resolve when it answers again', async () => {
+      it('Ollama failing half of its calls pages once (OllamaErrorRate), the HTTP errors and the budget burn stay inhibited, all resolve when it recovers', async () => {
         const since = Date.now();
         // Messages are what reach Ollama: more of them on top of the background loop.
         const messages = startTraffic(
@@ -316,19 +364,29 @@ export function describeAlertingEndToEnd(example: string): void {
           { concurrency: 4, pauseMs: 20 },
         );
         const recover = async () => {
-          ollama.setFailing(false);
+          ollama.setFailureRatio(0);
           await messages.stop();
         };
         await scenario(async () => {
-          ollama.setFailing(true);
-          // Every call fails: a fast burn of the 99.5% availability budget (14.4x), and 25% of the
-          // LLM generate requests.
-          await expectFired(EXPECTED.errorBudget, since);
+          ollama.setFailureRatio(0.5);
           await expectFired(EXPECTED.ollamaErrors, since);
+          // The requests that needed the LLM fail too: HighErrorRate (and the budget burn) fire in
+          // Prometheus, and Alertmanager holds them inhibited by OllamaErrorRate.
+          await expectInhibited(LLM_SYMPTOMS);
           const recoveredAt = Date.now();
           await recover();
-          await expectResolved(EXPECTED.errorBudget, recoveredAt, BURN_RESOLVE_TIMEOUT_MS);
           await expectResolved(EXPECTED.ollamaErrors, recoveredAt);
+          // The symptoms end with their cause (their window still holds the errors: the
+          // aftermath clause keeps them quiet) instead of paging once the inhibition lifts.
+          await waitFor(
+            `critical ${LLM_SYMPTOMS.join(', ')} gone from Alertmanager`,
+            async () =>
+              !(await alertmanager.alerts()).some(
+                (a) => LLM_SYMPTOMS.includes(a.alertname) && a.severity === 'critical',
+              ),
+            { timeoutMs: RESOLVE_TIMEOUT_MS, diagnose: () => alertmanager.describeAlerts() },
+          );
+          expect(notifiedSince(since, 'critical')).toEqual(['OllamaErrorRate']);
         }, recover);
       }, 240_000);
 
@@ -362,6 +420,7 @@ export function describeAlertingEndToEnd(example: string): void {
           expect(inject.status, inject.body).toBeLessThan(300);
           await api(`/api/bot/${id}/start`, 'POST');
           await expectFired(EXPECTED.crashLoop, since);
+          expect(notifiedSince(since, 'critical')).toEqual(['BotCrashLoop']);
           const recoveredAt = Date.now();
           const cleared = await clear();
           expect(cleared.status, cleared.body).toBeLessThan(300);
@@ -397,6 +456,33 @@ export function describeAlertingEndToEnd(example: string): void {
         );
       }, 180_000);
 
+      it('a PostgreSQL outage pages once (DatabaseDown), its symptoms stay inhibited, all resolve when it returns', async () => {
+        const proxy = database;
+        if (proxy === undefined) throw new Error('no database proxy (see beforeAll)');
+        const since = Date.now();
+        const restore = async () => proxy.setDown(false);
+        await scenario(async () => {
+          proxy.setDown(true);
+          await expectFired(EXPECTED.databaseDown, since);
+          // Messages queue up and requests fail while the database is away: their alerts fire in
+          // Prometheus and Alertmanager holds them inhibited by DatabaseDown.
+          await expectInhibited(DATABASE_SYMPTOMS);
+          const recoveredAt = Date.now();
+          await restore();
+          await expectResolved(EXPECTED.databaseDown, recoveredAt);
+          await waitFor(
+            'the critical symptoms of the outage gone from Alertmanager',
+            // Pages only: the slow budget-burn ticket (warning) reports budget the outage really spent.
+            async () =>
+              !(await alertmanager.alerts()).some(
+                (a) => DATABASE_SYMPTOMS.includes(a.alertname) && a.severity === 'critical',
+              ),
+            { timeoutMs: RESOLVE_TIMEOUT_MS, diagnose: () => alertmanager.describeAlerts() },
+          );
+          expect(notifiedSince(since, 'critical')).toEqual(['DatabaseDown']);
+        }, restore);
+      }, 240_000);
+
       it("every series the example's committed ops/ reads has data after the traffic and faults above", async () => {
         // Rules and panels must not read series nothing writes (they would stay silent or "No data").
         const config = JSON.parse(
@@ -423,6 +509,7 @@ export function describeAlertingEndToEnd(example: string): void {
             const recoveredAt = Date.now();
             await started().restart();
             await expectResolved(EXPECTED.serviceDown, recoveredAt);
+            expect(notifiedSince(since, 'critical')).toEqual(['ServiceDown']);
           },
           async () => undefined,
         );

@@ -204,6 +204,20 @@ export function buildDashboard(spec: DashboardSpec, o: ResolvedOpsOptions): obje
         )
         .titleFormat('Deployed {{version}}')
         .step('1m'),
+    )
+    .annotation(
+      new AnnotationQueryBuilder()
+        .name('Incidents')
+        .datasource(DS)
+        .enable(true)
+        .iconColor('red')
+        // Pages, from Prometheus' own ALERTS series: job and cluster only (job-wide alerts have no
+        // instance, and the selector may name labels an alert does not keep).
+        .expr(
+          `ALERTS{${['alertstate="firing"', 'severity="critical"', 'job=~"$job"', ...cluster].join(',')}}`,
+        )
+        .titleFormat('{{alertname}}')
+        .step('1m'),
     );
   // Stable panel ids: written in the specs, so adding a panel or switching an option never renumbers
   // the others (links with `viewPanel=<id>` keep pointing at the same panel).

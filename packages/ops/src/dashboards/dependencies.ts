@@ -182,6 +182,20 @@ export function dependenciesDashboard(c: PanelContext): DashboardSpec {
                 },
               ] satisfies PanelSpec[])
             : []),
+          // Opt-in (options.optional.uploads): no series until the application records a reason.
+          ...(o.optional.uploads
+            ? ([
+                {
+                  id: 104,
+                  title: 'Rejected uploads per minute',
+                  kind: 'timeseries',
+                  unit: 'short',
+                  queries: [
+                    { expr: `${rate('file_upload_rejected_total', 'reason')} * 60`, legend: '{{reason}}' },
+                  ],
+                },
+              ] satisfies PanelSpec[])
+            : []),
           {
             id: 11,
             title: 'Rate-limited requests',
@@ -201,6 +215,7 @@ export function dependenciesDashboard(c: PanelContext): DashboardSpec {
   if (o.nodeExporter.enabled) {
     // node_exporter is its own job with its own instances: only `$cluster` applies to it.
     const cluster = o.grafana.clusterVariable ? 'cluster=~"$cluster",' : '';
+    const host = `${cluster}job="${o.nodeExporter.job}"`;
     const fs = `${cluster}job="${o.nodeExporter.job}",fstype!~"tmpfs|devtmpfs|overlay|squashfs|ramfs|nsfs|fuse.lxcfs"`;
     spec.rows.push({
       id: 12,
@@ -218,6 +233,47 @@ export function dependenciesDashboard(c: PanelContext): DashboardSpec {
             },
           ],
           thresholds: { warning: t.diskFreeWarning, critical: t.diskFreeCritical, lowerIsWorse: true },
+        },
+        // The guides' host panels, from node_exporter's documented series.
+        {
+          id: 120,
+          title: 'Host CPU busy',
+          kind: 'timeseries',
+          unit: 'percentunit',
+          queries: [
+            {
+              expr: `1 - avg by (instance) (rate(node_cpu_seconds_total{${host},mode="idle"}[$__rate_interval]))`,
+              legend: '{{instance}}',
+            },
+          ],
+        },
+        {
+          id: 121,
+          title: 'Host memory used',
+          kind: 'timeseries',
+          unit: 'percentunit',
+          queries: [
+            {
+              expr: `1 - node_memory_MemAvailable_bytes{${host}} / node_memory_MemTotal_bytes{${host}}`,
+              legend: '{{instance}}',
+            },
+          ],
+        },
+        {
+          id: 122,
+          title: 'Host network I/O',
+          kind: 'timeseries',
+          unit: 'Bps',
+          queries: [
+            {
+              expr: `sum by (instance) (rate(node_network_receive_bytes_total{${host},device!="lo"}[$__rate_interval]))`,
+              legend: '{{instance}} in',
+            },
+            {
+              expr: `sum by (instance) (rate(node_network_transmit_bytes_total{${host},device!="lo"}[$__rate_interval]))`,
+              legend: '{{instance}} out',
+            },
+          ],
         },
       ],
     });

@@ -1,0 +1,233 @@
+// The causal model (src/causes.ts): the table is well formed, Alertmanager gets one inhibit rule per
+// cause and a longer group_wait for symptoms, and the aftermath clause keeps a symptom quiet while
+// its window still holds a resolved cause's effects (promtool).
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { CAUSES, SETTLE } from '../src/causes.js';
+import { alertRules, generateOps, type OpsOptions } from '../src/index.js';
+import { ALERT_DASHBOARDS } from '../src/rule-helpers.js';
+import { runPromtool } from './promtool.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'deia-ops-causes-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const ALL: OpsOptions = {
+  nodeExporter: { enabled: true },
+  optional: { auth: true, websocket: true, botResources: true, uploads: true },
+};
+
+interface Inhibit {
+  source_matchers: string[];
+  target_matchers: string[];
+  equal: string[];
+}
+interface Route {
+  receiver: string;
+  matchers?: string[];
+  group_wait: string;
+  routes?: Route[];
+}
+const am = (o: OpsOptions = ALL) =>
+  parse(generateOps(o).files['alertmanager/alertmanager.yml'] as string) as {
+    route: Route & { group_by: string[]; routes: Route[] };
+    inhibit_rules: Inhibit[];
+  };
+
+describe('the causal model', () => {
+  it('names only alerts the generator writes', () => {
+    const known = new Set(alertRules(generateOps(ALL).groups).map((r) => r.alert));
+    for (const c of CAUSES) {
+      expect(known, c.cause).toContain(c.cause);
+      if (c.symptoms !== '*') for (const s of c.symptoms) expect(known, `${c.cause} -> ${s}`).toContain(s);
+    }
+    for (const s of Object.keys(SETTLE)) expect(Object.keys(ALERT_DASHBOARDS)).toContain(s);
+  });
+
+  it('lists causes before their symptoms: no cause is a symptom of a later one (no mutual silencing)', () => {
+    CAUSES.forEach((c, i) => {
+      for (const later of CAUSES.slice(i + 1))
+        if (later.symptoms !== '*')
+          expect(later.symptoms, `${later.cause} explains ${c.cause}`).not.toContain(c.cause);
+    });
+  });
+
+  it('inhibits each cause its symptoms within the job (and cluster), warnings only their own severity or lower', () => {
+    const rules = am().inhibit_rules;
+    const db = rules.find((r) => r.source_matchers.includes('alertname="DatabaseDown"'));
+    expect(db?.equal).toEqual(['job']);
+    const targets = db?.target_matchers[0] ?? '';
+    for (const s of ['HighErrorRate', 'AvailabilityBudgetBurn', 'QueueBacklog', 'BotDispatchSlow'])
+      expect(targets).toMatch(new RegExp(`[~|"]${s}[|"]`));
+    const cache = rules.find((r) => r.source_matchers.includes('alertname="CacheDown"'));
+    expect(cache?.target_matchers).toContain('severity=~"warning|info"');
+    const down = rules.find((r) => r.source_matchers.includes('alertname="ServiceDown"'));
+    expect(down?.equal).toEqual(['job', 'instance']);
+    expect(down?.target_matchers[0]).not.toMatch(/TargetMissing|ServiceDown/);
+    const ollama = rules.filter((r) => r.source_matchers.includes('alertname="OllamaErrorRate"'));
+    expect(ollama.map((r) => r.source_matchers[1])).toEqual(['severity="critical"', 'severity="warning"']);
+    for (const r of am({ ...ALL, aggregateBy: ['cluster'] }).inhibit_rules)
+      expect(r.equal).toContain('cluster');
+  });
+
+  it('holds symptoms back by the for: their causes need more, plus symptomWait', () => {
+    const critical = am().route.routes.find((r) => r.receiver === 'critical');
+    const waits = Object.fromEntries(
+      (critical?.routes ?? []).flatMap((r) =>
+        (/alertname=~"(.*)"/.exec(r.matchers?.[0] ?? '')?.[1] ?? '').split('|').map((a) => [a, r.group_wait]),
+      ),
+    );
+    // Same for: as its causes (2m): only the margin.
+    expect(waits.HighErrorRate).toBe('30s');
+    // Its cause DependencyLatencyHigh needs 5m, QueueBacklog 2m: 3m more plus the margin.
+    expect(waits.QueueBacklog).toBe('3m30s');
+    expect(waits.DatabaseDown).toBeUndefined();
+    expect(waits.ServiceDown).toBeUndefined();
+    // DatabaseDown needs 30s, BotCrashLoop fires at once. A missing target or a dead instance
+    // explains everything but makes nothing fire: they hold nothing back.
+    expect(waits.BotCrashLoop).toBe('1m');
+    expect(waits.HostDiskSpaceLow).toBeUndefined();
+    // A budget burn silences HighErrorRate but is no earlier cause: the warning does not wait 10m
+    // for the 15m ticket.
+    const warning = am().route.routes.find((r) => r.receiver === 'warning');
+    expect(JSON.stringify(warning?.routes ?? [])).not.toContain('HighErrorRate');
+  });
+
+  it('takes symptomWait from the options (a duration)', () => {
+    const critical = am({ ...ALL, alertmanager: { symptomWait: '1m' } }).route.routes.find(
+      (r) => r.receiver === 'critical',
+    );
+    expect(critical?.routes?.find((r) => r.matchers?.[0]?.includes('HighErrorRate'))?.group_wait).toBe('1m');
+    expect(() => generateOps({ alertmanager: { symptomWait: 'soon' } })).toThrow(/alertmanager\.symptomWait/);
+  });
+
+  it('routes a held-back symptom to its severity receiver (amtool config routes test)', () => {
+    const file = join(dir, 'am.yml');
+    writeFileSync(file, generateOps(ALL).files['alertmanager/alertmanager.yml'] as string);
+    for (const [severity, receiver] of [
+      ['critical', 'critical'],
+      ['warning', 'warning'],
+    ]) {
+      const r = spawnSync(
+        'amtool',
+        [
+          'config',
+          'routes',
+          'test',
+          `--config.file=${file}`,
+          'alertname=QueueBacklog',
+          `severity=${severity}`,
+        ],
+        { encoding: 'utf8', timeout: 30_000 },
+      );
+      expect(r.stdout.trim()).toBe(receiver);
+    }
+  });
+});
+
+describe('the aftermath clause (promtool)', () => {
+  // 1m steps; 1 req/s, 10% answered 5xx. The database is down from 0 to 9m: DatabaseDown fires at
+  // 1m and resolves at 10m. A rule evaluated before the cause's rule in the same cycle sees the
+  // cause one evaluation late, so the symptom may still fire at 10m (never notified: Alertmanager
+  // inhibited it until the cause resolved, and it resolves before the next flush).
+  const JOB = 'deia-bot-controller';
+  const l = (status: string) =>
+    `http_requests_total{job="${JOB}",instance="app:8000",method="GET",route="/api/bots",status="${status}"}`;
+  const db = `health_check_up{job="${JOB}",instance="app:8000",check="database"}`;
+  const alerts = (name: string, severity = 'critical') =>
+    `ALERTS{alertname="${name}",alertstate="firing",job="${JOB}",severity="${severity}"}`;
+  const at = (minutes: number[], firing: boolean) =>
+    minutes.map((m) => ({
+      expr: `ALERTS{alertname="HighErrorRate",alertstate="firing",severity="critical"}`,
+      eval_time: `${m}m`,
+      exp_samples: firing ? [{ labels: alerts('HighErrorRate'), value: 1 }] : [],
+    }));
+
+  it('a symptom fires with its cause, goes quiet when the cause resolves, and pages only if it outlasts its window', () => {
+    const { files } = generateOps({});
+    const tests = {
+      rule_files: ['rules.yml'],
+      evaluation_interval: '1m',
+      tests: [
+        {
+          name: 'errors outlast the outage by 10m: quiet for the 5m window after it, then a page of its own',
+          interval: '1m',
+          input_series: [
+            { series: l('500'), values: '0+6x30' },
+            { series: l('200'), values: '0+54x30' },
+            { series: db, values: '0x9 1x20' },
+          ],
+          promql_expr_test: [
+            {
+              expr: `ALERTS{alertname="DatabaseDown",alertstate="firing"}`,
+              eval_time: '5m',
+              exp_samples: [
+                {
+                  labels: `ALERTS{alertname="DatabaseDown",alertstate="firing",check="database",instance="app:8000",job="${JOB}",severity="critical"}`,
+                  value: 1,
+                },
+              ],
+            },
+            ...at([5, 9], true),
+            ...at([11, 12, 13, 14], false),
+            ...at([20, 25], true),
+          ],
+        },
+        {
+          name: 'errors end with the outage: no page after recovery',
+          interval: '1m',
+          input_series: [
+            { series: l('500'), values: '0+6x9 54x20' },
+            { series: l('200'), values: '0+54x30' },
+            { series: db, values: '0x9 1x20' },
+          ],
+          promql_expr_test: [...at([5, 9], true), ...at([11, 12, 13, 14, 15, 16, 18, 20, 25], false)],
+        },
+        {
+          name: 'without a cause the symptom pages as before',
+          interval: '1m',
+          input_series: [
+            { series: l('500'), values: '0+6x30' },
+            { series: l('200'), values: '0+54x30' },
+            { series: db, values: '1x30' },
+          ],
+          promql_expr_test: at([5, 11, 20], true),
+        },
+      ],
+    };
+    const r = runPromtool(dir, ['test', 'rules', 'tests.yml'], {
+      files: { 'rules.yml': files['prometheus/rules.yml'] as string, 'tests.yml': stringify(tests) },
+    });
+    expect(r.out).toContain('SUCCESS');
+    expect(r.status).toBe(0);
+  });
+});
+
+describe('incident annotations', () => {
+  it('every dashboard marks the pages (critical ALERTS of the job, cluster when it has $cluster)', () => {
+    const files = generateOps({ grafana: { clusterVariable: true } }).files;
+    const dashboards = Object.entries(files).filter(([f]) => f.startsWith('grafana/dashboards/'));
+    expect(dashboards.length).toBeGreaterThan(3);
+    for (const [file, text] of dashboards) {
+      const list = (JSON.parse(text) as { annotations: { list: Array<{ name: string; expr?: string }> } })
+        .annotations.list;
+      expect(list.find((a) => a.name === 'Incidents')?.expr, file).toBe(
+        'ALERTS{alertstate="firing",severity="critical",job=~"$job",cluster=~"$cluster"}',
+      );
+    }
+  });
+});
+
+describe('rejected uploads', () => {
+  it('have a panel with optional.uploads only (no series exists until the application records one)', () => {
+    const reads = (o: OpsOptions) =>
+      (generateOps(o).files['grafana/dashboards/dependencies.json'] as string).includes(
+        'file_upload_rejected_total',
+      );
+    expect(reads({})).toBe(false);
+    expect(reads({ optional: { uploads: true } })).toBe(true);
+  });
+});
