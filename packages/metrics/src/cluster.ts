@@ -2,7 +2,8 @@ import cluster, { type Worker } from 'node:cluster';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { loadPromClient } from './client.js';
 import { DeiaMetricsError } from './errors.js';
-import { type MetricJson, renderExposition, scrapeResponse, TEXT_CONTENT_TYPE } from './exposition.js';
+import { type MetricJson, renderExposition, TEXT_CONTENT_TYPE } from './exposition.js';
+import { createScraper, DEFAULT_SCRAPE_LIMITS } from './scrape.js';
 import type { ClusterRegistryClass, PromClientModule, RegistryLike as Registry } from './types.js';
 
 const warn = (message: string) => process.emitWarning(message, 'DeiaMetricsWarning');
@@ -128,6 +129,11 @@ export interface ClusterAggregatorOptions {
   client?: PromClientModule;
   /** How long to wait for every worker's answer before the scrape fails. @default 5000 */
   timeoutMs?: number;
+  /**
+   * Scrapes `handle` renders at once; more are answered 503 with `Retry-After: 1`.
+   * @default 2
+   */
+  maxInFlight?: number;
 }
 
 /** What `createClusterAggregator()` returns: a `metricsSource`, and a ready request handler. */
@@ -140,8 +146,10 @@ export interface ClusterAggregator {
   readonly contentType: string;
   /**
    * A `node:http` request handler for `/metrics`: OpenMetrics 1.0.0 or text 0.0.4 as `Accept`
-   * prefers, gzipped when accepted and at least 4 KiB, 405 for methods other than GET/HEAD, 500
-   * (and a `DeiaMetricsWarning`) when a worker fails or does not answer in time.
+   * prefers, gzipped when accepted and at least 4 KiB, rendered in slices that yield to the event
+   * loop; 405 for methods other than GET/HEAD, 500 (and a `DeiaMetricsWarning`) when a worker fails
+   * or does not answer within `timeoutMs`, 503 beyond `maxInFlight` scrapes at once or when
+   * rendering takes longer than `timeoutMs` again.
    */
   handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
 }
@@ -165,6 +173,13 @@ export function createClusterAggregator(
     throw new DeiaMetricsError(
       'DEIA_METRICS_OPTIONS',
       'createClusterAggregator: timeoutMs must be a number > 0.',
+    );
+  }
+  const maxInFlight = options.maxInFlight ?? DEFAULT_SCRAPE_LIMITS.maxInFlight;
+  if (!(Number.isInteger(maxInFlight) && maxInFlight >= 1)) {
+    throw new DeiaMetricsError(
+      'DEIA_METRICS_OPTIONS',
+      'createClusterAggregator: maxInFlight must be an integer >= 1.',
     );
   }
   if (!cluster.isPrimary) {
@@ -224,16 +239,17 @@ export function createClusterAggregator(
     return aggregated;
   };
 
+  // The workers have `timeoutMs` to answer; rendering the aggregate gets as long again.
+  const scrape = createScraper({ ...DEFAULT_SCRAPE_LIMITS, maxInFlight, timeoutMs: 2 * timeoutMs }, (err) =>
+    warn(`@deia/metrics: the cluster's /metrics answered 503: ${err.message}`),
+  );
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('Method Not Allowed\n');
       return;
     }
     try {
-      const r = await scrapeResponse(
-        { metrics, contentType: TEXT_CONTENT_TYPE, getMetricsAsJSON },
-        req.headers,
-      );
+      const r = await scrape({ metrics, contentType: TEXT_CONTENT_TYPE, getMetricsAsJSON }, req.headers);
       res.writeHead(r.statusCode, r.headers).end(req.method === 'HEAD' ? undefined : r.body);
     } catch (err) {
       warn(
