@@ -4,8 +4,8 @@ import { createGzip, type Gzip } from 'node:zlib';
 /**
  * The body of one scrape, written in slices: the renderer checks `due()` between series and
  * awaits `pause()` when the slice's time is spent, so the event loop serves requests between
- * slices. Each slice's text becomes one Buffer chunk (and, once the body is large enough and the
- * scraper accepts gzip, is fed to a gzip stream on libuv's thread pool while rendering goes on).
+ * slices. Text is encoded into Buffers as it comes; when the scraper accepts gzip, full chunks are
+ * fed to a gzip stream on libuv's thread pool while rendering goes on.
  */
 
 /** Bodies smaller than this are sent uncompressed: below it gzip saves too few bytes for its CPU. */
@@ -28,8 +28,14 @@ export interface WriterLimits {
   readonly timeoutMs: number;
 }
 
+/** Size of the chunks a gzipped body is written in (each goes to the gzip stream when full). */
+const CHUNK_BYTES = 256 * 1024;
+
 export class SlicedWriter {
-  private text = '';
+  // Text is encoded into Buffers as it is written: no string grows beyond one series' lines, so
+  // nothing is left for the garbage collector to copy or flatten across slices.
+  private buf: Buffer;
+  private used = 0;
   private readonly chunks: Buffer[] = [];
   private bytes = 0;
   private gz: Gzip | undefined;
@@ -41,40 +47,40 @@ export class SlicedWriter {
     private readonly limits: WriterLimits,
     /** Compress once the body reaches `GZIP_MIN_BYTES` (the scraper accepts gzip). */
     private readonly gzip: boolean,
+    /** The expected size of an uncompressed body (the last one's), to allocate it at once. */
+    sizeHint = 0,
   ) {
+    this.buf = Buffer.allocUnsafe(gzip ? CHUNK_BYTES : Math.max(CHUNK_BYTES, Math.ceil(sizeHint * 1.1)));
     this.sliceEnd = performance.now() + limits.sliceMs;
   }
 
   write(s: string): void {
-    this.text += s;
+    const max = s.length * 3; // UTF-8 bytes per UTF-16 unit, at most
+    if (this.used + max > this.buf.length) this.grow(max);
+    this.used += this.buf.write(s, this.used);
   }
 
-  /** True when this slice's time is spent: the caller should `await pause()`. */
-  due(): boolean {
-    return performance.now() >= this.sliceEnd;
-  }
-
-  /** Ends the slice: flushes its text, lets the event loop run, and checks the deadline. */
-  async pause(): Promise<void> {
-    this.flush();
-    await nextTurn();
-    if (this.zipError) throw this.zipError;
-    const now = performance.now();
-    if (now > this.limits.deadline) throw new ScrapeTimeoutError(this.limits.timeoutMs);
-    this.sliceEnd = now + this.limits.sliceMs;
-  }
-
-  private flush(): void {
-    if (this.text === '') return;
-    const b = Buffer.from(this.text, 'utf8');
-    this.text = '';
-    this.bytes += b.length;
-    if (this.gz) {
-      this.gz.write(b);
+  private grow(max: number): void {
+    if (!this.gzip) {
+      // one body: a larger buffer (the size hint makes this rare)
+      const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.used + max));
+      this.buf.copy(next, 0, 0, this.used);
+      this.buf = next;
       return;
     }
-    this.chunks.push(b);
-    if (this.gzip && this.bytes >= GZIP_MIN_BYTES) {
+    this.push(this.buf.subarray(0, this.used));
+    this.buf = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, max));
+    this.used = 0;
+  }
+
+  private push(chunk: Buffer): void {
+    this.bytes += chunk.length;
+    if (this.gz) {
+      this.gz.write(chunk);
+      return;
+    }
+    this.chunks.push(chunk);
+    if (this.bytes >= GZIP_MIN_BYTES) {
       const gz = createGzip({ level: 6 });
       gz.on('data', (c: Buffer) => this.zipped.push(c));
       gz.on('error', (err) => {
@@ -86,22 +92,33 @@ export class SlicedWriter {
     }
   }
 
+  /** True when this slice's time is spent: the caller should `await pause()`. */
+  due(): boolean {
+    return performance.now() >= this.sliceEnd;
+  }
+
+  /** Ends the slice: lets the event loop run, and checks the deadline. */
+  async pause(): Promise<void> {
+    await nextTurn();
+    if (this.zipError) throw this.zipError;
+    const now = performance.now();
+    if (now > this.limits.deadline) throw new ScrapeTimeoutError(this.limits.timeoutMs);
+    this.sliceEnd = now + this.limits.sliceMs;
+  }
+
   /** Stops writing: drops what was rendered and ends the gzip stream, if any. */
   abort(): void {
-    this.text = '';
     this.chunks.length = 0;
+    this.used = 0;
     this.gz?.destroy();
   }
 
   /** The whole body: gzipped (`gzipped: true`) when compression started, else the plain bytes. */
   async finish(): Promise<{ body: Buffer; gzipped: boolean }> {
-    this.flush();
+    if (!this.gzip) return { body: this.buf.subarray(0, this.used), gzipped: false };
+    if (this.used > 0) this.push(this.buf.subarray(0, this.used));
     const gz = this.gz;
-    if (gz === undefined) {
-      const body = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks);
-      this.chunks.length = 0;
-      return { body, gzipped: false };
-    }
+    if (gz === undefined) return { body: Buffer.concat(this.chunks), gzipped: false };
     await new Promise<void>((resolve, reject) => {
       if (this.zipError) {
         reject(this.zipError);

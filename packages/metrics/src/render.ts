@@ -122,6 +122,8 @@ export async function renderRegistry(
 ): Promise<void> {
   const defaults = await defaultLabelsOf(registry);
   const collected = await Promise.all(registry.getMetricsAsArray().map(collect));
+  // the collectors ran (prom-client's default metrics read /proc): a turn for the app
+  if (w.due()) await w.pause();
   const families: Family[] = collected.map((c) =>
     c.kind === 'counter'
       ? { kind: 'counter', m: c.m, snap: c.m.snapshot(c.inner) }
@@ -130,6 +132,7 @@ export async function renderRegistry(
         : c,
   );
   collected.length = 0;
+  if (w.due()) await w.pause();
   for (let i = 0; i < families.length; i++) {
     if (i > 0 && !om) w.write('\n');
     const f = families[i] as Family;

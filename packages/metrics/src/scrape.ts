@@ -49,6 +49,7 @@ export function createScraper(
   onTimeout: (err: Error) => void,
 ): (source: MetricsSource, headers: HttpRequestInfo['headers']) => Promise<HttpResponse> {
   let inFlight = 0;
+  const last = { bytes: 0 }; // the size of the last plain body, to allocate the next at once
   return async (source, headers) => {
     if (inFlight >= limits.maxInFlight) {
       return unavailable(`too many concurrent scrapes (limit ${limits.maxInFlight}); try again later\n`);
@@ -60,11 +61,16 @@ export function createScraper(
       timer = setTimeout(() => resolve(undefined), limits.timeoutMs);
       timer.unref();
     });
-    const work = scrapeResponse(source, headers, {
-      sliceMs: limits.sliceMs,
-      deadline: started + limits.timeoutMs,
-      timeoutMs: limits.timeoutMs,
-    });
+    const work = scrapeResponse(
+      source,
+      headers,
+      {
+        sliceMs: limits.sliceMs,
+        deadline: started + limits.timeoutMs,
+        timeoutMs: limits.timeoutMs,
+      },
+      last,
+    );
     try {
       const r = await Promise.race([work, late]);
       if (r !== undefined) return r;
@@ -92,8 +98,9 @@ export async function scrapeResponse(
   source: MetricsSource,
   headers: HttpRequestInfo['headers'],
   limits: ConstructorParameters<typeof SlicedWriter>[0],
+  last: { bytes: number } = { bytes: 0 },
 ): Promise<HttpResponse> {
-  const w = new SlicedWriter(limits, acceptsGzip(headers['accept-encoding']));
+  const w = new SlicedWriter(limits, acceptsGzip(headers['accept-encoding']), last.bytes);
   let contentType: string;
   try {
     if (isRenderableRegistry(source) || typeof source.getMetricsAsJSON === 'function') {
@@ -106,6 +113,7 @@ export async function scrapeResponse(
       contentType = source.contentType;
     }
     const { body, gzipped } = await w.finish();
+    if (!gzipped) last.bytes = body.length;
     const out: Record<string, string> = {
       'content-type': contentType,
       'cache-control': 'no-store',
