@@ -26,7 +26,7 @@ const quick = process.argv.includes('--quick');
 const SETS = (arg('sets') ?? (quick ? '1000' : '100,1000,10000,100000')).split(',').map(Number);
 const FRAMEWORKS = (arg('frameworks') ?? 'express,fastify').split(',') as Framework[];
 const ELD_SETS = Number(arg('eld-sets') ?? (quick ? 0 : 10_000));
-const QUICK_LIMIT = 1.5;
+const QUICK_LIMIT = Number(arg('limit') ?? 1.5);
 const roundsFor = (sets: number) =>
   Number(arg('rounds') ?? (quick ? 5 : sets <= 1000 ? 15 : sets <= 10_000 ? 7 : 2));
 
