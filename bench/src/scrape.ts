@@ -23,8 +23,15 @@ import { quantile, type Spread, spread } from './stats.js';
 
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
 const quick = process.argv.includes('--quick');
-const SETS = (arg('sets') ?? (quick ? '1000' : '100,1000,10000,100000')).split(',').map(Number);
-const FRAMEWORKS = (arg('frameworks') ?? 'express,fastify').split(',') as Framework[];
+const SETS = (arg('sets') ?? (quick ? '1000' : '100,1000,10000,100000'))
+  .split(',')
+  .filter(Boolean)
+  .map(Number);
+const FRAMEWORKS = (arg('frameworks') ?? 'express,fastify').split(',').filter(Boolean) as Framework[];
+const CLUSTER_SETS = (arg('cluster-sets') ?? (quick ? '' : '1000,10000'))
+  .split(',')
+  .filter(Boolean)
+  .map(Number);
 const ELD_SETS = Number(arg('eld-sets') ?? (quick ? 0 : 10_000));
 const QUICK_LIMIT = Number(arg('limit') ?? 1.5);
 const roundsFor = (sets: number) =>
@@ -47,15 +54,13 @@ interface Child {
   stop(): void;
 }
 
-async function start(framework: Framework, kind: Kind, sets: number): Promise<Child> {
-  const child: ChildProcess = fork(
-    new URL('./scrape-child.ts', import.meta.url).pathname,
-    [framework, kind, String(sets)],
-    {
-      execArgv: ['--import', 'tsx', '--expose-gc', '--max-old-space-size=4096'],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    },
-  );
+async function start(framework: Framework | 'cluster', kind: Kind, sets: number): Promise<Child> {
+  const file = framework === 'cluster' ? './scrape-cluster-child.ts' : './scrape-child.ts';
+  const args = framework === 'cluster' ? [kind, String(sets)] : [framework, kind, String(sets)];
+  const child: ChildProcess = fork(new URL(file, import.meta.url).pathname, args, {
+    execArgv: ['--import', 'tsx', '--expose-gc', '--max-old-space-size=4096'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const next = <T extends FromChild['type']>(type: T) =>
     new Promise<Extract<FromChild, { type: T }>>((resolve, reject) => {
       const exit = (code: number | null) => reject(new Error(`${kind} ${framework} child exited (${code})`));
@@ -80,7 +85,14 @@ async function start(framework: Framework, kind: Kind, sets: number): Promise<Ch
       return p;
     },
     post: (m) => child.send(m),
-    stop: () => child.kill(),
+    stop: () => {
+      try {
+        child.send({ type: 'stop' } satisfies ToChild);
+      } catch {
+        // gone already
+      }
+      setTimeout(() => child.kill(), 2000).unref();
+    },
   };
 }
 
@@ -207,6 +219,12 @@ const kb = (b: number) => (b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(1)} MB` : `
 async function main(): Promise<void> {
   const failures: string[] = [];
   const cpuRows: string[] = [];
+  const clusterRows: string[] = [];
+  // each row as soon as it is measured (stderr), the tables at the end (stdout)
+  const progress = (rows: string[], row: string) => {
+    console.error(row);
+    rows.push(row);
+  };
   const heapRows: string[] = [];
   const eldRows: string[] = [];
   const growth = new Map<string, Map<number, number>>();
@@ -226,7 +244,8 @@ async function main(): Promise<void> {
       try {
         const results = await pairs(deia, floor, roundsFor(sets));
         for (const r of results) {
-          cpuRows.push(
+          progress(
+            cpuRows,
             `| ${framework} | ${sets.toLocaleString('en')} | ${r.combo} | ${iqr(r.deia, ms)} | ${iqr(r.floor, ms)} | **${iqr(r.ratio)}** | ${kb(r.deiaBytes)} / ${kb(r.floorBytes)} |`,
           );
           if (r.ratio.median > QUICK_LIMIT)
@@ -245,7 +264,8 @@ async function main(): Promise<void> {
           const fB = per(floor.heapFilled, base.floor.filled);
           const dA = per(after.deia, base.deia.scraped);
           const fA = per(after.floor, base.floor.scraped);
-          heapRows.push(
+          progress(
+            heapRows,
             `| ${framework} | ${sets.toLocaleString('en')} | ${dB.toFixed(0)} / ${fB.toFixed(0)} (${f2(dB / fB)}x) | ${dA.toFixed(0)} / ${fA.toFixed(0)} (**${f2(dA / fA)}x**) |`,
           );
         }
@@ -256,7 +276,8 @@ async function main(): Promise<void> {
           ] as const) {
             const idle = await eventLoop(c, 3000, false);
             const busy = await eventLoop(c, 8000, true);
-            eldRows.push(
+            progress(
+              eldRows,
               `| ${framework} | ${name} | **${ms(busy.cpuP99)}** / ${ms(busy.cpuMax)} (${busy.clock}) | ${ms(idle.eld)} | ${ms(busy.eld)} | ${ms(busy.eld - idle.eld)} | ${ms(idle.ping)} | ${ms(busy.ping)} |`,
             );
           }
@@ -265,6 +286,21 @@ async function main(): Promise<void> {
         deia.stop();
         floor.stop();
       }
+    }
+  }
+  for (const sets of CLUSTER_SETS) {
+    const deia = await start('cluster', 'deia', sets);
+    const floor = await start('cluster', 'floor', sets);
+    try {
+      for (const r of await pairs(deia, floor, roundsFor(sets))) {
+        progress(
+          clusterRows,
+          `| ${sets.toLocaleString('en')} | ${r.combo} | ${iqr(r.deia, ms)} | ${iqr(r.floor, ms)} | **${iqr(r.ratio)}** | ${kb(r.deiaBytes)} / ${kb(r.floorBytes)} |`,
+        );
+      }
+    } finally {
+      deia.stop();
+      floor.stop();
     }
   }
   agent.destroy();
@@ -309,6 +345,14 @@ async function main(): Promise<void> {
     );
     console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
     console.log(eldRows.join('\n'));
+  }
+  if (clusterRows.length > 0) {
+    console.log('\n### Cluster mode: primary + 2 workers, CPU of all three per scrape\n');
+    console.log(
+      '| label sets (per worker) | format asked | deia ms | floor4 ms | deia / floor4 | body deia / floor4 |',
+    );
+    console.log('| ---: | --- | ---: | ---: | ---: | ---: |');
+    console.log(clusterRows.join('\n'));
   }
   if (quick && failures.length > 0) {
     console.error(
