@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { createHttpObserver, type HttpObserver } from '../src/adapter.js';
 import { renderExposition } from '../src/exposition.js';
 import { type HttpLabels, type HttpStore, httpStoreOf } from '../src/http-series.js';
-import { createMetrics, type Metrics } from '../src/index.js';
+import { createClusterAggregator, createMetrics, type Metrics } from '../src/index.js';
 
 const OM = 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5';
 const TEXT = 'text/plain;version=0.0.4';
@@ -251,6 +251,7 @@ describe('/metrics limits', () => {
     expect(() =>
       createHttpObserver({ metrics: m, metricsTimeoutMs: 5, metricsPath: false }, () => '/x'),
     ).toThrow(/metricsTimeoutMs is set but metricsPath is false/);
+    expect(() => createClusterAggregator({ maxInFlight: 0 })).toThrow(/maxInFlight must be an integer >= 1/);
   });
 });
 
