@@ -117,8 +117,9 @@ function floorServer(): Server {
     return { headers, body: await gzipAsync(text) };
   };
   return createServer((req, res) => {
-    void handle(String(req.headers['accept-encoding'] ?? '')).then((r) =>
-      res.writeHead(200, r.headers).end(r.body),
+    handle(String(req.headers['accept-encoding'] ?? '')).then(
+      (r) => res.writeHead(200, r.headers).end(r.body),
+      (err: unknown) => res.writeHead(500).end(String(err)), // prom-client's 5 s wait for its workers
     );
   });
 }
