@@ -164,9 +164,18 @@ export interface DefaultLabels {
   readonly key: string;
   /** Name -> its rendered pair (`service="api"`), in the registry's order. */
   readonly pairs: ReadonlyMap<string, string>;
+  /** Name -> value, unescaped (what `getMetricsAsJSON()` would put in the label objects). */
+  readonly values: Readonly<Record<string, string>>;
 }
 
-export const NO_DEFAULT_LABELS: DefaultLabels = { key: '', pairs: new Map() };
+export const NO_DEFAULT_LABELS: DefaultLabels = { key: '', pairs: new Map(), values: {} };
+
+/** Default labels from their values (a cluster worker sends them once per registry). */
+export function defaultLabelsFrom(values: Readonly<Record<string, string>>): DefaultLabels {
+  const pairs = new Map<string, string>();
+  for (const [k, v] of Object.entries(values)) pairs.set(k, `${k}="${escapeLabel(v)}"`);
+  return pairs.size === 0 ? NO_DEFAULT_LABELS : { key: [...pairs.values()].join(','), pairs, values };
+}
 
 /**
  * The labels of a sample with the default labels applied, without braces (`a="x",service="api"`),

@@ -56,14 +56,14 @@ const LABEL_PAIR = /([A-Za-z_:][A-Za-z0-9_:]*)="((?:[^"\\]|\\.)*)"/g;
  */
 export async function defaultLabelsOf(registry: RenderableRegistry): Promise<DefaultLabels> {
   if (registry.getSingleMetric(PROBE) !== undefined) return NO_DEFAULT_LABELS;
-  const values = () => ({
+  const sample = () => ({
     name: PROBE,
     help: 'probe',
     type: 'gauge',
     aggregator: 'omit',
     values: [{ value: 0, labels: {} }],
   });
-  const probe = { name: PROBE, help: 'probe', type: 'gauge', aggregator: 'omit', get: values, reset() {} };
+  const probe = { name: PROBE, help: 'probe', type: 'gauge', aggregator: 'omit', get: sample, reset() {} };
   let text: Promise<string>;
   registry.registerMetric(probe);
   try {
@@ -75,8 +75,12 @@ export async function defaultLabelsOf(registry: RenderableRegistry): Promise<Def
   if (line === undefined) return NO_DEFAULT_LABELS;
   const key = line.slice(PROBE.length + 1, line.lastIndexOf('}'));
   const pairs = new Map<string, string>();
-  for (const m of key.matchAll(LABEL_PAIR)) pairs.set(m[1] as string, m[0]);
-  return pairs.size === 0 ? NO_DEFAULT_LABELS : { key, pairs };
+  const values: Record<string, string> = {};
+  for (const m of key.matchAll(LABEL_PAIR)) {
+    pairs.set(m[1] as string, m[0]);
+    values[m[1] as string] = (m[2] as string).replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
+  }
+  return pairs.size === 0 ? NO_DEFAULT_LABELS : { key, pairs, values };
 }
 
 type Collected =
@@ -146,17 +150,18 @@ export async function renderRegistry(
 }
 
 /**
- * Writes metrics already in `getMetricsAsJSON()` form (default labels applied), e.g. a cluster
- * primary's aggregate, yielding between slices.
+ * Writes metrics in `getMetricsAsJSON()` form, e.g. a cluster primary's aggregate, applying
+ * `defaults` (none when the labels already carry them), yielding between slices.
  */
 export async function renderJson(
   metrics: readonly MetricJson[],
   om: boolean,
   w: SlicedWriter,
+  defaults: DefaultLabels = NO_DEFAULT_LABELS,
 ): Promise<void> {
   for (let i = 0; i < metrics.length; i++) {
     if (i > 0 && !om) w.write('\n');
-    await renderFamily(metrics[i] as MetricJson, undefined, om, NO_DEFAULT_LABELS, w);
+    await renderFamily(metrics[i] as MetricJson, undefined, om, defaults, w);
     if (w.due()) await w.pause();
   }
   if (om) w.write('# EOF\n');
@@ -182,4 +187,26 @@ async function renderFamily(
     w.write(`${name}${body === '' ? '' : `{${body}}`} ${num(value)}${om ? exemplarText(v.exemplar) : ''}\n`);
     if (i % 64 === 63 && w.due()) await w.pause();
   }
+}
+
+/**
+ * What a cluster worker sends for one registry: its metrics as each metric's `get()` returns them
+ * (no default labels on every sample, no copies) and its default labels once; a registry the
+ * renderer cannot read sends `getMetricsAsJSON()` (default labels applied) and no `defaults`.
+ */
+export async function collectForCluster(
+  registry: RenderableRegistry | { getMetricsAsJSON(): Promise<unknown> },
+): Promise<{ metrics: MetricJson[]; defaults?: Record<string, string> }> {
+  if (!isRenderableRegistry(registry)) {
+    return {
+      metrics: (await (
+        registry as { getMetricsAsJSON(): Promise<unknown> }
+      ).getMetricsAsJSON()) as MetricJson[],
+    };
+  }
+  const d = await defaultLabelsOf(registry);
+  const metrics = await Promise.all(
+    registry.getMetricsAsArray().map((m) => (m as { get(): Promise<MetricJson> | MetricJson }).get()),
+  );
+  return { metrics, defaults: { ...d.values } };
 }

@@ -1,3 +1,4 @@
+import type { DefaultLabels } from './exposition.js';
 import {
   acceptsGzip,
   type MetricJson,
@@ -7,6 +8,14 @@ import {
 } from './exposition.js';
 import type { HttpRequestInfo, HttpResponse, MetricsSource } from './http-options.js';
 import { isRenderableRegistry, renderJson, renderRegistry } from './render.js';
+
+/** A source that hands the renderer its metrics and the default labels to apply (the cluster primary). */
+export interface AggregatedSource extends MetricsSource {
+  aggregated(): Promise<{ json: MetricJson[]; defaults: DefaultLabels }>;
+}
+const isAggregated = (s: MetricsSource): s is AggregatedSource =>
+  typeof (s as Partial<AggregatedSource>).aggregated === 'function';
+
 import { ScrapeTimeoutError, SlicedWriter } from './render-writer.js';
 
 /**
@@ -103,10 +112,17 @@ export async function scrapeResponse(
   const w = new SlicedWriter(limits, acceptsGzip(headers['accept-encoding']), last.bytes);
   let contentType: string;
   try {
-    if (isRenderableRegistry(source) || typeof source.getMetricsAsJSON === 'function') {
+    if (
+      isRenderableRegistry(source) ||
+      isAggregated(source) ||
+      typeof source.getMetricsAsJSON === 'function'
+    ) {
       const om = negotiateFormat(headers.accept) === 'openmetrics';
       if (isRenderableRegistry(source)) await renderRegistry(source, om, w);
-      else await renderJson((await source.getMetricsAsJSON?.()) as MetricJson[], om, w);
+      else if (isAggregated(source)) {
+        const { json, defaults } = await source.aggregated();
+        await renderJson(json, om, w, defaults);
+      } else await renderJson((await source.getMetricsAsJSON?.()) as MetricJson[], om, w);
       contentType = om ? OPENMETRICS_CONTENT_TYPE : TEXT_CONTENT_TYPE;
     } else {
       w.write(await source.metrics());
