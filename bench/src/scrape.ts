@@ -1,138 +1,370 @@
 /**
- * Scrape cost: `pnpm --filter @deia/bench bench:scrape`. 200 routes x 5 status codes recorded by
- * the HTTP core (through a real node:http server), then 50 sequential scrapes per variant
- * (median CPU time): a hand-written prom-client floor with the same series (a counter and three
- * histograms per label set, rendered by prom-client), and the DEIA endpoint in both formats,
- * gzipped or not, and with fewer size buckets. Then gzip's CPU against the bytes it saves, per
- * body size. Results are printed as markdown (see docs/benchmarks.md, "Scrape cost").
+ * Scrape cost against the hand-written floor, side by side in one run:
+ * `pnpm --filter @deia/bench bench:scrape [--sets=100,1000,10000,100000] [--frameworks=express,fastify]
+ * [--rounds=N] [--eld-sets=10000] [--quick]`.
+ *
+ * Each (framework, label sets) pair runs two child processes (scrape-child.ts): the README's
+ * configuration (`createMetrics({ defaultLabels })` + the adapter, series recorded from real
+ * requests) and "floor4" (hand-written prom-client: the same four HTTP families and buckets,
+ * default metrics, the same negotiation and gzip). Per scrape, the child's own CPU time (user +
+ * system, gzip's thread-pool work included) is read before and after; scrapes are paired (deia,
+ * floor; the order alternates) for each of the four Accept/encoding combinations, and every pair
+ * gives a ratio. Reported: median and IQR of the ratios and of the CPU ms, growth, heap per label
+ * set (what the sets beyond a 100-set child of the same kind add) before and after scraping, and the event-loop delay
+ * of each child (and the latency of requests to /ping) while the runner scrapes back to back.
+ *
+ * `--quick` (run by `pnpm test`): 1,000 sets, both frameworks, all four combinations, 5 pairs each;
+ * exits 1 when a median ratio is above 1.5 (a regression, not noise: the bar is 1.0).
  */
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { gzipSync } from 'node:zlib';
-import { createMetrics, HTTP_LATENCY_BUCKETS, SIZE_BUCKETS } from '@deia/metrics';
-import { createHttpObserver } from '@deia/metrics/adapter';
-import * as client from 'prom-client';
+import { type ChildProcess, fork } from 'node:child_process';
+import { Agent, request } from 'node:http';
+import type { Framework, FromChild, Kind, ToChild } from './scrape-child.js';
+import { quantile, type Spread, spread } from './stats.js';
 
-const ROUTES = 200;
-const STATUSES = [200, 201, 400, 404, 500];
-const SCRAPES = 50;
+const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+const quick = process.argv.includes('--quick');
+const SETS = (arg('sets') ?? (quick ? '1000' : '100,1000,10000,100000'))
+  .split(',')
+  .filter(Boolean)
+  .map(Number);
+const FRAMEWORKS = (arg('frameworks') ?? 'express,fastify').split(',').filter(Boolean) as Framework[];
+const CLUSTER_SETS = (arg('cluster-sets') ?? (quick ? '' : '1000,10000'))
+  .split(',')
+  .filter(Boolean)
+  .map(Number);
+const ELD_SETS = Number(arg('eld-sets') ?? (quick ? 0 : 10_000));
+const BASE_SETS = 100;
+const QUICK_LIMIT = Number(arg('limit') ?? 1.5);
+const roundsFor = (sets: number) =>
+  Number(arg('rounds') ?? (quick ? 5 : sets <= 1000 ? 15 : sets <= 10_000 ? 7 : 2));
+
 const OM = 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5';
+const COMBOS = [
+  { name: 'text', accept: 'text/plain;version=0.0.4', encoding: 'identity' },
+  { name: 'OpenMetrics', accept: OM, encoding: 'identity' },
+  { name: 'text + gzip', accept: 'text/plain;version=0.0.4', encoding: 'gzip' },
+  { name: 'OpenMetrics + gzip', accept: OM, encoding: 'gzip' },
+] as const;
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] as number;
-};
-
-// CPU time of this process per scrape (user + system, gzip's thread-pool work included): on a
-// shared host it moves far less with other load than wall time does.
-async function time(fn: () => Promise<number>): Promise<{ ms: number; bytes: number }> {
-  for (let i = 0; i < 3; i++) await fn(); // warm-up
-  const ms: number[] = [];
-  let bytes = 0;
-  for (let i = 0; i < SCRAPES; i++) {
-    const t = process.cpuUsage();
-    bytes = await fn();
-    const d = process.cpuUsage(t);
-    ms.push((d.user + d.system) / 1000);
-  }
-  return { ms: median(ms), bytes };
+interface Child {
+  port: number;
+  heapEmpty: number;
+  heapFilled: number;
+  ask<T extends FromChild['type']>(m: ToChild, reply: T): Promise<Extract<FromChild, { type: T }>>;
+  post(m: ToChild): void;
+  stop(): void;
 }
 
-function floor() {
-  const registry = new client.Registry();
-  const labelNames = ['method', 'route', 'status'];
-  const requests = new client.Counter({
-    name: 'http_requests_total',
-    help: 'h',
-    labelNames,
-    registers: [registry],
+async function start(framework: Framework | 'cluster', kind: Kind, sets: number): Promise<Child> {
+  const file = framework === 'cluster' ? './scrape-cluster-child.ts' : './scrape-child.ts';
+  const args = framework === 'cluster' ? [kind, String(sets)] : [framework, kind, String(sets)];
+  const child: ChildProcess = fork(new URL(file, import.meta.url).pathname, args, {
+    execArgv: ['--import', 'tsx', '--expose-gc', '--max-old-space-size=4096'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const hist = (name: string, buckets: number[]) =>
-    new client.Histogram({ name, help: 'h', labelNames, buckets, registers: [registry] });
-  const duration = hist('http_request_duration_seconds', [...HTTP_LATENCY_BUCKETS]);
-  const reqSize = hist('http_request_size_bytes', [...SIZE_BUCKETS]);
-  const resSize = hist('http_response_size_bytes', [...SIZE_BUCKETS]);
-  for (let r = 0; r < ROUTES; r++) {
-    for (const status of STATUSES) {
-      const labels = { method: 'GET', route: `/api/r${r}/:id`, status: String(status) };
-      requests.inc(labels);
-      duration.observe(labels, 0.01);
-      reqSize.observe(labels, 0);
-      resSize.observe(labels, 100);
+  const next = <T extends FromChild['type']>(type: T) =>
+    new Promise<Extract<FromChild, { type: T }>>((resolve, reject) => {
+      const exit = (code: number | null) => reject(new Error(`${kind} ${framework} child exited (${code})`));
+      const on = (m: FromChild) => {
+        if (m.type === 'error') reject(new Error(m.message));
+        else if (m.type === type) resolve(m as Extract<FromChild, { type: T }>);
+        else return;
+        child.off('message', on);
+        child.off('exit', exit);
+      };
+      child.on('message', on);
+      child.once('exit', exit);
+    });
+  const ready = await next('ready');
+  return {
+    port: ready.port,
+    heapEmpty: ready.heapEmpty,
+    heapFilled: ready.heapFilled,
+    ask: (m, reply) => {
+      const p = next(reply);
+      child.send(m);
+      return p;
+    },
+    post: (m) => child.send(m),
+    stop: () => {
+      try {
+        child.send({ type: 'stop' } satisfies ToChild);
+      } catch {
+        // gone already
+      }
+      setTimeout(() => child.kill(), 2000).unref();
+    },
+  };
+}
+
+const agent = new Agent({ keepAlive: true, maxSockets: 4 });
+function scrape(port: number, accept: string, encoding: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/metrics',
+        agent,
+        headers: { accept, 'accept-encoding': encoding },
+        timeout: 120_000,
+      },
+      (res) => {
+        let bytes = 0;
+        res.on('data', (c: Buffer) => {
+          bytes += c.length;
+        });
+        res.on('end', () =>
+          res.statusCode === 200 ? resolve(bytes) : reject(new Error(`/metrics ${res.statusCode}`)),
+        );
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('scrape timed out')));
+    req.on('error', reject).end();
+  });
+}
+
+async function cpuOf(c: Child, run: () => Promise<number>): Promise<{ ms: number; bytes: number }> {
+  const a = (await c.ask({ type: 'cpu' }, 'cpu')).ms;
+  const bytes = await run();
+  const b = (await c.ask({ type: 'cpu' }, 'cpu')).ms;
+  return { ms: b - a, bytes };
+}
+
+interface ComboResult {
+  combo: string;
+  deia: Spread;
+  floor: Spread;
+  ratio: Spread;
+  deiaBytes: number;
+  floorBytes: number;
+}
+
+async function pairs(deia: Child, floor: Child, rounds: number): Promise<ComboResult[]> {
+  const out: ComboResult[] = [];
+  for (const combo of COMBOS) {
+    const once = (c: Child) => cpuOf(c, () => scrape(c.port, combo.accept, combo.encoding));
+    await once(deia);
+    await once(floor);
+    const d: number[] = [];
+    const f: number[] = [];
+    const r: number[] = [];
+    let deiaBytes = 0;
+    let floorBytes = 0;
+    for (let i = 0; i < rounds; i++) {
+      const first = i % 2 === 0 ? deia : floor;
+      const a = await once(first);
+      const b = await once(first === deia ? floor : deia);
+      const [dd, ff] = first === deia ? [a, b] : [b, a];
+      d.push(dd.ms);
+      f.push(ff.ms);
+      r.push(dd.ms / ff.ms);
+      deiaBytes = dd.bytes;
+      floorBytes = ff.bytes;
+    }
+    out.push({
+      combo: combo.name,
+      deia: spread(d),
+      floor: spread(f),
+      ratio: spread(r),
+      deiaBytes,
+      floorBytes,
+    });
+  }
+  return out;
+}
+
+/** Event-loop delay of the child and latency of /ping while the runner scrapes it back to back. */
+async function eventLoop(
+  c: Child,
+  ms: number,
+  scraping: boolean,
+): Promise<{ eld: number; ping: number; cpuP99: number; cpuMax: number; clock: string }> {
+  let on = true;
+  const loop = (async () => {
+    while (on && scraping) await scrape(c.port, OM, 'gzip');
+  })();
+  const lat: number[] = [];
+  c.post({ type: 'eld-start' });
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    const t = performance.now();
+    await new Promise<void>((resolve, reject) =>
+      request({ host: '127.0.0.1', port: c.port, path: '/ping', agent }, (res) => {
+        res.resume();
+        res.on('end', () => resolve());
+      })
+        .on('error', reject)
+        .end(),
+    );
+    lat.push(performance.now() - t);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  on = false;
+  await loop;
+  const eld = await c.ask({ type: 'eld-stop' }, 'eld');
+  return {
+    eld: eld.p99,
+    ping: quantile(lat, 0.99),
+    cpuP99: eld.cpuP99,
+    cpuMax: eld.cpuMax,
+    clock: eld.cpuClock,
+  };
+}
+
+const f2 = (n: number) => n.toFixed(2);
+const ms = (n: number) => (n >= 100 ? n.toFixed(0) : n.toFixed(1));
+const iqr = (s: Spread, fmt = f2) => `${fmt(s.median)} (${fmt(s.q1)}-${fmt(s.q3)})`;
+const kb = (b: number) => (b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(1)} MB` : `${(b / 1024).toFixed(0)} KB`);
+
+async function main(): Promise<void> {
+  const failures: string[] = [];
+  const cpuRows: string[] = [];
+  const clusterRows: string[] = [];
+  // each row as soon as it is measured (stderr), the tables at the end (stdout)
+  const progress = (rows: string[], row: string) => {
+    console.error(row);
+    rows.push(row);
+  };
+  const heapRows: string[] = [];
+  const eldRows: string[] = [];
+  const growth = new Map<string, Map<number, number>>();
+  for (const framework of FRAMEWORKS) {
+    // baselines: the same apps with BASE_SETS label sets (their code paths warmed up like the
+    // measured ones'): heap per set is the heap the sets beyond them add, per set
+    const [d0, f0] = await Promise.all([
+      start(framework, 'deia', BASE_SETS),
+      start(framework, 'floor', BASE_SETS),
+    ]);
+    for (const c of [d0, f0]) for (const combo of COMBOS) await scrape(c.port, combo.accept, combo.encoding);
+    const base = {
+      deia: { filled: d0.heapFilled, scraped: (await d0.ask({ type: 'heap' }, 'heap')).bytes },
+      floor: { filled: f0.heapFilled, scraped: (await f0.ask({ type: 'heap' }, 'heap')).bytes },
+    };
+    d0.stop();
+    f0.stop();
+    for (const sets of SETS) {
+      const deia = await start(framework, 'deia', sets);
+      const floor = await start(framework, 'floor', sets);
+      try {
+        const results = await pairs(deia, floor, roundsFor(sets));
+        for (const r of results) {
+          progress(
+            cpuRows,
+            `| ${framework} | ${sets.toLocaleString('en')} | ${r.combo} | ${iqr(r.deia, ms)} | ${iqr(r.floor, ms)} | **${iqr(r.ratio)}** | ${kb(r.deiaBytes)} / ${kb(r.floorBytes)} |`,
+          );
+          if (r.ratio.median > QUICK_LIMIT)
+            failures.push(`${framework} ${sets} sets ${r.combo}: ${f2(r.ratio.median)}x`);
+          const g = growth.get(`${framework} ${r.combo}`) ?? new Map<number, number>();
+          g.set(sets, r.deia.median);
+          growth.set(`${framework} ${r.combo}`, g);
+        }
+        const after = {
+          deia: (await deia.ask({ type: 'heap' }, 'heap')).bytes,
+          floor: (await floor.ask({ type: 'heap' }, 'heap')).bytes,
+        };
+        if (sets > BASE_SETS) {
+          const per = (v: number, b: number) => (v - b) / (sets - BASE_SETS);
+          const dB = per(deia.heapFilled, base.deia.filled);
+          const fB = per(floor.heapFilled, base.floor.filled);
+          const dA = per(after.deia, base.deia.scraped);
+          const fA = per(after.floor, base.floor.scraped);
+          progress(
+            heapRows,
+            `| ${framework} | ${sets.toLocaleString('en')} | ${dB.toFixed(0)} / ${fB.toFixed(0)} (${f2(dB / fB)}x) | ${dA.toFixed(0)} / ${fA.toFixed(0)} (**${f2(dA / fA)}x**) |`,
+          );
+        }
+        if (sets === ELD_SETS) {
+          for (const [name, c] of [
+            ['deia', deia],
+            ['floor4', floor],
+          ] as const) {
+            const idle = await eventLoop(c, 3000, false);
+            const busy = await eventLoop(c, 8000, true);
+            progress(
+              eldRows,
+              `| ${framework} | ${name} | **${ms(busy.cpuP99)}** / ${ms(busy.cpuMax)} (${busy.clock}) | ${ms(idle.eld)} | ${ms(busy.eld)} | ${ms(busy.eld - idle.eld)} | ${ms(idle.ping)} | ${ms(busy.ping)} |`,
+            );
+          }
+        }
+      } finally {
+        deia.stop();
+        floor.stop();
+      }
     }
   }
-  return registry;
-}
-
-async function deia(buckets?: Record<string, number[]>) {
-  const metrics = createMetrics({ groups: ['http'], buckets });
-  const observer = createHttpObserver({ metrics, maxRoutes: 256 }, (ctx) => ctx as string);
-  const server = createServer((req, res) => {
-    const [, r, status] = (req.url ?? '').split('/');
-    observer.track(req, res, `/api/${r}/:id`);
-    res.statusCode = Number(status);
-    res.end('x'.repeat(100));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as AddressInfo).port;
-  for (let r = 0; r < ROUTES; r++) {
-    await Promise.all(
-      STATUSES.map(async (s) => (await fetch(`http://127.0.0.1:${port}/r${r}/${s}`)).arrayBuffer()),
-    );
+  for (const sets of CLUSTER_SETS) {
+    const deia = await start('cluster', 'deia', sets);
+    const floor = await start('cluster', 'floor', sets);
+    try {
+      for (const r of await pairs(deia, floor, roundsFor(sets))) {
+        progress(
+          clusterRows,
+          `| ${sets.toLocaleString('en')} | ${r.combo} | ${iqr(r.deia, ms)} | ${iqr(r.floor, ms)} | **${iqr(r.ratio)}** | ${kb(r.deiaBytes)} / ${kb(r.floorBytes)} |`,
+        );
+      }
+    } finally {
+      deia.stop();
+      floor.stop();
+    }
   }
-  server.closeAllConnections();
-  await new Promise((r) => server.close(r));
-  const scrape = (accept: string, encoding: string) => async () => {
-    const res = await observer.scrape({
-      method: 'GET',
-      path: '/metrics',
-      headers: { accept, 'accept-encoding': encoding },
-    });
-    return typeof res.body === 'string' ? Buffer.byteLength(res.body) : res.body.length;
-  };
-  return { observer, scrape };
-}
-
-const kb = (n: number) => `${(n / 1024).toFixed(0)} KB`;
-const rows: string[] = [];
-const row = (name: string, r: { ms: number; bytes: number }, base: { ms: number }) =>
-  rows.push(`| ${name} | ${r.ms.toFixed(1)} | ${(r.ms / base.ms).toFixed(2)}x | ${kb(r.bytes)} |`);
-const cpu = () => {
-  const c = process.cpuUsage();
-  return (c.user + c.system) / 1000;
-};
-
-const f = floor();
-const base = await time(async () => Buffer.byteLength(await f.metrics()));
-row('prom-client floor, same series (`registry.metrics()`)', base, base);
-const d = await deia();
-row('DEIA, text 0.0.4', await time(d.scrape('text/plain', 'identity')), base);
-row('DEIA, OpenMetrics (what Prometheus asks for)', await time(d.scrape(OM, 'identity')), base);
-row('DEIA, OpenMetrics + gzip (Prometheus)', await time(d.scrape(OM, 'gzip')), base);
-await d.observer.close();
-const few = [100, 10_000, 1_000_000];
-const d3 = await deia({ http_request_size_bytes: few, http_response_size_bytes: few });
-row('DEIA, 3 size buckets (`buckets` option), OpenMetrics', await time(d3.scrape(OM, 'identity')), base);
-row('DEIA, 3 size buckets, OpenMetrics + gzip', await time(d3.scrape(OM, 'gzip')), base);
-await d3.observer.close();
-
-console.log(`\n${ROUTES} routes x ${STATUSES.length} statuses, median of ${SCRAPES} sequential scrapes:\n`);
-console.log('| variant | CPU ms/scrape | vs floor | body |\n| --- | ---: | ---: | ---: |');
-console.log(rows.join('\n'));
-
-// gzip: CPU per scrape against bytes saved, by body size (a real exposition, cut to size)
-const sample = await f.metrics();
-console.log('\n| body | gzip CPU ms (level 6) | gzipped | saved |\n| ---: | ---: | ---: | ---: |');
-for (const size of [512, 1024, 4096, 16_384, 102_400, 1_048_576]) {
-  const body = sample.repeat(Math.ceil(size / sample.length)).slice(0, size);
-  const ms: number[] = [];
-  let out = 0;
-  for (let i = 0; i < 30; i++) {
-    const t = cpu();
-    out = gzipSync(body, { level: 6 }).length;
-    ms.push(cpu() - t);
-  }
+  agent.destroy();
+  console.log('\n### Scrape CPU per scrape, deia (README configuration) vs floor4, paired\n');
   console.log(
-    `| ${size < 1024 ? `${size} B` : kb(size)} | ${median(ms).toFixed(3)} | ${out} B | ${(100 - (out / size) * 100).toFixed(0)}% |`,
+    '| framework | label sets | format | deia ms | floor4 ms | deia / floor4 | body deia / floor4 |',
   );
+  console.log('| --- | ---: | --- | ---: | ---: | ---: | ---: |');
+  console.log(cpuRows.join('\n'));
+  if (SETS.length > 1) {
+    console.log('\n### Growth of deia CPU per scrape (x per 10x label sets; 10 is linear)\n');
+    console.log(
+      `| framework, format | ${SETS.slice(1)
+        .map((s, i) => `${SETS[i]} -> ${s}`)
+        .join(' | ')} |`,
+    );
+    console.log(
+      `| --- | ${SETS.slice(1)
+        .map(() => '---:')
+        .join(' | ')} |`,
+    );
+    for (const [k, g] of growth) {
+      const cells = SETS.slice(1).map((s, i) =>
+        f2((g.get(s) ?? Number.NaN) / (g.get(SETS[i] as number) ?? Number.NaN)),
+      );
+      console.log(`| ${k} | ${cells.join(' | ')} |`);
+    }
+  }
+  if (heapRows.length > 0) {
+    console.log('\n### Heap per label set, bytes (deia / floor4), before and after scraping\n');
+    console.log(
+      '| framework | label sets | before first scrape | after scrapes |\n| --- | ---: | ---: | ---: |',
+    );
+    console.log(heapRows.join('\n'));
+  }
+  if (eldRows.length > 0) {
+    console.log(
+      `\n### Event-loop delay p99 (ms) while scraped back to back, ${ELD_SETS.toLocaleString('en')} label sets\n`,
+    );
+    console.log(
+      '| framework | app | CPU per turn while scraped, p99 / max | wall delay p99 idle | scraped | added | /ping p99 idle | /ping p99 scraped |',
+    );
+    console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+    console.log(eldRows.join('\n'));
+  }
+  if (clusterRows.length > 0) {
+    console.log('\n### Cluster mode: primary + 2 workers, CPU of all three per scrape\n');
+    console.log(
+      '| label sets (per worker) | format asked | deia ms | floor4 ms | deia / floor4 | body deia / floor4 |',
+    );
+    console.log('| ---: | --- | ---: | ---: | ---: | ---: |');
+    console.log(clusterRows.join('\n'));
+  }
+  if (quick && failures.length > 0) {
+    console.error(
+      `\nscrape CPU regressed (median ratio to floor4 above ${QUICK_LIMIT}):\n  ${failures.join('\n  ')}`,
+    );
+    process.exit(1);
+  }
 }
+
+await main();

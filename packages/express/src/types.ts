@@ -12,7 +12,7 @@ export type DeiaShutdownOptions = Pick<
 
 /**
  * Options of `deiaExpress`: the shared HTTP options of `@deia/metrics` (`metrics`, `health`,
- * `metricsPath`, `metricsAuth`, `metricsPort`, `metricsHost`, `metricsSource`, `exclude`,
+ * `metricsPath`, `metricsAuth`, `metricsPort`, `metricsHost`, `metricsSource`, `metricsMaxInFlight`, `metricsTimeoutMs`, `exclude`,
  * `abortedStatus`, `maxRoutes`, `logger`, `accessLog`) plus `shutdown`.
  */
 export interface DeiaExpressOptions extends Omit<HttpObservabilityOptions, 'health'> {

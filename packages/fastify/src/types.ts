@@ -11,7 +11,7 @@ export type DeiaShutdownOptions = Pick<
 
 /**
  * Options of the `deiaFastify` plugin: the shared HTTP options of `@deia/metrics` (`metrics`,
- * `health`, `metricsPath`, `metricsAuth`, `metricsPort`, `metricsHost`, `metricsSource`, `exclude`,
+ * `health`, `metricsPath`, `metricsAuth`, `metricsPort`, `metricsHost`, `metricsSource`, `metricsMaxInFlight`, `metricsTimeoutMs`, `exclude`,
  * `abortedStatus`, `maxRoutes`, `logger`, `accessLog`) plus `shutdown`.
  */
 export interface DeiaFastifyOptions extends Omit<HttpObservabilityOptions, 'health'> {

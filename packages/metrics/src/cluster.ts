@@ -2,7 +2,16 @@ import cluster, { type Worker } from 'node:cluster';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { loadPromClient } from './client.js';
 import { DeiaMetricsError } from './errors.js';
-import { type MetricJson, renderExposition, scrapeResponse, TEXT_CONTENT_TYPE } from './exposition.js';
+import {
+  type DefaultLabels,
+  defaultLabelsFrom,
+  type MetricJson,
+  NO_DEFAULT_LABELS,
+  renderExposition,
+  TEXT_CONTENT_TYPE,
+} from './exposition.js';
+import { collectForCluster } from './render.js';
+import { type AggregatedSource, createScraper, DEFAULT_SCRAPE_LIMITS } from './scrape.js';
 import type { ClusterRegistryClass, PromClientModule, RegistryLike as Registry } from './types.js';
 
 const warn = (message: string) => process.emitWarning(message, 'DeiaMetricsWarning');
@@ -19,8 +28,9 @@ export function clusterRegistryClass(client: PromClientModule = loadPromClient(w
   return cls;
 }
 
-// The primary asks each worker for `getMetricsAsJSON()` of its shared registries over the cluster's
-// IPC channel, with these messages (the client's own channel answers only with aggregated text).
+// The primary asks each worker for the metrics of its shared registries over the cluster's IPC
+// channel, with these messages (the client's own channel answers only with aggregated text): each
+// metric's `get()` and the registry's default labels once (not copied onto every sample).
 const REQ = 'deia-metrics:cluster-req';
 const RES = 'deia-metrics:cluster-res';
 interface MetricsRequest {
@@ -31,6 +41,8 @@ interface MetricsReply {
   type: typeof RES;
   id: number;
   metrics?: MetricJson[][];
+  /** Per registry, its default labels when `metrics` do not carry them on every sample. */
+  defaults?: Array<Record<string, string> | undefined>;
   error?: string;
 }
 const isRequest = (m: unknown): m is MetricsRequest =>
@@ -59,8 +71,8 @@ export function shareWithCluster(registries: Registry | Registry[], client?: Pro
     const reply = (r: Omit<MetricsReply, 'type' | 'id'>) =>
       // A callback, so a primary gone meanwhile is not an unhandled 'error' event in the worker.
       process.send?.({ type: RES, id: message.id, ...r } satisfies MetricsReply, undefined, {}, () => {});
-    Promise.all(sharedRegistries.map((r) => r.getMetricsAsJSON()))
-      .then((metrics) => reply({ metrics: metrics as unknown as MetricJson[][] }))
+    Promise.all(sharedRegistries.map((r) => collectForCluster(r)))
+      .then((all) => reply({ metrics: all.map((r) => r.metrics), defaults: all.map((r) => r.defaults) }))
       .catch((err: unknown) => reply({ error: err instanceof Error ? err.message : String(err) }));
   });
 }
@@ -68,6 +80,7 @@ export function shareWithCluster(registries: Registry | Registry[], client?: Pro
 interface Pending {
   waiting: Set<number>;
   responses: MetricJson[][];
+  defaults: Array<Record<string, string> | undefined>;
   settle(err: Error | undefined): void;
 }
 const pending = new Map<number, Pending>();
@@ -85,7 +98,9 @@ function listenAsPrimary(): void {
       p.settle(new Error(`worker ${worker.id} failed to collect its metrics: ${message.error}`));
       return;
     }
-    p.responses.push(...(message.metrics ?? []));
+    const metrics = message.metrics ?? [];
+    p.responses.push(...metrics);
+    p.defaults.push(...metrics.map((_, i) => message.defaults?.[i]));
     p.waiting.delete(worker.id);
     if (p.waiting.size === 0) p.settle(undefined);
   });
@@ -122,12 +137,35 @@ function newestExemplars(responses: MetricJson[][]): Map<string, Exemplar> {
   return out;
 }
 
+const sameValues = (a: Record<string, string>, b: Record<string, string>) => {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k, i) => Object.keys(b)[i] === k && a[k] === b[k]);
+};
+
+/** Adds default labels to every sample's labels (a copy), as the client's `getMetricsAsJSON()` does. */
+function applyDefaults(metrics: MetricJson[], defaults: Record<string, string> | undefined): void {
+  const names = defaults === undefined ? [] : Object.keys(defaults);
+  if (names.length === 0) return;
+  for (const m of metrics) {
+    for (const v of m.values) {
+      const labels: Record<string, string | number | undefined> = { ...v.labels };
+      for (const k of names) labels[k] = labels[k] || defaults?.[k];
+      v.labels = labels;
+    }
+  }
+}
+
 /** Options of `createClusterAggregator`. */
 export interface ClusterAggregatorOptions {
   /** The Prometheus client (`prom-client` or `@prometheus-io/client`). @default the one installed */
   client?: PromClientModule;
   /** How long to wait for every worker's answer before the scrape fails. @default 5000 */
   timeoutMs?: number;
+  /**
+   * Scrapes `handle` renders at once; more are answered 503 with `Retry-After: 1`.
+   * @default 2
+   */
+  maxInFlight?: number;
 }
 
 /** What `createClusterAggregator()` returns: a `metricsSource`, and a ready request handler. */
@@ -140,8 +178,10 @@ export interface ClusterAggregator {
   readonly contentType: string;
   /**
    * A `node:http` request handler for `/metrics`: OpenMetrics 1.0.0 or text 0.0.4 as `Accept`
-   * prefers, gzipped when accepted and at least 4 KiB, 405 for methods other than GET/HEAD, 500
-   * (and a `DeiaMetricsWarning`) when a worker fails or does not answer in time.
+   * prefers, gzipped when accepted and at least 4 KiB, rendered in slices that yield to the event
+   * loop; 405 for methods other than GET/HEAD, 500 (and a `DeiaMetricsWarning`) when a worker fails
+   * or does not answer within `timeoutMs`, 503 beyond `maxInFlight` scrapes at once or when
+   * rendering takes longer than `timeoutMs` again.
    */
   handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
 }
@@ -167,6 +207,13 @@ export function createClusterAggregator(
       'createClusterAggregator: timeoutMs must be a number > 0.',
     );
   }
+  const maxInFlight = options.maxInFlight ?? DEFAULT_SCRAPE_LIMITS.maxInFlight;
+  if (!(Number.isInteger(maxInFlight) && maxInFlight >= 1)) {
+    throw new DeiaMetricsError(
+      'DEIA_METRICS_OPTIONS',
+      'createClusterAggregator: maxInFlight must be an integer >= 1.',
+    );
+  }
   if (!cluster.isPrimary) {
     throw new DeiaMetricsError(
       'DEIA_NOT_CLUSTER_PRIMARY',
@@ -175,18 +222,19 @@ export function createClusterAggregator(
   }
   listenAsPrimary();
 
-  const collect = (): Promise<MetricJson[][]> =>
+  const collect = (): Promise<Pending> =>
     new Promise((resolve, reject) => {
       const id = nextId++;
       const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w?.isConnected());
       const p: Pending = {
         waiting: new Set(workers.map((w) => w.id)),
         responses: [],
+        defaults: [],
         settle(err) {
           if (!pending.delete(id)) return;
           clearTimeout(timer);
           if (err) reject(err);
-          else resolve(p.responses);
+          else resolve(p);
         },
       };
       const timer = setTimeout(() => {
@@ -209,31 +257,46 @@ export function createClusterAggregator(
       }
     });
 
-  const getMetricsAsJSON = async (): Promise<MetricJson[]> => {
-    const responses = await collect();
-    const aggregated = (await Cls.aggregate(responses).getMetricsAsJSON()) as unknown as MetricJson[];
+  // When every registry of every worker has the same default labels (or none), they are not on
+  // the samples the workers send: aggregated without them, applied once when rendered.
+  const aggregated = async (): Promise<{ json: MetricJson[]; defaults: DefaultLabels }> => {
+    const { responses, defaults } = await collect();
+    const first = defaults[0];
+    const same = first !== undefined && defaults.every((d) => d !== undefined && sameValues(d, first));
+    if (!same) {
+      for (const [i, metrics] of responses.entries()) applyDefaults(metrics, defaults[i]);
+    }
+    const json = (await Cls.aggregate(responses).getMetricsAsJSON()) as unknown as MetricJson[];
     const exemplars = newestExemplars(responses);
     if (exemplars.size > 0) {
-      for (const m of aggregated) {
+      for (const m of json) {
         for (const v of m.values) {
           const e = exemplars.get(`${m.name}\0${v.metricName ?? ''}\0${labelKey(v.labels)}`);
           if (e) v.exemplar = e;
         }
       }
     }
-    return aggregated;
+    return { json, defaults: same ? defaultLabelsFrom(first) : NO_DEFAULT_LABELS };
   };
 
+  const getMetricsAsJSON = async (): Promise<MetricJson[]> => {
+    const { json, defaults } = await aggregated();
+    applyDefaults(json, defaults.values);
+    return json;
+  };
+
+  // The workers have `timeoutMs` to answer; rendering the aggregate gets as long again.
+  const scrape = createScraper({ ...DEFAULT_SCRAPE_LIMITS, maxInFlight, timeoutMs: 2 * timeoutMs }, (err) =>
+    warn(`@deia/metrics: the cluster's /metrics answered 503: ${err.message}`),
+  );
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('Method Not Allowed\n');
       return;
     }
     try {
-      const r = await scrapeResponse(
-        { metrics, contentType: TEXT_CONTENT_TYPE, getMetricsAsJSON },
-        req.headers,
-      );
+      const source: AggregatedSource = { metrics, contentType: TEXT_CONTENT_TYPE, aggregated };
+      const r = await scrape(source, req.headers);
       res.writeHead(r.statusCode, r.headers).end(req.method === 'HEAD' ? undefined : r.body);
     } catch (err) {
       warn(

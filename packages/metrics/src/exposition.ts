@@ -1,24 +1,14 @@
-import { promisify } from 'node:util';
-import { gzip as gzipCb } from 'node:zlib';
-import type { HttpRequestInfo, HttpResponse, MetricsSource } from './http-options.js';
-
 /**
- * What `/metrics` answers: the format the scraper asks for (`Accept`, q-values included) and gzip
- * when it accepts it. Both formats are rendered from the registry's `getMetricsAsJSON()` (the
- * same series either way); prom-client's own `metrics()` renders one format per registry and
- * renames counters in place when it renders OpenMetrics, so it is not used for this.
+ * The exposition formats: which one a scraper asks for (`Accept`, q-values included), whether it
+ * accepts gzip, and how samples and labels are written. prom-client's own `metrics()` renders one
+ * format per registry and renames counters in place when it renders OpenMetrics, so the SDK
+ * renders both formats itself (the same series either way).
  */
 
 export const TEXT_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
 
 export type ExpositionFormat = 'text' | 'openmetrics';
-
-/**
- * Bodies smaller than this are sent uncompressed: below it gzip saves too few bytes for its CPU
- * (see docs/benchmarks.md, "Compression").
- */
-export const GZIP_MIN_BYTES = 4096;
 
 interface MediaRange {
   type: string;
@@ -88,18 +78,14 @@ export function acceptsGzip(acceptEncoding: string | string[] | undefined): bool
   return star !== undefined && star > 0;
 }
 
-const gzipAsync = promisify(gzipCb);
-/** Gzips on libuv's thread pool, so the event loop is not blocked while it compresses. */
-export const gzip = (body: string): Promise<Buffer> => gzipAsync(body, { level: 6 });
-
 // --- rendering ------------------------------------------------------------------------------
 
-interface Exemplar {
+export interface Exemplar {
   labelSet: Record<string, string | number>;
   value: number;
   timestamp?: number;
 }
-interface Value {
+export interface Value {
   labels?: Record<string, string | number | undefined>;
   value: number;
   metricName?: string;
@@ -113,32 +99,27 @@ export interface MetricJson {
   values: Value[];
 }
 
-const escapeHelp = (s: string, om: boolean) => {
+/** `# HELP` text: backslash and newline escaped (and `"` in OpenMetrics). */
+export const escapeHelp = (s: string, om: boolean) => {
   const t = s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
   return om ? t.replace(/"/g, '\\"') : t;
 };
 const NEEDS_ESCAPE = /[\\\n"]/;
-const escapeLabel = (s: string) =>
+/** A label value, escaped for both formats. */
+export const escapeLabel = (s: string) =>
   NEEDS_ESCAPE.test(s) ? s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"') : s;
 
-function num(v: number): string {
+/** A sample value: `NaN`, `+Inf`, `-Inf` or the number. */
+export function num(v: number): string {
   if (Number.isNaN(v)) return 'NaN';
   if (v === Number.POSITIVE_INFINITY) return '+Inf';
   if (v === Number.NEGATIVE_INFINITY) return '-Inf';
   return String(v);
 }
 
-// Label objects are mostly stable across scrapes (prom-client's series entries, the HTTP store's
-// sample labels), so their rendered text is cached by identity, as prom-client caches shared labels.
-const labelCache = new WeakMap<object, string>();
-
+/** `{a="x",b="y"}`, or '' when there are no labels. */
 function labelString(labels: Record<string, string | number | undefined> | undefined): string {
-  if (!labels) return '';
-  const cached = labelCache.get(labels);
-  if (cached !== undefined) return cached;
-  const text = renderLabels(labels);
-  labelCache.set(labels, text);
-  return text;
+  return labels ? renderLabels(labels) : '';
 }
 
 function renderLabels(labels: Record<string, string | number | undefined>): string {
@@ -167,10 +148,7 @@ export function renderExposition(metrics: readonly MetricJson[], format: Exposit
       let name = v.metricName ?? m.name;
       if (om && counter && !name.endsWith('_total')) name += '_total';
       out += `${name}${labelString(v.labels)} ${num(v.value)}`;
-      const e = v.exemplar;
-      if (om && e && e.timestamp !== undefined && e.labelSet) {
-        out += ` # ${labelString(e.labelSet) || '{}'} ${num(e.value)} ${e.timestamp}`;
-      }
+      if (om) out += exemplarText(v.exemplar);
       out += '\n';
     }
     parts.push(out);
@@ -178,33 +156,63 @@ export function renderExposition(metrics: readonly MetricJson[], format: Exposit
   return om ? `${parts.join('')}# EOF\n` : parts.join('\n');
 }
 
+// --- default labels -------------------------------------------------------------------------
+
+/** A registry's default labels, rendered once per scrape. */
+export interface DefaultLabels {
+  /** All of them rendered (`service="api",env="prod"`): equal keys mean equal default labels. */
+  readonly key: string;
+  /** Name -> its rendered pair (`service="api"`), in the registry's order. */
+  readonly pairs: ReadonlyMap<string, string>;
+  /** Name -> value, unescaped (what `getMetricsAsJSON()` would put in the label objects). */
+  readonly values: Readonly<Record<string, string>>;
+}
+
+export const NO_DEFAULT_LABELS: DefaultLabels = { key: '', pairs: new Map(), values: {} };
+
+/** Default labels from their values (a cluster worker sends them once per registry). */
+export function defaultLabelsFrom(values: Readonly<Record<string, string>>): DefaultLabels {
+  const pairs = new Map<string, string>();
+  for (const [k, v] of Object.entries(values)) pairs.set(k, `${k}="${escapeLabel(v)}"`);
+  return pairs.size === 0 ? NO_DEFAULT_LABELS : { key: [...pairs.values()].join(','), pairs, values };
+}
+
 /**
- * The 200 answer to a scrape of `source`: rendered in the format `Accept` prefers when the source
- * has `getMetricsAsJSON()` (else its own `metrics()` and `contentType`), gzipped when
- * `Accept-Encoding` accepts it and the body is at least `GZIP_MIN_BYTES`. Rejects when the source does.
+ * The labels of a sample with the default labels applied, without braces (`a="x",service="api"`),
+ * as prom-client's `getMetricsAsJSON()` applies them: a sample's own label wins unless its value is
+ * missing or empty; default labels it lacks follow its own, in the registry's order.
  */
-export async function scrapeResponse(
-  source: MetricsSource,
-  headers: HttpRequestInfo['headers'],
-): Promise<HttpResponse> {
-  let text: string;
-  let contentType: string;
-  if (typeof source.getMetricsAsJSON === 'function') {
-    const format = negotiateFormat(headers.accept);
-    text = renderExposition((await source.getMetricsAsJSON()) as MetricJson[], format);
-    contentType = format === 'openmetrics' ? OPENMETRICS_CONTENT_TYPE : TEXT_CONTENT_TYPE;
-  } else {
-    text = await source.metrics();
-    contentType = source.contentType;
+export function labelBody(
+  labels: Readonly<Record<string, string | number | undefined>> | undefined,
+  d: DefaultLabels,
+): string {
+  // pairs joined once: one flat string (a `+=` chain would be a tree of string pieces)
+  const parts: string[] = [];
+  const defaults = d.pairs.size > 0;
+  if (labels !== undefined) {
+    for (const k in labels) {
+      const v = labels[k];
+      if (defaults && (v === undefined || v === '' || v === 0)) {
+        const pair = d.pairs.get(k);
+        if (pair !== undefined) {
+          parts.push(pair);
+          continue;
+        }
+      }
+      if (v === undefined) continue;
+      parts.push(`${k}="${typeof v === 'string' ? escapeLabel(v) : num(v)}"`);
+    }
   }
-  const out: Record<string, string> = {
-    'content-type': contentType,
-    'cache-control': 'no-store',
-    vary: 'Accept, Accept-Encoding',
-  };
-  if (text.length >= GZIP_MIN_BYTES && acceptsGzip(headers['accept-encoding'])) {
-    out['content-encoding'] = 'gzip';
-    return { statusCode: 200, headers: out, body: await gzip(text) };
+  if (defaults) {
+    for (const [k, pair] of d.pairs) {
+      if (labels === undefined || !Object.hasOwn(labels, k)) parts.push(pair);
+    }
   }
-  return { statusCode: 200, headers: out, body: text };
+  return parts.join(',');
+}
+
+/** ` # {trace_id="..."} 0.12 1712345678.9` for OpenMetrics, or '' when there is no exemplar. */
+export function exemplarText(e: Exemplar | null | undefined): string {
+  if (!e || e.timestamp === undefined || !e.labelSet) return '';
+  return ` # ${labelString(e.labelSet) || '{}'} ${num(e.value)} ${e.timestamp}`;
 }

@@ -21,6 +21,10 @@ export const DEFAULT_HTTP_OPTIONS = {
   maxRoutes: 100,
   /** Log one line per request through `logger.info`. */
   accessLog: false,
+  /** Scrapes of `/metrics` rendered at once; more are answered 503. */
+  metricsMaxInFlight: 2,
+  /** A scrape of `/metrics` not answered within this many ms is answered 503. */
+  metricsTimeoutMs: 10_000,
 } as const;
 
 /** A response the SDK serves itself (`/metrics`, health). */
@@ -108,6 +112,19 @@ export interface HttpObservabilityOptions {
    * scraper accepts gzip (Prometheus always does).
    */
   metricsSource?: MetricsSource;
+  /**
+   * At most this many scrapes of `/metrics` are rendered at once; another one is answered at once
+   * with 503 and `Retry-After: 1` (client_golang's `MaxRequestsInFlight`). Rendering is sliced so
+   * the app keeps serving during a scrape; this bounds how much scraping can run at all.
+   * @default 2 (two Prometheus servers of an HA pair)
+   */
+  metricsMaxInFlight?: number;
+  /**
+   * A scrape not answered within this many ms is answered 503 (and logged), and its rendering
+   * stops (client_golang's `Timeout`). Keep it at or below Prometheus's `scrape_timeout`.
+   * @default 10000
+   */
+  metricsTimeoutMs?: number;
   /**
    * More paths not to record (exact paths, or RegExps tested against the path), or a predicate on
    * the path. The SDK's own endpoints (metrics, health) are always excluded.
@@ -207,6 +224,11 @@ export const HTTP_OPTIONS_SCHEMA = {
         typeof (s as MetricsSource).contentType === 'string') ||
       `metricsSource must have metrics(): Promise<string> and contentType (a Registry fits), got ${describeValue(s)}.`,
   },
+  metricsMaxInFlight: rules.number('a positive integer (default 2)', { min: 1, integer: true }),
+  metricsTimeoutMs: rules.number('a number of ms from 1 to 2147483647 (default 10000)', {
+    min: 1,
+    max: 2_147_483_647,
+  }),
   exclude: rules.either(
     rules.arrayOf((e) => e instanceof RegExp || isPath(e), 'a list of paths ("/internal/ping") and RegExps'),
     rules.function(),
@@ -236,6 +258,10 @@ export function validateHttpOptions(
   const mp = o.metricsPath as string | false | undefined;
   if (o.metricsAuth !== undefined && mp === false) {
     fail(`${where}: metricsAuth is set but metricsPath is false; remove one.`);
+  }
+  for (const k of ['metricsMaxInFlight', 'metricsTimeoutMs'] as const) {
+    if (o[k] !== undefined && mp === false)
+      fail(`${where}: ${k} is set but metricsPath is false; remove one.`);
   }
   if (o.metricsPort !== undefined && mp === false) {
     fail(`${where}: metricsPort is set but metricsPath is false; remove one.`);

@@ -1,4 +1,16 @@
 import type { Counter, Histogram } from 'prom-client';
+import { type DefaultLabels, escapeHelp, exemplarText, labelBody, num } from './exposition.js';
+import {
+  CHECK_EVERY,
+  type CounterSeries,
+  type Exemplar,
+  type HistogramSeries,
+  type HttpLabels,
+  type HttpStore,
+  textOf,
+  useDefaults,
+} from './http-store.js';
+import type { SlicedWriter } from './render-writer.js';
 import type { RegistryLike } from './types.js';
 
 /**
@@ -9,6 +21,10 @@ import type { RegistryLike } from './types.js';
  * `getMetricsAsJSON()` and the cluster aggregator call. Calls made through the public API
  * (`handle.inc()`, `metric.observe()`, app code) go to an unregistered prom-client metric of the
  * same name and labels; `get()` merges both, so a label set recorded both ways is one series.
+ *
+ * `/metrics` does not go through `get()`: `snapshot()` copies the values of every series at once
+ * and `render()` writes them with one label text per label set (default labels included), kept in
+ * the store and dropped with the label set, so a scrape allocates no object per sample.
  */
 
 /** The metrics whose series the HTTP core records directly. */
@@ -22,59 +38,15 @@ export const HTTP_SERIES_METRICS: ReadonlySet<string> = new Set([
 /** Marks the registered wrapper (also across copies of this package sharing one registry). */
 const BRAND = Symbol.for('@deia/metrics.httpSeriesMetric');
 
-export type HttpLabels = { method: string; route: string; status: string };
-
-export interface CounterSeries {
-  readonly labels: HttpLabels;
-  value: number;
-}
-
-interface Exemplar {
-  labelSet: Record<string, string>;
-  value: number;
-  timestamp: number;
-}
-
-export interface HistogramSeries {
-  readonly labels: HttpLabels;
-  /** Label objects of its samples (n+1 buckets, then sum/count), made once and reused by get(). */
-  sampleLabels: Array<Record<string, string | number>> | undefined;
-  /** Per bucket, not cumulative; the last one is +Inf. */
-  readonly counts: Float64Array;
-  sum: number;
-  count: number;
-  exemplars: Array<Exemplar | undefined> | undefined;
-}
-
-/** Shared by the HTTP metrics of one `createMetrics()` call and every HTTP observer on it. */
-export interface HttpStore {
-  /** Bumped when a series object is dropped (`reset()`, `remove()`): observers then look theirs up again. */
-  epoch: number;
-  /** In-flight counts of the observers; the in-flight gauge sums them at scrape time. */
-  readonly inFlight: Set<{ count: number }>;
-  /** True when the in-flight gauge was created with the collect that sums `inFlight`. */
-  inFlightGauge: boolean;
-  /** Overflowed route templates of the observers; `http_routes_overflowed` sums them. */
-  readonly overflow: Set<{ count: number }>;
-  requests?: HttpCounterMetric;
-  duration?: HttpHistogramMetric;
-  requestSize?: HttpHistogramMetric;
-  responseSize?: HttpHistogramMetric;
-}
-
-export const createHttpStore = (): HttpStore => ({
-  epoch: 0,
-  inFlight: new Set(),
-  inFlightGauge: false,
-  overflow: new Set(),
-});
-
-const stores = new WeakMap<object, HttpStore>();
-/** The store behind a `Metrics` handle (undefined for handles of another copy of this package). */
-export const httpStoreOf = (metrics: object): HttpStore | undefined => stores.get(metrics);
-export const setHttpStore = (metrics: object, store: HttpStore): void => {
-  stores.set(metrics, store);
-};
+export {
+  type CounterSeries,
+  createHttpStore,
+  type HistogramSeries,
+  type HttpLabels,
+  type HttpStore,
+  httpStoreOf,
+  setHttpStore,
+} from './http-store.js';
 
 export const isHttpSeriesMetric = (m: unknown): boolean =>
   typeof m === 'object' && m !== null && (m as { [BRAND]?: boolean })[BRAND] === true;
@@ -131,6 +103,18 @@ abstract class HttpSeriesMetric<S extends { labels: HttpLabels }> {
 
   protected abstract create(labels: HttpLabels): S;
 
+  /** The values recorded through the public API (the inner prom-client metric), for a scrape. */
+  async innerValues(): Promise<MetricValue[]> {
+    return (await this.inner.get()).values as MetricValue[];
+  }
+
+  /** `# HELP` and `# TYPE` of the family. */
+  protected header(w: SlicedWriter, om: boolean, base: string): void {
+    w.write(`# HELP ${base} ${escapeHelp(this.help, om)}\n# TYPE ${base} ${this.type}\n`);
+  }
+
+  abstract readonly type: string;
+
   /** The series of one label set, created on first use (the HTTP core caches it). */
   seriesFor(labels: HttpLabels): S {
     const key = keyOf(labels);
@@ -170,6 +154,50 @@ export class HttpCounterMetric extends HttpSeriesMetric<CounterSeries> {
     (this.inner.inc as (...a: unknown[]) => void)(...args);
   }
 
+  /**
+   * Copies every value now (call it for all HTTP families in one synchronous stretch: one
+   * consistent snapshot per scrape); `inner` is what `innerValues()` returned.
+   */
+  snapshot(inner: MetricValue[]): CounterSnapshot {
+    const series = [...this.series.values()];
+    const values = new Float64Array(series.length);
+    for (let i = 0; i < series.length; i++) values[i] = (series[i] as CounterSeries).value;
+    return { series, values, inner: inner.map((v) => ({ ...v })) };
+  }
+
+  /** Writes a snapshot as one family; yields between slices. */
+  async render(snap: CounterSnapshot, w: SlicedWriter, om: boolean, d: DefaultLabels): Promise<void> {
+    const name = this.name;
+    this.header(w, om, om ? name.replace(/_total$/, '') : name);
+    const sample = om && !name.endsWith('_total') ? `${name}_total` : name;
+    useDefaults(this.store, d);
+    let extra: Map<string, MetricValue> | undefined;
+    if (snap.inner.length > 0) extra = new Map(snap.inner.map((v) => [keyOf(v.labels), v]));
+    const { series, values } = snap;
+    for (let i = 0; i < series.length; i++) {
+      const s = series[i] as CounterSeries;
+      let v = values[i] as number;
+      let ex = '';
+      if (extra !== undefined) {
+        const key = keyOf(s.labels);
+        const other = extra.get(key);
+        if (other !== undefined) {
+          extra.delete(key);
+          v += other.value;
+          if (om) ex = exemplarText(other.exemplar);
+        }
+      }
+      w.write(`${sample}{${textOf(this.store, s.labels, d)}} ${num(v)}${ex}\n`);
+      if (i % CHECK_EVERY === 0 && w.due()) await w.pause();
+    }
+    if (extra !== undefined) {
+      for (const v of extra.values()) {
+        const body = labelBody(v.labels, d);
+        w.write(`${sample}${body ? `{${body}}` : ''} ${num(v.value)}${om ? exemplarText(v.exemplar) : ''}\n`);
+      }
+    }
+  }
+
   async get(): Promise<MetricObject> {
     const inner = (await this.inner.get()).values as MetricValue[];
     const values: MetricValue[] = [];
@@ -178,12 +206,26 @@ export class HttpCounterMetric extends HttpSeriesMetric<CounterSeries> {
     for (const [key, s] of this.series) {
       const other = extra?.get(key);
       if (other !== undefined) extra?.delete(key);
-      // the series' own labels object, as prom-client returns its entries' (stable across scrapes)
       values.push({ labels: s.labels, value: s.value + (other?.value ?? 0) });
     }
     if (extra) for (const v of extra.values()) values.push(v);
     return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
   }
+}
+
+export interface CounterSnapshot {
+  readonly series: readonly CounterSeries[];
+  readonly values: Float64Array;
+  readonly inner: readonly MetricValue[];
+}
+
+export interface HistogramSnapshot {
+  readonly series: readonly HistogramSeries[];
+  /** Per series: n+1 bucket counts (not cumulative), sum, count. */
+  readonly data: Float64Array;
+  /** Per series, its exemplars when it had any (OpenMetrics only). */
+  readonly exemplars: ReadonlyArray<ReadonlyArray<Exemplar | undefined> | undefined> | undefined;
+  readonly inner: readonly MetricValue[];
 }
 
 interface Cumulative {
@@ -213,7 +255,6 @@ export class HttpHistogramMetric extends HttpSeriesMetric<HistogramSeries> {
   protected create(labels: HttpLabels): HistogramSeries {
     return {
       labels,
-      sampleLabels: undefined,
       counts: new Float64Array(this.upper.length + 1),
       sum: 0,
       count: 0,
@@ -252,33 +293,126 @@ export class HttpHistogramMetric extends HttpSeriesMetric<HistogramSeries> {
     (this.inner.zero as (...a: unknown[]) => void)(...args);
   }
 
-  async get(): Promise<MetricObject> {
+  /** The prefixes of the bucket samples (`name_bucket{le="0.1"`), made on first use. */
+  private bucketPrefixes: string[] | undefined;
+
+  /**
+   * Copies every series' counts, sum and count now (call it for all HTTP families in one
+   * synchronous stretch: one consistent snapshot per scrape); exemplars only for OpenMetrics.
+   */
+  snapshot(inner: MetricValue[], om: boolean): HistogramSnapshot {
+    const series = [...this.series.values()];
     const n = this.upper.length;
-    const inner = (await this.inner.get()).values as MetricValue[];
-    let extra: Map<string, Cumulative> | undefined;
-    if (inner.length > 0) {
-      extra = new Map();
-      const index = new Map<string, number>(this.upper.map((b, i) => [String(b), i]));
-      index.set('+Inf', n);
-      for (const v of inner) {
-        const { le, ...labels } = v.labels;
-        const key = keyOf(labels);
-        let c = extra.get(key);
-        if (c === undefined) {
-          c = { labels, cum: new Array<number>(n + 1).fill(0), sum: 0, count: 0, exemplars: [] };
-          extra.set(key, c);
-        }
-        const name = v.metricName ?? '';
-        if (name.endsWith('_bucket')) {
-          const i = index.get(String(le));
-          if (i !== undefined) {
-            c.cum[i] = v.value;
-            c.exemplars[i] = v.exemplar;
-          }
-        } else if (name.endsWith('_sum')) c.sum = v.value;
-        else if (name.endsWith('_count')) c.count = v.value;
+    const k = n + 3;
+    const data = new Float64Array(series.length * k);
+    let exemplars: Array<ReadonlyArray<Exemplar | undefined> | undefined> | undefined;
+    for (let i = 0; i < series.length; i++) {
+      const s = series[i] as HistogramSeries;
+      const at = i * k;
+      const counts = s.counts;
+      for (let b = 0; b <= n; b++) data[at + b] = counts[b] as number; // faster than set() per series
+      data[at + n + 1] = s.sum;
+      data[at + n + 2] = s.count;
+      if (om && s.exemplars !== undefined) {
+        exemplars ??= [];
+        exemplars[i] = s.exemplars.slice();
       }
     }
+    return { series, data, exemplars, inner };
+  }
+
+  /** Writes a snapshot as one family; yields between slices. */
+  async render(snap: HistogramSnapshot, w: SlicedWriter, om: boolean, d: DefaultLabels): Promise<void> {
+    this.header(w, om, this.name);
+    useDefaults(this.store, d);
+    const k = this.upper.length + 3;
+    const extra = snap.inner.length > 0 ? this.cumulate(snap.inner) : undefined;
+    const { series, data, exemplars } = snap;
+    for (let i = 0; i < series.length; i++) {
+      const s = series[i] as HistogramSeries;
+      let other: Cumulative | undefined;
+      if (extra !== undefined) {
+        const key = keyOf(s.labels);
+        other = extra.get(key);
+        if (other !== undefined) extra.delete(key);
+      }
+      const text = textOf(this.store, s.labels, d);
+      this.writeSeries(w, om, text, data, i * k, exemplars?.[i], other);
+      if (i % CHECK_EVERY === 0 && w.due()) await w.pause();
+    }
+    if (extra !== undefined) {
+      for (const c of extra.values())
+        this.writeSeries(w, om, labelBody(c.labels, d), undefined, 0, undefined, c);
+    }
+  }
+
+  private writeSeries(
+    w: SlicedWriter,
+    om: boolean,
+    body: string,
+    data: Float64Array | undefined,
+    at: number,
+    ex: ReadonlyArray<Exemplar | undefined> | undefined,
+    other: Cumulative | undefined,
+  ): void {
+    const n = this.upper.length;
+    let prefixes = this.bucketPrefixes;
+    if (prefixes === undefined) {
+      prefixes = [];
+      for (let b = 0; b <= n; b++) {
+        prefixes.push(`${this.name}_bucket{le="${b < n ? num(this.upper[b] as number) : '+Inf'}"`);
+      }
+      this.bucketPrefixes = prefixes;
+    }
+    const tail = body === '' ? '} ' : `,${body}} `;
+    let out = '';
+    let acc = 0;
+    for (let b = 0; b <= n; b++) {
+      if (data !== undefined) acc += data[at + b] as number;
+      out += `${prefixes[b]}${tail}${num(other === undefined ? acc : acc + (other.cum[b] as number))}`;
+      if (om) {
+        const a = ex?.[b];
+        const c = other?.exemplars[b];
+        out += exemplarText(a && c ? (a.timestamp >= c.timestamp ? a : c) : (a ?? c));
+      }
+      out += '\n';
+    }
+    const plain = body === '' ? ' ' : `{${body}} `;
+    const sum = (data === undefined ? 0 : (data[at + n + 1] as number)) + (other?.sum ?? 0);
+    const count = (data === undefined ? 0 : (data[at + n + 2] as number)) + (other?.count ?? 0);
+    w.write(`${out}${this.name}_sum${plain}${num(sum)}\n${this.name}_count${plain}${num(count)}\n`);
+  }
+
+  /** The public API's series (prom-client's samples), as cumulative buckets by label set. */
+  private cumulate(inner: readonly MetricValue[]): Map<string, Cumulative> {
+    const n = this.upper.length;
+    const extra = new Map<string, Cumulative>();
+    const index = new Map<string, number>(this.upper.map((b, i) => [String(b), i]));
+    index.set('+Inf', n);
+    for (const v of inner) {
+      const { le, ...labels } = v.labels;
+      const key = keyOf(labels);
+      let c = extra.get(key);
+      if (c === undefined) {
+        c = { labels, cum: new Array<number>(n + 1).fill(0), sum: 0, count: 0, exemplars: [] };
+        extra.set(key, c);
+      }
+      const name = v.metricName ?? '';
+      if (name.endsWith('_bucket')) {
+        const i = index.get(String(le));
+        if (i !== undefined) {
+          c.cum[i] = v.value;
+          c.exemplars[i] = v.exemplar;
+        }
+      } else if (name.endsWith('_sum')) c.sum = v.value;
+      else if (name.endsWith('_count')) c.count = v.value;
+    }
+    return extra;
+  }
+
+  async get(): Promise<MetricObject> {
+    const inner = (await this.inner.get()).values as MetricValue[];
+    const extra = inner.length > 0 ? this.cumulate(inner) : undefined;
     const values: MetricValue[] = [];
     for (const [key, s] of this.series) {
       const other = extra?.get(key);
@@ -297,29 +431,25 @@ export class HttpHistogramMetric extends HttpSeriesMetric<HistogramSeries> {
   ): void {
     const bucket = `${this.name}_bucket`;
     const n = this.upper.length;
-    let ls = s?.sampleLabels;
-    if (ls === undefined) {
-      ls = [];
-      for (let i = 0; i <= n; i++) ls.push({ le: i < n ? (this.upper[i] as number) : '+Inf', ...labels });
-      ls.push({ ...labels });
-      if (s) s.sampleLabels = ls;
-    }
     let acc = 0;
     for (let i = 0; i <= n; i++) {
       acc += s ? (s.counts[i] as number) : 0;
       const a = s?.exemplars?.[i];
       const b = other?.exemplars[i];
       values.push({
-        labels: ls[i] as Record<string, string | number>,
+        labels: { le: i < n ? (this.upper[i] as number) : '+Inf', ...labels },
         value: acc + (other?.cum[i] ?? 0),
         metricName: bucket,
         exemplar: (a && b ? (a.timestamp >= b.timestamp ? a : b) : (a ?? b)) ?? null,
       });
     }
-    const plain = ls[n + 1] as Record<string, string | number>;
     values.push(
-      { labels: plain, value: (s?.sum ?? 0) + (other?.sum ?? 0), metricName: `${this.name}_sum` },
-      { labels: plain, value: (s?.count ?? 0) + (other?.count ?? 0), metricName: `${this.name}_count` },
+      { labels: { ...labels }, value: (s?.sum ?? 0) + (other?.sum ?? 0), metricName: `${this.name}_sum` },
+      {
+        labels: { ...labels },
+        value: (s?.count ?? 0) + (other?.count ?? 0),
+        metricName: `${this.name}_count`,
+      },
     );
   }
 }

@@ -2,7 +2,6 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HTTP_METHODS, OTHER_LABEL_VALUE, OVERFLOW_LABEL_VALUE, UNMATCHED_ROUTE } from './catalog.js';
-import { scrapeResponse } from './exposition.js';
 import type { AnyHandle } from './handles.js';
 import {
   DEFAULT_HTTP_OPTIONS,
@@ -16,6 +15,7 @@ import {
 import { type CounterSeries, type HistogramSeries, type HttpLabels, httpStoreOf } from './http-series.js';
 import { metricsLoggerOf } from './metrics-logger.js';
 import type { OptionsSchema } from './options.js';
+import { createScraper, DEFAULT_SCRAPE_LIMITS } from './scrape.js';
 import type { CounterHandle, HistogramHandle } from './types.js';
 
 /**
@@ -174,6 +174,14 @@ export function createHttpObserver(
     if (logger?.error) logger.error({ err }, msg);
     else process.emitWarning(`${msg}: ${(err as Error)?.message ?? String(err)}`, 'DeiaMetricsWarning');
   };
+  const scrapeSource = createScraper(
+    {
+      ...DEFAULT_SCRAPE_LIMITS,
+      maxInFlight: options.metricsMaxInFlight ?? DEFAULT_SCRAPE_LIMITS.maxInFlight,
+      timeoutMs: options.metricsTimeoutMs ?? DEFAULT_SCRAPE_LIMITS.timeoutMs,
+    },
+    (err) => logError(err, '@deia/metrics: /metrics answered 503'),
+  );
 
   // --- paths ------------------------------------------------------------------------------
   const kinds = new Map<string, PathKind>();
@@ -401,7 +409,7 @@ export function createHttpObserver(
       }
     }
     try {
-      return await scrapeResponse(source, req.headers);
+      return await scrapeSource(source, req.headers);
     } catch (err) {
       logError(err, '@deia/metrics: rendering /metrics failed');
       return {

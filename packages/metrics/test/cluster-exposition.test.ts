@@ -91,7 +91,9 @@ describe('cluster primary: format and gzip negotiated like a single process (rea
     expect(text.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
     expect(text.headers['content-encoding']).toBeUndefined();
     const textBody = text.body.toString();
-    expect(textBody).toContain('http_requests_total{method="GET",route="/r7",status="200"} 3');
+    expect(textBody).toContain(
+      'http_requests_total{method="GET",route="/r7",status="200",service="svc \\"q\\""} 3',
+    );
     expect(textBody).not.toContain('# EOF');
     const promtool = spawnSync('promtool', ['check', 'metrics'], { input: textBody, encoding: 'utf8' });
     expect(promtool.error, 'promtool is not installed (apt-get install prometheus)').toBeUndefined();
@@ -102,7 +104,9 @@ describe('cluster primary: format and gzip negotiated like a single process (rea
     const omBody = om.body.toString();
     expect(omBody.endsWith('# EOF\n')).toBe(true);
     expect(omBody).toContain('# TYPE http_requests counter');
-    expect(omBody).toContain('http_request_duration_seconds_count{method="GET",route="/r59",status="200"} 3');
+    expect(omBody).toContain(
+      'http_request_duration_seconds_count{method="GET",route="/r59",status="200",service="svc \\"q\\""} 3',
+    );
     const py = spawnSync('/usr/bin/python3', ['-c', PYTHON_OM], { input: omBody, encoding: 'utf8' });
     expect(py.stderr, 'apt-get install python3-prometheus-client').toBe('');
     const [samples, exemplarWorkers] = py.stdout.trim().split(' ');
