@@ -23,12 +23,16 @@ export const DEFAULT_EXPORTERS = {
  * `enabled`, a job without quotes (it goes into selectors), host:port targets, Kubernetes labels
  * and a port name. Throws DeiaOpsError (DEIA_OPS_OPTIONS) naming the option.
  */
-export function resolveExporter(key: keyof typeof DEFAULT_EXPORTERS, value: unknown): ResolvedExporterOptions {
+export function resolveExporter(
+  key: keyof typeof DEFAULT_EXPORTERS,
+  value: unknown,
+): ResolvedExporterOptions {
   const D = DEFAULT_EXPORTERS[key];
   const e = checkKeys(key, value, ['enabled', 'job', 'targets', 'kubernetes']);
   if (e.enabled !== undefined && typeof e.enabled !== 'boolean') fail(`${key}.enabled must be a boolean.`);
   const job = str(`${key}.job`, e.job, D.job);
-  if (!/^[^"\\\n]+$/.test(job)) fail(`${key}.job must be non-empty, without quotes, backslashes or newlines.`);
+  if (!/^[^"\\\n]+$/.test(job))
+    fail(`${key}.job must be non-empty, without quotes, backslashes or newlines.`);
   const targets = strList(`${key}.targets`, e.targets, D.targets);
   for (const t of targets)
     if (!/^[^\s/:]+:\d+$/.test(t)) fail(`${key}.targets: "${t}" must be host:port (no scheme, no path).`);

@@ -380,7 +380,8 @@ export function resolveOpsOptions(options: OpsOptions = {}): ResolvedOpsOptions 
   for (const [key, e] of Object.entries({ nodeExporter, postgresExporter, redisExporter })) {
     if (!e.enabled) continue;
     const same = [...jobs].find(([, j]) => j === e.job);
-    if (same) fail(`${key}.job "${e.job}" is the job of ${same[0]} too: every scrape job needs its own name.`);
+    if (same)
+      fail(`${key}.job "${e.job}" is the job of ${same[0]} too: every scrape job needs its own name.`);
     jobs.set(`${key}.job`, e.job);
   }
 

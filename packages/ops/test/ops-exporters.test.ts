@@ -64,9 +64,9 @@ describe('exporter dashboards and scrape jobs', () => {
     expect(k.resources.filter((r) => r.kind === 'ServiceMonitor')).toHaveLength(1);
     expect(Object.keys(k.files).filter((f) => /postgres|redis/.test(f))).toEqual([]);
     // One on, the other stays off.
-    expect(Object.keys(dashboardsOf({ redisExporter: { enabled: true } })).filter((f) => /exporter/.test(f))).toEqual(
-      ['redis-exporter.json'],
-    );
+    expect(
+      Object.keys(dashboardsOf({ redisExporter: { enabled: true } })).filter((f) => /exporter/.test(f)),
+    ).toEqual(['redis-exporter.json']);
   });
 
   it('add a scrape job per exporter, with its targets', () => {
@@ -136,7 +136,9 @@ describe('exporter dashboards and scrape jobs', () => {
         ['postgres-exporter.json', o.postgresExporter.job],
         ['redis-exporter.json', o.redisExporter.job],
       ] as const) {
-        const exprs = dashboardExprs(all[file]).filter((e) => !e.includes('ALERTS') && !e.includes('build_info'));
+        const exprs = dashboardExprs(all[file]).filter(
+          (e) => !e.includes('ALERTS') && !e.includes('build_info'),
+        );
         expect(exprs.length, file).toBeGreaterThan(4);
         for (const expr of exprs) {
           expect(parseErrors(expr)).toEqual([]);
@@ -176,7 +178,9 @@ describe('exporter dashboards and scrape jobs', () => {
         },
       ],
     });
-    expect(monitors[2]?.spec?.selector).toEqual({ matchLabels: { 'app.kubernetes.io/name': 'redis-exporter' } });
+    expect(monitors[2]?.spec?.selector).toEqual({
+      matchLabels: { 'app.kubernetes.io/name': 'redis-exporter' },
+    });
     expect(JSON.stringify(monitors[2]?.spec?.endpoints)).toContain('"replacement":"cache"');
     expect(Object.keys(k.files)).toEqual(
       expect.arrayContaining([
@@ -190,7 +194,10 @@ describe('exporter dashboards and scrape jobs', () => {
 
   it.each([
     [{ postgresExporter: { enabled: 'yes' } }, /postgresExporter\.enabled must be a boolean/],
-    [{ redisExporter: { targets: ['redis://r:9121'] } }, /redisExporter\.targets: "redis:\/\/r:9121" must be host:port/],
+    [
+      { redisExporter: { targets: ['redis://r:9121'] } },
+      /redisExporter\.targets: "redis:\/\/r:9121" must be host:port/,
+    ],
     [{ redisExporter: { job: 'a"b' } }, /redisExporter\.job must be non-empty, without quotes/],
     [{ postgresExporter: { kubernetes: { port: 'Not A Port' } } }, /postgresExporter\.kubernetes\.port/],
     [{ postgresExporter: { kubernetes: { matchLabels: {} } } }, /matchLabels must not be empty/],

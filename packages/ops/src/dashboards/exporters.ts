@@ -48,7 +48,9 @@ export function postgresExporterDashboard(c: PanelContext): DashboardSpec | unde
             unit: 's',
             description:
               'Seconds since the last replayed transaction on a replica (0 on a primary); grows when the primary is idle too.',
-            queries: [{ expr: `max by (instance) (pg_replication_lag_seconds${s()})`, legend: '{{instance}}' }],
+            queries: [
+              { expr: `max by (instance) (pg_replication_lag_seconds${s()})`, legend: '{{instance}}' },
+            ],
           },
           {
             id: 3,
@@ -146,7 +148,8 @@ export function postgresExporterDashboard(c: PanelContext): DashboardSpec | unde
             title: 'Statement time per second (top 10)',
             kind: 'timeseries',
             unit: 's',
-            description: 'Seconds spent in each statement per second of wall time: where the database time goes.',
+            description:
+              'Seconds spent in each statement per second of wall time: where the database time goes.',
             queries: [
               {
                 expr: `topk(10, ${r('pg_stat_statements_seconds_total', stmt)})`,
@@ -205,7 +208,10 @@ export function redisExporterDashboard(c: PanelContext): DashboardSpec | undefin
             description: 'used_memory, and maxmemory when a limit is set (evictions start there).',
             queries: [
               { expr: `max by (instance) (redis_memory_used_bytes${s()})`, legend: '{{instance}} used' },
-              { expr: `max by (instance) (redis_memory_max_bytes${s()}) > 0`, legend: '{{instance}} maxmemory' },
+              {
+                expr: `max by (instance) (redis_memory_max_bytes${s()}) > 0`,
+                legend: '{{instance}} maxmemory',
+              },
             ],
           },
           {
