@@ -25,7 +25,10 @@ export const OBJECT_LABELS = [
   'device',
 ] as const;
 
-/** prometheus.yml as an object: scrape of the service (and node_exporter when enabled), rules, Alertmanager. */
+/**
+ * prometheus.yml as an object: scrape of the service (and of node_exporter, postgres_exporter,
+ * redis_exporter when enabled, a job each), rules, Alertmanager.
+ */
 export function buildPrometheusConfig(o: ResolvedOpsOptions): Record<string, unknown> {
   const service: Record<string, unknown> = {
     job_name: o.job,
@@ -39,6 +42,8 @@ export function buildPrometheusConfig(o: ResolvedOpsOptions): Record<string, unk
   if (o.nodeExporter.enabled) {
     scrape.push({ job_name: o.nodeExporter.job, static_configs: [{ targets: o.nodeExporter.targets }] });
   }
+  for (const e of [o.postgresExporter, o.redisExporter])
+    if (e.enabled) scrape.push({ job_name: e.job, static_configs: [{ targets: e.targets }] });
   return {
     global: {
       scrape_interval: o.prometheus.scrapeInterval,

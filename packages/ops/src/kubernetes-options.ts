@@ -128,12 +128,27 @@ function label(where: string, key: string, value: unknown): void {
     );
 }
 
-function labels(where: string, value: unknown, fallback: Record<string, string>): Record<string, string> {
+/** Validated Kubernetes labels (`where` names the option in errors); `fallback` when unset. */
+export function labels(
+  where: string,
+  value: unknown,
+  fallback: Record<string, string>,
+): Record<string, string> {
   if (value === undefined) return { ...fallback };
   if (value === null || typeof value !== 'object' || Array.isArray(value))
     return fail(`${where} must be an object of label names to values.`);
   for (const [k, v] of Object.entries(value)) label(where, k, v);
   return { ...(value as Record<string, string>) };
+}
+
+/** A validated port name (IANA_SVC_NAME, as in a Service or container spec); `fallback` when unset. */
+export function portName(where: string, value: unknown, fallback: string): string {
+  const port = str(where, value, fallback);
+  if (port.length > 15 || !PORT_NAME.test(port) || !/[a-z]/.test(port))
+    fail(
+      `${where} "${port}" must be the name of the port (at most 15 lowercase letters, digits and "-"), as in the Service or container spec.`,
+    );
+  return port;
 }
 
 function secretRef(where: string, value: unknown, fallback: SecretKeyRef): SecretKeyRef;
@@ -195,11 +210,7 @@ export function resolveKubernetesOptions(
   const monitor = k.monitor ?? D.monitor;
   if (monitor !== 'serviceMonitor' && monitor !== 'podMonitor')
     return fail(`kubernetes.monitor must be "serviceMonitor" or "podMonitor", got "${String(monitor)}".`);
-  const port = str('kubernetes.port', k.port, D.port);
-  if (port.length > 15 || !PORT_NAME.test(port) || !/[a-z]/.test(port))
-    fail(
-      `kubernetes.port "${port}" must be the name of the port (at most 15 lowercase letters, digits and "-"), as in the Service or container spec.`,
-    );
+  const port = portName('kubernetes.port', k.port, D.port);
   const metricsPath = str('kubernetes.metricsPath', k.metricsPath, prometheus.metricsPath);
   if (!metricsPath.startsWith('/')) fail('kubernetes.metricsPath must start with "/".');
   const matchLabels = labels('kubernetes.matchLabels', k.matchLabels, { 'app.kubernetes.io/name': name });

@@ -253,6 +253,35 @@ export function generateKubernetes(options: OpsOptions = {}): KubernetesOutput {
       },
     ],
   ];
+  // The exporters the dashboards read: a ServiceMonitor each, on their Service in the namespace.
+  for (const [file, e] of [
+    ['postgres-exporter', o.postgresExporter],
+    ['redis-exporter', o.redisExporter],
+  ] as const) {
+    if (!e.enabled) continue;
+    const name = `${k.name}-${file}`;
+    if (name.length > 63) fail(`kubernetes.name "${k.name}" is too long to name the ${file} ServiceMonitor.`);
+    named.push([
+      `${file}-service-monitor.yaml`,
+      {
+        apiVersion: 'monitoring.coreos.com/v1',
+        kind: 'ServiceMonitor',
+        metadata: meta(name),
+        spec: {
+          selector: { matchLabels: { ...e.kubernetes.matchLabels } },
+          namespaceSelector: { matchNames: [k.namespace] },
+          endpoints: [
+            {
+              port: e.kubernetes.port,
+              interval: k.scrapeInterval,
+              // The dashboard selects job="<exporter job>", as in prometheus.yml.
+              relabelings: [{ action: 'replace', targetLabel: 'job', replacement: e.job }],
+            },
+          ],
+        },
+      },
+    ]);
+  }
   for (const spec of dashboardSpecs(o)) {
     const base = spec.file.replace(/\.json$/, '');
     named.push([

@@ -4,6 +4,7 @@ import { DeiaOpsError } from './errors.js';
 import { resolveKubernetesOptions } from './kubernetes-options.js';
 import { resolveAggregateBy } from './options-aggregate.js';
 import { resolveAlertmanagerOptions } from './options-alertmanager.js';
+import { resolveExporter } from './options-exporters.js';
 import { resolveLlmPrice } from './options-price.js';
 import type { OpsForKey, OpsOptions, OpsThresholds, ResolvedOpsOptions } from './types.js';
 
@@ -254,6 +255,8 @@ export function resolveOpsOptions(options: OpsOptions = {}): ResolvedOpsOptions 
     'llmDependencies',
     'llmPricePer1kTokens',
     'nodeExporter',
+    'postgresExporter',
+    'redisExporter',
     'prometheus',
     'alertmanager',
     'grafana',
@@ -371,6 +374,17 @@ export function resolveOpsOptions(options: OpsOptions = {}): ResolvedOpsOptions 
     targets: strList('nodeExporter.targets', ne.targets, D.nodeExporter.targets),
   };
 
+  const postgresExporter = resolveExporter('postgresExporter', o.postgresExporter);
+  const redisExporter = resolveExporter('redisExporter', o.redisExporter);
+  const jobs = new Map<string, string>([['job', job]]);
+  for (const [key, e] of Object.entries({ nodeExporter, postgresExporter, redisExporter })) {
+    if (!e.enabled) continue;
+    const same = [...jobs].find(([, j]) => j === e.job);
+    if (same)
+      fail(`${key}.job "${e.job}" is the job of ${same[0]} too: every scrape job needs its own name.`);
+    jobs.set(`${key}.job`, e.job);
+  }
+
   const p = checkKeys('prometheus', o.prometheus, [
     'scrapeTargets',
     'metricsPath',
@@ -439,6 +453,8 @@ export function resolveOpsOptions(options: OpsOptions = {}): ResolvedOpsOptions 
     llmDependencies,
     llmPricePer1kTokens,
     nodeExporter,
+    postgresExporter,
+    redisExporter,
     prometheus,
     alertmanager,
     grafana,

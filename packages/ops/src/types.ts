@@ -208,6 +208,22 @@ export interface OpsOptions {
    * @default { enabled: false, job: 'node', targets: ['127.0.0.1:9100'] }
    */
   nodeExporter?: { enabled?: boolean; job?: string; targets?: string[] };
+  /**
+   * PostgreSQL panels from prometheus-community/postgres_exporter, which runs beside the database
+   * (the SDK cannot read the server's statistics). Enable to add its scrape job (prometheus.yml, or
+   * a ServiceMonitor on the Kubernetes target) and the "PostgreSQL (postgres_exporter)" dashboard:
+   * replication lag, database size, connections, index use, and the slowest statements (the last
+   * need the exporter's `--collector.stat_statements` flag and the pg_stat_statements extension).
+   * @default { enabled: false, job: 'postgres', targets: ['127.0.0.1:9187'], kubernetes: { matchLabels: { 'app.kubernetes.io/name': 'postgres-exporter' }, port: 'metrics' } }
+   */
+  postgresExporter?: ExporterOptions;
+  /**
+   * Redis panels from oliver006/redis_exporter: key count, connected clients, memory, network I/O,
+   * evictions. Enable to add its scrape job (or ServiceMonitor) and the "Redis (redis_exporter)"
+   * dashboard.
+   * @default { enabled: false, job: 'redis', targets: ['127.0.0.1:9121'], kubernetes: { matchLabels: { 'app.kubernetes.io/name': 'redis-exporter' }, port: 'metrics' } }
+   */
+  redisExporter?: ExporterOptions;
   /** prometheus.yml settings. */
   prometheus?: {
     /** Addresses of the service's /metrics. @default ['127.0.0.1:8000'] */
@@ -317,6 +333,8 @@ export interface ResolvedOpsOptions {
   llmDependencies: string;
   llmPricePer1kTokens: { prompt: number; completion: number } | undefined;
   nodeExporter: { enabled: boolean; job: string; targets: string[] };
+  postgresExporter: ResolvedExporterOptions;
+  redisExporter: ResolvedExporterOptions;
   prometheus: {
     scrapeTargets: string[];
     metricsPath: string;
@@ -349,6 +367,29 @@ export interface ResolvedOpsOptions {
 
 /** Severity of an alert; routes to the Alertmanager receiver of the same name. */
 export type Severity = 'critical' | 'warning' | 'info';
+
+/** A standard exporter scraped beside the service (postgres_exporter, redis_exporter). */
+export interface ExporterOptions {
+  /** @default false */
+  enabled?: boolean;
+  /** Prometheus job of the exporter's series; the dashboard selects it. */
+  job?: string;
+  /** host:port of each exporter (file target, prometheus.yml). */
+  targets?: string[];
+  /**
+   * Kubernetes target: the exporter's Service, in `kubernetes.namespace`, scraped by a ServiceMonitor
+   * of its own (the job is relabelled to `job`). Set the labels and port name your exporter's Service has.
+   */
+  kubernetes?: { matchLabels?: Record<string, string>; port?: string };
+}
+
+/** An exporter's options with every default applied. */
+export interface ResolvedExporterOptions {
+  enabled: boolean;
+  job: string;
+  targets: string[];
+  kubernetes: { matchLabels: Record<string, string>; port: string };
+}
 
 /** One alerting rule as generated (also what tests and docs read). */
 export interface AlertRule {

@@ -123,10 +123,12 @@ function alertsWithoutPanel(options: OpsOptions, specs?: DashboardSpec[]): strin
 const OPTION_SETS: Array<[string, OpsOptions]> = [
   ['defaults', {}],
   [
-    'prefix deia_, node_exporter, auth, websocket, botResources, $cluster, grafana.url',
+    'prefix deia_, node/postgres/redis exporters, auth, websocket, botResources, $cluster, grafana.url',
     {
       prefix: 'deia_',
       nodeExporter: { enabled: true },
+      postgresExporter: { enabled: true },
+      redisExporter: { enabled: true },
       optional: { auth: true, websocket: true, botResources: true, uploads: true },
       grafana: { clusterVariable: true, url: 'https://grafana.example.com' },
     },

@@ -81,6 +81,8 @@ const VARIANTS: Array<[string, OpsOptions]> = [
       prefix: 'deia_',
       optional: { auth: true, websocket: true, botResources: true, uploads: true },
       nodeExporter: { enabled: true },
+      postgresExporter: { enabled: true, kubernetes: { matchLabels: { app: 'pg-exporter' }, port: 'http' } },
+      redisExporter: { enabled: true, job: 'cache' },
       grafana: { url: 'https://grafana.example.com', clusterVariable: true },
       kubernetes: {
         namespace: 'bots-prod',
@@ -109,7 +111,9 @@ describe('every emitted resource validates against its CRD schema', () => {
       const kinds = out.resources.map((r) => r.kind);
       expect(kinds).toContain('PrometheusRule');
       expect(kinds).toContain('AlertmanagerConfig');
-      expect(kinds.filter((k) => k === 'ServiceMonitor' || k === 'PodMonitor')).toHaveLength(1);
+      // The service's monitor, and one ServiceMonitor per enabled exporter.
+      const exporters = [options.postgresExporter, options.redisExporter].filter((e) => e?.enabled).length;
+      expect(kinds.filter((k) => k === 'ServiceMonitor' || k === 'PodMonitor')).toHaveLength(1 + exporters);
       expect(kinds.filter((k) => k === 'ConfigMap').length).toBeGreaterThanOrEqual(6);
       for (const r of out.resources) validate(r);
       // What lands on disk validates too, and is the same object.

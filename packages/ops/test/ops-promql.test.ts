@@ -29,10 +29,12 @@ function promqlErrors(expr: string): string[] {
 const CASES: Array<[string, OpsOptions]> = [
   ['defaults', {}],
   [
-    'prefix deia_, node_exporter, the opt-in series, $cluster',
+    'prefix deia_, node_exporter, postgres_exporter, redis_exporter, the opt-in series, $cluster',
     {
       prefix: 'deia_',
       nodeExporter: { enabled: true },
+      postgresExporter: { enabled: true },
+      redisExporter: { enabled: true },
       optional: { auth: true, websocket: true, botResources: true, uploads: true },
       grafana: { clusterVariable: true, url: 'https://grafana.example.com' },
     },

@@ -778,6 +778,9 @@ const promtool = (args: string[], cwd = dir) => runPromtool(cwd, args);
 describe('generated Prometheus rules', () => {
   const options: OpsOptions = {
     nodeExporter: { enabled: true },
+    // Their scrape jobs go through promtool check config below.
+    postgresExporter: { enabled: true },
+    redisExporter: { enabled: true },
     optional: { auth: true, websocket: true, botResources: true, uploads: true },
   };
   const { files, groups } = generateOps(options);

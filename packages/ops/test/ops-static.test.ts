@@ -35,13 +35,44 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 // ---------------------------------------------------------------------------------------------
 // Static cross-check: every series a rule or a panel reads exists in the catalog (with prefix), is
-// a prom-client default metric, `up`, node_exporter's filesystem series (when enabled) or a
-// recording rule of the same file.
+// a prom-client default metric, `up`, node_exporter's, postgres_exporter's or redis_exporter's
+// documented series (when enabled) or a recording rule of the same file.
 
 const references = promqlReferences;
 const exprsIn = (value: unknown) => dashboardExprs(value);
 
-async function allowedSeries(prefix: string, nodeExporter: boolean, recorded: string[]) {
+/**
+ * postgres_exporter's series the PostgreSQL dashboard reads, as prometheus-community/postgres_exporter
+ * defines them (collector/pg_replication.go, pg_database.go, pg_stat_database.go,
+ * pg_stat_user_tables.go, pg_stat_statements.go), with their labels.
+ */
+const POSTGRES_EXPORTER_SERIES: Record<string, string[]> = {
+  pg_replication_lag_seconds: [],
+  pg_database_size_bytes: ['datname', 'server'],
+  pg_stat_database_numbackends: ['datid', 'datname'],
+  pg_stat_user_tables_idx_scan: ['datname', 'schemaname', 'relname'],
+  pg_stat_user_tables_seq_scan: ['datname', 'schemaname', 'relname'],
+  pg_stat_user_tables_index_size_bytes: ['datname', 'schemaname', 'relname'],
+  pg_stat_statements_seconds_total: ['user', 'datname', 'queryid'],
+  pg_stat_statements_calls_total: ['user', 'datname', 'queryid'],
+};
+/** redis_exporter's series the Redis dashboard reads (oliver006/redis_exporter exporter/exporter.go). */
+const REDIS_EXPORTER_SERIES: Record<string, string[]> = {
+  redis_db_keys: ['db'],
+  redis_connected_clients: [],
+  redis_memory_used_bytes: [],
+  redis_memory_max_bytes: [],
+  redis_net_input_bytes_total: [],
+  redis_net_output_bytes_total: [],
+  redis_evicted_keys_total: [],
+};
+
+async function allowedSeries(
+  prefix: string,
+  nodeExporter: boolean,
+  recorded: string[],
+  exporters: { postgres?: boolean; redis?: boolean } = {},
+) {
   const allowed = new Set<string>(['up', 'ALERTS', ...recorded]);
   const suffixes = (name: string, type: string) =>
     type === 'histogram' ? [`${name}_bucket`, `${name}_sum`, `${name}_count`] : [name];
@@ -62,6 +93,8 @@ async function allowedSeries(prefix: string, nodeExporter: boolean, recorded: st
       'node_network_transmit_bytes_total',
     ])
       allowed.add(n);
+  if (exporters.postgres) for (const n of Object.keys(POSTGRES_EXPORTER_SERIES)) allowed.add(n);
+  if (exporters.redis) for (const n of Object.keys(REDIS_EXPORTER_SERIES)) allowed.add(n);
   return allowed;
 }
 
@@ -78,16 +111,20 @@ const allowedLabels = new Set([
   'alertstate',
   'severity',
   ...CATALOG.flatMap((d) => d.labelNames),
+  ...Object.values(POSTGRES_EXPORTER_SERIES).flat(),
+  ...Object.values(REDIS_EXPORTER_SERIES).flat(),
 ]);
 
 describe('static cross-check of generated rules and dashboards against the catalog', () => {
   it.each([
     ['defaults', {}],
     [
-      'prefix deia_ with node_exporter and the opt-in series',
+      'prefix deia_ with node_exporter, postgres_exporter, redis_exporter and the opt-in series',
       {
         prefix: 'deia_',
         nodeExporter: { enabled: true },
+        postgresExporter: { enabled: true },
+        redisExporter: { enabled: true },
         optional: { auth: true, websocket: true, botResources: true, uploads: true },
       },
     ],
@@ -98,6 +135,7 @@ describe('static cross-check of generated rules and dashboards against the catal
       options.prefix ?? '',
       options.nodeExporter?.enabled === true,
       recorded,
+      { postgres: options.postgresExporter?.enabled, redis: options.redisExporter?.enabled },
     );
     const ruleExprs = groups.flatMap((g) => g.rules.map((r) => r.expr));
     const panelExprs = Object.entries(files)
@@ -215,8 +253,13 @@ describe('dashboards', () => {
   it.each([
     ['defaults', {}],
     [
-      'cluster variable, node_exporter',
-      { grafana: { clusterVariable: true }, nodeExporter: { enabled: true } },
+      'cluster variable, node_exporter, postgres_exporter, redis_exporter',
+      {
+        grafana: { clusterVariable: true },
+        nodeExporter: { enabled: true },
+        postgresExporter: { enabled: true },
+        redisExporter: { enabled: true },
+      },
     ],
     [
       'cluster variable, extra metrics, token price',
@@ -262,13 +305,13 @@ describe('dashboards', () => {
         }
         const exprs = dashboardExprs(d);
         for (const expr of exprs) {
-          // node_exporter is its own job (only $cluster applies).
-          const nodeExporter = /\bnode_/.test(expr);
+          // Each exporter is its own job (only $cluster applies).
+          const exporter = /\b(node|pg|redis)_/.test(expr);
           // Every selector of the expression carries the variables (job-level aggregates: no instance).
           for (const [, name, matchers] of expr.matchAll(/([a-zA-Z_:][\w:]*)\{([^}]*)\}/g)) {
             const where = `${name}{${matchers}} in ${file}: ${expr}`;
             if (cluster) expect(matchers, where).toContain('cluster=~"$cluster"');
-            if (nodeExporter) continue;
+            if (exporter) continue;
             expect(matchers, where).toContain('job=~"$job"');
             // Job-level aggregates and the incident marks (job-wide alerts have no instance): no $instance.
             if (!/^job(_\w+)?:/.test(name ?? '') && name !== 'ALERTS')

@@ -8,6 +8,8 @@ import { toYaml } from '../src/yaml-text.js';
 
 const ALL: OpsOptions = {
   nodeExporter: { enabled: true },
+  postgresExporter: { enabled: true },
+  redisExporter: { enabled: true },
   optional: { auth: true, websocket: true, botResources: true, uploads: true },
   aggregateBy: ['cluster'],
   grafana: { url: 'https://grafana.example.com', clusterVariable: true },

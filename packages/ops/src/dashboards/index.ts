@@ -7,6 +7,7 @@ import { type DashboardSpec, type PanelSpec, panelContext } from './builder.js';
 import { cacheDashboard } from './cache.js';
 import { databaseDashboard } from './database.js';
 import { dependenciesDashboard } from './dependencies.js';
+import { postgresExporterDashboard, redisExporterDashboard } from './exporters.js';
 import { extraMetricsDashboard } from './extra.js';
 import { overviewDashboard } from './overview.js';
 import { requestsDashboard } from './requests.js';
@@ -44,7 +45,7 @@ function seriesGroups(o: ResolvedOpsOptions): (name: string) => Set<string> {
       return new Set([...promqlReferences(expr).metrics].flatMap((n) => [...groupsOf(n, depth + 1)]));
     if (name.startsWith(`${o.prefix}process_`) || name.startsWith(`${o.prefix}nodejs_`))
       return new Set(['process']);
-    return new Set(); // up, node_exporter, extra metrics: no catalog group
+    return new Set(); // up, the exporters' series, extra metrics: no catalog group
   };
   return groupsOf;
 }
@@ -77,6 +78,8 @@ export function dashboardSpecs(o: ResolvedOpsOptions): DashboardSpec[] {
     databaseDashboard(c),
     cacheDashboard(c),
     dependenciesDashboard(c),
-    ...(extra ? [extra] : []),
+    ...[extra, postgresExporterDashboard(c), redisExporterDashboard(c)].filter(
+      (d): d is DashboardSpec => d !== undefined,
+    ),
   ]);
 }
