@@ -24,12 +24,15 @@ export interface SegmentContents {
 const SEGMENT_RE = /^(\d{12})\.jsonl$/;
 const segmentName = (seq: number) => `${String(seq).padStart(12, '0')}.jsonl`;
 
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 function isRecord(v: unknown): v is JournalRecord {
   const r = v as Partial<JournalRecord> | null;
   return (
     typeof r === 'object' &&
     r !== null &&
     typeof r.id === 'string' &&
+    UUID_RE.test(r.id) &&
     typeof r.botId === 'string' &&
     typeof r.message === 'string' &&
     typeof r.enqueuedAt === 'string'
@@ -246,4 +249,35 @@ export class TaskJournal {
       await dir.close();
     }
   }
+}
+
+/**
+ * Replays every sealed segment through `insert` (which must be idempotent by task id), `batchSize`
+ * records per call, yielding to the event loop between calls; a segment is removed once all its
+ * records are in. Stops early (keeping the segment) when `stopped()` turns true; an `insert` that
+ * throws stops it as well (the caller decides: degraded mode, or retry later). A replay cut short
+ * (a crash, an outage) simply runs again. Returns the records read and the rows inserted.
+ */
+export async function replayJournal(
+  journal: TaskJournal,
+  options: {
+    batchSize: number;
+    stopped: () => boolean;
+    insert: (batch: JournalRecord[]) => Promise<number>;
+  },
+): Promise<{ read: number; inserted: number }> {
+  let read = 0;
+  let inserted = 0;
+  for (const segment of await journal.seal()) {
+    const { records } = await journal.read(segment);
+    for (let i = 0; i < records.length; i += options.batchSize) {
+      if (options.stopped()) return { read, inserted };
+      const batch = records.slice(i, i + options.batchSize);
+      inserted += await options.insert(batch);
+      read += batch.length;
+      await new Promise((r) => setImmediate(r));
+    }
+    await journal.remove(segment, records.length);
+  }
+  return { read, inserted };
 }

@@ -2,8 +2,9 @@ import type { Metrics } from '@deia/metrics';
 import pg from 'pg';
 import { createDurabilityMetrics, type DurabilityMetrics } from './durability-metrics.js';
 import { BotCoreError, DatabaseUnavailableError } from './errors.js';
-import type { TaskJournal } from './journal.js';
+import { replayJournal, type TaskJournal } from './journal.js';
 import { ident, migrate } from './migrations.js';
+import { isConnectionError } from './pg-errors.js';
 import type { LoggerLike } from './types.js';
 
 /** A write that is retried, in order, once the database is back. */
@@ -22,29 +23,6 @@ export interface ChatMessageRow {
   content: string;
   model: string | null;
   created_at: Date;
-}
-
-const CONNECTION_CODES = new Set([
-  '57014', // query_canceled: statement_timeout (a server too slow to serve counts as unavailable)
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EHOSTUNREACH',
-]);
-
-/** True when an error means "cannot reach the database" rather than "bad query". */
-export function isConnectionError(err: unknown): boolean {
-  const e = err as { code?: unknown; message?: unknown; errors?: unknown[] } | undefined;
-  if (!e) return false;
-  if (Array.isArray(e.errors) && e.errors.some(isConnectionError)) return true; // AggregateError (IPv4+IPv6)
-  const code = typeof e.code === 'string' ? e.code : '';
-  if (CONNECTION_CODES.has(code) || code.startsWith('08') || code.startsWith('57P')) return true;
-  const msg = typeof e.message === 'string' ? e.message : '';
-  return /Connection terminated|connection timeout|Query read timeout|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable|server closed the connection/i.test(
-    msg,
-  );
 }
 
 /** Where an accepted message was made durable. */
@@ -512,15 +490,11 @@ export class Store {
    * outage) simply runs again.
    */
   private async replay(journal: TaskJournal): Promise<void> {
-    const batchSize = this.options.replayBatch ?? 500;
     const started = Date.now();
-    let inserted = 0;
-    let read = 0;
-    for (const segment of await journal.seal()) {
-      const { records } = await journal.read(segment);
-      for (let i = 0; i < records.length; i += batchSize) {
-        if (this.closed || !this.available) return;
-        const batch = records.slice(i, i + batchSize);
+    const { read, inserted } = await replayJournal(journal, {
+      batchSize: this.options.replayBatch ?? 500,
+      stopped: () => this.closed || !this.available,
+      insert: async (batch) => {
         const res = await this.options.metrics.db.trackQuery('replay_tasks', () =>
           this.pool.query(
             `INSERT INTO ${this.s}.task_queue (id, bot_id, message, enqueued_at)
@@ -536,25 +510,21 @@ export class Store {
             ],
           ),
         );
-        inserted += res.rowCount ?? 0;
-        read += batch.length;
-        await new Promise((r) => setImmediate(r));
-      }
-      await journal.remove(segment, records.length);
-    }
+        return res.rowCount ?? 0;
+      },
+    });
     if (read) {
       this.options.logger.info(
         { read, inserted, ms: Date.now() - started },
         'task journal replayed into the database',
       );
     }
-    if (inserted) {
-      for (const l of this.replayListeners) {
-        try {
-          l(inserted);
-        } catch (err) {
-          this.options.logger.error({ err: { message: (err as Error).message } }, 'replay listener threw');
-        }
+    if (!inserted) return;
+    for (const l of this.replayListeners) {
+      try {
+        l(inserted);
+      } catch (err) {
+        this.options.logger.error({ err: { message: (err as Error).message } }, 'replay listener threw');
       }
     }
   }

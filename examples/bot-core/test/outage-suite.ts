@@ -55,7 +55,7 @@ export function outageProcessSuite(name: string, exampleDir: string) {
           return c;
         };
         /** The fresh process stores everything accepted so far, each once. */
-        const verify = async (what: string) => {
+        const verify = async (what: string, c: Child) => {
           const s = await waitFor(
             `${what}: every accepted message stored`,
             async () => {
@@ -63,7 +63,15 @@ export function outageProcessSuite(name: string, exampleDir: string) {
               return r.queued === 0 && [...accepted].every((id) => r.perTask.has(id)) && r;
             },
             60_000,
-          );
+          ).catch(async (err: Error) => {
+            const r = await stored(schema);
+            const missing = [...accepted].filter((id) => !r.perTask.has(id));
+            const inQueue = missing.filter((id) => r.queuedIds.has(id)).length;
+            const tail = c.output().split('\n').slice(-15).join('\n');
+            throw new Error(
+              `${err.message}: ${missing.length} of ${accepted.size} missing (${inQueue} of them in task_queue, ${r.queued} rows there)\n${tail}`,
+            );
+          });
           expectExactlyOnce(accepted, s.perTask);
         };
         const outage = async (c: Child, load: ReturnType<typeof sendLoad>) => {
@@ -101,7 +109,7 @@ export function outageProcessSuite(name: string, exampleDir: string) {
               await load.stop();
               for (const id of load.accepted) accepted.add(id);
               c = await spawn();
-              await verify(`SIGKILL ${i}`);
+              await verify(`SIGKILL ${i}`, c);
               report.push(
                 `kill ${i}: ${load.accepted.size} accepted (${during} journaled during the outage, ${load.accepted.size - after} after it), ${left} journal segment(s) left at the kill`,
               );
@@ -119,7 +127,7 @@ export function outageProcessSuite(name: string, exampleDir: string) {
               const left = segments();
               await proxy.restore();
               c = await spawn();
-              await verify(`SIGTERM ${i}`);
+              await verify(`SIGTERM ${i}`, c);
               report.push(
                 `term ${i}: ${load.accepted.size} accepted (${during} during the outage), ${left} journal segment(s) at exit`,
               );
