@@ -189,7 +189,7 @@ export function partitionSuite(name: string, start: StartController) {
             const s = await stored(schema);
             return [...accepted].every((id) => s.perTask.has(id)) && s;
           },
-          30_000,
+          30_000 + accepted.size * 20, // the backlog drains through two bots
         );
         const late = [...before.perTask.keys(), ...before.queuedIds].filter((id) => !accepted.has(id));
         for (const id of late) expect(refused.has(id)).toBe(true);
@@ -206,7 +206,7 @@ export function partitionSuite(name: string, start: StartController) {
             const s = await stored(schema);
             return s.queued === 0 && [...accepted].every((id) => s.perTask.has(id)) && s;
           },
-          30_000,
+          30_000 + accepted.size * 20, // the backlog drains through two bots
         );
         expectExactlyOnce(accepted, after.perTask);
         expect(after.perTask.size).toBe(accepted.size);
@@ -223,13 +223,13 @@ export function partitionSuite(name: string, start: StartController) {
     it(
       'journal on: every message answered 202 within connect + query timeout + 1 s, stored once',
       () => run(true),
-      90_000 + REPEAT * (PARTITION_MS + 10_000),
+      120_000 + REPEAT * (PARTITION_MS * 4 + 10_000),
     );
 
     it(
       'journal off: 503 + taskId within the bound; a retry with the taskId stores it once',
       () => run(false),
-      90_000 + REPEAT * (PARTITION_MS + 10_000),
+      120_000 + REPEAT * (PARTITION_MS * 4 + 10_000),
     );
   });
 }
