@@ -219,7 +219,7 @@ export class TaskJournal {
         this.handle = await open(join(this.options.dir, name), 'a');
         await this.syncDir(); // the new file's directory entry survives a crash too
       }
-      await this.handle.write(data);
+      await this.handle.appendFile(data); // loops until all is written (write() may be partial)
       await this.handle.datasync();
       this.bytes += Buffer.byteLength(data);
       this.entries += batch.length;

@@ -4,15 +4,9 @@ import { createDurabilityMetrics, type DurabilityMetrics } from './durability-me
 import { BotCoreError, DatabaseUnavailableError } from './errors.js';
 import { replayJournal, type TaskJournal } from './journal.js';
 import { ident, migrate } from './migrations.js';
+import { WriteOutbox } from './outbox.js';
 import { isConnectionError } from './pg-errors.js';
 import type { LoggerLike } from './types.js';
-
-/** A write that is retried, in order, once the database is back. */
-interface PendingWrite {
-  operation: string;
-  sql: string;
-  params: unknown[];
-}
 
 /** A stored chat message. */
 export interface ChatMessageRow {
@@ -57,8 +51,7 @@ export class Store {
   private readonly s: string;
   private available = false;
   private migrated = false;
-  private outbox: PendingWrite[] = [];
-  private flushing: Promise<void> | undefined;
+  private readonly outbox: WriteOutbox;
   private replaying: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private probeDelay: number;
@@ -97,6 +90,11 @@ export class Store {
     this.durability =
       options.durability ??
       createDurabilityMetrics(options.metrics, () => options.journal?.pendingEntries ?? 0);
+    this.outbox = new WriteOutbox({
+      max: options.maxOutbox ?? 10_000,
+      logger: options.logger,
+      onDropped: (operation) => this.durability.dropped(operation),
+    });
     this.pool = new pg.Pool({
       connectionString: options.connectionString,
       max: options.poolMax,
@@ -347,19 +345,9 @@ export class Store {
 
   // --- availability ----------------------------------------------------------------------------
 
-  private enqueueWrite(w: PendingWrite): 'queued' | 'dropped' {
-    const max = this.options.maxOutbox ?? 10_000;
-    if (this.outbox.length >= max) {
-      // Refuse the new write rather than drop an older one; none of these acknowledges a message.
-      this.durability.dropped(w.operation);
-      this.options.logger.error(
-        { operation: w.operation, max },
-        'database outbox full; refused a best-effort write',
-      );
-      return 'dropped';
-    }
-    this.outbox.push(w);
-    if (this.available && !this.flushing) void this.flush();
+  private enqueueWrite(w: { operation: string; sql: string; params: unknown[] }): 'queued' | 'dropped' {
+    if (!this.outbox.push(w)) return 'dropped';
+    if (this.available && !this.outbox.isFlushing) void this.flush();
     return 'queued';
   }
 
@@ -437,33 +425,19 @@ export class Store {
   }
 
   private flush(): Promise<void> {
-    if (this.flushing) return this.flushing;
-    this.flushing = (async () => {
-      let written = 0;
-      while (this.outbox.length > 0 && this.available && !this.closed) {
-        const w = this.outbox[0]!;
+    return this.outbox.flush(
+      () => this.available && !this.closed,
+      async (w) => {
         try {
           await this.options.metrics.db.trackQuery(w.operation, () => this.pool.query(w.sql, w.params));
-          this.outbox.shift();
-          written++;
+          return 'ok';
         } catch (err) {
-          if (isConnectionError(err)) {
-            this.markDown(err);
-            break;
-          }
-          this.outbox.shift();
-          this.options.logger.error(
-            { operation: w.operation, err: { message: (err as Error).message } },
-            'dropped a queued write the database rejected',
-          );
+          if (!isConnectionError(err)) throw err;
+          this.markDown(err);
+          return 'retry';
         }
-      }
-      if (written)
-        this.options.logger.info({ written, left: this.outbox.length }, 'replayed queued database writes');
-    })().finally(() => {
-      this.flushing = undefined;
-    });
-    return this.flushing;
+      },
+    );
   }
 
   private startReplay() {

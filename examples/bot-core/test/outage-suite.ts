@@ -55,7 +55,7 @@ export function outageProcessSuite(name: string, exampleDir: string) {
           return c;
         };
         /** The fresh process stores everything accepted so far, each once. */
-        const verify = async (what: string, c: Child) => {
+        const verify = async (what: string) => {
           const s = await waitFor(
             `${what}: every accepted message stored`,
             async () => {
@@ -67,7 +67,11 @@ export function outageProcessSuite(name: string, exampleDir: string) {
             const r = await stored(schema);
             const missing = [...accepted].filter((id) => !r.perTask.has(id));
             const inQueue = missing.filter((id) => r.queuedIds.has(id)).length;
-            const tail = c.output().split('\n').slice(-15).join('\n');
+            const tail = children
+              .flatMap((ch) => ch.output().split('\n'))
+              .filter((l) => /"level":"(WARN|ERROR)"|replayed|re-queued|missing/.test(l))
+              .slice(-40)
+              .join('\n');
             throw new Error(
               `${err.message}: ${missing.length} of ${accepted.size} missing (${inQueue} of them in task_queue, ${r.queued} rows there)\n${tail}`,
             );
@@ -109,7 +113,7 @@ export function outageProcessSuite(name: string, exampleDir: string) {
               await load.stop();
               for (const id of load.accepted) accepted.add(id);
               c = await spawn();
-              await verify(`SIGKILL ${i}`, c);
+              await verify(`SIGKILL ${i}`);
               report.push(
                 `kill ${i}: ${load.accepted.size} accepted (${during} journaled during the outage, ${load.accepted.size - after} after it), ${left} journal segment(s) left at the kill`,
               );
@@ -127,7 +131,7 @@ export function outageProcessSuite(name: string, exampleDir: string) {
               const left = segments();
               await proxy.restore();
               c = await spawn();
-              await verify(`SIGTERM ${i}`, c);
+              await verify(`SIGTERM ${i}`);
               report.push(
                 `term ${i}: ${load.accepted.size} accepted (${during} during the outage), ${left} journal segment(s) at exit`,
               );
