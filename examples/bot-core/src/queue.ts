@@ -167,7 +167,14 @@ export class TaskQueue {
   recover(rows: ReadonlyArray<{ id: string; bot_id: string; message: string; enqueued_at: Date }>): number {
     let added = 0;
     for (const r of rows) {
-      if (this.byId.has(r.id)) continue;
+      const known = this.byId.get(r.id);
+      if (known) {
+        // A journal replay can re-insert the row of a task this process has just finished (its
+        // exchange committed between the replay's check and its insert): remove it, or it would
+        // wait in task_queue until the next start.
+        if (known.status === 'completed' || known.status === 'failed') this.forget(known);
+        continue;
+      }
       this.add(this.newTask(r.id, r.bot_id, r.message, new Date(r.enqueued_at).getTime(), ROOT_CONTEXT));
       added++;
     }

@@ -23,10 +23,13 @@ export async function stored(schema: string) {
   client.on('error', () => undefined);
   await client.connect();
   try {
+    // one snapshot: a task moving from task_queue to chat_messages between two reads is not "missing"
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
     const rows = await client.query<{ task_id: string; n: number }>(
       `SELECT task_id::text, count(*)::int AS n FROM "${schema}".chat_messages WHERE role = 'user' GROUP BY task_id`,
     );
     const queued = await client.query<{ id: string }>(`SELECT id::text FROM "${schema}".task_queue`);
+    await client.query('COMMIT');
     return {
       perTask: new Map(rows.rows.map((r) => [r.task_id, r.n])),
       queued: queued.rowCount ?? 0,

@@ -11,7 +11,7 @@ import { DATABASE_URL, dropSchema, json, post, tempJournalDir, uniqueSchema, wai
 
 const REPEAT = Number(process.env.OUTAGE_REPEAT ?? 1);
 const OUTAGE_MS = Number(process.env.OUTAGE_MS ?? 3_000);
-const BOTS = ['o1', 'o2'];
+const BOTS = ['o1', 'o2', 'o3', 'o4'];
 
 export function outageProcessSuite(name: string, exampleDir: string) {
   describe(`${name}: SIGKILL after and SIGTERM during a PostgreSQL outage (real process, journal)`, () => {
@@ -56,14 +56,25 @@ export function outageProcessSuite(name: string, exampleDir: string) {
         };
         /** The fresh process stores everything accepted so far, each once. */
         const verify = async (what: string) => {
-          const s = await waitFor(
+          // The backlog (thousands after a long outage on a loaded machine) drains at the echo
+          // model's pace: wait as long as it keeps shrinking, fail after 30 s without progress.
+          let best = Number.POSITIVE_INFINITY;
+          let progressAt = Date.now();
+          const done = await waitFor(
             `${what}: every accepted message stored`,
             async () => {
               const r = await stored(schema);
-              return r.queued === 0 && [...accepted].every((id) => r.perTask.has(id)) && r;
+              const left = r.queued + [...accepted].filter((id) => !r.perTask.has(id)).length;
+              if (left < best) {
+                best = left;
+                progressAt = Date.now();
+              }
+              if (left === 0) return r;
+              return Date.now() - progressAt > 30_000 && 'stalled';
             },
-            60_000,
-          ).catch(async (err: Error) => {
+            300_000,
+          ).catch((err: Error) => err.message);
+          if (typeof done === 'string') {
             const r = await stored(schema);
             const missing = [...accepted].filter((id) => !r.perTask.has(id));
             const inQueue = missing.filter((id) => r.queuedIds.has(id)).length;
@@ -73,9 +84,10 @@ export function outageProcessSuite(name: string, exampleDir: string) {
               .slice(-40)
               .join('\n');
             throw new Error(
-              `${err.message}: ${missing.length} of ${accepted.size} missing (${inQueue} of them in task_queue, ${r.queued} rows there)\n${tail}`,
+              `${what}: ${done}: ${missing.length} of ${accepted.size} missing (${inQueue} of them in task_queue, ${r.queued} rows there)\n${tail}`,
             );
-          });
+          }
+          const s = done;
           expectExactlyOnce(accepted, s.perTask);
         };
         const outage = async (c: Child, load: ReturnType<typeof sendLoad>) => {
@@ -152,7 +164,7 @@ export function outageProcessSuite(name: string, exampleDir: string) {
           await proxy.close();
         }
       },
-      120_000 + REPEAT * 2 * 40_000,
+      120_000 + REPEAT * 2 * 90_000,
     );
   });
 }
