@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import type { BotCore } from './bot-core.js';
 import { BOT_ID_RE } from './bots.js';
 import { BotCoreError } from './errors.js';
 import type { ApiRequest, ApiResponse, ApiRoute } from './types.js';
 
 const MAX_MESSAGE_LENGTH = 4_000;
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function botId(req: ApiRequest): string {
   const id = req.params.id ?? '';
@@ -95,7 +97,7 @@ export function createApiRoutes(core: BotCore): ApiRoute[] {
       path: '/api/bot/:id/message',
       handle: wrap(async (req) => {
         const id = botId(req);
-        const body = (req.body ?? {}) as { message?: unknown };
+        const body = (req.body ?? {}) as { message?: unknown; taskId?: unknown };
         const message = body.message;
         if (typeof message !== 'string' || message.trim() === '' || message.length > MAX_MESSAGE_LENGTH) {
           throw new BotCoreError(
@@ -108,14 +110,28 @@ export function createApiRoutes(core: BotCore): ApiRoute[] {
         if (message.includes('\u0000')) {
           throw new BotCoreError('BAD_MESSAGE', 'the message must not contain NUL (\\u0000) characters', 400);
         }
-        const task = await queue.enqueue(id, message);
-        if (core.mode() === 'degraded') {
+        const taskId = body.taskId ?? randomUUID();
+        if (typeof taskId !== 'string' || !UUID_RE.test(taskId)) {
+          throw new BotCoreError('BAD_TASK_ID', 'taskId, when given, must be a UUID', 400);
+        }
+        let accepted: Awaited<ReturnType<typeof queue.enqueue>>;
+        try {
+          accepted = await queue.enqueue(id, message, taskId.toLowerCase());
+        } catch (err) {
+          if (!(err instanceof BotCoreError) || err.statusCode !== 503) throw err;
+          // Not accepted. Tell the client which id to retry with: a retry with the same taskId is
+          // stored at most once, even if this attempt reaches the database after all.
+          const res = errorResponse(err, core.mode());
+          return { ...res, body: { ...(res.body as object), taskId: taskId.toLowerCase() } };
+        }
+        const { durable, ...task } = accepted;
+        if (durable === 'journaled') {
           return ok(
             {
               status: 'degraded',
               task,
               message:
-                'the database is unavailable: the message is queued and will be answered when it returns',
+                'the database is unavailable: the message is kept in the local journal and will be answered when it returns',
             },
             202,
           );
@@ -159,6 +175,7 @@ export function createApiRoutes(core: BotCore): ApiRoute[] {
             running: queue.running,
             paused: queue.isPaused,
             pendingDatabaseWrites: store.pendingWrites,
+            journaled: store.journaledTasks,
           },
           tasks: queue.list(),
         }),

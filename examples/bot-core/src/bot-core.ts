@@ -1,9 +1,11 @@
+import { resolve } from 'node:path';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import { BotManager } from './bots.js';
 import { createRedis, StatusCache } from './cache.js';
 import { configFromEnv, redactUrl, validateConfig } from './config.js';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres.js';
+import { TaskJournal } from './journal.js';
 import { createEchoClient, createOllamaClient, type LlmClient } from './llm.js';
 import { TaskQueue } from './queue.js';
 import { Store } from './store.js';
@@ -59,6 +61,14 @@ export async function startBotCore(options: BotCoreOptions): Promise<BotCore> {
     connectionString = embedded.connectionString;
     logger.info({ port: embedded.port }, 'DATABASE_URL is unset: started an embedded PostgreSQL (PGlite)');
   }
+  // One journal directory per schema: the journal belongs to the tables it is replayed into.
+  const journal = config.journalDir
+    ? new TaskJournal({
+        dir: resolve(config.journalDir, config.schema),
+        maxBytes: config.journalMaxBytes,
+        logger,
+      })
+    : undefined;
   const store = new Store({
     connectionString,
     schema: config.schema,
@@ -67,8 +77,18 @@ export async function startBotCore(options: BotCoreOptions): Promise<BotCore> {
     logger,
     heartbeatMs: config.dbHeartbeatMs,
     probe: config.dbProbe,
+    connectTimeoutMs: config.dbConnectTimeoutMs,
+    queryTimeoutMs: config.dbQueryTimeoutMs,
+    statementTimeoutMs: config.dbStatementTimeoutMs,
+    journal,
+    replayBatch: config.journalReplayBatch,
   });
-  const redis = config.redisUrl ? createRedis(config.redisUrl, logger) : undefined;
+  const redis = config.redisUrl
+    ? createRedis(config.redisUrl, logger, {
+        commandTimeoutMs: config.redisCommandTimeoutMs,
+        connectTimeoutMs: config.redisConnectTimeoutMs,
+      })
+    : undefined;
   const cache = new StatusCache(redis, {
     metrics,
     prefix: `${config.redisKeyPrefix}${config.schema}:`,
@@ -105,8 +125,18 @@ export async function startBotCore(options: BotCoreOptions): Promise<BotCore> {
       .catch((err) => logger.error({ err: { message: err.message } }, 'audit log failed'));
   });
   // The first time the database answers: bots that were running before a restart (or a crash)
-  // start again, then the messages they had accepted are re-queued. Later: only learn bot ids.
+  // start again, then (once the journal is replayed) the messages they had accepted are
+  // re-queued. Later: learn bot ids, and re-queue what a later journal replay inserted.
   let recovered = false;
+  let botsRestarted = false;
+  const recoverTasks = async () => {
+    if (botsRestarted) queue.recover(await store.pendingTasks());
+  };
+  store.onReplayed(() => {
+    recoverTasks().catch((err: Error) =>
+      logger.warn({ err: { message: err.message } }, 're-queueing replayed tasks failed'),
+    );
+  });
   store.onAvailabilityChange((up) => {
     if (!up) return;
     const first = !recovered;
@@ -123,7 +153,9 @@ export async function startBotCore(options: BotCoreOptions): Promise<BotCore> {
             logger.warn({ bot_id: r.id, err: { message: err.message } }, 'restarting a bot failed'),
           );
       }
-      queue.recover(await store.pendingTasks());
+      botsRestarted = true;
+      await store.whenReplayed();
+      await recoverTasks();
     })().catch((err: Error) => {
       if (first) recovered = false; // try again when the database is next available
       logger.warn({ err: { message: err.message } }, 'recovering bots and queued tasks failed');
@@ -176,6 +208,9 @@ export async function startBotCore(options: BotCoreOptions): Promise<BotCore> {
         ? `Ollama ${redactUrl(config.ollamaUrl)} model ${config.ollamaModel}`
         : 'local echo model (set OLLAMA_URL to use Ollama)',
       maxBots: String(config.maxBots),
+      journal: journal
+        ? `${journal.dir} (accepted messages while the database is down)`
+        : 'off (JOURNAL_DIR=off: messages are refused with 503 while the database is down)',
       faults: config.faults ? 'fault-injection API enabled (DEIA_EXAMPLE_FAULTS=1)' : 'off',
     }),
     closers,

@@ -4,18 +4,39 @@ import type { BotView, LoggerLike } from './types.js';
 
 const CACHE_NAME = 'bot_status';
 
+/** Bounds of every Redis call. */
+export interface RedisTimeouts {
+  /** A command without a reply in this time fails ("Command timed out"): the lookup is a miss. @default 500 */
+  commandTimeoutMs: number;
+  /**
+   * A connection attempt fails after this time; a connection that receives nothing for this long
+   * while commands wait (packets dropped) is destroyed and reconnected. @default 2000
+   */
+  connectTimeoutMs: number;
+}
+
+/** Defaults of `createRedis` (`REDIS_COMMAND_TIMEOUT_MS`, `REDIS_CONNECT_TIMEOUT_MS`). */
+export const DEFAULT_REDIS_TIMEOUTS: RedisTimeouts = { commandTimeoutMs: 500, connectTimeoutMs: 2_000 };
+
 /**
  * Creates the ioredis client the way the example wants it: lazy (connect is started explicitly,
- * in the background), one retry per command, no offline queue (a command fails fast while Redis
- * is down instead of piling up), reconnection with a capped backoff so the cache comes back by
- * itself when Redis does.
+ * in the background), one retry per command, a command timeout (a slow or partitioned Redis
+ * answers no later than `commandTimeoutMs`), no offline queue (while Redis is disconnected a
+ * command fails at once instead of piling up), a socket timeout (a connection that went silent is
+ * replaced), reconnection with a capped backoff so the cache comes back by itself when Redis does.
  */
-export function createRedis(url: string, logger: LoggerLike): Redis {
+export function createRedis(
+  url: string,
+  logger: LoggerLike,
+  timeouts: RedisTimeouts = DEFAULT_REDIS_TIMEOUTS,
+): Redis {
   const redis = new Redis(url, {
     lazyConnect: true,
     maxRetriesPerRequest: 1,
     enableOfflineQueue: false,
-    connectTimeout: 2_000,
+    commandTimeout: timeouts.commandTimeoutMs,
+    connectTimeout: timeouts.connectTimeoutMs,
+    socketTimeout: timeouts.connectTimeoutMs,
     retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 6), 5_000),
   });
   let lastLog = 0;
@@ -36,13 +57,30 @@ export function createRedis(url: string, logger: LoggerLike): Redis {
 /**
  * Caches bot status in Redis (`<prefix>bot:<id>`, with a TTL). Lookups count
  * `cache_hits_total`/`cache_misses_total{cache="bot_status"}`; a Redis outage counts as a miss
- * and never fails the request.
+ * and never fails the request. After a command timed out the cache is bypassed for
+ * `bypassMs` (every lookup a miss at once), so one request waits for at most one timeout.
  */
 export class StatusCache {
+  private bypassUntil = 0;
+
   constructor(
     private readonly redis: Redis | undefined,
-    private readonly options: { metrics: Metrics; prefix: string; ttlSeconds: number },
+    private readonly options: { metrics: Metrics; prefix: string; ttlSeconds: number; bypassMs?: number },
   ) {}
+
+  /** Runs a command unless the cache is bypassed; a timeout starts a bypass. */
+  private async run<T>(command: string, fn: (redis: Redis) => Promise<T>): Promise<T | undefined> {
+    const redis = this.redis;
+    if (!redis || Date.now() < this.bypassUntil) return undefined;
+    try {
+      return await this.options.metrics.cache.trackCommand(command, () => fn(redis));
+    } catch (err) {
+      if (/timed out/i.test((err as Error).message)) {
+        this.bypassUntil = Date.now() + (this.options.bypassMs ?? 1_000);
+      }
+      return undefined;
+    }
+  }
 
   get enabled(): boolean {
     return this.redis !== undefined;
@@ -54,15 +92,9 @@ export class StatusCache {
 
   async get(id: string): Promise<BotView | undefined> {
     const { metrics } = this.options;
-    const redis = this.redis;
-    if (!redis) return undefined;
-    let raw: string | null = null;
-    try {
-      raw = await metrics.cache.trackCommand('get', () => redis.get(this.key(id)));
-    } catch {
-      raw = null;
-    }
-    if (raw === null) {
+    if (!this.redis) return undefined;
+    const raw = await this.run('get', (r) => r.get(this.key(id)));
+    if (raw === undefined || raw === null) {
       metrics.cache.miss(CACHE_NAME);
       return undefined;
     }
@@ -71,22 +103,10 @@ export class StatusCache {
   }
 
   async set(bot: BotView): Promise<void> {
-    const redis = this.redis;
-    if (!redis) return;
-    try {
-      await this.options.metrics.cache.trackCommand('set', () =>
-        redis.set(this.key(bot.id), JSON.stringify(bot), 'EX', this.options.ttlSeconds),
-      );
-    } catch {
-      // The cache is optional; the next lookup is a miss.
-    }
+    await this.run('set', (r) => r.set(this.key(bot.id), JSON.stringify(bot), 'EX', this.options.ttlSeconds));
   }
 
   async delete(id: string): Promise<void> {
-    const redis = this.redis;
-    if (!redis) return;
-    try {
-      await this.options.metrics.cache.trackCommand('del', () => redis.del(this.key(id)));
-    } catch {}
+    await this.run('del', (r) => r.del(this.key(id)));
   }
 }

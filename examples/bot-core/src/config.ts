@@ -19,6 +19,14 @@ export const DEFAULT_CONFIG: BotCoreConfig = {
   restartBackoff: { initialMs: 1_000, maxMs: 30_000 },
   dbHeartbeatMs: 2_000,
   dbProbe: { initialMs: 250, maxMs: 5_000 },
+  dbConnectTimeoutMs: 2_000,
+  dbQueryTimeoutMs: 5_000,
+  dbStatementTimeoutMs: 4_000,
+  journalDir: 'data/journal',
+  journalMaxBytes: 64 * 1024 * 1024,
+  journalReplayBatch: 500,
+  redisCommandTimeoutMs: 500,
+  redisConnectTimeoutMs: 2_000,
   shutdownDelayMs: 5_000,
   faults: false,
 };
@@ -38,6 +46,13 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): n
 function str(env: NodeJS.ProcessEnv, name: string): string | undefined {
   const v = env[name]?.trim();
   return v ? v : undefined;
+}
+
+/** `JOURNAL_DIR`: unset means the default, `off` (or `none`, `false`, `0`) means no journal. */
+function journalDir(env: NodeJS.ProcessEnv, fallback: string | undefined): string | undefined {
+  const v = str(env, 'JOURNAL_DIR');
+  if (v === undefined) return fallback;
+  return /^(off|none|false|0)$/i.test(v) ? undefined : v;
 }
 
 /** Reads the configuration from environment variables (see the controllers' READMEs). */
@@ -63,6 +78,14 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): BotCoreConf
     },
     dbHeartbeatMs: int(env, 'DB_HEARTBEAT_MS', d.dbHeartbeatMs, 100),
     dbProbe: { ...d.dbProbe },
+    dbConnectTimeoutMs: int(env, 'DB_CONNECT_TIMEOUT_MS', d.dbConnectTimeoutMs, 1),
+    dbQueryTimeoutMs: int(env, 'DB_QUERY_TIMEOUT_MS', d.dbQueryTimeoutMs, 1),
+    dbStatementTimeoutMs: int(env, 'DB_STATEMENT_TIMEOUT_MS', d.dbStatementTimeoutMs, 1),
+    journalDir: journalDir(env, d.journalDir),
+    journalMaxBytes: int(env, 'JOURNAL_MAX_BYTES', d.journalMaxBytes, 1024),
+    journalReplayBatch: int(env, 'JOURNAL_REPLAY_BATCH', d.journalReplayBatch, 1),
+    redisCommandTimeoutMs: int(env, 'REDIS_COMMAND_TIMEOUT_MS', d.redisCommandTimeoutMs, 1),
+    redisConnectTimeoutMs: int(env, 'REDIS_CONNECT_TIMEOUT_MS', d.redisConnectTimeoutMs, 1),
     shutdownDelayMs: int(env, 'SHUTDOWN_DELAY_MS', d.shutdownDelayMs, 0),
     faults: env.DEIA_EXAMPLE_FAULTS === '1' || env.DEIA_EXAMPLE_FAULTS === 'true',
   };
@@ -88,6 +111,12 @@ export function validateConfig(config: BotCoreConfig): BotCoreConfig {
       // Never echo the value: it may hold a password.
       throw new BotCoreError('CONFIG', `${name} is not a valid URL; check its format.`);
     }
+  }
+  if (config.dbStatementTimeoutMs > config.dbQueryTimeoutMs) {
+    throw new BotCoreError(
+      'CONFIG',
+      'DB_STATEMENT_TIMEOUT_MS must be <= DB_QUERY_TIMEOUT_MS (the server cancels before the client gives up).',
+    );
   }
   if (config.restartBackoff.maxMs < config.restartBackoff.initialMs) {
     throw new BotCoreError('CONFIG', 'BOT_RESTART_BACKOFF_MAX_MS must be >= BOT_RESTART_BACKOFF_MS.');

@@ -1,12 +1,19 @@
 export { createApiRoutes, errorResponse } from './api.js';
 export { type BotCore, startBotCore } from './bot-core.js';
 export { BOT_ID_RE, BotManager } from './bots.js';
-export { createRedis, StatusCache } from './cache.js';
+export { createRedis, DEFAULT_REDIS_TIMEOUTS, type RedisTimeouts, StatusCache } from './cache.js';
 export { configFromEnv, DEFAULT_CONFIG, redactUrl, validateConfig } from './config.js';
 export { type DemoOptions, runDemo } from './demo.js';
+export { createDurabilityMetrics, type DurabilityMetrics } from './durability-metrics.js';
 export { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres.js';
 export { BotCoreError, DatabaseUnavailableError } from './errors.js';
 export { createAppHealth, metricsAccess } from './health.js';
+export {
+  type JournalRecord,
+  replayJournal,
+  type SegmentContents,
+  TaskJournal,
+} from './journal.js';
 export {
   type Completion,
   createEchoClient,
@@ -18,8 +25,9 @@ export {
 } from './llm.js';
 export { type ControllerOptions, type RunningController, runController } from './main.js';
 export { MIGRATIONS, migrate } from './migrations.js';
+export { isConnectionError } from './pg-errors.js';
 export { TaskQueue } from './queue.js';
-export { type ChatMessageRow, isConnectionError, Store } from './store.js';
+export { type AcceptOutcome, type ChatMessageRow, Store } from './store.js';
 export type {
   ApiRequest,
   ApiResponse,

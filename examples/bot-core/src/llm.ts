@@ -43,7 +43,9 @@ export function splitUrlCredentials(raw: string): { url: string; headers: Record
 const countWords = (s: string) => s.split(/\s+/).filter(Boolean).length;
 
 /**
- * Calls Ollama's `POST /api/generate` (non-streaming) with a timeout. Each call is one
+ * Calls Ollama's `POST /api/generate` (non-streaming) with a timeout (`timeoutMs`, `OLLAMA_TIMEOUT_MS`,
+ * default 30 s) covering the connection, the headers and the body: a hung model is a 502
+ * `LLM_TIMEOUT`, never a hung task. Each call is one
  * `llm_request_duration_seconds` observation (errors in `llm_request_errors_total`), one
  * `dependency_request_duration_seconds{dependency="ollama"}` observation, token counts, and a
  * client span with the GenAI semantic-convention attributes.
@@ -93,31 +95,41 @@ async function callOllama(
   prompt: string,
   timeoutMs: number,
 ): Promise<Completion> {
+  // One deadline for the whole call: connecting, the answer's headers and its body (a model that
+  // stalls mid-answer is cut off too).
+  const signal = AbortSignal.timeout(timeoutMs);
+  const failed = (err: unknown) => {
+    const timedOut = (err as Error).name === 'TimeoutError' || signal.aborted;
+    return new BotCoreError(
+      timedOut ? 'LLM_TIMEOUT' : 'LLM_UNREACHABLE',
+      timedOut ? `Ollama did not answer within ${timeoutMs} ms` : 'Ollama is unreachable',
+      502,
+    );
+  };
   let res: Response;
   try {
     res = await fetch(endpoint, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...headers },
       body: JSON.stringify({ model, prompt, stream: false }),
-      signal: AbortSignal.timeout(timeoutMs),
+      signal,
     });
   } catch (err) {
-    const timedOut = (err as Error).name === 'TimeoutError';
-    throw new BotCoreError(
-      timedOut ? 'LLM_TIMEOUT' : 'LLM_UNREACHABLE',
-      timedOut ? `Ollama did not answer within ${timeoutMs} ms` : 'Ollama is unreachable',
-      502,
-    );
+    throw failed(err);
   }
   if (!res.ok) {
     await res.body?.cancel().catch(() => {});
     throw new BotCoreError('LLM_ERROR', `Ollama answered HTTP ${res.status}`, 502);
   }
-  const body = (await res.json()) as {
-    response?: unknown;
-    prompt_eval_count?: unknown;
-    eval_count?: unknown;
-  };
+  let body: { response?: unknown; prompt_eval_count?: unknown; eval_count?: unknown };
+  try {
+    body = (await res.json()) as typeof body;
+  } catch (err) {
+    if ((err as Error).name === 'SyntaxError') {
+      throw new BotCoreError('LLM_ERROR', 'Ollama answered with a body that is not JSON', 502);
+    }
+    throw failed(err);
+  }
   if (typeof body.response !== 'string') {
     throw new BotCoreError('LLM_ERROR', 'Ollama answered without a "response" field', 502);
   }

@@ -4,7 +4,7 @@ import { withBotDispatchSpan, withTaskSpan } from '@deia/tracing';
 import { type Context, context, ROOT_CONTEXT, SpanStatusCode } from '@opentelemetry/api';
 import type { BotManager } from './bots.js';
 import { BotCoreError } from './errors.js';
-import type { Store } from './store.js';
+import type { AcceptOutcome, Store } from './store.js';
 import type { LoggerLike, TaskStatus, TaskView } from './types.js';
 
 const QUEUE = 'messages';
@@ -32,7 +32,7 @@ interface Task {
  * drain when it returns, so nothing is lost.
  *
  * Accepted work is durable: `enqueue` writes the task to the `task_queue` table before the API
- * answers (while the database is down the write waits in the store's outbox), the exchange is
+ * answers (while the database is down, to the fsynced journal the store replays), the exchange is
  * stored in the same statement that deletes the row, and `recover()` at start-up re-queues what a
  * stopped or killed process left. A task cut short by a crash runs again; its exchange is stored
  * once (unique per task).
@@ -128,22 +128,36 @@ export class TaskQueue {
 
   /**
    * Adds a message for a bot. The bot must be running (or restarting after a crash). Resolves once
-   * the task is in the database (or, during an outage, in the store's outbox).
+   * the task is durable: in the database, or (while it is unreachable) in the journal; `durable`
+   * says which. `id` (a uuid) makes a retry idempotent: a task already accepted with it is
+   * returned as it is, never stored twice. Throws a 503 `BotCoreError` when the task could not be
+   * made durable (database down and no room in the journal): nothing was accepted.
    */
-  async enqueue(botId: string, message: string): Promise<TaskView> {
+  async enqueue(
+    botId: string,
+    message: string,
+    id: string = randomUUID(),
+  ): Promise<TaskView & { durable: AcceptOutcome }> {
     if (this.closed) throw new BotCoreError('SHUTTING_DOWN', 'the service is shutting down', 503);
+    const known = this.byId.get(id);
+    if (known) return { ...this.view(known), durable: 'duplicate' };
     if (!this.options.bots.isActive(botId)) {
       throw new BotCoreError('BOT_NOT_RUNNING', `bot ${botId} is not running; start it first`, 409);
     }
-    const task = this.newTask(randomUUID(), botId, message, Date.now(), context.active());
-    await this.options.store.persistTask({
+    const task = this.newTask(id, botId, message, Date.now(), context.active());
+    const durable = await this.options.store.acceptTask({
       id: task.id,
       botId,
       message,
       enqueuedAt: new Date(task.enqueuedAt),
     });
+    // A concurrent retry with the same id may have been added meanwhile.
+    const raced = this.byId.get(id);
+    if (raced) return { ...this.view(raced), durable: 'duplicate' };
+    // 'duplicate' but unknown here: an earlier attempt committed after its answer timed out. It is
+    // accepted work all the same; run it (its exchange is stored once).
     this.add(task);
-    return this.view(task);
+    return { ...this.view(task), durable };
   }
 
   /**
@@ -153,7 +167,14 @@ export class TaskQueue {
   recover(rows: ReadonlyArray<{ id: string; bot_id: string; message: string; enqueued_at: Date }>): number {
     let added = 0;
     for (const r of rows) {
-      if (this.byId.has(r.id)) continue;
+      const known = this.byId.get(r.id);
+      if (known) {
+        // A journal replay can re-insert the row of a task this process has just finished (its
+        // exchange committed between the replay's check and its insert): remove it, or it would
+        // wait in task_queue until the next start.
+        if (known.status === 'completed' || known.status === 'failed') this.forget(known);
+        continue;
+      }
       this.add(this.newTask(r.id, r.bot_id, r.message, new Date(r.enqueued_at).getTime(), ROOT_CONTEXT));
       added++;
     }
@@ -320,7 +341,7 @@ export class TaskQueue {
 
   /**
    * Stops dispatching; waits (bounded) for running tasks. Queued tasks stay in the database (or the
-   * outbox, which the store flushes next) and run at the next start.
+   * journal, replayed at the next start) and run at the next start.
    */
   async close(timeoutMs = 5_000): Promise<void> {
     this.closed = true;

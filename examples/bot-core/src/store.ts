@@ -1,15 +1,12 @@
 import type { Metrics } from '@deia/metrics';
 import pg from 'pg';
-import { DatabaseUnavailableError } from './errors.js';
+import { createDurabilityMetrics, type DurabilityMetrics } from './durability-metrics.js';
+import { BotCoreError, DatabaseUnavailableError } from './errors.js';
+import { replayJournal, type TaskJournal } from './journal.js';
 import { ident, migrate } from './migrations.js';
+import { WriteOutbox } from './outbox.js';
+import { isConnectionError } from './pg-errors.js';
 import type { LoggerLike } from './types.js';
-
-/** A write that is retried, in order, once the database is back. */
-interface PendingWrite {
-  operation: string;
-  sql: string;
-  params: unknown[];
-}
 
 /** A stored chat message. */
 export interface ChatMessageRow {
@@ -22,45 +19,45 @@ export interface ChatMessageRow {
   created_at: Date;
 }
 
-const CONNECTION_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EHOSTUNREACH',
-]);
-
-/** True when an error means "cannot reach the database" rather than "bad query". */
-export function isConnectionError(err: unknown): boolean {
-  const e = err as { code?: unknown; message?: unknown; errors?: unknown[] } | undefined;
-  if (!e) return false;
-  if (Array.isArray(e.errors) && e.errors.some(isConnectionError)) return true; // AggregateError (IPv4+IPv6)
-  const code = typeof e.code === 'string' ? e.code : '';
-  if (CONNECTION_CODES.has(code) || code.startsWith('08') || code.startsWith('57P')) return true;
-  const msg = typeof e.message === 'string' ? e.message : '';
-  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable|server closed the connection/i.test(
-    msg,
-  );
-}
+/** Where an accepted message was made durable. */
+export type AcceptOutcome =
+  /** inserted into `task_queue` */
+  | 'stored'
+  /** appended and fsynced to the local journal (the database is unreachable) */
+  | 'journaled'
+  /** a task with this id was already accepted (a retry): nothing was written */
+  | 'duplicate';
 
 /**
  * The PostgreSQL side of the controller. It owns the availability state behind degraded mode:
  * a heartbeat notices an outage within `heartbeatMs`, probes with exponential backoff reconnect,
- * writes made while the database is down wait in an in-memory outbox and are replayed in order
- * once it is back, and `onAvailable` listeners (the task queue) are told to drain their backlog.
+ * and `onAvailabilityChange` listeners (the task queue) are told to drain their backlog.
+ *
+ * Accepted messages (`acceptTask`) are acknowledged only once durable: inserted into PostgreSQL,
+ * or, while it is unreachable, appended and fsynced to the `journal`; otherwise `acceptTask`
+ * throws a 503. The journal is replayed in the background when the database returns (new work
+ * goes straight to PostgreSQL meanwhile), idempotently by task id. Best-effort writes (bot status,
+ * audit log, a task's exchange or removal) made during an outage wait in a bounded in-memory
+ * outbox and are replayed in order; a full outbox refuses new ones (logged, `db_writes_dropped_total`).
+ * None of those is an acknowledgement: a task whose exchange is lost stays in `task_queue` and
+ * runs again at the next start, stored once.
+ *
+ * Every call is bounded: pool acquisition by `connectTimeoutMs`, each query by `queryTimeoutMs`
+ * (client) and `statementTimeoutMs` (server). A query that timed out may still commit later (a
+ * partition): the writes that acknowledge work are idempotent by task id, so that is harmless.
  */
 export class Store {
   readonly pool: pg.Pool;
   private readonly s: string;
   private available = false;
   private migrated = false;
-  private outbox: PendingWrite[] = [];
-  private flushing: Promise<void> | undefined;
+  private readonly outbox: WriteOutbox;
+  private replaying: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private probeDelay: number;
   private closed = false;
   private readonly listeners = new Set<(available: boolean) => void>();
+  private readonly replayListeners = new Set<(inserted: number) => void>();
   private lastError: string | undefined;
 
   constructor(
@@ -72,16 +69,38 @@ export class Store {
       logger: LoggerLike;
       heartbeatMs: number;
       probe: { initialMs: number; maxMs: number };
-      /** Most writes kept while the database is down; older ones are dropped (and logged). @default 100000 */
+      /** pg `connectionTimeoutMillis`. @default 2000 */
+      connectTimeoutMs?: number;
+      /** pg `query_timeout` (client side). @default 5000 */
+      queryTimeoutMs?: number;
+      /** PostgreSQL `statement_timeout`. @default 4000 */
+      statementTimeoutMs?: number;
+      /** Where accepted messages go while the database is unreachable; without one they are refused (503). */
+      journal?: TaskJournal;
+      /** Tasks per statement when the journal is replayed. @default 500 */
+      replayBatch?: number;
+      /** Refusals and drops; by default registered in `metrics.registry`. */
+      durability?: DurabilityMetrics;
+      /** Most best-effort writes kept while the database is down; more are refused (and logged). @default 10000 */
       maxOutbox?: number;
     },
   ) {
     this.s = ident(options.schema);
     this.probeDelay = options.probe.initialMs;
+    this.durability =
+      options.durability ??
+      createDurabilityMetrics(options.metrics, () => options.journal?.pendingEntries ?? 0);
+    this.outbox = new WriteOutbox({
+      max: options.maxOutbox ?? 10_000,
+      logger: options.logger,
+      onDropped: (operation) => this.durability.dropped(operation),
+    });
     this.pool = new pg.Pool({
       connectionString: options.connectionString,
       max: options.poolMax,
-      connectionTimeoutMillis: 2_000,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 2_000,
+      query_timeout: options.queryTimeoutMs ?? 5_000,
+      statement_timeout: options.statementTimeoutMs ?? 4_000,
       idleTimeoutMillis: 30_000,
       application_name: 'deia-example-controller',
     });
@@ -101,14 +120,21 @@ export class Store {
     options.metrics.observePgPool(this.pool);
   }
 
+  private readonly durability: DurabilityMetrics;
+
   /** True while the database answers. False means degraded mode. */
   get isAvailable(): boolean {
     return this.available;
   }
 
-  /** Writes waiting for the database. */
+  /** Best-effort writes waiting for the database (in memory). */
   get pendingWrites(): number {
     return this.outbox.length;
+  }
+
+  /** Accepted messages in the journal, not yet replayed into the database. */
+  get journaledTasks(): number {
+    return this.options.journal?.pendingEntries ?? 0;
   }
 
   /** Why the database was last marked down (no connection details). */
@@ -121,8 +147,27 @@ export class Store {
     return () => this.listeners.delete(listener);
   }
 
-  /** First connection attempt and migrations; never throws: when the database is down it starts degraded. */
+  /** Called after a journal replay inserted tasks a process accepted while the database was down. */
+  onReplayed(listener: (inserted: number) => void): () => void {
+    this.replayListeners.add(listener);
+    return () => this.replayListeners.delete(listener);
+  }
+
+  /** Resolves when the journal replay in progress (if any) ended. */
+  whenReplayed(): Promise<void> {
+    return this.replaying ?? Promise.resolve();
+  }
+
+  /**
+   * Reads what the journal holds, first connection attempt and migrations; never throws for an
+   * outage: when the database is down it starts degraded.
+   */
   async start(): Promise<void> {
+    await this.options.journal
+      ?.open()
+      .catch((err: Error) =>
+        this.options.logger.error({ err: { message: err.message } }, 'task journal could not be read'),
+      );
     await this.check();
   }
 
@@ -145,21 +190,85 @@ export class Store {
     }
   }
 
-  /** Runs a write now, or keeps it for when the database is back. Never throws for an outage. */
-  async write(operation: string, sql: string, params: unknown[]): Promise<'written' | 'queued'> {
-    if (!this.available || this.outbox.length > 0) {
-      this.enqueueWrite({ operation, sql, params });
-      return 'queued';
-    }
+  /**
+   * Runs a best-effort write now, or keeps it (in memory, in order) for when the database is back.
+   * Never throws for an outage; 'dropped' when the outbox is full (logged and counted).
+   */
+  async write(operation: string, sql: string, params: unknown[]): Promise<'written' | 'queued' | 'dropped'> {
+    if (!this.available || this.outbox.length > 0) return this.enqueueWrite({ operation, sql, params });
     try {
       await this.options.metrics.db.trackQuery(operation, () => this.pool.query(sql, params));
       return 'written';
     } catch (err) {
       if (!isConnectionError(err)) throw err;
       this.markDown(err);
-      this.enqueueWrite({ operation, sql, params });
-      return 'queued';
+      return this.enqueueWrite({ operation, sql, params });
     }
+  }
+
+  /**
+   * Makes an accepted message durable before it is acknowledged: inserts it into `task_queue`
+   * (idempotent by id: 'duplicate' when the id was accepted before, also when its exchange is
+   * stored), or, while the database is unreachable or the insert fails for an outage or a timeout,
+   * appends it to the journal. Throws a 503 `BotCoreError` when neither is possible (no journal,
+   * journal full, disk error): the message is not accepted. An insert that timed out may still
+   * commit later; the journal replay then skips it, so it is stored once.
+   */
+  async acceptTask(t: {
+    id: string;
+    botId: string;
+    message: string;
+    enqueuedAt: Date;
+  }): Promise<AcceptOutcome> {
+    if (this.available && !this.closed) {
+      try {
+        const res = await this.options.metrics.db.trackQuery('insert_task', () =>
+          this.pool.query(
+            `INSERT INTO ${this.s}.task_queue (id, bot_id, message, enqueued_at)
+             SELECT $1::uuid, $2, $3, $4
+              WHERE NOT EXISTS (SELECT 1 FROM ${this.s}.chat_messages WHERE task_id = $1::uuid)
+             ON CONFLICT (id) DO NOTHING`,
+            [t.id, t.botId, t.message, t.enqueuedAt],
+          ),
+        );
+        return res.rowCount === 1 ? 'stored' : 'duplicate';
+      } catch (err) {
+        if (!isConnectionError(err)) throw err;
+        this.markDown(err);
+      }
+    }
+    const journal = this.options.journal;
+    if (!journal) {
+      this.refuse('no_journal');
+      throw new BotCoreError(
+        'DATABASE_UNAVAILABLE',
+        'the database is unavailable and this instance keeps no journal (JOURNAL_DIR=off); retry later',
+        503,
+      );
+    }
+    try {
+      await journal.append({
+        id: t.id,
+        botId: t.botId,
+        message: t.message,
+        enqueuedAt: t.enqueuedAt.toISOString(),
+      });
+      return 'journaled';
+    } catch (err) {
+      const code = err instanceof BotCoreError ? err.code : 'JOURNAL_UNAVAILABLE';
+      this.refuse(code === 'JOURNAL_FULL' ? 'journal_full' : 'journal_unavailable');
+      throw err instanceof BotCoreError
+        ? err
+        : new BotCoreError('JOURNAL_UNAVAILABLE', 'the local journal cannot be written; retry later', 503);
+    }
+  }
+
+  private refuse(reason: 'journal_full' | 'journal_unavailable' | 'no_journal') {
+    this.durability.rejected(reason);
+    this.options.logger.error(
+      { reason, journaled: this.journaledTasks },
+      'refused a message (503): the database is unavailable and it cannot be journaled',
+    );
   }
 
   // --- domain writes and reads -----------------------------------------------------------------
@@ -193,16 +302,6 @@ export class Store {
        VALUES ($1, $2, 'user', $3, NULL, $5), ($1, $2, 'assistant', $4, $6, $7)
        ON CONFLICT DO NOTHING`,
       [x.botId, x.taskId, x.message, x.reply, x.at, x.model, x.repliedAt],
-    );
-  }
-
-  /** Persists an accepted message (or keeps the write in the outbox while the database is down). */
-  persistTask(t: { id: string; botId: string; message: string; enqueuedAt: Date }) {
-    return this.write(
-      'insert_task',
-      `INSERT INTO ${this.s}.task_queue (id, bot_id, message, enqueued_at) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (id) DO NOTHING`,
-      [t.id, t.botId, t.message, t.enqueuedAt],
     );
   }
 
@@ -246,17 +345,10 @@ export class Store {
 
   // --- availability ----------------------------------------------------------------------------
 
-  private enqueueWrite(w: PendingWrite) {
-    const max = this.options.maxOutbox ?? 100_000;
-    if (this.outbox.length >= max) {
-      const dropped = this.outbox.shift();
-      this.options.logger.error(
-        { operation: dropped?.operation, max },
-        'database outbox full; dropped the oldest write',
-      );
-    }
-    this.outbox.push(w);
-    if (this.available && !this.flushing) void this.flush();
+  private enqueueWrite(w: { operation: string; sql: string; params: unknown[] }): 'queued' | 'dropped' {
+    if (!this.outbox.push(w)) return 'dropped';
+    if (this.available && !this.outbox.isFlushing) void this.flush();
+    return 'queued';
   }
 
   private markDown(err: unknown) {
@@ -306,11 +398,15 @@ export class Store {
         this.available = true;
         this.probeDelay = this.options.probe.initialMs;
         this.options.logger.info(
-          { pendingWrites: this.outbox.length },
+          { pendingWrites: this.outbox.length, journaled: this.journaledTasks },
           'database available: leaving degraded mode',
         );
         await this.flush();
+        // New messages go straight to the database from here on; the journal drains behind them.
+        this.startReplay();
         this.emit(true);
+      } else if (this.journaledTasks > 0) {
+        this.startReplay(); // a replay that failed earlier (or a journal left by another run)
       }
       this.schedule(this.options.heartbeatMs);
     } catch (err) {
@@ -329,46 +425,106 @@ export class Store {
   }
 
   private flush(): Promise<void> {
-    if (this.flushing) return this.flushing;
-    this.flushing = (async () => {
-      let written = 0;
-      while (this.outbox.length > 0 && this.available && !this.closed) {
-        const w = this.outbox[0]!;
+    return this.outbox.flush(
+      () => this.available && !this.closed,
+      async (w) => {
         try {
           await this.options.metrics.db.trackQuery(w.operation, () => this.pool.query(w.sql, w.params));
-          this.outbox.shift();
-          written++;
+          return 'ok';
         } catch (err) {
-          if (isConnectionError(err)) {
-            this.markDown(err);
-            break;
-          }
-          this.outbox.shift();
-          this.options.logger.error(
-            { operation: w.operation, err: { message: (err as Error).message } },
-            'dropped a queued write the database rejected',
-          );
+          if (!isConnectionError(err)) throw err;
+          this.markDown(err);
+          return 'retry';
         }
-      }
-      if (written)
-        this.options.logger.info({ written, left: this.outbox.length }, 'replayed queued database writes');
-    })().finally(() => {
-      this.flushing = undefined;
-    });
-    return this.flushing;
+      },
+    );
   }
 
-  /** Waits for queued writes (bounded), then closes the pool. */
+  private startReplay() {
+    const journal = this.options.journal;
+    if (!journal || this.replaying || this.closed) return;
+    this.replaying = this.replay(journal)
+      .catch((err: Error) => {
+        if (isConnectionError(err)) this.markDown(err);
+        else
+          this.options.logger.error(
+            { err: { message: err.message } },
+            'task journal replay failed; retrying at the next heartbeat',
+          );
+      })
+      .finally(() => {
+        this.replaying = undefined;
+      });
+  }
+
+  /**
+   * Inserts every sealed segment into `task_queue`, `replayBatch` tasks per statement, yielding
+   * between batches; a segment is deleted once all its tasks are in. Idempotent: a task already
+   * there, or whose exchange is already stored, is skipped, so a replay cut short (a crash, an
+   * outage) simply runs again.
+   */
+  private async replay(journal: TaskJournal): Promise<void> {
+    const started = Date.now();
+    const { read, inserted } = await replayJournal(journal, {
+      batchSize: this.options.replayBatch ?? 500,
+      stopped: () => this.closed || !this.available,
+      insert: async (batch) => {
+        const res = await this.options.metrics.db.trackQuery('replay_tasks', () =>
+          this.pool.query(
+            `INSERT INTO ${this.s}.task_queue (id, bot_id, message, enqueued_at)
+             SELECT t.id, t.bot_id, t.message, t.enqueued_at
+               FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[]) AS t(id, bot_id, message, enqueued_at)
+              WHERE NOT EXISTS (SELECT 1 FROM ${this.s}.chat_messages c WHERE c.task_id = t.id)
+             ON CONFLICT (id) DO NOTHING`,
+            [
+              batch.map((r) => r.id),
+              batch.map((r) => r.botId),
+              batch.map((r) => r.message),
+              batch.map((r) => r.enqueuedAt),
+            ],
+          ),
+        );
+        return res.rowCount ?? 0;
+      },
+    });
+    if (read) {
+      this.options.logger.info(
+        { read, inserted, ms: Date.now() - started },
+        'task journal replayed into the database',
+      );
+    }
+    if (!inserted) return;
+    for (const l of this.replayListeners) {
+      try {
+        l(inserted);
+      } catch (err) {
+        this.options.logger.error({ err: { message: (err as Error).message } }, 'replay listener threw');
+      }
+    }
+  }
+
+  /**
+   * Waits (bounded) for queued writes, stops the replay (the journal keeps what was not replayed,
+   * for the next start), closes the journal, then the pool.
+   */
   async close(timeoutMs = 2_000): Promise<void> {
     if (this.available && this.outbox.length) {
       await Promise.race([this.flush(), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
     }
     this.closed = true;
     clearTimeout(this.timer);
+    await Promise.race([this.whenReplayed(), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+    await this.options.journal?.close();
     if (this.outbox.length) {
       this.options.logger.warn(
         { pendingWrites: this.outbox.length },
-        'closing with writes the database never received',
+        'closing with best-effort writes the database never received',
+      );
+    }
+    if (this.journaledTasks) {
+      this.options.logger.info(
+        { journaled: this.journaledTasks },
+        'closing with accepted messages in the journal: the next start replays them',
       );
     }
     await this.pool.end().catch(() => {});

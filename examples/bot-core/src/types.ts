@@ -43,6 +43,39 @@ export interface BotCoreConfig {
   /** First and largest delay between reconnection probes while the database is down. */
   dbProbe: { initialMs: number; maxMs: number };
   /**
+   * Longest wait for a pooled PostgreSQL connection, new or free (`DB_CONNECT_TIMEOUT_MS`, pg's
+   * `connectionTimeoutMillis`). @default 2000
+   */
+  dbConnectTimeoutMs: number;
+  /**
+   * Client-side limit of one query (`DB_QUERY_TIMEOUT_MS`, pg's `query_timeout`): a query whose
+   * answer does not arrive in time (a partition) is failed and its connection destroyed. A write
+   * that timed out may still commit: every acknowledged write is idempotent by id. @default 5000
+   */
+  dbQueryTimeoutMs: number;
+  /**
+   * Server-side limit of one statement (`DB_STATEMENT_TIMEOUT_MS`, PostgreSQL's
+   * `statement_timeout`); below `dbQueryTimeoutMs` so a slow server cancels the statement itself.
+   * @default 4000
+   */
+  dbStatementTimeoutMs: number;
+  /**
+   * Directory of the task journal (`JOURNAL_DIR`): while PostgreSQL is unreachable, an accepted
+   * message is appended and fsynced here before it is answered 202, and replayed into PostgreSQL
+   * (at most once per task id) when it returns or at the next start. `undefined` (`JOURNAL_DIR=off`):
+   * no journal, messages are refused with 503 while the database is unreachable.
+   * @default 'data/journal' (relative to the working directory; one sub-directory per schema)
+   */
+  journalDir: string | undefined;
+  /** Most bytes the journal holds before it refuses messages with 503 (`JOURNAL_MAX_BYTES`). @default 67108864 */
+  journalMaxBytes: number;
+  /** Tasks inserted per statement when the journal is replayed (`JOURNAL_REPLAY_BATCH`). @default 500 */
+  journalReplayBatch: number;
+  /** Timeout of one Redis command (`REDIS_COMMAND_TIMEOUT_MS`): a slow cache is a miss. @default 500 */
+  redisCommandTimeoutMs: number;
+  /** Timeout of a Redis connection attempt (`REDIS_CONNECT_TIMEOUT_MS`). @default 2000 */
+  redisConnectTimeoutMs: number;
+  /**
    * Pre-stop delay at SIGTERM, in ms (`SHUTDOWN_DELAY_MS`): readiness answers 503 while requests
    * are still served, so a load balancer sees the 503 and stops routing before the listener
    * closes. Set it above the balancer's probe interval times

@@ -16,6 +16,7 @@ import {
   startFakeOllama,
   startTcpProxy,
   TEST_METRICS_TOKEN,
+  tempJournalDir,
   uniqueSchema,
   waitFor,
 } from './helpers.js';
@@ -326,6 +327,7 @@ export function controllerSuite(name: string, start: StartController) {
     const schema = uniqueSchema(`${name.replace(/\W/g, '_').slice(0, 12)}d`);
     let c: StartedController;
     let proxy: Awaited<ReturnType<typeof startTcpProxy>>;
+    const journal = tempJournalDir();
     beforeAll(async () => {
       const u = new URL(DATABASE_URL);
       proxy = await startTcpProxy({ host: u.hostname, port: Number(u.port || 5432) });
@@ -337,6 +339,7 @@ export function controllerSuite(name: string, start: StartController) {
           DB_SCHEMA: schema,
           DB_HEARTBEAT_MS: '200',
           MESSAGE_WAIT_MS: '5000',
+          JOURNAL_DIR: journal.dir,
         },
       });
     });
@@ -344,6 +347,7 @@ export function controllerSuite(name: string, start: StartController) {
       await c?.close();
       await proxy?.close();
       await dropSchema(schema);
+      journal.remove();
     });
 
     it('queues tasks, says "degraded", loses nothing and drains when the database returns', async () => {

@@ -12,35 +12,43 @@ import {
   json,
   post,
   type StartController,
+  tempJournalDir,
   uniqueSchema,
   waitFor,
 } from './helpers.js';
 
-/** user rows per task id, and the rows left in the persistent queue. */
-async function stored(schema: string) {
+/** user rows per task id, and the rows (ids) left in the persistent queue. */
+export async function stored(schema: string) {
   const client = new pg.Client({ connectionString: DATABASE_URL });
   client.on('error', () => undefined);
   await client.connect();
   try {
+    // one snapshot: a task moving from task_queue to chat_messages between two reads is not "missing"
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
     const rows = await client.query<{ task_id: string; n: number }>(
       `SELECT task_id::text, count(*)::int AS n FROM "${schema}".chat_messages WHERE role = 'user' GROUP BY task_id`,
     );
-    const queued = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${schema}".task_queue`);
-    return { perTask: new Map(rows.rows.map((r) => [r.task_id, r.n])), queued: queued.rows[0]?.n ?? -1 };
+    const queued = await client.query<{ id: string }>(`SELECT id::text FROM "${schema}".task_queue`);
+    await client.query('COMMIT');
+    return {
+      perTask: new Map(rows.rows.map((r) => [r.task_id, r.n])),
+      queued: queued.rowCount ?? 0,
+      queuedIds: new Set(queued.rows.map((r) => r.id)),
+    };
   } finally {
     await client.end();
   }
 }
 
 /** Asserts every accepted id is stored exactly once and nothing is stored twice. */
-function expectExactlyOnce(accepted: Set<string>, perTask: Map<string, number>) {
+export function expectExactlyOnce(accepted: Set<string>, perTask: Map<string, number>) {
   const missing = [...accepted].filter((id) => !perTask.has(id));
   const twice = [...perTask].filter(([, n]) => n !== 1);
   expect({ missing, twice }).toEqual({ missing: [], twice: [] });
 }
 
-/** POSTs messages from `workers` loops until `stop()`; collects the ids answered 202. */
-function sendLoad(url: string, bots: string[], workers: number, agent?: Agent) {
+/** POSTs messages from `workers` loops until `stop()`; collects the ids answered 2xx. */
+export function sendLoad(url: string, bots: string[], workers: number, agent?: Agent) {
   const accepted = new Set<string>();
   const statuses = new Map<number | string, number>();
   let stopped = false;
@@ -69,7 +77,7 @@ function sendLoad(url: string, bots: string[], workers: number, agent?: Agent) {
       try {
         const r = await one(`/api/bot/${bot}/message?wait=0`, JSON.stringify({ message: `m${i}` }));
         statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
-        if (r.status === 202) accepted.add(JSON.parse(r.body).task.id);
+        if (r.status >= 200 && r.status < 300) accepted.add(JSON.parse(r.body).task.id);
         else await new Promise((res) => setTimeout(res, 20));
         // told to go away (shutdown): like a load balancer, stop sending to this instance
         if (r.connection === 'close' && agent) return;
@@ -99,7 +107,11 @@ function sendLoad(url: string, bots: string[], workers: number, agent?: Agent) {
 export function durabilitySuite(name: string, start: StartController) {
   describe(`${name}: every 202 is stored once, with PostgreSQL cut mid-write`, () => {
     const schema = uniqueSchema(`${name.replace(/\W/g, '_').slice(0, 12)}w`);
-    afterAll(() => dropSchema(schema));
+    const journal = tempJournalDir();
+    afterAll(async () => {
+      journal.remove();
+      await dropSchema(schema);
+    });
 
     it('resets and an outage under load: 0 lost, none twice, the queue table drains', async () => {
       const u = new URL(DATABASE_URL);
@@ -112,6 +124,7 @@ export function durabilitySuite(name: string, start: StartController) {
           DB_SCHEMA: schema,
           DB_HEARTBEAT_MS: '100',
           SHUTDOWN_DELAY_MS: '0',
+          JOURNAL_DIR: journal.dir,
         },
       });
       try {
@@ -154,14 +167,14 @@ export function durabilitySuite(name: string, start: StartController) {
   });
 }
 
-interface Child {
+export interface Child {
   readonly url: string;
   readonly proc: ChildProcess;
   output(): string;
   exited: Promise<number | null>;
 }
 
-async function spawnController(exampleDir: string, env: NodeJS.ProcessEnv): Promise<Child> {
+export async function spawnController(exampleDir: string, env: NodeJS.ProcessEnv): Promise<Child> {
   let output = '';
   const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: exampleDir,
@@ -191,15 +204,23 @@ async function spawnController(exampleDir: string, env: NodeJS.ProcessEnv): Prom
 export function processDurabilitySuite(name: string, exampleDir: string) {
   describe(`${name}: accepted messages survive SIGTERM and SIGKILL (real process, real PostgreSQL)`, () => {
     const schema = uniqueSchema(`${name.replace(/\W/g, '_').slice(0, 12)}k`);
+    const journal = tempJournalDir();
     const children: Child[] = [];
     afterAll(async () => {
+      journal.remove();
       for (const c of children)
         if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL');
       await dropSchema(schema);
     });
 
     it('SIGTERM: readiness 503 during the pre-stop delay, 50 keep-alive clients see no reset; SIGKILL; 0 lost, none twice', async () => {
-      const env = { DATABASE_URL, DB_SCHEMA: schema, DB_HEARTBEAT_MS: '200', SHUTDOWN_DELAY_MS: '1000' };
+      const env = {
+        DATABASE_URL,
+        DB_SCHEMA: schema,
+        DB_HEARTBEAT_MS: '200',
+        SHUTDOWN_DELAY_MS: '1000',
+        JOURNAL_DIR: journal.dir,
+      };
       const accepted = new Set<string>();
       // 1. SIGTERM under load
       const a = await spawnController(exampleDir, env);

@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 
@@ -206,4 +209,10 @@ export async function deleteRedisKeys(prefix: string) {
   } finally {
     redis.disconnect();
   }
+}
+
+/** A fresh directory for a controller's task journal (JOURNAL_DIR); `remove()` deletes it. */
+export function tempJournalDir() {
+  const dir = mkdtempSync(join(tmpdir(), 'deia-journal-'));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }

@@ -1,19 +1,26 @@
 // DATABASE_URL unset: the controller runs an embedded PGlite served over the Postgres wire protocol
 // (so the code path is still pg). Stopping that server (fault API) puts it in degraded mode.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { json, metricsText, post, sample, waitFor } from '../../bot-core/test/helpers.js';
+import { json, metricsText, post, sample, tempJournalDir, waitFor } from '../../bot-core/test/helpers.js';
 import { type Controller, startController } from '../src/app.js';
 
 describe('express: embedded PGlite (no DATABASE_URL)', () => {
   let c: Controller;
+  const journal = tempJournalDir();
   beforeAll(async () => {
     c = await startController({
       port: 0,
-      env: { DEIA_EXAMPLE_FAULTS: '1', DB_HEARTBEAT_MS: '200', MESSAGE_WAIT_MS: '5000' },
+      env: {
+        DEIA_EXAMPLE_FAULTS: '1',
+        DB_HEARTBEAT_MS: '200',
+        MESSAGE_WAIT_MS: '5000',
+        JOURNAL_DIR: journal.dir,
+      },
     });
   }, 120_000);
   afterAll(async () => {
     await c?.close();
+    journal.remove();
   });
 
   it('uses pg against the embedded server, and degrades and recovers when it stops and returns', async () => {

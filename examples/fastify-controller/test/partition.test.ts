@@ -1,0 +1,4 @@
+import { partitionSuite } from '../../bot-core/test/partition-suite.js';
+import { startController } from '../src/app.js';
+
+partitionSuite('fastify', ({ port, env }) => startController({ port, env }));
