@@ -113,6 +113,8 @@ export async function startBotCore(options: BotCoreOptions): Promise<BotCore> {
 
   let lastStatus = new Map<string, string>();
   bots.onChange((bot) => {
+    // a start or message that ends after its bot was deleted changes nothing that is kept
+    if (!bots.has(bot.id)) return;
     void cache.set(bot);
     // Persist transitions, not every attempt of a crash loop twice.
     if (lastStatus.get(bot.id) === bot.status) return;
@@ -122,6 +124,17 @@ export async function startBotCore(options: BotCoreOptions): Promise<BotCore> {
       .catch((err) => logger.error({ err: { message: err.message } }, 'saving bot failed'));
     void store
       .audit(`bot.${bot.status}`, bot.id, bot.lastError ? { error: bot.lastError } : {})
+      .catch((err) => logger.error({ err: { message: err.message } }, 'audit log failed'));
+  });
+  // A deleted bot's row goes too (else the next reconnect would remember it as a stopped bot); its
+  // messages and audit trail stay. A best-effort write: during an outage it waits in the outbox.
+  bots.onDelete((id) => {
+    lastStatus.delete(id);
+    void store
+      .deleteBot(id)
+      .catch((err) => logger.error({ err: { message: err.message } }, 'deleting bot failed'));
+    void store
+      .audit('bot.deleted', id)
       .catch((err) => logger.error({ err: { message: err.message } }, 'audit log failed'));
   });
   // The first time the database answers: bots that were running before a restart (or a crash)

@@ -38,6 +38,7 @@ class InjectedCrash extends Error {
 export class BotManager {
   private readonly bots = new Map<string, Bot>();
   private readonly listeners = new Set<(bot: BotView) => void>();
+  private readonly deleteListeners = new Set<(id: string) => void>();
   private closed = false;
 
   constructor(
@@ -67,6 +68,11 @@ export class BotManager {
   /** Called on every status change (the controller caches and persists it). */
   onChange(listener: (bot: BotView) => void): void {
     this.listeners.add(listener);
+  }
+
+  /** Called when a bot is deleted (the controller removes its row and cache entry). */
+  onDelete(listener: (id: string) => void): void {
+    this.deleteListeners.add(listener);
   }
 
   view(bot: Bot): BotView {
@@ -255,10 +261,30 @@ export class BotManager {
   delete(id: string): void {
     const bot = this.bots.get(id);
     if (!bot) throw new BotCoreError('BOT_NOT_FOUND', `no bot ${id}`, 404);
-    this.stop(id);
+    // Stopped without a change event: a 'stopped' upsert racing the row's deletion could bring the
+    // row back, and the bot with it at the next reconnect (the controller persists changes).
+    clearTimeout(bot.restartTimer);
+    bot.restartTimer = undefined;
+    bot.status = 'stopped';
+    bot.startedAt = null;
     this.bots.delete(id);
     this.options.metrics.bots.remove(id);
     this.options.logger.info({ bot_id: id }, 'bot deleted');
+    for (const l of this.deleteListeners) {
+      try {
+        l(id);
+      } catch (err) {
+        this.options.logger.error(
+          { bot_id: id, err: { message: (err as Error).message } },
+          'bot delete listener failed',
+        );
+      }
+    }
+  }
+
+  /** True while the bot exists (not deleted). */
+  has(id: string): boolean {
+    return this.bots.has(id);
   }
 
   /**

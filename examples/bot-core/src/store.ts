@@ -318,6 +318,11 @@ export class Store {
     );
   }
 
+  /** Deletes a bot's row (its messages and audit trail stay); best-effort like `saveBot`. */
+  deleteBot(id: string) {
+    return this.write('delete_bot', `DELETE FROM ${this.s}.bots WHERE id = $1`, [id]);
+  }
+
   audit(action: string, botId: string | null, details: Record<string, unknown> = {}) {
     return this.write(
       'insert_audit_log',

@@ -99,6 +99,41 @@ export function controllerSuite(name: string, start: StartController) {
       expect(tasks.body.tasks[0]).toMatchObject({ botId: 'b1', status: 'completed' });
     });
 
+    it('DELETE /api/bot/:id forgets a bot: its row and series go, its messages stay', async () => {
+      expect((await post(`${c.url}/api/bot/gone/start`)).status).toBe(200);
+      expect((await post(`${c.url}/api/bot/gone/message`, { message: 'hi' })).status).toBe(200);
+      const client = new pg.Client({ connectionString: DATABASE_URL });
+      await client.connect();
+      const rows = async () =>
+        (await client.query(`SELECT 1 FROM "${schema}".bots WHERE id = 'gone'`)).rowCount ?? 0;
+      try {
+        await waitFor('the bot row', async () => (await rows()) === 1);
+        const del = await fetch(`${c.url}/api/bot/gone`, { method: 'DELETE' });
+        expect(del.status).toBe(200);
+        await waitFor('the bot row deleted', async () => (await rows()) === 0);
+        const messages = await client.query(
+          `SELECT count(*)::int AS n FROM "${schema}".chat_messages WHERE bot_id = 'gone'`,
+        );
+        expect(messages.rows[0]?.n).toBe(2);
+        const audit = await client.query(`SELECT action FROM "${schema}".audit_logs WHERE bot_id = 'gone'`);
+        await waitFor(
+          'the audit entry',
+          async () =>
+            (
+              await client.query(
+                `SELECT 1 FROM "${schema}".audit_logs WHERE bot_id = 'gone' AND action = 'bot.deleted'`,
+              )
+            ).rowCount === 1,
+        );
+        expect(audit.rows.map((r) => r.action)).toContain('bot.running');
+      } finally {
+        await client.end();
+      }
+      expect((await json(`${c.url}/api/bot/gone`)).status).toBe(404);
+      expect(await metricsText(c.url)).not.toMatch(/bot_id="gone"/);
+      expect((await fetch(`${c.url}/api/bot/gone`, { method: 'DELETE' })).status).toBe(404);
+    });
+
     it('validates input and enforces MAX_BOTS', async () => {
       expect((await post(`${c.url}/api/bot/b1/message`, { message: '' })).status).toBe(400);
       expect((await post(`${c.url}/api/bot/${'x'.repeat(80)}/start`)).status).toBe(400);
