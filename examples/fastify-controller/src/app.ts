@@ -37,6 +37,8 @@ export async function startController(options: ControllerOptions = {}): Promise<
       exemplars: traceExemplar,
       defaultLabels: { service: 'fastify-controller' },
       buildInfo: { version },
+      // label-cap, series-budget and route-overflow warnings as log lines, not only process warnings
+      ...(options.logger ? { logger: options.logger } : {}),
     });
   const core = await startBotCore({ metrics, logger: options.logger, env });
   const health = createAppHealth(core, metrics, core.logger, version, env);
