@@ -1,21 +1,10 @@
-/**
- * Child process of the scrape benchmark (scrape.ts): one app, Express or Fastify, serving
- * `/metrics` and `/ping` on 127.0.0.1, with `sets` HTTP label sets recorded, either
- * - `deia`: the README's configuration, `createMetrics({ defaultLabels })` and the adapter, the
- *   series recorded by the HTTP core from real requests; or
- * - `floor`: hand-written prom-client ("floor4"): the same four HTTP families and buckets, default
- *   metrics, `/metrics` negotiated (OpenMetrics or text) and gzipped (async, >= 4 KiB) the same way.
- * Answers the runner over IPC: `cpu`, `heap` (after a full GC), `eld-start` / `eld-stop`
- * (event-loop delay while the runner scrapes), `stop`.
- */
-import { Agent, createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
-import { createMetrics, HTTP_LATENCY_BUCKETS, SIZE_BUCKETS } from '@deia/metrics';
-import { createHttpObserver } from '@deia/metrics/adapter';
+import { createMetrics } from '@deia/metrics';
 import * as client from 'prom-client';
+import { DEFAULT_LABELS, floorRegistry, recordThroughCore, STATUSES } from './scrape-sets.js';
 
 export type Kind = 'deia' | 'floor';
 export type Framework = 'express' | 'fastify';
@@ -32,13 +21,8 @@ export type FromChild =
   | { type: 'eld'; p99: number; max: number; cpuP99: number; cpuMax: number; cpuClock: string }
   | { type: 'error'; message: string };
 
-export const STATUSES = [200, 201, 400, 404, 500];
-/** The label sets of a run: `sets / 5` route templates x 5 statuses, all GET. */
-export const routeOf = (i: number) => `/api/r${Math.floor(i / STATUSES.length)}/:id`;
-export const statusOf = (i: number) => STATUSES[i % STATUSES.length] as number;
 /** The benchmark measures cost: a 100,000-set scrape on a loaded host outlives the 10 s default. */
 const SCRAPE_TIMEOUT_MS = 300_000;
-export const DEFAULT_LABELS = { service: 'bot-controller', env: 'production' };
 
 const gc = (globalThis as { gc?: () => void }).gc;
 const heapUsed = () => {
@@ -54,28 +38,8 @@ type MetricsHandler = (
   encoding: string,
 ) => Promise<{ headers: Record<string, string>; body: string | Uint8Array }>;
 
-function floorRegistry(sets: number) {
-  const registry = new client.Registry();
-  client.collectDefaultMetrics({ register: registry });
-  const labelNames = ['method', 'route', 'status'];
-  const requests = new client.Counter({
-    name: 'http_requests_total',
-    help: 'HTTP requests.',
-    labelNames,
-    registers: [registry],
-  });
-  const hist = (name: string, buckets: readonly number[]) =>
-    new client.Histogram({ name, help: 'h', labelNames, buckets: [...buckets], registers: [registry] });
-  const duration = hist('http_request_duration_seconds', HTTP_LATENCY_BUCKETS);
-  const reqSize = hist('http_request_size_bytes', SIZE_BUCKETS);
-  const resSize = hist('http_response_size_bytes', SIZE_BUCKETS);
-  for (let i = 0; i < sets; i++) {
-    const labels = { method: 'GET', route: routeOf(i), status: String(statusOf(i)) };
-    requests.inc(labels);
-    duration.observe(labels, 0.003);
-    reqSize.observe(labels, 0);
-    resSize.observe(labels, 100);
-  }
+function floorHandler(sets: number): MetricsHandler {
+  const registry = floorRegistry(sets);
   // what a hand-written /metrics does: one registry, its content type switched per request
   const handler: MetricsHandler = async (accept, encoding) => {
     const om = accept.includes('application/openmetrics-text');
@@ -93,50 +57,13 @@ function floorRegistry(sets: number) {
   return handler;
 }
 
-/** Records `sets` label sets through the HTTP core: real requests to a plain node:http server. */
-async function recordThroughCore(metrics: ReturnType<typeof createMetrics>, sets: number): Promise<void> {
-  const observer = createHttpObserver(
-    { metrics, maxRoutes: Math.ceil(sets / STATUSES.length) + 1 },
-    (ctx) => ctx as string,
-  );
-  const server: Server = createServer((req, res) => {
-    const [, , r, s] = (req.url ?? '').split('/'); // /api/r<n>/<status>
-    observer.track(req, res, `/api/${r}/:id`);
-    res.statusCode = Number(s);
-    res.end('x'.repeat(100));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as AddressInfo).port;
-  const agent = new Agent({ keepAlive: true, maxSockets: 16 });
-  const get = (i: number) =>
-    new Promise<void>((resolve, reject) => {
-      const path = `/api/r${Math.floor(i / STATUSES.length)}/${statusOf(i)}`;
-      request({ host: '127.0.0.1', port, path, agent }, (res) => {
-        res.resume();
-        res.on('end', resolve);
-      })
-        .on('error', reject)
-        .end();
-    });
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 16 }, async () => {
-      while (next < sets) await get(next++);
-    }),
-  );
-  agent.destroy();
-  server.closeAllConnections();
-  await new Promise((r) => server.close(r));
-  await observer.close();
-}
-
 async function serve(framework: Framework, kind: Kind, sets: number): Promise<number> {
   let metricsHandler: MetricsHandler | undefined;
   let deiaMetrics: ReturnType<typeof createMetrics> | undefined;
-  if (kind === 'floor') metricsHandler = floorRegistry(sets);
+  if (kind === 'floor') metricsHandler = floorHandler(sets);
   else {
     deiaMetrics = createMetrics({ defaultLabels: DEFAULT_LABELS }); // the README's one-liner
-    await recordThroughCore(deiaMetrics, sets);
+    await recordThroughCore(deiaMetrics, sets, 16);
   }
   const maxRoutes = Math.ceil(sets / STATUSES.length) + 1;
   if (framework === 'express') {

@@ -9,89 +9,24 @@
  * The runner asks the primary over IPC for `cpu`: the primary's and both workers' CPU time summed.
  */
 import cluster, { type Worker } from 'node:cluster';
-import { Agent, createServer, request, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
-import {
-  createClusterAggregator,
-  createMetrics,
-  HTTP_LATENCY_BUCKETS,
-  SIZE_BUCKETS,
-  shareWithCluster,
-} from '@deia/metrics';
-import { createHttpObserver } from '@deia/metrics/adapter';
+import { createClusterAggregator, createMetrics, shareWithCluster } from '@deia/metrics';
 import * as client from 'prom-client';
 import type { FromChild, Kind } from './scrape-child.js';
+import { DEFAULT_LABELS, floorRegistry, recordThroughCore } from './scrape-sets.js';
 
-const STATUSES = [200, 201, 400, 404, 500];
 const gzipAsync = promisify(gzip);
 const cpuMs = () => {
   const c = process.cpuUsage();
   return (c.user + c.system) / 1000;
 };
 
-function floorRegistry(sets: number): client.Registry {
-  const registry = new client.Registry();
-  client.collectDefaultMetrics({ register: registry });
-  const labelNames = ['method', 'route', 'status'];
-  const requests = new client.Counter({
-    name: 'http_requests_total',
-    help: 'h',
-    labelNames,
-    registers: [registry],
-  });
-  const hist = (name: string, buckets: readonly number[]) =>
-    new client.Histogram({ name, help: 'h', labelNames, buckets: [...buckets], registers: [registry] });
-  const d = hist('http_request_duration_seconds', HTTP_LATENCY_BUCKETS);
-  const q = hist('http_request_size_bytes', SIZE_BUCKETS);
-  const r = hist('http_response_size_bytes', SIZE_BUCKETS);
-  for (let i = 0; i < sets; i++) {
-    const l = { method: 'GET', route: `/api/r${Math.floor(i / 5)}/:id`, status: String(STATUSES[i % 5]) };
-    requests.inc(l);
-    d.observe(l, 0.003);
-    q.observe(l, 0);
-    r.observe(l, 100);
-  }
-  return registry;
-}
-
 async function deiaWorker(sets: number): Promise<void> {
-  const metrics = createMetrics({ defaultLabels: { service: 'bot-controller', env: 'production' } });
-  const observer = createHttpObserver({ metrics, maxRoutes: sets / 5 + 1 }, (ctx) => ctx as string);
-  const server = createServer((req, res) => {
-    const [, , r, s] = (req.url ?? '').split('/');
-    observer.track(req, res, `/api/${r}/:id`);
-    res.statusCode = Number(s);
-    res.end('x'.repeat(100));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as AddressInfo).port;
-  const agent = new Agent({ keepAlive: true, maxSockets: 8 });
-  const get = (i: number) =>
-    new Promise<void>((resolve, reject) => {
-      const path = `/api/r${Math.floor(i / 5)}/${STATUSES[i % 5]}`;
-      request({ host: '127.0.0.1', port, path, agent }, (res) => {
-        res.resume();
-        res.on('end', resolve);
-      })
-        .on('error', reject)
-        .end();
-    });
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 8 }, async () => {
-      while (next < sets) {
-        const i = next++;
-        // a kept-alive socket the server closed meanwhile resets: once more on a new one
-        await get(i).catch(() => get(i));
-      }
-    }),
-  );
-  agent.destroy();
-  server.closeAllConnections();
-  await new Promise((r) => server.close(r));
-  await observer.close();
+  const metrics = createMetrics({ defaultLabels: DEFAULT_LABELS });
+  await recordThroughCore(metrics, sets, 8);
   shareWithCluster(metrics.registry);
 }
 

@@ -33,6 +33,28 @@ export interface AbRunning extends Running {
 
 type Gate = { mode: number; counts: number[] };
 
+/**
+ * Until the returned function is called, a 'request' listener prepended to `server` runs only
+ * while the gate is in `mode` (the adapters' server listeners, like their middleware and hooks).
+ */
+function gateRequestListeners(server: Server, gate: Gate, mode: number): () => void {
+  type RequestListener = (req: unknown, res: unknown) => void;
+  const target = server as unknown as { prependListener(event: string, l: RequestListener): unknown };
+  const prepend = target.prependListener.bind(target);
+  target.prependListener = (event, listener) =>
+    prepend(
+      event,
+      event === 'request'
+        ? (req, res) => {
+            if (gate.mode === mode) listener(req, res);
+          }
+        : listener,
+    );
+  return () => {
+    target.prependListener = prepend;
+  };
+}
+
 function cycler(gate: Gate, modes: readonly string[]) {
   const n = modes.length;
   let timer: NodeJS.Timeout | undefined;
@@ -106,20 +128,9 @@ export async function startAb(framework: Framework): Promise<AbRunning> {
     });
     // deia.attach(server) adds a server 'request' listener (measuring starts there): gate it to the
     // deia mode like the middleware, else every mode would pay for it
-    type RequestListener = (req: unknown, res: unknown) => void;
-    const target = server as unknown as { prependListener(event: string, l: RequestListener): unknown };
-    const prepend = target.prependListener.bind(target);
-    target.prependListener = (event, listener) =>
-      prepend(
-        event,
-        event === 'request'
-          ? (req, res) => {
-              if (gate.mode === 2) listener(req, res);
-            }
-          : listener,
-      );
+    const ungate = gateRequestListeners(server, gate, 2);
     inspectDeia.attach(server);
-    target.prependListener = prepend;
+    ungate();
     const port = (server.address() as AddressInfo).port;
     return { port, inspect: () => joinInspect([inspectDeia]), ...cycler(gate, modes) };
   }
@@ -157,22 +168,10 @@ export async function startAb(framework: Framework): Promise<AbRunning> {
   app.addHook = addHook as unknown as typeof app.addHook;
   // @deia/fastify also starts measuring on the server's 'request' event (added at onReady): gate
   // that listener to the deia mode like its hooks.
-  type RequestListener = (req: unknown, res: unknown) => void;
-  const server = app.server as unknown as {
-    prependListener(event: string, listener: RequestListener): unknown;
-  };
-  const prepend = server.prependListener.bind(server);
-  server.prependListener = (event, listener) =>
-    prepend(
-      event,
-      event === 'request'
-        ? (req, res) => {
-            if (gate.mode === 2) listener(req, res);
-          }
-        : listener,
-    );
+  const ungate = gateRequestListeners(app.server, gate, 2);
   await addRoutes(app);
   await app.listen({ host: '127.0.0.1', port: 0 });
+  ungate();
   return {
     port: (app.server.address() as AddressInfo).port,
     inspect: () => joinInspect([inspectDeia]),
