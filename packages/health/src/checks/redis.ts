@@ -61,7 +61,7 @@ export function redisCheck(client: RedisClientLike, options: RedisCheckOptions =
   if (!client || typeof client.ping !== 'function' || typeof client.info !== 'function') {
     throw new DeiaHealthError(
       'DEIA_HEALTH_OPTIONS',
-      'redisCheck(client) needs your ioredis (or node-redis) client, e.g. redisCheck(new Redis(process.env.REDIS_URL)).',
+      'redisCheck(client) needs your ioredis (or node-redis) client, e.g. redisCheck(new Redis(process.env.REDIS_URL, { commandTimeout: 2000 })) (a commandTimeout bounds every command when packets are dropped).',
     );
   }
   const run = async (): Promise<CheckOutcome> => {
