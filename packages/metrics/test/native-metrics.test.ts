@@ -210,7 +210,6 @@ describe('native histograms: resets and exemplars through createMetrics', () => 
 
   it('keeps exemplars with the exemplars option', () => {
     const m = createMetrics({
-      registry: new promClient.Registry(promClient.Registry.OPENMETRICS_CONTENT_TYPE as never),
       defaultMetrics: false,
       groups: ['http'],
       nativeHistograms: { maxExemplars: 2 },
