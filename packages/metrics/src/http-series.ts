@@ -1,5 +1,5 @@
 import type { Counter, Histogram } from 'prom-client';
-import { type DefaultLabels, escapeHelp, exemplarText, labelBody, num } from './exposition.js';
+import { type DefaultLabels, escapeHelp, exemplarText, floatLabel, labelBody, num } from './exposition.js';
 import {
   CHECK_EVERY,
   type CounterSeries,
@@ -360,7 +360,7 @@ export class HttpHistogramMetric extends HttpSeriesMetric<HistogramSeries> {
     if (prefixes === undefined) {
       prefixes = [];
       for (let b = 0; b <= n; b++) {
-        prefixes.push(`${this.name}_bucket{le="${b < n ? num(this.upper[b] as number) : '+Inf'}"`);
+        prefixes.push(`${this.name}_bucket{le="${b < n ? floatLabel(this.upper[b] as number) : '+Inf'}"`);
       }
       this.bucketPrefixes = prefixes;
     }
