@@ -307,6 +307,21 @@ export function renderExposition(metrics: readonly MetricJson[], format: Exposit
   return om ? `${parts.join('')}# EOF\n` : parts.join('\n');
 }
 
+/** A canonical key of a label set (order-independent), `skip` left out. */
+export function labelKey(
+  labels: Readonly<Record<string, string | number | undefined>>,
+  skip?: string,
+): string {
+  const keys = Object.keys(labels).sort();
+  let key = '';
+  for (const k of keys) {
+    const v = labels[k];
+    if (k === skip || v === undefined) continue;
+    key += `${k}\u0001${v}\u0000`;
+  }
+  return key;
+}
+
 // --- default labels -------------------------------------------------------------------------
 
 /** A registry's default labels, rendered once per scrape. */

@@ -1,5 +1,5 @@
 import type { DefaultLabels, Exemplar, MetricJson, NameWriter } from './exposition.js';
-import { NO_DEFAULT_LABELS, num } from './exposition.js';
+import { labelKey, NO_DEFAULT_LABELS, num } from './exposition.js';
 import type {
   CounterSnapshot,
   HistogramSnapshot,
@@ -186,18 +186,6 @@ function writeHistogram(
   }
   pb.end();
   pb.end();
-}
-
-/** A canonical key of a label set (order-independent), `skip` left out. */
-export function labelKey(labels: Labels, skip?: string): string {
-  const keys = Object.keys(labels).sort();
-  let key = '';
-  for (const k of keys) {
-    const v = labels[k];
-    if (k === skip || v === undefined) continue;
-    key += `${k}\u0001${v}\u0000`;
-  }
-  return key;
 }
 
 /** The samples of a histogram in `get()` form, grouped by label set (without `le`). */

@@ -4,6 +4,7 @@ import {
   escapeLabel,
   exemplarText,
   labelBody,
+  labelKey,
   type MetricJson,
   NameWriter,
   NO_DEFAULT_LABELS,
@@ -15,6 +16,7 @@ import {
   HttpCounterMetric,
   HttpHistogramMetric,
 } from './http-series.js';
+import type { NativeSource } from './native-contract.js';
 import type { SlicedWriter } from './render-writer.js';
 
 /**
@@ -126,6 +128,7 @@ export async function renderRegistry(
   om: boolean,
   w: SlicedWriter,
   names: NameWriter = new NameWriter('underscores'),
+  created?: NativeSource,
 ): Promise<void> {
   const defaults = await defaultLabelsOf(registry);
   const collected = await Promise.all(registry.getMetricsAsArray().map(collect));
@@ -139,17 +142,34 @@ export async function renderRegistry(
         : c,
   );
   collected.length = 0;
+  // OpenMetrics `_created` of the label sets recording native histograms, in the same stretch
+  const createdOf = families.map((f) =>
+    om && created !== undefined && f.kind === 'json' && f.json.type === 'histogram'
+      ? createdTimes(created, f.json.name)
+      : undefined,
+  );
   if (w.due()) await w.pause();
   for (let i = 0; i < families.length; i++) {
     if (i > 0 && !om) w.write('\n');
     const f = families[i] as Family;
     families[i] = undefined as unknown as Family; // rendered: its snapshot can go
     if (f.kind === 'counter') await f.m.render(f.snap, w, om, defaults);
-    else if (f.kind === 'histogram') await f.m.render(f.snap, w, om, defaults);
-    else await renderFamily(f.json, f.values, om, defaults, w, names);
+    else if (f.kind === 'histogram') await f.m.render(f.snap, w, om, defaults, created !== undefined);
+    else await renderFamily(f.json, f.values, om, defaults, w, names, createdOf[i]);
     if (w.due()) await w.pause();
   }
   if (om) w.write('# EOF\n');
+}
+
+/** When each native series of a histogram family was created, by label key (none: undefined). */
+function createdTimes(source: NativeSource, name: string): Map<string, number> | undefined {
+  const f = source.nativeFamily(name);
+  if (f === undefined) return undefined;
+  const out = new Map<string, number>();
+  for (const s of f.series) {
+    if (s.native.createdTimestampMs !== undefined) out.set(labelKey(s.labels), s.native.createdTimestampMs);
+  }
+  return out;
 }
 
 /**
@@ -178,6 +198,7 @@ async function renderFamily(
   d: DefaultLabels,
   w: SlicedWriter,
   names: NameWriter,
+  created?: ReadonlyMap<string, number>,
 ): Promise<void> {
   const counter = m.type === 'counter';
   const base = om && counter ? m.name.replace(/_total$/, '') : m.name;
@@ -197,6 +218,11 @@ async function renderFamily(
       w.write(`{"${escapeLabel(name)}"${body === '' ? '' : `,${body}`}} ${num(value)}${ex}\n`);
     } else {
       w.write(`${names.plain(name)}${body === '' ? '' : `{${body}}`} ${num(value)}${ex}\n`);
+    }
+    if (created !== undefined && !quoted && name.endsWith('_count')) {
+      const ms = created.get(labelKey(v.labels ?? {}));
+      if (ms !== undefined)
+        w.write(`${names.plain(m.name)}_created${body === '' ? '' : `{${body}}`} ${ms / 1000}\n`);
     }
     if (i % 64 === 63 && w.due()) await w.pause();
   }

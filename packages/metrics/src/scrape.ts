@@ -129,7 +129,7 @@ export async function scrapeResponse(
       if (isRenderableRegistry(source)) {
         if (n.format === 'protobuf')
           await renderRegistryProto(source, w, names, opts, nativeSourceOf(source));
-        else await renderRegistry(source, om, w, names);
+        else await renderRegistry(source, om, w, names, created ? nativeSourceOf(source) : undefined);
       } else {
         let json: MetricJson[];
         let defaults: DefaultLabels | undefined;

@@ -7,8 +7,8 @@ import { gunzipSync } from 'node:zlib';
 import * as client from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { createHttpObserver, type HttpObserver } from '../src/adapter.js';
-import type { HttpLabels } from '../src/http-series.js';
-import { createMetrics, type Metrics } from '../src/index.js';
+import { type HttpLabels, httpStoreOf } from '../src/http-series.js';
+import { createMetrics, type HistogramHandle, type Metrics } from '../src/index.js';
 import { type NativeFamily, type NativeHistogramSnapshot, setNativeSource } from '../src/native-contract.js';
 import { type Hist, labelsOf, protoSeries, textSeries } from './support/exposition-series.js';
 import { type Decoded, decodeFamilies } from './support/metrics-schema.js';
@@ -196,7 +196,7 @@ describe('the protobuf exposition, decoded by protobufjs', () => {
       },
     });
     const observer = createHttpObserver({ metrics: m, metricsCreatedTimestamps: true }, () => '/a');
-    const store = (await import('../src/http-series.js')).httpStoreOf(m);
+    const store = httpStoreOf(m);
     const d = store?.duration;
     if (!d) throw new Error('no duration');
     for (const v of [0.01, 0.2, 0.3, 0.5, 1, 0]) d.record(d.seriesFor(labels), v, false);
@@ -256,5 +256,67 @@ describe('the protobuf exposition, decoded by protobufjs', () => {
     expect(h2.createdTimestamp).toBeUndefined();
     await observer.close();
     await plain.close();
+  });
+});
+
+describe('created timestamps (metricsCreatedTimestamps)', () => {
+  it('are written for the native series the SDK records: _created in OpenMetrics, created_timestamp in protobuf', async () => {
+    const before = Date.now();
+    const m = createMetrics({
+      groups: ['http'],
+      warn: () => {},
+      nativeHistogramsFor: { http_request_duration_seconds: true },
+      extraMetrics: [
+        {
+          name: 'job_duration_seconds',
+          type: 'histogram',
+          help: 'Job duration.',
+          unit: 'seconds',
+          labelNames: ['job'],
+          buckets: [1, 10],
+          group: 'custom',
+          nativeHistogram: true,
+        },
+      ],
+    });
+    m.get<HistogramHandle<'job'>>('job_duration_seconds').observe({ job: 'a' }, 2);
+    const d = httpStoreOf(m)?.duration;
+    if (!d) throw new Error('no duration');
+    d.record(d.seriesFor({ method: 'GET', route: '/a', status: '200' }), 0.2, false);
+    const after = Date.now();
+    const on = createHttpObserver({ metrics: m, metricsCreatedTimestamps: true }, () => '/a');
+    const off = createHttpObserver({ metrics: m }, () => '/a');
+    const OM = 'application/openmetrics-text;version=1.0.0';
+    const om = (await scrape(on, OM)).raw.toString();
+    const created = [...om.matchAll(/^(\w+)_created\{([^}]*)\} ([\d.]+)$/gm)].map((x) => [
+      x[1],
+      x[2],
+      Number(x[3]),
+    ]);
+    expect(created.map(([name, labels]) => `${name}{${labels}}`).sort()).toEqual([
+      'http_request_duration_seconds{method="GET",route="/a",status="200"}',
+      'job_duration_seconds{job="a"}',
+    ]);
+    for (const [, , seconds] of created) {
+      expect(seconds as number).toBeGreaterThanOrEqual(Math.floor(before / 1000));
+      expect(seconds as number).toBeLessThanOrEqual(after / 1000);
+    }
+    // right after the label set's _count, as OpenMetrics groups a label set's samples
+    expect(om).toMatch(/job_duration_seconds_count\{job="a"\} 1\njob_duration_seconds_created\{job="a"\} /);
+    // protobuf: the same instants
+    const families = decodeFamilies((await scrape(on, PROTO)).raw);
+    for (const name of ['http_request_duration_seconds', 'job_duration_seconds']) {
+      const h = families.find((f) => f.name === name)?.metric[0]?.histogram as {
+        createdTimestamp?: { seconds: number; nanos?: number };
+      };
+      const ts = h.createdTimestamp as { seconds: number; nanos?: number };
+      const ms = ts.seconds * 1000 + (ts.nanos ?? 0) / 1e6;
+      expect(Math.abs(ms / 1000 - (created.find(([n]) => n === name)?.[2] as number))).toBeLessThan(1e-6);
+    }
+    // off by default, and never in text 0.0.4 (it has no _created)
+    expect((await scrape(off, OM)).raw.toString()).not.toContain('_created');
+    expect((await scrape(on, TEXT)).raw.toString()).not.toContain('_created');
+    await on.close();
+    await off.close();
   });
 });
