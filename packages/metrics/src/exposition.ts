@@ -172,11 +172,17 @@ export function escapeName(name: string, escaping: NameEscaping): string {
  */
 export class NameWriter {
   private readonly labels = new Map<string, string>();
+  private readonly plainNames = new Map<string, string>();
   constructor(readonly escaping: NameEscaping) {}
 
-  /** A metric or label name for protobuf (never quoted). */
+  /** A metric or label name escaped as asked (never quoted): protobuf, and unquoted text names. */
   plain(name: string): string {
-    return escapeName(name, this.escaping);
+    let out = this.plainNames.get(name);
+    if (out === undefined) {
+      out = escapeName(name, this.escaping);
+      this.plainNames.set(name, out);
+    }
+    return out;
   }
 
   /** A label name in the text formats. */

@@ -220,37 +220,72 @@ function classicOf(name: string, values: readonly MetricJson['values'][number][]
   return out;
 }
 
-/** A family's native series, by label key (taken in the snapshot's synchronous stretch). */
+/** A family's native series (taken in the snapshot's synchronous stretch) and which are written. */
 interface Natives {
   readonly family: NativeFamily;
-  /** Those not yet written beside a classic series. */
-  readonly byKey: Map<string, NativeHistogramSnapshot>;
+  /** Per series: written beside a classic series already. */
+  readonly taken: Uint8Array;
+  /** Where the next classic series' native is expected (both list the label sets in one order). */
+  cursor: number;
+  /** By canonical label key, built on the first lookup the cursor does not answer. */
+  byKey: Map<string, number> | undefined;
 }
 
 function nativesOf(source: NativeSource | undefined, name: string): Natives | undefined {
   const family = source?.nativeFamily(name);
   if (family === undefined || family.series.length === 0) return undefined;
-  return { family, byKey: new Map(family.series.map((s) => [labelKey(s.labels), s.native])) };
+  return { family, taken: new Uint8Array(family.series.length), cursor: 0, byKey: undefined };
 }
 
-/** The native histogram of a classic series, taken out of `natives` (written once). */
-function takeNative(natives: Natives | undefined, key: () => string): NativeHistogramSnapshot | undefined {
+/** True when `native` (no default labels) names the same label set as `classic` without `skip`. */
+function sameLabels(native: Readonly<Record<string, string>>, classic: Labels, skip?: string): boolean {
+  let n = 0;
+  for (const k in native) {
+    const v = classic[k];
+    if (v === undefined || String(v) !== native[k]) return false;
+    n++;
+  }
+  for (const k in classic) if (k !== skip && classic[k] !== undefined) n--;
+  return n === 0;
+}
+
+/** The native histogram of a classic series' label set (written once). */
+function takeNative(
+  natives: Natives | undefined,
+  labels: Labels,
+  skip?: string,
+): NativeHistogramSnapshot | undefined {
   if (natives === undefined) return undefined;
-  const k = key();
-  const native = natives.byKey.get(k);
-  if (native !== undefined) natives.byKey.delete(k);
-  return native;
+  const series = natives.family.series;
+  let i = natives.cursor;
+  if (
+    !(
+      i < series.length &&
+      natives.taken[i] === 0 &&
+      sameLabels((series[i] as (typeof series)[number]).labels, labels, skip)
+    )
+  ) {
+    natives.byKey ??= new Map(series.map((x, j) => [labelKey(x.labels), j]));
+    const j = natives.byKey.get(labelKey(labels, skip));
+    if (j === undefined || natives.taken[j] === 1) return undefined;
+    i = j;
+  }
+  natives.taken[i] = 1;
+  natives.cursor = i + 1;
+  return (series[i] as (typeof series)[number]).native;
 }
 
 /** The native series without a classic one (a label set recorded only natively). */
 async function writeNativeOnly(c: Ctx, natives: Natives | undefined): Promise<number> {
-  if (natives === undefined || natives.byKey.size === 0) return 0;
+  if (natives === undefined) return 0;
   let n = 0;
-  for (const s of natives.family.series) {
-    if (!natives.byKey.has(labelKey(s.labels))) continue;
+  const series = natives.family.series;
+  for (let i = 0; i < series.length; i++) {
+    if (natives.taken[i] === 1) continue;
+    const s = series[i] as (typeof series)[number];
     writeHistogram(c, s.labels, undefined, s.native);
     n++;
-    if (c.w.due()) await c.w.pause();
+    if (n % 16 === 0 && c.w.due()) await c.w.pause();
   }
   return n;
 }
@@ -281,13 +316,8 @@ async function writeJsonFamily(
     header(c, m.name, m.help, HISTOGRAM);
     const groups = classicOf(m.name, values, live);
     let n = 0;
-    for (const [key, h] of groups) {
-      writeHistogram(
-        c,
-        h.labels,
-        h,
-        takeNative(natives, () => key),
-      );
+    for (const h of groups.values()) {
+      writeHistogram(c, h.labels, h, takeNative(natives, h.labels));
       if (++n % 64 === 0 && c.w.due()) await c.w.pause();
     }
     n += await writeNativeOnly(c, natives);
@@ -429,21 +459,10 @@ async function writeHttpHistogram(
     }
     h.sum = (data[at + n + 1] as number) + (other?.sum ?? 0);
     h.count = (data[at + n + 2] as number) + (other?.count ?? 0);
-    writeHistogram(
-      c,
-      s.labels,
-      h,
-      takeNative(natives, () => labelKey(s.labels)),
-    );
+    writeHistogram(c, s.labels, h, takeNative(natives, s.labels));
     if (i % 16 === 15 && c.w.due()) await c.w.pause();
   }
-  for (const o of extra.values())
-    writeHistogram(
-      c,
-      o.labels,
-      o,
-      takeNative(natives, () => labelKey(o.labels)),
-    );
+  for (const o of extra.values()) writeHistogram(c, o.labels, o, takeNative(natives, o.labels));
   const only = await writeNativeOnly(c, natives);
   flush(c, series.length + extra.size + only === 0);
 }
