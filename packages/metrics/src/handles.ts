@@ -120,7 +120,9 @@ export function createHandle(ctx: HandleContext, def: MetricDefinition, collect?
   const guard = sets.admit;
   const removable = metric as { remove(labels: Labels<string>): void };
   // The native part of a prom-client histogram lives beside it, keyed like its series.
-  const family = nativeFamilyOf(ctx, name, def, native, metric);
+  // The guard of tracked label sets returns one stored object per label set: keyed by identity.
+  const stable = track && def.labelNames.some((l) => def.labelValues?.[l] === undefined);
+  const family = nativeFamilyOf(ctx, name, def, native, metric, stable);
   const drop = (list: Array<Labels<string>>): number => {
     for (const labels of list) {
       removable.remove(labels);
@@ -200,12 +202,13 @@ function nativeFamilyOf(
   def: MetricDefinition,
   native: ResolvedNative | undefined,
   metric: unknown,
+  stableLabels: boolean,
 ): NativeFamilyState | undefined {
   if (native === undefined || ctx.nativeRegistry === undefined || isHttpSeriesMetric(metric))
     return undefined;
   const known = ctx.nativeRegistry.families.get(name);
   if (known instanceof NativeFamilyState) return known; // a compatible metric re-used
-  const family = new NativeFamilyState(name, def.labelNames, native);
+  const family = new NativeFamilyState(name, def.labelNames, native, stableLabels);
   ctx.nativeRegistry.families.set(name, family);
   return family;
 }

@@ -1,3 +1,4 @@
+import { Buckets } from './native-buckets.js';
 import type { BucketSpan, NativeExemplar, NativeHistogramSnapshot } from './native-contract.js';
 import { keyOf, MIN_SCHEMA, reduceKey, upperBound } from './native-math.js';
 
@@ -40,8 +41,8 @@ export class NativeSeries {
   zeroCount = 0;
   count = 0;
   sum = 0;
-  positive = new Map<number, number>();
-  negative = new Map<number, number>();
+  positive = new Buckets();
+  negative = new Buckets();
   createdMs: number;
   private lastResetMs: number;
   /** A widening or halving happened: reset once `minResetMs` has passed. */
@@ -78,8 +79,8 @@ export class NativeSeries {
     this.sum += v;
     if (Number.isNaN(v)) return false; // NaN: count and sum only, as client_golang
     const t = this.zeroThreshold;
-    if (v > t) return add(this.positive, keyOf(v, this.schema), 1);
-    if (v < -t) return add(this.negative, keyOf(v, this.schema), 1);
+    if (v > t) return this.positive.add(keyOf(v, this.schema), 1);
+    if (v < -t) return this.negative.add(keyOf(v, this.schema), 1);
     this.zeroCount += 1;
     return false;
   }
@@ -91,8 +92,8 @@ export class NativeSeries {
     this.zeroCount = 0;
     this.count = 0;
     this.sum = 0;
-    this.positive = new Map();
-    this.negative = new Map();
+    this.positive = new Buckets();
+    this.negative = new Buckets();
     this.exemplars = undefined;
     this.createdMs = this.settings.now();
     this.lastResetMs = this.createdMs;
@@ -116,20 +117,15 @@ export class NativeSeries {
   /** Moves the buckets nearest zero into the zero bucket, if the new threshold stays within the max. */
   widenZeroBucket(): boolean {
     if (this.zeroThreshold >= this.settings.maxZeroThreshold) return false;
-    let smallest = Number.POSITIVE_INFINITY;
-    for (const k of this.positive.keys()) if (k < smallest) smallest = k;
-    for (const k of this.negative.keys()) if (k < smallest) smallest = k;
+    const smallest = Math.min(
+      this.positive.keys()[0] ?? Number.POSITIVE_INFINITY,
+      this.negative.keys()[0] ?? Number.POSITIVE_INFINITY,
+    );
     if (smallest === Number.POSITIVE_INFINITY) return false;
     const threshold = upperBound(smallest, this.schema);
     if (threshold > this.settings.maxZeroThreshold) return false;
     this.zeroThreshold = threshold;
-    for (const side of [this.positive, this.negative]) {
-      const c = side.get(smallest);
-      if (c !== undefined) {
-        this.zeroCount += c;
-        side.delete(smallest);
-      }
-    }
+    this.zeroCount += this.positive.delete(smallest) + this.negative.delete(smallest);
     return true;
   }
 
@@ -137,8 +133,8 @@ export class NativeSeries {
   halveResolution(): void {
     if (this.schema <= MIN_SCHEMA) return;
     this.schema -= 1;
-    this.positive = reduceBuckets(this.positive, 1);
-    this.negative = reduceBuckets(this.negative, 1);
+    this.positive = toBuckets(reduceBuckets(this.positive, 1));
+    this.negative = toBuckets(reduceBuckets(this.negative, 1));
   }
 
   private addExemplar(v: number, labels: Readonly<Record<string, string>>): void {
@@ -199,17 +195,19 @@ function distance(a: number, b: number): number {
   return Math.abs(a - b);
 }
 
-/** Adds `n` to bucket `key`; true when the bucket was not populated before. */
-function add(m: Map<number, number>, key: number, n: number): boolean {
-  const c = m.get(key);
-  m.set(key, c === undefined ? n : c + n);
-  return c === undefined;
+function toBuckets(m: Iterable<[number, number]>): Buckets {
+  const b = new Buckets();
+  for (const [k, c] of m) b.add(k, c);
+  return b;
 }
 
 /** The buckets at `by` schemas lower resolution (each new bucket sums the old ones it contains). */
-export function reduceBuckets(m: ReadonlyMap<number, number>, by: number): Map<number, number> {
+export function reduceBuckets(m: Iterable<[number, number]>, by: number): Map<number, number> {
   const out = new Map<number, number>();
-  for (const [k, c] of m) add(out, reduceKey(k, by), c);
+  for (const [k, c] of m) {
+    const r = reduceKey(k, by);
+    out.set(r, (out.get(r) ?? 0) + c);
+  }
   return out;
 }
 
@@ -217,15 +215,14 @@ export function reduceBuckets(m: ReadonlyMap<number, number>, by: number): Map<n
  * Spans and delta-encoded counts of a bucket map, as client_golang writes them: gaps of one or two
  * empty buckets are written as zero counts inside a span, longer gaps start a new span.
  */
-export function encodeBuckets(m: ReadonlyMap<number, number>): { spans: BucketSpan[]; deltas: number[] } {
+export function encodeBuckets(m: Iterable<[number, number]>): { spans: BucketSpan[]; deltas: number[] } {
   const spans: BucketSpan[] = [];
   const deltas: number[] = [];
-  if (m.size === 0) return { spans, deltas };
-  const keys = [...m.keys()].sort((a, b) => a - b);
+  const entries = [...m].sort((a, b) => a[0] - b[0]);
   let prevCount = 0;
   let next = 0; // the index after the last written bucket
-  for (let i = 0; i < keys.length; i++) {
-    const k = keys[i] as number;
+  for (let i = 0; i < entries.length; i++) {
+    const [k, c] = entries[i] as [number, number];
     const gap = k - next;
     const span = spans[spans.length - 1];
     if (span === undefined || gap > 2) {
@@ -237,7 +234,6 @@ export function encodeBuckets(m: ReadonlyMap<number, number>): { spans: BucketSp
       }
       span.length += gap + 1;
     }
-    const c = m.get(k) as number;
     deltas.push(c - prevCount);
     prevCount = c;
     next = k + 1;

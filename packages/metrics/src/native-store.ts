@@ -106,6 +106,14 @@ export function nativeRegistryFor(registry: object): NativeRegistry {
   return r;
 }
 
+interface Entry {
+  readonly key: string;
+  readonly labels: Record<string, string>;
+  readonly native: NativeSeries;
+  /** The label objects `byObject` maps to this entry. */
+  readonly objects: object[];
+}
+
 const keyOf = (
   labelNames: readonly string[],
   labels: Readonly<Record<string, unknown>> | undefined,
@@ -121,13 +129,23 @@ const keyOf = (
  * so label caps and the series budget redirect it like the classic series).
  */
 export class NativeFamilyState implements NativeFamilySource {
-  private readonly series = new Map<string, { labels: Record<string, string>; native: NativeSeries }>();
+  private readonly series = new Map<string, Entry>();
+  /**
+   * The same entries by the label object the handle's guard returned: for a metric whose label
+   * sets are tracked, the guard returns one stored object per live label set (handed to `remove`
+   * when it goes), so the hot path builds no label key string.
+   */
+  private readonly byObject: Map<object, Entry> | undefined;
 
   constructor(
     readonly name: string,
     readonly labelNames: readonly string[],
     readonly settings: NativeSettings,
-  ) {}
+    /** True when the labels passed to `observe` are the label sets' own stable objects. */
+    stableLabels = false,
+  ) {
+    this.byObject = stableLabels ? new Map() : undefined;
+  }
 
   /** Records `v` for `labels`; true when that label set was reset (reset its classic part too). */
   observe(
@@ -135,24 +153,39 @@ export class NativeFamilyState implements NativeFamilySource {
     v: number,
     exemplar?: Record<string, string>,
   ): boolean {
+    let s = labels === undefined ? undefined : this.byObject?.get(labels);
+    if (s === undefined) s = this.entry(labels);
+    return s.native.observe(v, exemplar);
+  }
+
+  private entry(labels: Readonly<Record<string, unknown>> | undefined): Entry {
     const key = keyOf(this.labelNames, labels);
     let s = this.series.get(key);
     if (s === undefined) {
       const copy: Record<string, string> = {};
       for (const n of this.labelNames) copy[n] = String(labels?.[n] ?? '');
-      s = { labels: copy, native: new NativeSeries(this.settings) };
+      s = { key, labels: copy, native: new NativeSeries(this.settings), objects: [] };
       this.series.set(key, s);
     }
-    return s.native.observe(v, exemplar);
+    if (labels !== undefined && this.byObject !== undefined) {
+      this.byObject.set(labels, s);
+      s.objects.push(labels);
+    }
+    return s;
   }
 
   /** Drops the series of exactly these labels (what prom-client's `remove(labels)` removed). */
   remove(labels: Readonly<Record<string, unknown>>): void {
-    this.series.delete(keyOf(this.labelNames, labels));
+    const key = keyOf(this.labelNames, labels);
+    const s = this.series.get(key);
+    if (s === undefined) return;
+    this.series.delete(key);
+    for (const o of s.objects) this.byObject?.delete(o);
   }
 
   clear(): void {
     this.series.clear();
+    this.byObject?.clear();
   }
 
   get size(): number {

@@ -258,3 +258,47 @@ describe('NativeSeries', () => {
     });
   });
 });
+
+describe('Buckets (dense window, far indexes in a map)', () => {
+  it('counts populated buckets across window growth, far outliers and deletes', async () => {
+    const { Buckets } = await import('../src/native-buckets.js');
+    const b = new Buckets();
+    expect(b.add(0, 1)).toBe(true);
+    expect(b.add(0, 2)).toBe(false);
+    expect(b.add(-40, 1)).toBe(true); // grows down
+    expect(b.add(100, 1)).toBe(true); // grows up
+    expect(b.add(-9000, 5)).toBe(true); // too far: kept aside
+    expect(b.add(-9000, 1)).toBe(false);
+    expect(b.add(9000, 1)).toBe(true);
+    expect(b.size).toBe(5);
+    expect([...b]).toEqual([
+      [-9000, 6],
+      [-40, 1],
+      [0, 3],
+      [100, 1],
+      [9000, 1],
+    ]);
+    expect(b.get(0)).toBe(3);
+    expect(b.get(-9000)).toBe(6);
+    expect(b.get(7)).toBe(0);
+    expect(b.delete(0)).toBe(3);
+    expect(b.delete(-9000)).toBe(6);
+    expect(b.delete(5)).toBe(0);
+    expect(b.size).toBe(3);
+    expect(b.keys()).toEqual([-40, 100, 9000]);
+  });
+
+  it('the window grows towards new indexes and never past MAX_SPAN', async () => {
+    const { Buckets } = await import('../src/native-buckets.js');
+    const b = new Buckets();
+    b.add(0, 1);
+    b.add(5000, 2); // more than 4096 from the window: far
+    for (let k = 1000; k <= 4000; k += 1000) b.add(k, 1); // the window grows up to them
+    b.add(-1, 1);
+    b.add(4079, 1); // the window's widest reach from its start (-16)
+    b.add(4081, 1); // one past it: far
+    expect(b.size).toBe(9);
+    expect(b.values().reduce((x, y) => x + y, 0)).toBe(10);
+    expect(b.keys()).toEqual([-1, 0, 1000, 2000, 3000, 4000, 4079, 4081, 5000]);
+  });
+});

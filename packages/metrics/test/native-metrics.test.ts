@@ -165,3 +165,62 @@ describe('native histograms in createMetrics', () => {
     expect(() => fresh({ nativeHistograms: 'yes' as never })).toThrow(/DEIA|nativeHistograms/);
   });
 });
+
+describe('native histograms: resets and exemplars through createMetrics', () => {
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const classicCount = async (m: ReturnType<typeof fresh>, name: string, match: Record<string, string>) => {
+    const json = await (
+      m.get(name).metric as { get(): Promise<import('../src/types.js').MetricJsonLike> }
+    ).get();
+    return json.values.find(
+      (v) => v.metricName === `${name}_count` && Object.entries(match).every(([k, x]) => v.labels[k] === x),
+    )?.value;
+  };
+
+  it('a bucket-limit reset of an HTTP label set resets its classic series too', async () => {
+    const m = fresh({
+      groups: ['http'],
+      nativeHistogramsFor: { http_request_duration_seconds: { maxBucketNumber: 2, minResetDurationMs: 1 } },
+    });
+    const labels = { method: 'GET', route: '/x', status: '200' };
+    m.http.duration.observe(labels, 1);
+    m.http.duration.observe(labels, 2);
+    await sleep(10);
+    m.http.duration.observe(labels, 4); // a third bucket, last reset 10 ms ago: reset, 4 kept
+    const s = seriesOf(m.registry, 'http_request_duration_seconds', { route: '/x' });
+    expect([s?.count, s?.sum]).toEqual([1, 4]);
+    expect(await classicCount(m, 'http_request_duration_seconds', { route: '/x' })).toBe(1);
+  });
+
+  it('a bucket-limit reset of a catalog label set resets its prom-client series too', async () => {
+    const m = fresh({
+      groups: ['database'],
+      nativeHistograms: { maxBucketNumber: 2, minResetDurationMs: 1 },
+    });
+    const h = m.get<import('../src/index.js').HistogramHandle<'operation'>>('db_query_duration_seconds');
+    h.observe({ operation: 'select' }, 1);
+    h.observe({ operation: 'select' }, 2);
+    h.observe({ operation: 'insert' }, 2);
+    await sleep(10);
+    h.observe({ operation: 'select' }, 4);
+    expect(seriesOf(m.registry, 'db_query_duration_seconds', { operation: 'select' })?.count).toBe(1);
+    expect(await classicCount(m, 'db_query_duration_seconds', { operation: 'select' })).toBe(1);
+    expect(await classicCount(m, 'db_query_duration_seconds', { operation: 'insert' })).toBe(1);
+  });
+
+  it('keeps exemplars with the exemplars option', () => {
+    const m = createMetrics({
+      defaultMetrics: false,
+      groups: ['http'],
+      nativeHistograms: { maxExemplars: 2 },
+      exemplars: () => ({ trace_id: 'abc' }),
+    });
+    const labels = { method: 'GET', route: '/x', status: '200' };
+    for (const v of [0.01, 0.5, 3]) m.http.duration.observe(labels, v);
+    const ex = seriesOf(m.registry, 'http_request_duration_seconds', { route: '/x' })?.exemplars;
+    expect(ex?.map((e) => [e.value, e.labels.trace_id])).toEqual([
+      [0.01, 'abc'],
+      [3, 'abc'],
+    ]);
+  });
+});
