@@ -168,7 +168,11 @@ for (let round = 0; round < ROUNDS + WARMUP; round++) {
     const t = process.hrtime.bigint();
     mode.run();
     const per = Number(process.hrtime.bigint() - t) / mode.ops;
-    if (round >= WARMUP) (ns[`${mode.group}/${mode.name}`] ??= []).push(per);
+    if (round < WARMUP) continue;
+    const key = `${mode.group}/${mode.name}`;
+    const list = ns[key] ?? [];
+    list.push(per);
+    ns[key] = list;
   }
 }
 
