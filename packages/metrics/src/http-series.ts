@@ -1,5 +1,5 @@
 import type { Counter, Histogram } from 'prom-client';
-import { type DefaultLabels, escapeHelp, exemplarText, labelBody, num } from './exposition.js';
+import { type DefaultLabels, escapeHelp, exemplarText, floatLabel, labelBody, num } from './exposition.js';
 import {
   CHECK_EVERY,
   type CounterSeries,
@@ -367,8 +367,17 @@ export class HttpHistogramMetric extends HttpSeriesMetric<HistogramSeries> {
     return { series, data, exemplars, inner };
   }
 
-  /** Writes a snapshot as one family; yields between slices. */
-  async render(snap: HistogramSnapshot, w: SlicedWriter, om: boolean, d: DefaultLabels): Promise<void> {
+  /**
+   * Writes a snapshot as one family; yields between slices. With `created` (OpenMetrics), a label
+   * set that records a native histogram gets a `_created` line (the SDK knows when it created it).
+   */
+  async render(
+    snap: HistogramSnapshot,
+    w: SlicedWriter,
+    om: boolean,
+    d: DefaultLabels,
+    created = false,
+  ): Promise<void> {
     this.header(w, om, this.name);
     useDefaults(this.store, d);
     const k = this.upper.length + 3;
@@ -383,7 +392,8 @@ export class HttpHistogramMetric extends HttpSeriesMetric<HistogramSeries> {
         if (other !== undefined) extra.delete(key);
       }
       const text = textOf(this.store, s.labels, d);
-      this.writeSeries(w, om, text, data, i * k, exemplars?.[i], other);
+      const createdMs = created && om ? s.native?.createdMs : undefined;
+      this.writeSeries(w, om, text, data, i * k, exemplars?.[i], other, createdMs);
       if (i % CHECK_EVERY === 0 && w.due()) await w.pause();
     }
     if (extra !== undefined) {
@@ -400,13 +410,14 @@ export class HttpHistogramMetric extends HttpSeriesMetric<HistogramSeries> {
     at: number,
     ex: ReadonlyArray<Exemplar | undefined> | undefined,
     other: Cumulative | undefined,
+    createdMs?: number,
   ): void {
     const n = this.upper.length;
     let prefixes = this.bucketPrefixes;
     if (prefixes === undefined) {
       prefixes = [];
       for (let b = 0; b <= n; b++) {
-        prefixes.push(`${this.name}_bucket{le="${b < n ? num(this.upper[b] as number) : '+Inf'}"`);
+        prefixes.push(`${this.name}_bucket{le="${b < n ? floatLabel(this.upper[b] as number) : '+Inf'}"`);
       }
       this.bucketPrefixes = prefixes;
     }
@@ -427,6 +438,7 @@ export class HttpHistogramMetric extends HttpSeriesMetric<HistogramSeries> {
     const sum = (data === undefined ? 0 : (data[at + n + 1] as number)) + (other?.sum ?? 0);
     const count = (data === undefined ? 0 : (data[at + n + 2] as number)) + (other?.count ?? 0);
     w.write(`${out}${this.name}_sum${plain}${num(sum)}\n${this.name}_count${plain}${num(count)}\n`);
+    if (createdMs !== undefined) w.write(`${this.name}_created${plain}${createdMs / 1000}\n`);
   }
 
   /** The public API's series (prom-client's samples), as cumulative buckets by label set. */
