@@ -129,7 +129,9 @@ describe.each(MAJORS)('deiaExpress on %s', (_name, pkg) => {
     const url = await listen(app);
     const m = await fetch(`${url}/metrics`);
     expect(m.status).toBe(200);
-    expect(m.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+    expect(m.headers.get('content-type')).toBe(
+      'text/plain; version=0.0.4; charset=utf-8; escaping=underscores',
+    );
     await m.text();
     expect((await fetch(`${url}/health/live`)).status).toBe(200);
     expect((await fetch(`${url}/health/ready`)).status).toBe(200);

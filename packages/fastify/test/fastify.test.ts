@@ -83,7 +83,9 @@ describe.each(MAJORS)('deiaFastify on %s', (_name, pkg) => {
     const { app, count, health } = await build(pkg);
     const res = await app.inject({ url: '/metrics' });
     expect(res.statusCode).toBe(200);
-    expect(res.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
+    expect(res.headers['content-type']).toBe(
+      'text/plain; version=0.0.4; charset=utf-8; escaping=underscores',
+    );
     expect(res.body).toContain('# TYPE http_requests_total counter');
     expect((await app.inject({ url: '/metrics', method: 'HEAD' })).statusCode).toBe(200);
     expect((await app.inject({ url: '/metrics', method: 'POST' })).statusCode).toBe(405);

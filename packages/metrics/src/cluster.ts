@@ -10,6 +10,8 @@ import {
   renderExposition,
   TEXT_CONTENT_TYPE,
 } from './exposition.js';
+import { type NativeFamily, nativeSourceOf, setNativeSource } from './native-contract.js';
+import { mergedNativeSource } from './native-merge.js';
 import { collectForCluster } from './render.js';
 import { type AggregatedSource, createScraper, DEFAULT_SCRAPE_LIMITS } from './scrape.js';
 import type { ClusterRegistryClass, PromClientModule, RegistryLike as Registry } from './types.js';
@@ -43,6 +45,8 @@ interface MetricsReply {
   metrics?: MetricJson[][];
   /** Per registry, its default labels when `metrics` do not carry them on every sample. */
   defaults?: Array<Record<string, string> | undefined>;
+  /** Per registry, the native histograms of its histogram families (default labels not applied). */
+  native?: NativeFamily[][];
   error?: string;
 }
 const isRequest = (m: unknown): m is MetricsRequest =>
@@ -72,15 +76,52 @@ export function shareWithCluster(registries: Registry | Registry[], client?: Pro
       // A callback, so a primary gone meanwhile is not an unhandled 'error' event in the worker.
       process.send?.({ type: RES, id: message.id, ...r } satisfies MetricsReply, undefined, {}, () => {});
     Promise.all(sharedRegistries.map((r) => collectForCluster(r)))
-      .then((all) => reply({ metrics: all.map((r) => r.metrics), defaults: all.map((r) => r.defaults) }))
+      .then((all) =>
+        reply({
+          metrics: all.map((r) => r.metrics),
+          defaults: all.map((r) => r.defaults),
+          native: all.map((r, i) => nativeFamilies(sharedRegistries[i] as Registry, r.metrics)),
+        }),
+      )
       .catch((err: unknown) => reply({ error: err instanceof Error ? err.message : String(err) }));
   });
+}
+
+/** The native families of a registry's histograms, read through the renderers' contract. */
+function nativeFamilies(registry: Registry, metrics: MetricJson[]): NativeFamily[] {
+  const source = nativeSourceOf(registry);
+  if (source === undefined) return [];
+  const out: NativeFamily[] = [];
+  for (const m of metrics) {
+    if (String(m.type) !== 'histogram') continue;
+    const f = source.nativeFamily(m.name);
+    if (f !== undefined && f.series.length > 0) out.push(f);
+  }
+  return out;
+}
+
+/** A process's native families with its default labels applied (when they differ between processes). */
+function withDefaults(
+  families: NativeFamily[],
+  defaults: Record<string, string> | undefined,
+): NativeFamily[] {
+  const names = defaults === undefined ? [] : Object.keys(defaults);
+  if (names.length === 0) return families;
+  return families.map((f) => ({
+    name: f.name,
+    series: f.series.map((s) => {
+      const labels: Record<string, string> = { ...s.labels };
+      for (const k of names) labels[k] = labels[k] || (defaults?.[k] as string);
+      return { labels, native: s.native };
+    }),
+  }));
 }
 
 interface Pending {
   waiting: Set<number>;
   responses: MetricJson[][];
   defaults: Array<Record<string, string> | undefined>;
+  native: NativeFamily[][];
   settle(err: Error | undefined): void;
 }
 const pending = new Map<number, Pending>();
@@ -101,6 +142,7 @@ function listenAsPrimary(): void {
     const metrics = message.metrics ?? [];
     p.responses.push(...metrics);
     p.defaults.push(...metrics.map((_, i) => message.defaults?.[i]));
+    p.native.push(...metrics.map((_, i) => message.native?.[i] ?? []));
     p.waiting.delete(worker.id);
     if (p.waiting.size === 0) p.settle(undefined);
   });
@@ -230,6 +272,7 @@ export function createClusterAggregator(
         waiting: new Set(workers.map((w) => w.id)),
         responses: [],
         defaults: [],
+        native: [],
         settle(err) {
           if (!pending.delete(id)) return;
           clearTimeout(timer);
@@ -259,13 +302,19 @@ export function createClusterAggregator(
 
   // When every registry of every worker has the same default labels (or none), they are not on
   // the samples the workers send: aggregated without them, applied once when rendered.
+  // The workers' native histograms, summed (see native-merge.ts), are found through the renderers'
+  // contract: `nativeSourceOf()` of the `json` array `aggregated()` returns (one scrape's view), of
+  // the `AggregatedSource` `handle` renders, and of this aggregator (the latest aggregation).
   const aggregated = async (): Promise<{ json: MetricJson[]; defaults: DefaultLabels }> => {
-    const { responses, defaults } = await collect();
+    const { responses, defaults, native } = await collect();
     const first = defaults[0];
     const same = first !== undefined && defaults.every((d) => d !== undefined && sameValues(d, first));
     if (!same) {
       for (const [i, metrics] of responses.entries()) applyDefaults(metrics, defaults[i]);
     }
+    const nativeSource = mergedNativeSource(
+      same ? native : native.map((f, i) => withDefaults(f, defaults[i])),
+    );
     const json = (await Cls.aggregate(responses).getMetricsAsJSON()) as unknown as MetricJson[];
     const exemplars = newestExemplars(responses);
     if (exemplars.size > 0) {
@@ -276,6 +325,8 @@ export function createClusterAggregator(
         }
       }
     }
+    setNativeSource(json, nativeSource);
+    setNativeSource(aggregator, nativeSource);
     return { json, defaults: same ? defaultLabelsFrom(first) : NO_DEFAULT_LABELS };
   };
 
@@ -295,7 +346,16 @@ export function createClusterAggregator(
       return;
     }
     try {
-      const source: AggregatedSource = { metrics, contentType: TEXT_CONTENT_TYPE, aggregated };
+      const source: AggregatedSource = {
+        metrics,
+        contentType: TEXT_CONTENT_TYPE,
+        aggregated: async () => {
+          const r = await aggregated();
+          const n = nativeSourceOf(r.json);
+          if (n !== undefined) setNativeSource(source, n);
+          return r;
+        },
+      };
       const r = await scrape(source, req.headers);
       res.writeHead(r.statusCode, r.headers).end(req.method === 'HEAD' ? undefined : r.body);
     } catch (err) {
@@ -308,5 +368,6 @@ export function createClusterAggregator(
   };
 
   const metrics = async () => renderExposition(await getMetricsAsJSON(), 'text');
-  return { getMetricsAsJSON, metrics, contentType: TEXT_CONTENT_TYPE, handle };
+  const aggregator: ClusterAggregator = { getMetricsAsJSON, metrics, contentType: TEXT_CONTENT_TYPE, handle };
+  return aggregator;
 }

@@ -8,6 +8,7 @@ import { setMetricsLogger } from './metrics-logger.js';
 import { resolveMetricsOptions } from './metrics-options.js';
 import { existingMetrics, rememberMetrics } from './metrics-reuse.js';
 import type { Metrics } from './metrics-types.js';
+import { nativeRegistryFor, resolveNative, validateNativeOptions } from './native-store.js';
 import type {
   CounterHandle,
   GaugeHandle,
@@ -45,6 +46,16 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       throw new DeiaMetricsError(
         'DEIA_METRICS_OPTIONS',
         `buckets.${name}: no histogram of that name is registered.`,
+      );
+    }
+  }
+  validateNativeOptions('nativeHistograms', options.nativeHistograms);
+  for (const [name, o] of Object.entries(options.nativeHistogramsFor ?? {})) {
+    validateNativeOptions(`nativeHistogramsFor.${name}`, o);
+    if (!definitions.some((d) => d.name === name && d.type === 'histogram')) {
+      throw new DeiaMetricsError(
+        'DEIA_METRICS_OPTIONS',
+        `nativeHistogramsFor.${name}: no histogram of that name is registered.`,
       );
     }
   }
@@ -93,8 +104,13 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const overflowCollect = summing(httpStore.overflow);
   const tracked = new Map<string, TrackedMetric>();
   const clock = { tick: 0 };
+  const nativeFor = (def: (typeof definitions)[number]) =>
+    resolveNative(def, options.nativeHistograms, options.nativeHistogramsFor?.[def.name]);
+  const anyNative = definitions.some((d) => nativeFor(d) !== undefined);
   const ctx: HandleContext = {
     httpStore,
+    nativeFor,
+    nativeRegistry: anyNative ? nativeRegistryFor(registry) : undefined,
     client,
     registry,
     prefix,

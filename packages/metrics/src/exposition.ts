@@ -7,8 +7,30 @@
 
 export const TEXT_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
+export const PROTOBUF_CONTENT_TYPE =
+  'application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited';
 
-export type ExpositionFormat = 'text' | 'openmetrics';
+export type ExpositionFormat = 'text' | 'openmetrics' | 'protobuf';
+
+/**
+ * How names that are not legacy names (`[a-zA-Z_:][a-zA-Z0-9_:]*`) are written, as the `escaping`
+ * parameter of `Accept` asks (Prometheus 3): `allow-utf-8` writes them as they are (quoted in the
+ * text formats), the others rewrite them to legacy names. Legacy names are never changed.
+ */
+export type NameEscaping = 'allow-utf-8' | 'underscores' | 'dots' | 'values';
+const ESCAPINGS: ReadonlySet<string> = new Set(['allow-utf-8', 'underscores', 'dots', 'values']);
+/** client_golang's default (`model.NameEscapingScheme`) when `Accept` names none. */
+export const DEFAULT_ESCAPING: NameEscaping = 'underscores';
+
+/** What a scrape is answered with. */
+export interface Negotiated {
+  readonly format: ExpositionFormat;
+  /** `text/plain` version: 1.0.0 is 0.0.4 with quoted UTF-8 names. */
+  readonly textVersion: '0.0.4' | '1.0.0';
+  /** OpenMetrics version asked for (the body is the same; the Content-Type names it). */
+  readonly omVersion: '1.0.0' | '0.0.1';
+  readonly escaping: NameEscaping;
+}
 
 interface MediaRange {
   type: string;
@@ -44,26 +66,137 @@ function parseAccept(header: string): MediaRange[] {
   return out.sort((a, b) => b.q - a.q || a.order - b.order);
 }
 
+const TEXT_DEFAULT: Negotiated = {
+  format: 'text',
+  textVersion: '0.0.4',
+  omVersion: '1.0.0',
+  escaping: DEFAULT_ESCAPING,
+};
+
 /**
- * The exposition format for an `Accept` header, as client_golang's `expfmt.Negotiate` picks it:
- * the most preferred acceptable range that is OpenMetrics (version 1.0.0, 0.0.1 or none) or
- * `text/plain` (version 0.0.4 or none); Prometheus text 0.0.4 when nothing matches.
+ * The answer to an `Accept` header, as client_golang's `expfmt.NegotiateIncludingOpenMetrics`
+ * picks it: the most preferred acceptable range (q > 0) that is the delimited protobuf format
+ * (`application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited`),
+ * OpenMetrics (version 1.0.0, 0.0.1 or none) or `text/plain` (version 0.0.4, 1.0.0 or none), with
+ * the `escaping` that range names (an unknown one is ignored; `underscores` when none). Prometheus
+ * text 0.0.4 when nothing matches (`*`/`*` included: a person with curl gets text). `protobuf:
+ * false` leaves protobuf out (a source that cannot render it).
  */
-export function negotiateFormat(accept: string | string[] | undefined): ExpositionFormat {
+export function negotiate(accept: string | string[] | undefined, protobuf = true): Negotiated {
   const header = Array.isArray(accept) ? accept.join(',') : accept;
-  if (!header) return 'text';
+  if (!header) return TEXT_DEFAULT;
   for (const r of parseAccept(header)) {
     if (r.q <= 0) continue;
-    const version = r.params.version;
+    const { version, escaping: asked } = r.params;
+    const escaping = asked !== undefined && ESCAPINGS.has(asked) ? (asked as NameEscaping) : DEFAULT_ESCAPING;
+    if (
+      protobuf &&
+      r.type === 'application/vnd.google.protobuf' &&
+      r.params.proto === 'io.prometheus.client.MetricFamily' &&
+      r.params.encoding === 'delimited'
+    ) {
+      return { ...TEXT_DEFAULT, format: 'protobuf', escaping };
+    }
     if (
       r.type === 'application/openmetrics-text' &&
       (version === undefined || version === '1.0.0' || version === '0.0.1')
     ) {
-      return 'openmetrics';
+      return {
+        ...TEXT_DEFAULT,
+        format: 'openmetrics',
+        omVersion: version === '1.0.0' ? '1.0.0' : '0.0.1',
+        escaping,
+      };
     }
-    if (r.type === 'text/plain' && (version === undefined || version === '0.0.4')) return 'text';
+    if (r.type === 'text/plain' && (version === undefined || version === '0.0.4' || version === '1.0.0')) {
+      return { ...TEXT_DEFAULT, textVersion: version === '1.0.0' ? '1.0.0' : '0.0.4', escaping };
+    }
   }
-  return 'text';
+  return TEXT_DEFAULT;
+}
+
+/** The exposition format for an `Accept` header (see `negotiate`). */
+export function negotiateFormat(accept: string | string[] | undefined): ExpositionFormat {
+  return negotiate(accept).format;
+}
+
+/** The Content-Type of an answer, the escaping it used included (as client_golang sends it). */
+export function contentTypeOf(n: Negotiated): string {
+  const esc = `; escaping=${n.escaping}`;
+  if (n.format === 'protobuf') return `${PROTOBUF_CONTENT_TYPE}${esc}`;
+  if (n.format === 'openmetrics') {
+    return `application/openmetrics-text; version=${n.omVersion}; charset=utf-8${esc}`;
+  }
+  return `text/plain; version=${n.textVersion}; charset=utf-8${esc}`;
+}
+
+// --- names ----------------------------------------------------------------------------------
+
+const LEGACY_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+/** True for a name every format and scraper accepts as it is. */
+export const isLegacyName = (s: string): boolean => LEGACY_NAME.test(s);
+
+const legacyRune = (c: string, i: number) =>
+  (c >= 'a' && c <= 'z') ||
+  (c >= 'A' && c <= 'Z') ||
+  c === '_' ||
+  c === ':' ||
+  (i > 0 && c >= '0' && c <= '9');
+
+/**
+ * A name that is not a legacy name, rewritten as the escaping asks (common/model's `EscapeName`):
+ * `underscores` each other character to `_`; `dots` `.` to `_dot_`, `_` to `__` and others to
+ * `__`; `values` `U__` then `_` as `__` and others as `_<hex code point>_`. `allow-utf-8` and
+ * legacy names are returned as they are.
+ */
+export function escapeName(name: string, escaping: NameEscaping): string {
+  if (escaping === 'allow-utf-8' || name === '' || LEGACY_NAME.test(name)) return name;
+  let out = escaping === 'values' ? 'U__' : '';
+  let i = 0;
+  for (const c of name) {
+    if (escaping === 'underscores') out += legacyRune(c, i) ? c : '_';
+    else if (c === '_') out += '__';
+    else if (escaping === 'dots' && c === '.') out += '_dot_';
+    else if (legacyRune(c, i)) out += c;
+    else if (escaping === 'dots') out += '__';
+    else out += `_${(c.codePointAt(0) as number).toString(16)}_`;
+    i++;
+  }
+  return out;
+}
+
+/**
+ * How one scrape writes names: legacy names as they are; others escaped, or (with `allow-utf-8`)
+ * quoted in the text formats (`{"my.metric",a="b"}`, `"my.label"="v"`). Results are kept for the
+ * scrape (names repeat on every sample).
+ */
+export class NameWriter {
+  private readonly labels = new Map<string, string>();
+  constructor(readonly escaping: NameEscaping) {}
+
+  /** A metric or label name for protobuf (never quoted). */
+  plain(name: string): string {
+    return escapeName(name, this.escaping);
+  }
+
+  /** A label name in the text formats. */
+  label(name: string): string {
+    let out = this.labels.get(name);
+    if (out === undefined) {
+      out = LEGACY_NAME.test(name)
+        ? name
+        : this.escaping === 'allow-utf-8'
+          ? `"${escapeLabel(name)}"`
+          : escapeName(name, this.escaping);
+      this.labels.set(name, out);
+    }
+    return out;
+  }
+
+  /** True when this metric name has to be written inside the braces, quoted. */
+  quoted(name: string): boolean {
+    return this.escaping === 'allow-utf-8' && !LEGACY_NAME.test(name);
+  }
 }
 
 /** True when `Accept-Encoding` accepts gzip (q > 0, directly or through `*`). */
@@ -117,6 +250,23 @@ export function num(v: number): string {
   return String(v);
 }
 
+const FLOAT_LABELS: ReadonlySet<string> = new Set(['le', 'quantile']);
+
+/**
+ * A bucket bound or quantile as a label value, in the float form Prometheus 3 normalises `le` and
+ * `quantile` to (and OpenMetrics writes): `1` -> `1.0`, `0.25` and `1e+21` as they are.
+ */
+export function floatLabel(v: number | string): string {
+  if (typeof v === 'string') {
+    if (v === '+Inf' || v === '-Inf' || v === 'NaN') return v;
+    const n = Number(v);
+    if (v.trim() === '' || Number.isNaN(n)) return escapeLabel(v);
+    v = n;
+  }
+  const s = num(v);
+  return /[.eIN]/.test(s) ? s : `${s}.0`;
+}
+
 /** `{a="x",b="y"}`, or '' when there are no labels. */
 function labelString(labels: Record<string, string | number | undefined> | undefined): string {
   return labels ? renderLabels(labels) : '';
@@ -127,7 +277,8 @@ function renderLabels(labels: Record<string, string | number | undefined>): stri
   for (const k in labels) {
     const v = labels[k];
     if (v === undefined) continue;
-    s += `${s ? ',' : ''}${k}="${typeof v === 'string' ? escapeLabel(v) : num(v)}"`;
+    const text = FLOAT_LABELS.has(k) ? floatLabel(v) : typeof v === 'string' ? escapeLabel(v) : num(v);
+    s += `${s ? ',' : ''}${k}="${text}"`;
   }
   return s ? `{${s}}` : '';
 }
@@ -185,6 +336,7 @@ export function defaultLabelsFrom(values: Readonly<Record<string, string>>): Def
 export function labelBody(
   labels: Readonly<Record<string, string | number | undefined>> | undefined,
   d: DefaultLabels,
+  names?: NameWriter,
 ): string {
   // pairs joined once: one flat string (a `+=` chain would be a tree of string pieces)
   const parts: string[] = [];
@@ -200,7 +352,9 @@ export function labelBody(
         }
       }
       if (v === undefined) continue;
-      parts.push(`${k}="${typeof v === 'string' ? escapeLabel(v) : num(v)}"`);
+      const name = names === undefined ? k : names.label(k);
+      if (k === 'le' || k === 'quantile') parts.push(`${name}="${floatLabel(v)}"`);
+      else parts.push(`${name}="${typeof v === 'string' ? escapeLabel(v) : num(v)}"`);
     }
   }
   if (defaults) {

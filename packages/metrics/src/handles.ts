@@ -2,11 +2,13 @@ import type { Counter, Gauge, Histogram } from 'prom-client';
 import { DeiaMetricsError } from './errors.js';
 import {
   HTTP_SERIES_METRICS,
+  type HttpHistogramMetric,
   type HttpStore,
   isHttpSeriesMetric,
   registerHttpSeriesMetric,
 } from './http-series.js';
 import { createLabelSets, type LabelSetContext, type LabelSets } from './label-sets.js';
+import { NativeFamilyState, type NativeRegistry, type ResolvedNative } from './native-store.js';
 import type {
   CounterHandle,
   GaugeHandle,
@@ -31,6 +33,10 @@ export interface HandleContext {
   exemplars?: (() => Record<string, string> | undefined) | undefined;
   /** Where the HTTP core records; the HTTP metrics are registered as views of it. */
   httpStore?: HttpStore;
+  /** The native-histogram settings of a histogram definition (undefined: classic only). */
+  nativeFor?: (def: MetricDefinition) => ResolvedNative | undefined;
+  /** Where the native families are found by the renderers (`native-contract.ts`). */
+  nativeRegistry?: NativeRegistry;
 }
 
 const NEVER_EXPIRE = new Set(['app_build_info', 'metric_series_dropped_total']);
@@ -60,6 +66,7 @@ export function createHandle(ctx: HandleContext, def: MetricDefinition, collect?
     def.type
   ];
   let metric: unknown = existing;
+  const native = ctx.nativeFor?.(def);
   if (existing) {
     const sameLabels = (existing.labelNames ?? []).join(',') === labelNames.join(',');
     const sameType = isHttpSeriesMetric(existing)
@@ -83,7 +90,8 @@ export function createHandle(ctx: HandleContext, def: MetricDefinition, collect?
       registers: series ? [] : [ctx.registry],
     };
     if (def.type === 'histogram') {
-      config.buckets = [...(def.buckets ?? [])];
+      // Native only: the classic form keeps just +Inf, _sum and _count (as client_golang writes it).
+      config.buckets = native?.classicBuckets === false ? [] : [...(def.buckets ?? [])];
       if (ctx.exemplars) config.enableExemplars = true;
     }
     if (collect) config.collect = collect;
@@ -95,10 +103,14 @@ export function createHandle(ctx: HandleContext, def: MetricDefinition, collect?
         ctx.registry,
         ctx.httpStore as HttpStore,
         metric as Counter<string>,
-        { name, help: def.help, labelNames, buckets: def.buckets },
+        { name, help: def.help, labelNames, buckets: config.buckets as number[] | undefined },
         def.name,
         ctx.exemplars,
+        native,
       );
+      if (native !== undefined && ctx.nativeRegistry !== undefined && def.type === 'histogram') {
+        ctx.nativeRegistry.families.set(name, metric as HttpHistogramMetric);
+      }
     }
   }
   // The HTTP families' route and status are bounded by the HTTP core (maxRoutes), not tracked here;
@@ -107,8 +119,13 @@ export function createHandle(ctx: HandleContext, def: MetricDefinition, collect?
   const sets = createLabelSets<string>(def, ctx.labelSets, track);
   const guard = sets.admit;
   const removable = metric as { remove(labels: Labels<string>): void };
+  // The native part of a prom-client histogram lives beside it, keyed like its series.
+  const family = nativeFamilyOf(ctx, name, def, native, metric);
   const drop = (list: Array<Labels<string>>): number => {
-    for (const labels of list) removable.remove(labels);
+    for (const labels of list) {
+      removable.remove(labels);
+      family?.remove(labels);
+    }
     return list.length;
   };
   const remove = (match: Partial<Labels<string>>): number => drop(sets.remove(match));
@@ -137,10 +154,26 @@ export function createHandle(ctx: HandleContext, def: MetricDefinition, collect?
   }
   const m = metric as Histogram<string>;
   const exemplars = ctx.exemplars;
-  const observe: HistogramHandle['observe'] = exemplars
+  let observe: HistogramHandle['observe'] = exemplars
     ? (labels, value) =>
         m.observe({ labels: guard(labels) as never, value, exemplarLabels: exemplars() ?? {} } as never)
     : (labels, value) => m.observe(guard(labels) as never, value);
+  if (family !== undefined) {
+    // Native first: a bucket-limit reset of the label set resets its classic series too (removed,
+    // then this observation recreates it), so both describe the same observations.
+    observe = exemplars
+      ? (labels, value) => {
+          const l = guard(labels) ?? ({} as Labels<string>);
+          const ex = exemplars();
+          if (family.observe(l, value, ex)) m.remove(l as never);
+          m.observe({ labels: l as never, value, exemplarLabels: ex ?? {} } as never);
+        }
+      : (labels, value) => {
+          const l = guard(labels) ?? ({} as Labels<string>);
+          if (family.observe(l, value)) m.remove(l as never);
+          m.observe(l as never, value);
+        };
+  }
   return {
     definition: def,
     metric: m,
@@ -155,4 +188,24 @@ export function createHandle(ctx: HandleContext, def: MetricDefinition, collect?
       };
     },
   } satisfies HistogramHandle;
+}
+
+/**
+ * The SDK-owned native state beside a prom-client histogram (undefined for classic-only ones and
+ * for the HTTP histograms, whose series objects hold their native part themselves).
+ */
+function nativeFamilyOf(
+  ctx: HandleContext,
+  name: string,
+  def: MetricDefinition,
+  native: ResolvedNative | undefined,
+  metric: unknown,
+): NativeFamilyState | undefined {
+  if (native === undefined || ctx.nativeRegistry === undefined || isHttpSeriesMetric(metric))
+    return undefined;
+  const known = ctx.nativeRegistry.families.get(name);
+  if (known instanceof NativeFamilyState) return known; // a compatible metric re-used
+  const family = new NativeFamilyState(name, def.labelNames, native);
+  ctx.nativeRegistry.families.set(name, family);
+  return family;
 }

@@ -25,6 +25,8 @@ export const DEFAULT_HTTP_OPTIONS = {
   metricsMaxInFlight: 2,
   /** A scrape of `/metrics` not answered within this many ms is answered 503. */
   metricsTimeoutMs: 10_000,
+  /** Write created timestamps where the SDK knows them. */
+  metricsCreatedTimestamps: false,
 } as const;
 
 /** A response the SDK serves itself (`/metrics`, health). */
@@ -125,6 +127,16 @@ export interface HttpObservabilityOptions {
    * @default 10000
    */
   metricsTimeoutMs?: number;
+  /**
+   * Write the time each series was created, so a series first scraped above zero counts as an
+   * increase on servers that ingest created timestamps (Prometheus's
+   * `created-timestamp-zero-ingestion`): `created_timestamp` in the protobuf format. The SDK knows
+   * it only for the series it records itself as native histograms (`nativeHistograms`); prom-client
+   * keeps no creation time behind its public API, so its metrics (and classic-only series) have
+   * none. Off by default, as in client_golang: it costs bytes on every scrape.
+   * @default false
+   */
+  metricsCreatedTimestamps?: boolean;
   /**
    * More paths not to record (exact paths, or RegExps tested against the path), or a predicate on
    * the path. The SDK's own endpoints (metrics, health) are always excluded.
@@ -229,6 +241,7 @@ export const HTTP_OPTIONS_SCHEMA = {
     min: 1,
     max: 2_147_483_647,
   }),
+  metricsCreatedTimestamps: rules.boolean(),
   exclude: rules.either(
     rules.arrayOf((e) => e instanceof RegExp || isPath(e), 'a list of paths ("/internal/ping") and RegExps'),
     rules.function(),
@@ -259,7 +272,7 @@ export function validateHttpOptions(
   if (o.metricsAuth !== undefined && mp === false) {
     fail(`${where}: metricsAuth is set but metricsPath is false; remove one.`);
   }
-  for (const k of ['metricsMaxInFlight', 'metricsTimeoutMs'] as const) {
+  for (const k of ['metricsMaxInFlight', 'metricsTimeoutMs', 'metricsCreatedTimestamps'] as const) {
     if (o[k] !== undefined && mp === false)
       fail(`${where}: ${k} is set but metricsPath is false; remove one.`);
   }

@@ -1,5 +1,5 @@
 import type { Counter, Histogram } from 'prom-client';
-import { type DefaultLabels, escapeHelp, exemplarText, labelBody, num } from './exposition.js';
+import { type DefaultLabels, escapeHelp, exemplarText, floatLabel, labelBody, num } from './exposition.js';
 import {
   CHECK_EVERY,
   type CounterSeries,
@@ -10,6 +10,8 @@ import {
   textOf,
   useDefaults,
 } from './http-store.js';
+import type { NativeFamily, NativeHistogramSnapshot } from './native-contract.js';
+import { NativeSeries, type NativeSettings } from './native-histogram.js';
 import type { SlicedWriter } from './render-writer.js';
 import type { RegistryLike } from './types.js';
 
@@ -247,6 +249,8 @@ export class HttpHistogramMetric extends HttpSeriesMetric<HistogramSeries> {
     config: { name: string; help: string; labelNames: string[]; buckets: readonly number[] },
     /** Exemplar labels (e.g. the active trace id); `record(..., true)` asks it. */
     readonly exemplarLabels?: () => Record<string, string> | undefined,
+    /** Native-histogram settings: each label set records a native histogram too. */
+    readonly native?: NativeSettings,
   ) {
     super(inner, store, config);
     this.upper = [...config.buckets];
@@ -259,11 +263,22 @@ export class HttpHistogramMetric extends HttpSeriesMetric<HistogramSeries> {
       sum: 0,
       count: 0,
       exemplars: undefined,
+      native: this.native === undefined ? undefined : new NativeSeries(this.native),
     };
   }
 
-  /** The HTTP core's hot path: one bucket search and three additions. */
+  /** The HTTP core's hot path: one bucket search and three additions (and the native bucket). */
   record(s: HistogramSeries, v: number, exemplar: boolean): void {
+    let labelSet: Record<string, string> | undefined;
+    if (exemplar && this.exemplarLabels !== undefined) {
+      labelSet = this.exemplarLabels();
+      let size = 0;
+      if (labelSet !== undefined) for (const k in labelSet) size += k.length + String(labelSet[k]).length;
+      // OpenMetrics caps an exemplar's label set at 128 characters; prom-client throws, we skip it
+      if (size === 0 || size > 128) labelSet = undefined;
+    }
+    // A bucket-limit reset of the native part resets the classic part of the label set too.
+    if (s.native?.observe(v, labelSet) === true) this.resetClassic(s);
     const upper = this.upper;
     const n = upper.length;
     let i = 0;
@@ -271,20 +286,51 @@ export class HttpHistogramMetric extends HttpSeriesMetric<HistogramSeries> {
     s.counts[i] = (s.counts[i] as number) + 1;
     s.sum += v;
     s.count += 1;
-    if (exemplar && this.exemplarLabels !== undefined) {
-      const labelSet = this.exemplarLabels();
-      if (labelSet === undefined) return;
-      let size = 0;
-      for (const k in labelSet) size += k.length + String(labelSet[k]).length;
-      // OpenMetrics caps an exemplar's label set at 128 characters; prom-client throws, we skip it
-      if (size === 0 || size > 128) return;
+    if (labelSet !== undefined) {
       s.exemplars ??= [];
       s.exemplars[i] = { labelSet, value: v, timestamp: Date.now() / 1000 };
     }
   }
 
+  private resetClassic(s: HistogramSeries): void {
+    s.counts.fill(0);
+    s.sum = 0;
+    s.count = 0;
+    s.exemplars = undefined;
+    this.inner.remove(s.labels);
+  }
+
   observe(...args: unknown[]): void {
+    // The native part of a public-API observation goes to the label set's own series object.
+    if (this.native !== undefined && typeof args[0] === 'object' && args[0] !== null) {
+      // (labels, value), or prom-client's ({ labels, value, exemplarLabels }) form
+      const one =
+        args.length === 1
+          ? (args[0] as { labels?: unknown; value?: unknown; exemplarLabels?: unknown })
+          : undefined;
+      const l = (one ? one.labels : args[0]) as Record<string, unknown> | undefined;
+      const v = one ? one.value : args[1];
+      if (typeof v === 'number' && typeof l === 'object' && l !== null) {
+        const s = this.seriesFor({
+          method: String(l.method),
+          route: String(l.route),
+          status: String(l.status),
+        });
+        const ex = one?.exemplarLabels as Record<string, string> | undefined;
+        if (s.native?.observe(v, ex && Object.keys(ex).length > 0 ? ex : undefined) === true)
+          this.resetClassic(s);
+      }
+    }
     (this.inner.observe as (...a: unknown[]) => void)(...args);
+  }
+
+  /** The native histograms of every label set now (the `NativeSource` contract). */
+  snapshotFamily(): NativeFamily {
+    const series: Array<{ labels: Record<string, string>; native: NativeHistogramSnapshot }> = [];
+    for (const s of this.series.values()) {
+      if (s.native !== undefined) series.push({ labels: { ...s.labels }, native: s.native.snapshot() });
+    }
+    return { name: this.name, series };
   }
   startTimer(...args: unknown[]): unknown {
     return (this.inner.startTimer as (...a: unknown[]) => unknown)(...args);
@@ -360,7 +406,7 @@ export class HttpHistogramMetric extends HttpSeriesMetric<HistogramSeries> {
     if (prefixes === undefined) {
       prefixes = [];
       for (let b = 0; b <= n; b++) {
-        prefixes.push(`${this.name}_bucket{le="${b < n ? num(this.upper[b] as number) : '+Inf'}"`);
+        prefixes.push(`${this.name}_bucket{le="${b < n ? floatLabel(this.upper[b] as number) : '+Inf'}"`);
       }
       this.bucketPrefixes = prefixes;
     }
@@ -465,6 +511,7 @@ export function registerHttpSeriesMetric(
   def: { name: string; help: string; labelNames: string[]; buckets?: readonly number[] },
   unprefixed: string,
   exemplars?: () => Record<string, string> | undefined,
+  native?: NativeSettings,
 ): HttpCounterMetric | HttpHistogramMetric {
   const i = inner as unknown as Inner;
   let m: HttpCounterMetric | HttpHistogramMetric;
@@ -472,7 +519,7 @@ export function registerHttpSeriesMetric(
     m = new HttpCounterMetric(i, store, def);
     store.requests = m;
   } else {
-    m = new HttpHistogramMetric(i, store, { ...def, buckets: def.buckets ?? [] }, exemplars);
+    m = new HttpHistogramMetric(i, store, { ...def, buckets: def.buckets ?? [] }, exemplars, native);
     if (unprefixed === 'http_request_duration_seconds') store.duration = m;
     else if (unprefixed === 'http_request_size_bytes') store.requestSize = m;
     else store.responseSize = m;

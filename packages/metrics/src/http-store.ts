@@ -1,5 +1,6 @@
 import { type DefaultLabels, labelBody } from './exposition.js';
 import type { HttpCounterMetric, HttpHistogramMetric } from './http-series.js';
+import type { NativeSeries } from './native-histogram.js';
 
 /**
  * The HTTP core's own state: the series objects it updates per request (`http-series.ts` renders
@@ -26,6 +27,8 @@ export interface HistogramSeries {
   sum: number;
   count: number;
   exemplars: Array<Exemplar | undefined> | undefined;
+  /** The native histogram of the label set, when the metric records one. */
+  readonly native: NativeSeries | undefined;
 }
 
 /** Shared by the HTTP metrics of one `createMetrics()` call and every HTTP observer on it. */

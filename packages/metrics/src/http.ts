@@ -179,6 +179,7 @@ export function createHttpObserver(
       ...DEFAULT_SCRAPE_LIMITS,
       maxInFlight: options.metricsMaxInFlight ?? DEFAULT_SCRAPE_LIMITS.maxInFlight,
       timeoutMs: options.metricsTimeoutMs ?? DEFAULT_SCRAPE_LIMITS.timeoutMs,
+      createdTimestamps: options.metricsCreatedTimestamps === true,
     },
     (err) => logError(err, '@deia/metrics: /metrics answered 503'),
   );

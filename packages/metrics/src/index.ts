@@ -29,6 +29,7 @@ export {
 } from './http-options.js';
 export { DEFAULT_METRICS_OPTIONS } from './metrics-options.js';
 export type { Metrics } from './metrics-types.js';
+export { DEFAULT_NATIVE_HISTOGRAM_OPTIONS } from './native-store.js';
 export type {
   ClusterRegistryClass,
   CounterHandle,
@@ -41,6 +42,7 @@ export type {
   MetricGroup,
   MetricsOptions,
   MetricType,
+  NativeHistogramOptions,
   PgPoolLike,
   PromClientModule,
 } from './types.js';

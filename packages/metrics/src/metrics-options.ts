@@ -59,6 +59,14 @@ const METRICS_OPTIONS_SCHEMA = {
     },
   },
   buckets: rules.recordOf(Array.isArray, 'an object of histogram name -> bucket list'),
+  nativeHistograms: {
+    must: 'true, false or an object of native-histogram settings',
+    ok: (v) => typeof v === 'boolean' || (v !== null && typeof v === 'object' && !Array.isArray(v)),
+  },
+  nativeHistogramsFor: rules.recordOf(
+    (v) => typeof v === 'boolean' || (v !== null && typeof v === 'object' && !Array.isArray(v)),
+    'an object of histogram name -> true, false or native-histogram settings',
+  ),
   extraMetrics: rules.arrayOf(
     (d) => d !== null && typeof d === 'object',
     'an array of metric definitions (the catalog format)',
@@ -137,6 +145,8 @@ export function resolveMetricsOptions(options: MetricsOptions): ResolvedMetricsO
     defaultLabels,
     groups: [...groups].sort(),
     buckets: options.buckets ?? {},
+    nativeHistograms: options.nativeHistograms ?? false,
+    nativeHistogramsFor: options.nativeHistogramsFor ?? {},
     extraMetrics: options.extraMetrics ?? [],
     defaultMetrics,
     buildInfo: options.buildInfo ?? {},

@@ -62,6 +62,16 @@ export interface NativeSource {
 }
 
 // Keyed by the registry object the user created and passed in (never copied by the client).
+//
+// Where a renderer looks (additions of the recording side, no change to the shapes above):
+// - a single process: `nativeSourceOf(registry)`, the `metricsSource` / registry being rendered;
+//   families with `classicBuckets: false` keep only the `+Inf` bucket, `_sum` and `_count` in the
+//   classic form (a renderer writing protobuf writes no classic buckets for them);
+// - a cluster primary (`createClusterAggregator`): `nativeSourceOf(json)` of the array that
+//   `AggregatedSource.aggregated()` returns (that scrape's sum of the workers), also registered on
+//   the `AggregatedSource` object `handle()` renders and on the aggregator object (latest sum).
+//   Its series carry no default labels when every worker has the same (apply them as for `json`).
+// - a snapshot with no buckets and zero counts is a native histogram nobody observed yet.
 const sources = new WeakMap<object, NativeSource>();
 
 /** The native source registered for a registry, if its metrics record native histograms. */

@@ -60,6 +60,13 @@ export class SlicedWriter {
     this.used += this.buf.write(s, this.used);
   }
 
+  /** Bytes as they are (the protobuf format). */
+  writeBytes(b: Uint8Array): void {
+    if (this.used + b.length > this.buf.length) this.grow(b.length);
+    this.buf.set(b, this.used);
+    this.used += b.length;
+  }
+
   private grow(max: number): void {
     if (!this.gzip) {
       // one body: a larger buffer (the size hint makes this rare)

@@ -1,9 +1,11 @@
 import {
   type DefaultLabels,
   escapeHelp,
+  escapeLabel,
   exemplarText,
   labelBody,
   type MetricJson,
+  NameWriter,
   NO_DEFAULT_LABELS,
   num,
 } from './exposition.js';
@@ -83,7 +85,7 @@ export async function defaultLabelsOf(registry: RenderableRegistry): Promise<Def
   return pairs.size === 0 ? NO_DEFAULT_LABELS : { key, pairs, values };
 }
 
-type Collected =
+export type Collected =
   | { kind: 'counter'; m: HttpCounterMetric; inner: Awaited<ReturnType<HttpCounterMetric['innerValues']>> }
   | {
       kind: 'histogram';
@@ -97,7 +99,7 @@ type Family =
   | { kind: 'histogram'; m: HttpHistogramMetric; snap: HistogramSnapshot }
   | { kind: 'json'; json: MetricJson; values: Float64Array };
 
-function collect(metric: object): Promise<Collected> {
+export function collect(metric: object): Promise<Collected> {
   if (metric instanceof HttpCounterMetric) {
     return metric.innerValues().then((inner) => ({ kind: 'counter', m: metric, inner }));
   }
@@ -123,6 +125,7 @@ export async function renderRegistry(
   registry: RenderableRegistry,
   om: boolean,
   w: SlicedWriter,
+  names: NameWriter = new NameWriter('underscores'),
 ): Promise<void> {
   const defaults = await defaultLabelsOf(registry);
   const collected = await Promise.all(registry.getMetricsAsArray().map(collect));
@@ -143,7 +146,7 @@ export async function renderRegistry(
     families[i] = undefined as unknown as Family; // rendered: its snapshot can go
     if (f.kind === 'counter') await f.m.render(f.snap, w, om, defaults);
     else if (f.kind === 'histogram') await f.m.render(f.snap, w, om, defaults);
-    else await renderFamily(f.json, f.values, om, defaults, w);
+    else await renderFamily(f.json, f.values, om, defaults, w, names);
     if (w.due()) await w.pause();
   }
   if (om) w.write('# EOF\n');
@@ -158,10 +161,11 @@ export async function renderJson(
   om: boolean,
   w: SlicedWriter,
   defaults: DefaultLabels = NO_DEFAULT_LABELS,
+  names: NameWriter = new NameWriter('underscores'),
 ): Promise<void> {
   for (let i = 0; i < metrics.length; i++) {
     if (i > 0 && !om) w.write('\n');
-    await renderFamily(metrics[i] as MetricJson, undefined, om, defaults, w);
+    await renderFamily(metrics[i] as MetricJson, undefined, om, defaults, w, names);
     if (w.due()) await w.pause();
   }
   if (om) w.write('# EOF\n');
@@ -173,18 +177,27 @@ async function renderFamily(
   om: boolean,
   d: DefaultLabels,
   w: SlicedWriter,
+  names: NameWriter,
 ): Promise<void> {
   const counter = m.type === 'counter';
   const base = om && counter ? m.name.replace(/_total$/, '') : m.name;
-  w.write(`# HELP ${base} ${escapeHelp(m.help, om)}\n# TYPE ${base} ${m.type}\n`);
+  // a UTF-8 name is quoted inside the braces (allow-utf-8) or escaped to a legacy name
+  const quoted = names.quoted(m.name);
+  const head = quoted ? `"${escapeLabel(base)}"` : names.plain(base);
+  w.write(`# HELP ${head} ${escapeHelp(m.help, om)}\n# TYPE ${head} ${m.type}\n`);
   const list = m.values ?? [];
   for (let i = 0; i < list.length; i++) {
     const v = list[i] as MetricJson['values'][number];
     let name = v.metricName ?? m.name;
     if (om && counter && !name.endsWith('_total')) name += '_total';
-    const body = labelBody(v.labels, d);
+    const body = labelBody(v.labels, d, names);
     const value = values === undefined ? v.value : (values[i] as number);
-    w.write(`${name}${body === '' ? '' : `{${body}}`} ${num(value)}${om ? exemplarText(v.exemplar) : ''}\n`);
+    const ex = om ? exemplarText(v.exemplar) : '';
+    if (quoted) {
+      w.write(`{"${escapeLabel(name)}"${body === '' ? '' : `,${body}`}} ${num(value)}${ex}\n`);
+    } else {
+      w.write(`${names.plain(name)}${body === '' ? '' : `{${body}}`} ${num(value)}${ex}\n`);
+    }
     if (i % 64 === 63 && w.due()) await w.pause();
   }
 }

@@ -1,13 +1,9 @@
 import type { DefaultLabels } from './exposition.js';
-import {
-  acceptsGzip,
-  type MetricJson,
-  negotiateFormat,
-  OPENMETRICS_CONTENT_TYPE,
-  TEXT_CONTENT_TYPE,
-} from './exposition.js';
+import { acceptsGzip, contentTypeOf, type MetricJson, NameWriter, negotiate } from './exposition.js';
 import type { HttpRequestInfo, HttpResponse, MetricsSource } from './http-options.js';
+import { nativeSourceOf } from './native-contract.js';
 import { isRenderableRegistry, renderJson, renderRegistry } from './render.js';
+import { renderJsonProto, renderRegistryProto } from './render-proto.js';
 
 /** A source that hands the renderer its metrics and the default labels to apply (the cluster primary). */
 export interface AggregatedSource extends MetricsSource {
@@ -33,6 +29,11 @@ export interface ScrapeLimits {
   readonly timeoutMs: number;
   /** Longest synchronous stretch of rendering before it yields to the event loop. */
   readonly sliceMs: number;
+  /**
+   * Write created timestamps where the SDK knows them (`created_timestamp` in protobuf, for the
+   * native histograms it records): the option `metricsCreatedTimestamps`.
+   */
+  readonly createdTimestamps?: boolean;
 }
 
 /** Defaults of `ScrapeLimits` (the options `metricsMaxInFlight` and `metricsTimeoutMs`). */
@@ -40,6 +41,7 @@ export const DEFAULT_SCRAPE_LIMITS: ScrapeLimits = {
   maxInFlight: 2,
   timeoutMs: 10_000,
   sliceMs: 4,
+  createdTimestamps: false,
 };
 
 const unavailable = (body: string): HttpResponse => ({
@@ -79,6 +81,7 @@ export function createScraper(
         timeoutMs: limits.timeoutMs,
       },
       last,
+      limits.createdTimestamps === true,
     );
     try {
       const r = await Promise.race([work, late]);
@@ -98,16 +101,18 @@ export function createScraper(
 
 /**
  * The 200 answer to a scrape of `source`: a registry is rendered from the SDK's own state (see
- * `render.ts`), another source with `getMetricsAsJSON()` from that, in the format `Accept` prefers;
- * a source with neither is served with its own `metrics()` and `contentType`. Gzipped when
- * `Accept-Encoding` accepts it and the body is at least `GZIP_MIN_BYTES`. Rejects when the source
- * does, and with `ScrapeTimeoutError` past the deadline.
+ * `render.ts`, `render-proto.ts`), another source with `getMetricsAsJSON()` from that, in the
+ * format `Accept` prefers (protobuf, OpenMetrics or text, names escaped as it asks); a source with
+ * neither is served with its own `metrics()` and `contentType`. Gzipped when `Accept-Encoding`
+ * accepts it and the body is at least `GZIP_MIN_BYTES`. Rejects when the source does, and with
+ * `ScrapeTimeoutError` past the deadline.
  */
 export async function scrapeResponse(
   source: MetricsSource,
   headers: HttpRequestInfo['headers'],
   limits: ConstructorParameters<typeof SlicedWriter>[0],
   last: { bytes: number } = { bytes: 0 },
+  created = false,
 ): Promise<HttpResponse> {
   const w = new SlicedWriter(limits, acceptsGzip(headers['accept-encoding']), last.bytes);
   let contentType: string;
@@ -117,13 +122,25 @@ export async function scrapeResponse(
       isAggregated(source) ||
       typeof source.getMetricsAsJSON === 'function'
     ) {
-      const om = negotiateFormat(headers.accept) === 'openmetrics';
-      if (isRenderableRegistry(source)) await renderRegistry(source, om, w);
-      else if (isAggregated(source)) {
-        const { json, defaults } = await source.aggregated();
-        await renderJson(json, om, w, defaults);
-      } else await renderJson((await source.getMetricsAsJSON?.()) as MetricJson[], om, w);
-      contentType = om ? OPENMETRICS_CONTENT_TYPE : TEXT_CONTENT_TYPE;
+      const n = negotiate(headers.accept);
+      const names = new NameWriter(n.escaping);
+      const om = n.format === 'openmetrics';
+      const opts = { created };
+      if (isRenderableRegistry(source)) {
+        if (n.format === 'protobuf')
+          await renderRegistryProto(source, w, names, opts, nativeSourceOf(source));
+        else await renderRegistry(source, om, w, names);
+      } else {
+        let json: MetricJson[];
+        let defaults: DefaultLabels | undefined;
+        if (isAggregated(source)) ({ json, defaults } = await source.aggregated());
+        else json = (await source.getMetricsAsJSON?.()) as MetricJson[];
+        // a cluster primary's natives, when its aggregation registers a source for it
+        if (n.format === 'protobuf')
+          await renderJsonProto(json, w, names, opts, defaults, nativeSourceOf(source));
+        else await renderJson(json, om, w, defaults, names);
+      }
+      contentType = contentTypeOf(n);
     } else {
       w.write(await source.metrics());
       contentType = source.contentType;

@@ -90,6 +90,13 @@ export interface MetricDefinition {
   labelNames: readonly string[];
   /** Histogram buckets (upper bounds, strictly increasing). Required for histograms. */
   buckets?: readonly number[];
+  /**
+   * Record a native (sparse, exponential) histogram too: `true` for the defaults
+   * (`DEFAULT_NATIVE_HISTOGRAM_OPTIONS`), an object to tune it, `false` to opt this histogram out
+   * of `createMetrics({ nativeHistograms })`. Histograms only.
+   * @default undefined (follows the `nativeHistograms` option of `createMetrics`)
+   */
+  nativeHistogram?: boolean | NativeHistogramOptions;
   /** Group it belongs to (user metrics: any group, default `custom`). */
   group: MetricGroup | 'custom';
   /**
@@ -216,6 +223,48 @@ export interface HistogramHandle<L extends string = string> {
   remove(labels: Partial<Labels<L>>): number;
 }
 
+/**
+ * Settings of a native (sparse, exponential) histogram, with client_golang's meaning (its
+ * `NativeHistogram*` options). Defaults are in `DEFAULT_NATIVE_HISTOGRAM_OPTIONS`.
+ */
+export interface NativeHistogramOptions {
+  /**
+   * Largest growth factor from one bucket boundary to the next, > 1. The schema chosen is the one
+   * with the largest factor `2^(2^-schema)` not above it (1.1 -> schema 3, factor 1.0905; 65536
+   * and more -> schema -4; below 1.0027 -> schema 8). @default 1.1
+   */
+  bucketFactor?: number;
+  /**
+   * Observations with `|v| <=` this are counted in the zero bucket. 0 makes the zero bucket
+   * count exact zeros only. @default 2 ** -128
+   */
+  zeroThreshold?: number;
+  /**
+   * Most populated buckets per label set (positive and negative, not the zero bucket); 0 for no
+   * limit. Past it, one step per new bucket: reset the series (when `minResetDurationMs` allows),
+   * else widen the zero bucket (up to `maxZeroThreshold`), else halve the resolution. @default 160
+   */
+  maxBucketNumber?: number;
+  /**
+   * A series is reset (all counts to 0, resolution restored) to stay within `maxBucketNumber` only
+   * when its last reset is at least this old; 0 never resets. A reset resets the classic buckets,
+   * count and sum of that label set too (as client_golang's one histogram does). @default 0
+   */
+  minResetDurationMs?: number;
+  /** The zero bucket is widened to at most this threshold; at or below `zeroThreshold` never. @default 0 */
+  maxZeroThreshold?: number;
+  /** Exemplars kept per label set (needs the `exemplars` option); 0 keeps none. @default 10 */
+  maxExemplars?: number;
+  /** A full exemplar list replaces its oldest exemplar once it is this old. @default 300000 (5 min) */
+  exemplarTtlMs?: number;
+  /**
+   * Keep the classic buckets beside the native ones (text and OpenMetrics scrapes, existing
+   * dashboards). `false` keeps only `_count`, `_sum` and the `+Inf` bucket in classic form, as
+   * client_golang does for a native-only histogram. @default true
+   */
+  classicBuckets?: boolean;
+}
+
 /** Options of `createMetrics`. Defaults are in `DEFAULT_METRICS_OPTIONS`. */
 export interface MetricsOptions {
   /**
@@ -236,6 +285,18 @@ export interface MetricsOptions {
   groups?: readonly MetricGroup[];
   /** Override buckets per metric name (without prefix). */
   buckets?: Record<string, readonly number[]>;
+  /**
+   * Native (sparse, exponential) histograms for every histogram whose definition does not set
+   * `nativeHistogram`: `true` with the defaults (`DEFAULT_NATIVE_HISTOGRAM_OPTIONS`), or settings.
+   * They are exposed in the protobuf format, beside the classic buckets unless `classicBuckets`
+   * is false. @default false
+   */
+  nativeHistograms?: boolean | NativeHistogramOptions;
+  /**
+   * Per histogram name (without prefix), overrides `nativeHistograms` and the definition's
+   * `nativeHistogram` (e.g. `{ http_request_duration_seconds: true }` for a catalog histogram).
+   */
+  nativeHistogramsFor?: Record<string, boolean | NativeHistogramOptions>;
   /** Extra user metrics in the catalog format; they get the same guards, docs and rule support. */
   extraMetrics?: readonly MetricDefinition[];
   /** Collect prom-client's default process metrics (needs the `process` group). @default true */

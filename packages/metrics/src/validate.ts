@@ -1,4 +1,5 @@
 import { DeiaMetricsError } from './errors.js';
+import { validateNativeOptions } from './native-store.js';
 import type { MetricDefinition } from './types.js';
 
 const NAME_RE = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
@@ -59,6 +60,12 @@ export function validateDefinition(def: MetricDefinition, prefix = ''): void {
   if (def.type === 'histogram') validateBuckets(def.name, def.buckets);
   else if (def.buckets !== undefined) {
     throw new DeiaMetricsError('DEIA_METRIC_BUCKETS', `${where}: only histograms take buckets.`);
+  }
+  if (def.nativeHistogram !== undefined) {
+    if (def.type !== 'histogram') {
+      throw new DeiaMetricsError('DEIA_METRIC_BUCKETS', `${where}: only histograms take nativeHistogram.`);
+    }
+    validateNativeOptions(`${where}: nativeHistogram`, def.nativeHistogram);
   }
   if (def.alerts !== undefined) validateAlerts(def, where, seen);
 }

@@ -88,7 +88,9 @@ describe('cluster primary: format and gzip negotiated like a single process (rea
 
     const text = await raw(port, {});
     expect(text.status).toBe(200);
-    expect(text.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
+    expect(text.headers['content-type']).toBe(
+      'text/plain; version=0.0.4; charset=utf-8; escaping=underscores',
+    );
     expect(text.headers['content-encoding']).toBeUndefined();
     const textBody = text.body.toString();
     expect(textBody).toContain(
@@ -100,7 +102,9 @@ describe('cluster primary: format and gzip negotiated like a single process (rea
     expect(`${promtool.stdout}${promtool.stderr}`).toBe('');
 
     const om = await raw(port, { accept: OM_ACCEPT });
-    expect(om.headers['content-type']).toBe('application/openmetrics-text; version=1.0.0; charset=utf-8');
+    expect(om.headers['content-type']).toBe(
+      'application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores',
+    );
     const omBody = om.body.toString();
     expect(omBody.endsWith('# EOF\n')).toBe(true);
     expect(omBody).toContain('# TYPE http_requests counter');

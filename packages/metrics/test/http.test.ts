@@ -236,7 +236,9 @@ describe('/metrics endpoint', () => {
     const { url } = await serve();
     const res = await scrape(url);
     expect(res.status).toBe(200);
-    expect(res.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+    expect(res.headers.get('content-type')).toBe(
+      'text/plain; version=0.0.4; charset=utf-8; escaping=underscores',
+    );
     expect(res.headers.get('cache-control')).toBe('no-store');
     expect(res.headers.get('vary')).toBe('Accept, Accept-Encoding');
     expect(await res.text()).toContain('# TYPE http_requests_total counter');
@@ -248,8 +250,10 @@ describe('/metrics endpoint', () => {
     const { url, waitFor } = await serve({ metrics });
     await (await fetch(`${url}/a`)).text();
     await waitFor(1);
-    const OM = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
-    const TEXT = 'text/plain; version=0.0.4; charset=utf-8';
+    // the Content-Type names the version asked for (0.0.1 when none) and the name escaping used
+    const OM = 'application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores';
+    const OM_001 = 'application/openmetrics-text; version=0.0.1; charset=utf-8; escaping=underscores';
+    const TEXT = 'text/plain; version=0.0.4; charset=utf-8; escaping=underscores';
     // what Prometheus 2.x/3.x sends, and variations
     const cases: Array<[string | undefined, string]> = [
       [undefined, TEXT],
@@ -259,7 +263,7 @@ describe('/metrics endpoint', () => {
       ],
       ['text/plain;version=0.0.4', TEXT],
       ['text/plain;version=0.0.4;q=0.9, application/openmetrics-text;q=0.3', TEXT],
-      ['application/openmetrics-text;q=0.3, text/plain;version=0.0.4;q=0.2', OM],
+      ['application/openmetrics-text;q=0.3, text/plain;version=0.0.4;q=0.2', OM_001],
       ['application/openmetrics-text;version=2.0.0, text/plain;q=0.1', TEXT],
       ['application/openmetrics-text;q=0, text/plain', TEXT],
       ['application/json', TEXT],
