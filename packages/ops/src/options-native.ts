@@ -20,8 +20,10 @@ const NATIVE_DEFAULT_SOURCE: Record<keyof typeof NATIVE_THRESHOLD_DEFAULTS, stri
 
 /**
  * `nativeHistograms`: `false` (every histogram classic), `true` (every registered histogram
- * native) or the names of the histogram families read as native histograms (catalog or
- * `extraMetrics` names, without the prefix). Returns the native families, sorted. Throws
+ * native, except `extraMetrics` whose definition sets `nativeHistogram: false`) or the names of
+ * the histogram families read as native histograms (catalog or `extraMetrics` names, without the
+ * prefix). Returns the native families, sorted. A list must name every extra histogram whose
+ * definition sets `nativeHistogram` (Prometheus stores it native) and none that opts out. Throws
  * `DEIA_OPS_OPTIONS` for another type, an unknown or unregistered name (naming the closest
  * histogram) or a name that is not a histogram.
  */
@@ -34,7 +36,9 @@ export function resolveNativeHistograms(
     .filter((d) => d.type === 'histogram')
     .map((d) => d.name);
   if (value === undefined || value === false) return [];
-  if (value === true) return histograms.sort();
+  // An extra histogram that opts out (`nativeHistogram: false`) is recorded classic only.
+  const optedOut = new Set(extraMetrics.filter((d) => d.nativeHistogram === false).map((d) => d.name));
+  if (value === true) return histograms.filter((h) => !optedOut.has(h)).sort();
   if (!Array.isArray(value))
     return fail(
       'nativeHistograms must be true, false or an array of histogram names (e.g. ["http_request_duration_seconds"]).',
@@ -54,8 +58,18 @@ export function resolveNativeHistograms(
       );
     }
     if (out.has(name as string)) fail(`nativeHistograms lists "${String(name)}" twice.`);
+    if (optedOut.has(name as string))
+      fail(
+        `nativeHistograms: "${String(name)}" sets nativeHistogram: false in its definition, so the service records no native histogram for it.`,
+      );
     out.add(name as string);
   }
+  // With the feature on, Prometheus stores every histogram the service records natively as native.
+  const unlisted = extraMetrics.find((d) => d.nativeHistogram && !out.has(d.name));
+  if (unlisted)
+    fail(
+      `nativeHistograms: extraMetrics "${unlisted.name}" records a native histogram (nativeHistogram in its definition), which Prometheus stores as native once the feature is on: list it too.`,
+    );
   return [...out].sort();
 }
 

@@ -282,6 +282,39 @@ describe('nativeHistograms', () => {
   });
 });
 
+describe('nativeHistograms and the definitions nativeHistogram field', () => {
+  const def = (name: string, nativeHistogram?: boolean): MetricDefinition => ({
+    name,
+    type: 'histogram',
+    help: 'Job duration.',
+    unit: 'seconds',
+    labelNames: [],
+    buckets: [1, 10],
+    group: 'custom',
+    ...(nativeHistogram === undefined ? {} : { nativeHistogram }),
+  });
+
+  it('true leaves out an extra histogram that opts out; a list must agree with the definitions', () => {
+    const extraMetrics = [def('a_seconds', false), def('b_seconds', true)];
+    const native = resolveOpsOptions({ extraMetrics, nativeHistograms: true }).nativeHistograms;
+    expect(native).toContain('b_seconds');
+    expect(native).not.toContain('a_seconds');
+    expectOpsError(
+      () => resolveOpsOptions({ extraMetrics, nativeHistograms: ['a_seconds', 'b_seconds'] }),
+      'DEIA_OPS_OPTIONS',
+      /"a_seconds" sets nativeHistogram: false in its definition/,
+    );
+    expectOpsError(
+      () => resolveOpsOptions({ extraMetrics, nativeHistograms: ['http_request_duration_seconds'] }),
+      'DEIA_OPS_OPTIONS',
+      /extraMetrics "b_seconds" records a native histogram .*: list it too/,
+    );
+    expect(resolveOpsOptions({ extraMetrics, nativeHistograms: ['b_seconds'] }).nativeHistograms).toEqual([
+      'b_seconds',
+    ]);
+  });
+});
+
 describe('deia-observability --native-histograms', () => {
   const run = (args: string[]) => {
     const out: string[] = [];
