@@ -87,6 +87,12 @@ export interface CatalogView {
   by(name: string, ...labels: string[]): string;
   /** The bucket bounds of a registered histogram. */
   buckets(name: string): readonly number[];
+  /**
+   * True when `name` is a histogram read as a native histogram (`nativeHistograms`): its series is
+   * `name` itself; it has no `_bucket` series, and `_count`/`_sum` are read with
+   * `histogram_count`/`histogram_sum` (see `nativeSeries`).
+   */
+  native(name: string): boolean;
 }
 
 const HIST_SUFFIX = /_(bucket|count|sum)$/;
@@ -125,6 +131,11 @@ export function catalogView(o: ResolvedOpsOptions): CatalogView {
         const labels = [...(matchers ?? '').matchAll(/([a-zA-Z_]\w*)\s*(?:=~|!~|!=|=)/g)].map(
           (x) => x[1] ?? '',
         );
+        if (series.endsWith('_bucket') && o.nativeHistograms.includes(base))
+          throw new DeiaOpsError(
+            'DEIA_OPS_CATALOG',
+            `a rule reads ${series}, but ${base} is a native histogram (nativeHistograms): it has no _bucket series; use histogram_quantile or histogram_fraction over ${base}.`,
+          );
         checkLabels(d, labels, series.endsWith('_bucket'));
       } else if (!processOn)
         fail(`the rules read ${series}, but the process group or defaultMetrics is off.`);
@@ -135,5 +146,6 @@ export function catalogView(o: ResolvedOpsOptions): CatalogView {
       return [...o.aggregateBy, 'job', ...labels].join(', ');
     },
     buckets: (name) => def(name).buckets ?? fail(`${name} is not a histogram.`),
+    native: (name) => o.nativeHistograms.includes(name),
   };
 }

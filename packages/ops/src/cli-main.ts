@@ -2,9 +2,11 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeOps } from './generate.js';
+import { parseNativeHistogramsFlag } from './options-native.js';
 import type { OpsOptions } from './types.js';
 
 const USAGE = `Usage: deia-observability generate --out <dir> [--config <ops.config.json>] [--target files|kubernetes]
+       [--native-histograms all|none|<histogram>,<histogram>]
 
 Writes Prometheus rules and prometheus.yml, alertmanager.yml and Grafana dashboards and
 provisioning files for the @deia/metrics catalog (from @deia/ops); with --target kubernetes,
@@ -15,6 +17,10 @@ Options:
   -o, --out <dir>        output directory (created if missing)
   -c, --config <file>    JSON file with generator options (job, prefix, thresholds, for, kubernetes, ...)
   -t, --target <target>  files (default) or kubernetes
+  --native-histograms <all|none|names>
+                         histograms Prometheus stores as native histograms (overrides the
+                         config's nativeHistograms): their rules and panels read the native
+                         series with histogram_quantile/histogram_fraction (default: none)
   -h, --help             show this help`;
 
 /** Runs `deia-observability` with `argv` (without node and script); returns the exit code. */
@@ -28,6 +34,7 @@ export function main(
     out: { type: 'string', short: 'o' },
     config: { type: 'string', short: 'c' },
     target: { type: 'string', short: 't', default: 'files' },
+    'native-histograms': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   } as const;
   try {
@@ -75,6 +82,8 @@ export function main(
     }
   }
   try {
+    const native = values['native-histograms'];
+    if (native !== undefined) options = { ...options, nativeHistograms: parseNativeHistogramsFlag(native) };
     const written = writeOps(values.out, options, target);
     out(`wrote ${written.length} files to ${values.out}`);
     return 0;

@@ -16,6 +16,7 @@ export {
   type SecretKeyRef,
 } from './kubernetes-options.js';
 export { DEFAULT_OPS_OPTIONS, formatDuration, parseDuration, resolveOpsOptions } from './options.js';
+export { NATIVE_THRESHOLD_DEFAULTS } from './options-native.js';
 export { dashboardExprs, promqlReferences, referencedSeries } from './references.js';
 export {
   alertRules,

@@ -5,6 +5,7 @@ import { resolveKubernetesOptions } from './kubernetes-options.js';
 import { resolveAggregateBy } from './options-aggregate.js';
 import { resolveAlertmanagerOptions } from './options-alertmanager.js';
 import { resolveExporter } from './options-exporters.js';
+import { resolveNativeHistograms, thresholdDefaults } from './options-native.js';
 import { resolveLlmPrice } from './options-price.js';
 import type { OpsForKey, OpsOptions, OpsThresholds, ResolvedOpsOptions } from './types.js';
 
@@ -240,6 +241,7 @@ export function resolveOpsOptions(options: OpsOptions = {}): ResolvedOpsOptions 
     'prefix',
     'groups',
     'buckets',
+    'nativeHistograms',
     'extraMetrics',
     'defaultMetrics',
     'runbookBaseUrl',
@@ -281,12 +283,15 @@ export function resolveOpsOptions(options: OpsOptions = {}): ResolvedOpsOptions 
     target: ratio('latencySlo.target', ls.target, D.latencySlo.target),
     thresholdSeconds: (ls.thresholdSeconds as number | undefined) ?? D.latencySlo.thresholdSeconds,
   };
-  // It selects a bucket by its `le` label, so it must be a bound of http_request_duration_seconds.
+  // It selects a bucket by its `le` label, so it must be a bound of http_request_duration_seconds
+  // (unless that histogram is native: checked with the rules).
   if (typeof latencySlo.thresholdSeconds !== 'number' || !(latencySlo.thresholdSeconds > 0)) {
     fail(
       'latencySlo.thresholdSeconds must be a positive number, a bucket bound of http_request_duration_seconds (e.g. 0.2).',
     );
   }
+  const catalog = resolveCatalogOptions(o, prefix as string);
+  const nativeHistograms = resolveNativeHistograms(o.nativeHistograms, catalog.groups, catalog.extraMetrics);
   for (const [name, target] of [
     ['sloTarget', sloTarget],
     ['latencySlo.target', latencySlo.target],
@@ -297,7 +302,7 @@ export function resolveOpsOptions(options: OpsOptions = {}): ResolvedOpsOptions 
   }
 
   const th = checkKeys('thresholds', o.thresholds, Object.keys(D.thresholds));
-  const thresholds = { ...D.thresholds } as OpsThresholds;
+  const thresholds = thresholdDefaults({ ...D.thresholds } as OpsThresholds, nativeHistograms);
   for (const [key, value] of Object.entries(th)) {
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
       fail(`thresholds.${key} must be a non-negative number.`);
@@ -433,13 +438,13 @@ export function resolveOpsOptions(options: OpsOptions = {}): ResolvedOpsOptions 
   if (!/^[a-zA-Z0-9-_]{1,20}$/.test(grafana.uidPrefix))
     fail('grafana.uidPrefix must be 1-20 letters, digits, - or _.');
 
-  const catalog = resolveCatalogOptions(o, prefix as string);
   return {
     job,
     selector,
     aggregateBy: resolveAggregateBy(o.aggregateBy, catalog.extraMetrics),
     prefix: prefix as string,
     ...catalog,
+    nativeHistograms,
     runbookBaseUrl,
     sloTarget,
     latencySlo,

@@ -1,5 +1,5 @@
 import { type CatalogView, catalogView } from './catalog-view.js';
-import { dashboardUrl } from './rule-helpers.js';
+import { dashboardUrl, leMatcher, requireBucketBound } from './rule-helpers.js';
 import type { AlertRule, OpsThresholds, ResolvedOpsOptions, Severity } from './types.js';
 
 export type Unit = 'percent' | 'duration' | 'bytes' | 'number';
@@ -76,8 +76,28 @@ export interface RuleContext {
    * one that returns after a scrape gap of under an hour, or a counter reset by a restart, is not.
    */
   events(series: string, by: string, w: string): string;
-  /** `histogram_quantile(q, sum by (<by>, le) (rate(<name>_bucket[w])))`. */
+  /**
+   * `histogram_quantile(q, sum by (<by>, le) (rate(<name>_bucket[w])))`; for a native histogram
+   * (`nativeHistograms`) `histogram_quantile(q, sum by (<by>) (rate(<name>[w])))`.
+   */
   quantile(q: number, name: string, by: string, w?: string, matchers?: string): string;
+  /**
+   * The share of the observations of histogram `name` at most `threshold` seconds over `w`, by
+   * `by`: `sum(rate(_bucket{le="<threshold>"})) / sum(rate(_count))` (classic; `threshold` a bound),
+   * `histogram_fraction(0, <threshold>, sum by (<by>) (rate(<name>[w])))` (native: any threshold).
+   */
+  share(name: string, by: string, threshold: number, w?: string): string;
+  /**
+   * Observations per second of histogram `name` at most `threshold`, by `by`:
+   * `sum by (<by>) (rate(<name>_bucket{le="<threshold>"}[w]))`; native: the `histogram_fraction` up
+   * to `threshold` times the `histogram_count` of the summed rate.
+   */
+  within(name: string, by: string, threshold: number, w?: string): string;
+  /**
+   * Throws unless `threshold` is a bucket bound of histogram `name` (see `requireBucketBound`); a
+   * native histogram has no bounds to sit on and takes any threshold.
+   */
+  bound(name: string, threshold: number, option: string, quantile: boolean): void;
   alert(
     name: string,
     severity: Severity,
@@ -134,11 +154,23 @@ export function ruleContext(o: ResolvedOpsOptions): RuleContext {
         : {}),
     },
   });
+  const summed = (name: string, by: string, w: string) => `sum by (${by}) (rate(${c.m(name)}[${w}]))`;
   return {
     o,
     t,
     c,
     v: HUMANIZE,
+    share: (name, by, th, w = '5m') =>
+      c.native(name)
+        ? `histogram_fraction(0, ${th}, ${summed(name, by, w)})`
+        : `sum by (${by}) (rate(${c.m(`${name}_bucket`, leMatcher(th))}[${w}]))\n/\n${summed(`${name}_count`, by, w)}`,
+    within: (name, by, th, w = '5m') =>
+      c.native(name)
+        ? `histogram_fraction(0, ${th}, ${summed(name, by, w)})\n*\nhistogram_count(${summed(name, by, w)})`
+        : `sum by (${by}) (rate(${c.m(`${name}_bucket`, leMatcher(th))}[${w}]))`,
+    bound: (name, th, option, quantile) => {
+      if (!c.native(name)) requireBucketBound(name, th, option, quantile, c.buckets(name));
+    },
     sel,
     rec: (name) => (recMatchers ? `${name}{${recMatchers}}` : name),
     ratio: (by, part, total, w) =>
@@ -148,7 +180,9 @@ export function ruleContext(o: ResolvedOpsOptions): RuleContext {
     events: (series, by, w) =>
       `sum by (${by}) (\n  (${series} unless max_over_time(${series}[${FIRST_SEEN_MEMORY}] offset ${w}))\n  or\n  increase(${series}[${w}])\n)`,
     quantile: (q, name, by, w = '5m', matchers) =>
-      `histogram_quantile(${q}, sum by (${by}, le) (rate(${c.m(`${name}_bucket`, matchers)}[${w}])))`,
+      c.native(name)
+        ? `histogram_quantile(${q}, sum by (${by}) (rate(${c.m(name, matchers)}[${w}])))`
+        : `histogram_quantile(${q}, sum by (${by}, le) (rate(${c.m(`${name}_bucket`, matchers)}[${w}])))`,
     alert,
     pair: (name, key, unit, expr, summary, description) =>
       (['warning', 'critical'] as const).map((severity) => {

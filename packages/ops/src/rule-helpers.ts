@@ -57,6 +57,37 @@ export function scaleWindows(expr: string, factor: number, floorSeconds: number)
     .replace(new RegExp(`\\boffset\\s+(${DURATION})\\b`, 'g'), (_all, d: string) => `offset ${scaled(d)}`);
 }
 
+const MATCHERS = '\\{(?:[^}"]|"(?:[^"\\\\]|\\\\.)*")*\\}';
+
+/**
+ * Rewrites the classic `_count`/`_sum` series of native histograms (`families`, names without
+ * `prefix`) in a PromQL expression: `rate(x_count{...}[w])` becomes
+ * `histogram_count(rate(x{...}[w]))` and `_sum` `histogram_sum(...)`, for `rate`, `irate` and
+ * `increase` over any range (`[5m]`, `[$__rate_interval]`). A native histogram is stored as one
+ * series under the family's name, so the classic selectors would select nothing. Throws
+ * `DEIA_OPS_CATALOG` when a classic series of a native family is left in another form (a
+ * `_bucket` selector, a bare `_count`): the rule or panel must be written for native histograms.
+ */
+export function nativeSeries(expr: string, families: readonly string[], prefix: string): string {
+  if (families.length === 0) return expr;
+  const names = families.map((f) => `${prefix}${f}`).join('|');
+  const out = expr.replace(
+    new RegExp(
+      `\\b(rate|irate|increase)\\((?<![\\w:])(${names})_(count|sum)(${MATCHERS})?\\[([^\\]]+)\\]\\)`,
+      'g',
+    ),
+    (_all, fn: string, name: string, part: string, sel: string | undefined, w: string) =>
+      `histogram_${part}(${fn}(${name}${sel ?? ''}[${w}]))`,
+  );
+  const left = new RegExp(`(?<![\\w:])(?:${names})_(?:bucket|count|sum)(?![\\w:])`).exec(out);
+  if (left)
+    throw new DeiaOpsError(
+      'DEIA_OPS_CATALOG',
+      `${left[0]} is a classic series of a native histogram (nativeHistograms), read in: ${expr}`,
+    );
+  return out;
+}
+
 /** Names of the recording rules (allowed series in the static cross-check). */
 export function recordingRuleNames(groups: readonly RuleGroup[]): string[] {
   return groups.flatMap((g) => g.rules.flatMap((r) => ('record' in r ? [r.record] : [])));

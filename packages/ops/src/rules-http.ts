@@ -1,5 +1,4 @@
 import { formatThreshold, type RuleContext, round } from './rule-context.js';
-import { leMatcher, requireBucketBound } from './rule-helpers.js';
 import type { AlertRule, RecordingRule } from './types.js';
 
 /** Windows of the multiwindow, multi-burn-rate SLO alerts (Google SRE workbook, chapter 5). */
@@ -45,20 +44,14 @@ export function httpRules(x: RuleContext): {
     return { http: [], slo: [], service: [], sloAlerts: [] };
   const hist = 'http_request_duration_seconds';
   for (const key of ['latencyP95Warning', 'latencyP95Critical'] as const)
-    requireBucketBound(hist, t[key], `thresholds.${key}`, true, c.buckets(hist));
-  requireBucketBound(
-    hist,
-    o.latencySlo.thresholdSeconds,
-    'latencySlo.thresholdSeconds',
-    false,
-    c.buckets(hist),
-  );
+    x.bound(hist, t[key], `thresholds.${key}`, true);
+  x.bound(hist, o.latencySlo.thresholdSeconds, 'latencySlo.thresholdSeconds', false);
   const rec = httpRecordNames(o.prefix);
   const total = c.m('http_requests_total');
   const errors = c.m('http_requests_total', 'status=~"5.."');
   const job = c.by('http_requests_total');
   const jobRoute = c.by('http_requests_total', 'route');
-  const le = leMatcher(o.latencySlo.thresholdSeconds);
+  const sloSeconds = o.latencySlo.thresholdSeconds;
 
   const http: RecordingRule[] = [
     { record: rec.reqRateRoute, expr: `sum by (${jobRoute}) (rate(${total}[5m]))` },
@@ -89,10 +82,12 @@ export function httpRules(x: RuleContext): {
       expr: `sum_over_time(${x.rec(rec.errRate)}[${w}])\n/\nsum_over_time(${x.rec(rec.reqRate)}[${w}])`,
     })),
     { record: rec.timedRate, expr: `sum by (${job}) (rate(${c.m(`${hist}_count`)}[5m]))` },
-    { record: rec.fastRate, expr: `sum by (${job}) (rate(${c.m(`${hist}_bucket`, le)}[5m]))` },
+    { record: rec.fastRate, expr: x.within(hist, job, sloSeconds) },
     {
       record: rec.slowRatio('5m'),
-      expr: `1 - (\n  sum by (${job}) (rate(${c.m(`${hist}_bucket`, le)}[5m]))\n  /\n  sum by (${job}) (rate(${c.m(`${hist}_count`)}[5m]))\n)`,
+      expr: c.native(hist)
+        ? `1 - ${x.share(hist, job, sloSeconds)}`
+        : `1 - (\n  ${x.within(hist, job, sloSeconds)}\n  /\n  sum by (${job}) (rate(${c.m(`${hist}_count`)}[5m]))\n)`,
     },
     ...long.map((w) => ({
       record: rec.slowRatio(w),

@@ -1,5 +1,4 @@
 import { formatThreshold, type RuleContext } from './rule-context.js';
-import { requireBucketBound } from './rule-helpers.js';
 import type { AlertRule, RecordingRule } from './types.js';
 
 /** Target alerts (always), then the database, health-check and connection alerts of the groups that are on. */
@@ -33,7 +32,7 @@ export function serviceRules(x: RuleContext): { resources: RecordingRule[]; serv
     const out: AlertRule[] = [];
     const db = 'db_query_duration_seconds';
     if (c.has(db)) {
-      requireBucketBound(db, t.dbQueryP95, 'thresholds.dbQueryP95', true, c.buckets(db));
+      x.bound(db, t.dbQueryP95, 'thresholds.dbQueryP95', true);
       out.push(
         x.alert(
           'SlowDatabaseQueries',

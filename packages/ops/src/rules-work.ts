@@ -1,5 +1,4 @@
 import { formatThreshold, type RuleContext } from './rule-context.js';
-import { leMatcher, requireBucketBound } from './rule-helpers.js';
 import type { AlertRule, RecordingRule } from './types.js';
 
 /** Bot and queue alerts (`bots`, `tasks` groups) and the queue trend recording rule. */
@@ -52,22 +51,16 @@ export function botRules(x: RuleContext): { resources: RecordingRule[]; bots: Al
   }
   const dispatch = 'bot_dispatch_latency_seconds';
   if (c.has(dispatch)) {
-    requireBucketBound(
-      dispatch,
-      t.dispatchLatencyP50,
-      'thresholds.dispatchLatencyP50',
-      false,
-      c.buckets(dispatch),
-    );
+    x.bound(dispatch, t.dispatchLatencyP50, 'thresholds.dispatchLatencyP50', false);
     const th = formatThreshold(t.dispatchLatencyP50, 'duration');
     bots.push(
       x.alert(
         'BotDispatchSlow',
         'warning',
         o.for.dispatchLatencyP50,
-        // A bucket ratio, not a quantile: the median is above the bound exactly when fewer than half
-        // of the dispatches fall in its bucket, also when the bound is the last finite one.
-        `sum by (${c.by(dispatch)}) (rate(${c.m(`${dispatch}_bucket`, leMatcher(t.dispatchLatencyP50))}[5m]))\n/\nsum by (${c.by(dispatch)}) (rate(${c.m(`${dispatch}_count`)}[5m]))\n< 0.5${x.enough(c.by(dispatch), c.m(`${dispatch}_count`))}`,
+        // A share, not a quantile: the median is above the threshold exactly when fewer than half of
+        // the dispatches took at most that long (classic: a bound, also the last finite one).
+        `${x.share(dispatch, c.by(dispatch), t.dispatchLatencyP50)}\n< 0.5${x.enough(c.by(dispatch), c.m(`${dispatch}_count`))}`,
         'Dispatching messages to bots is slow on {{ $labels.job }}',
         `Only ${v.percent} of dispatches took ${th} or less over the last 5m: the median dispatch latency is above ${th}.`,
       ),
@@ -75,13 +68,7 @@ export function botRules(x: RuleContext): { resources: RecordingRule[]; bots: Al
   }
   const processing = 'bot_message_processing_duration_seconds';
   if (c.has(processing)) {
-    requireBucketBound(
-      processing,
-      t.messageProcessingP95,
-      'thresholds.messageProcessingP95',
-      true,
-      c.buckets(processing),
-    );
+    x.bound(processing, t.messageProcessingP95, 'thresholds.messageProcessingP95', true);
     bots.push(
       x.alert(
         'MessageProcessingSlow',
@@ -103,7 +90,7 @@ export function dependencyRules(x: RuleContext): { resources: RecordingRule[]; d
   const resources: RecordingRule[] = [];
   for (const key of ['dependencyLatencyWarning', 'dependencyLatencyCritical'] as const) {
     for (const h of ['dependency_request_duration_seconds', 'llm_request_duration_seconds'])
-      if (c.has(h)) requireBucketBound(h, t[key], `thresholds.${key}`, true, c.buckets(h));
+      if (c.has(h)) x.bound(h, t[key], `thresholds.${key}`, true);
   }
   const dep = 'dependency_request_duration_seconds';
   if (c.has(dep)) {

@@ -1,7 +1,7 @@
 import { resolveCauses, withAftermath } from './causes.js';
 import { parseDuration } from './options.js';
 import { ruleContext } from './rule-context.js';
-import { scaleWindows } from './rule-helpers.js';
+import { nativeSeries, scaleWindows } from './rule-helpers.js';
 import { extraRules } from './rules-extra.js';
 import { httpRules } from './rules-http.js';
 import { hostRules, processRules, serviceRules } from './rules-service.js';
@@ -45,8 +45,13 @@ export function buildRuleGroups(o: ResolvedOpsOptions): RuleGroup[] {
     { name: 'deia.alerts.host', rules: hostRules(x) },
     { name: 'deia.alerts.extra', rules: extraRules(x) },
   ].filter((g) => g.rules.length > 0);
+  // Native histograms: their _count/_sum rates become histogram_count/histogram_sum (rule-helpers.ts).
+  const read = built.map((g) => ({
+    ...g,
+    rules: g.rules.map((r) => ({ ...r, expr: nativeSeries(r.expr, o.nativeHistograms, o.prefix) })),
+  }));
   // Symptoms of a known cause stay quiet while their window still reads a resolved cause (causes.ts).
-  const settled = withAftermath(o, built, resolveCauses(o, built));
+  const settled = withAftermath(o, read, resolveCauses(o, read));
   if (o.windowScale === 1) return settled;
   const scale = (expr: string) => scaleWindows(expr, o.windowScale, parseDuration(o.windowFloor));
   return settled.map((g) => ({ ...g, rules: g.rules.map((r) => ({ ...r, expr: scale(r.expr) })) }));

@@ -13,9 +13,13 @@ export interface OpsThresholds {
   errorRatioWarning: number;
   /** Ratio of 5xx responses for the critical alert. @default 0.05 */
   errorRatioCritical: number;
-  /** p95 HTTP latency in seconds, warning. Use a bucket bound. @default 0.5 */
+  /** p95 HTTP latency in seconds, warning. Use a bucket bound (any value when native). @default 0.5 */
   latencyP95Warning: number;
-  /** p95 HTTP latency in seconds, critical. Use a bucket bound. @default 1 */
+  /**
+   * p95 HTTP latency in seconds, critical. Use a bucket bound (any value when
+   * `http_request_duration_seconds` is native).
+   * @default 1 (0.75, the operations guide's 750 ms, when `http_request_duration_seconds` is native)
+   */
   latencyP95Critical: number;
   /** DB pool utilisation (active / max), warning. @default 0.8 */
   dbPoolWarning: number;
@@ -49,7 +53,8 @@ export interface OpsThresholds {
   queueBacklogCritical: number;
   /**
    * Median dispatch latency in seconds, the operations guide's 2 s; must be a bucket bound of
-   * `bot_dispatch_latency_seconds` (between two bounds the median is interpolated). @default 2
+   * `bot_dispatch_latency_seconds` (between two bounds the median is interpolated), any value
+   * when that histogram is native. @default 2
    */
   dispatchLatencyP50: number;
   /** p95 message processing duration in seconds. @default 0.5 */
@@ -150,6 +155,21 @@ export interface OpsOptions {
   /** The `buckets` overrides passed to `createMetrics`; latency thresholds must be bounds of these. */
   buckets?: Record<string, readonly number[]>;
   /**
+   * Histograms Prometheus stores as native histograms (it runs with
+   * `--enable-feature=native-histograms` and the service records them natively): `true` for every
+   * registered histogram, or the names of some (catalog or `extraMetrics` names, without the
+   * prefix). Their rules and panels read the native series (`http_request_duration_seconds`, no
+   * `_bucket`/`_count`/`_sum`): `histogram_quantile(q, sum by (...) (rate(x[5m])))`,
+   * `histogram_fraction(0, threshold, ...)` for the latency SLO and `BotDispatchSlow`,
+   * `histogram_count`/`histogram_sum` for rates. A latency threshold on a native histogram may be
+   * any positive value (no bucket bound to sit on), and `NATIVE_THRESHOLD_DEFAULTS` replace the
+   * defaults that were a guide's value rounded to a bound (`latencyP95Critical` 0.75 s). The
+   * extra alerts of a native histogram get no promtool tests (promtool cannot feed native series).
+   * CLI: `--native-histograms all|<name>,<name>`.
+   * @default false (every histogram classic)
+   */
+  nativeHistograms?: boolean | readonly string[];
+  /**
    * The `extraMetrics` passed to `createMetrics`. A definition with `alerts` gets its alert rules,
    * and `prometheus/rules.test.yml` gets their promtool test cases. Each gets a panel on the "Extra
    * metrics" dashboard (`extra-metrics.json`), chosen by type: counter -> per-second rate,
@@ -162,7 +182,7 @@ export interface OpsOptions {
   runbookBaseUrl?: string;
   /** Availability SLO target (ratio of non-5xx responses). @default 0.995 */
   sloTarget?: number;
-  /** Latency SLO: `target` ratio of requests faster than `thresholdSeconds` (a bucket bound). @default { target: 0.95, thresholdSeconds: 0.2 } */
+  /** Latency SLO: `target` ratio of requests faster than `thresholdSeconds` (a bucket bound, any value when `http_request_duration_seconds` is native). @default { target: 0.95, thresholdSeconds: 0.2 } */
   latencySlo?: { target?: number; thresholdSeconds?: number };
   /** Alert thresholds; see `OpsThresholds`. */
   thresholds?: Partial<OpsThresholds>;
@@ -318,6 +338,8 @@ export interface ResolvedOpsOptions {
   prefix: string;
   groups: MetricGroup[];
   buckets: Record<string, number[]>;
+  /** The histogram families read as native histograms (names without the prefix), sorted. */
+  nativeHistograms: string[];
   extraMetrics: MetricDefinition[];
   defaultMetrics: boolean;
   runbookBaseUrl: string;

@@ -134,6 +134,7 @@ const OPTION_SETS: Array<[string, OpsOptions]> = [
     },
   ],
   ['the committed ops/ config', { nodeExporter: { enabled: true }, llmDependencies: 'ollama|openai' }],
+  ['native histograms, prefix deia_', { nativeHistograms: true, prefix: 'deia_' }],
 ];
 
 describe('a panel for every alerted series', () => {

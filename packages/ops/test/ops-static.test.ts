@@ -72,8 +72,11 @@ async function allowedSeries(
   nodeExporter: boolean,
   recorded: string[],
   exporters: { postgres?: boolean; redis?: boolean } = {},
+  native: readonly string[] = [],
 ) {
   const allowed = new Set<string>(['up', 'ALERTS', ...recorded]);
+  // A native histogram is one series under the family's name.
+  for (const n of native) allowed.add(prefix + n);
   const suffixes = (name: string, type: string) =>
     type === 'histogram' ? [`${name}_bucket`, `${name}_sum`, `${name}_count`] : [name];
   for (const d of CATALOG) for (const n of suffixes(prefix + d.name, d.type)) allowed.add(n);
@@ -128,6 +131,7 @@ describe('static cross-check of generated rules and dashboards against the catal
         optional: { auth: true, websocket: true, botResources: true, uploads: true },
       },
     ],
+    ['native histograms, prefix deia_', { prefix: 'deia_', nativeHistograms: true }],
   ] as Array<[string, OpsOptions]>)('every referenced series exists (%s)', async (_, options) => {
     const { files, groups } = generateOps(options);
     const recorded = recordingRuleNames(groups);
@@ -136,6 +140,7 @@ describe('static cross-check of generated rules and dashboards against the catal
       options.nodeExporter?.enabled === true,
       recorded,
       { postgres: options.postgresExporter?.enabled, redis: options.redisExporter?.enabled },
+      resolveOpsOptions(options).nativeHistograms,
     );
     const ruleExprs = groups.flatMap((g) => g.rules.map((r) => r.expr));
     const panelExprs = Object.entries(files)

@@ -1,9 +1,8 @@
-import { leMatcher } from '../rule-helpers.js';
 import { formatThreshold } from '../rules.js';
 import type { DashboardSpec, PanelContext, PanelSpec } from './builder.js';
 
 export function botsDashboard(c: PanelContext): DashboardSpec {
-  const { o, p, t, m, rate, rec, percentiles, uid } = c;
+  const { o, p, t, m, rate, rec, percentiles, share, native, uid } = c;
   return {
     file: 'bot-performance.json',
     uid: uid('bot-performance'),
@@ -133,13 +132,13 @@ export function botsDashboard(c: PanelContext): DashboardSpec {
             unit: 'percentunit',
             queries: [
               {
-                expr: `sum(rate(${m('bot_dispatch_latency_seconds_bucket', leMatcher(t.dispatchLatencyP50))}[$__rate_interval])) / sum(rate(${m('bot_dispatch_latency_seconds_count')}[$__rate_interval]))`,
+                expr: share('bot_dispatch_latency_seconds', t.dispatchLatencyP50),
                 legend: 'within',
               },
             ],
             // BotDispatchSlow: below half, the median dispatch latency is above the bound.
             thresholds: { warning: 0.5, lowerIsWorse: true },
-            description: `Share of dispatches that took at most ${formatThreshold(t.dispatchLatencyP50, 'duration')} (a bucket bound). BotDispatchSlow fires below 50%: the median is then above it.`,
+            description: `Share of dispatches that took at most ${formatThreshold(t.dispatchLatencyP50, 'duration')} (${native('bot_dispatch_latency_seconds') ? 'native histogram' : 'a bucket bound'}). BotDispatchSlow fires below 50%: the median is then above it.`,
             min: 0,
             max: 1,
           },

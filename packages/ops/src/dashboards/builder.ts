@@ -15,6 +15,7 @@ import { DataqueryBuilder } from '@grafana/grafana-foundation-sdk/prometheus';
 import { PanelBuilder as StatBuilder } from '@grafana/grafana-foundation-sdk/stat';
 import { PanelBuilder as TimeseriesBuilder } from '@grafana/grafana-foundation-sdk/timeseries';
 import { DeiaOpsError } from '../errors.js';
+import { leMatcher } from '../rule-helpers.js';
 import type { ResolvedOpsOptions } from '../types.js';
 
 /** A panel described as data; thresholds come from the same options as the alerts. */
@@ -117,8 +118,17 @@ export function panelContext(o: ResolvedOpsOptions) {
   const vm = variableMatchers(o);
   const sel = (extra?: string) => `{${[...vm.instance, ...(extra ? [extra] : [])].join(',')}}`;
   const m = (name: string, extra?: string) => `${p}${name}${sel(extra)}`;
+  const native = (name: string) => o.nativeHistograms.includes(name);
+  // `by` is empty or ends with ", " (the `le` of the classic form follows it).
   const q = (quant: number, name: string, by: string) =>
-    `histogram_quantile(${quant}, sum by (${by}le) (rate(${m(`${name}_bucket`)}[$__rate_interval])))`;
+    native(name)
+      ? `histogram_quantile(${quant}, sum${by ? ` by (${by.replace(/,\s*$/, '')})` : ''} (rate(${m(name)}[$__rate_interval])))`
+      : `histogram_quantile(${quant}, sum by (${by}le) (rate(${m(`${name}_bucket`)}[$__rate_interval])))`;
+  /** The share of a histogram's observations at most `threshold` (classic: a bucket bound). */
+  const share = (name: string, threshold: number) =>
+    native(name)
+      ? `histogram_fraction(0, ${threshold}, sum(rate(${m(name)}[$__rate_interval])))`
+      : `sum(rate(${m(`${name}_bucket`, leMatcher(threshold))}[$__rate_interval])) / sum(rate(${m(`${name}_count`)}[$__rate_interval]))`;
   const rate = (name: string, by: string, extra?: string) =>
     `sum by (${by}) (rate(${m(name, extra)}[$__rate_interval]))`;
   // Job-level recording rules have no instance label: `$instance` cannot narrow them.
@@ -135,6 +145,8 @@ export function panelContext(o: ResolvedOpsOptions) {
   return {
     o,
     p,
+    native,
+    share,
     ratio,
     t,
     vm,

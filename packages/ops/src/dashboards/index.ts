@@ -1,5 +1,6 @@
 import { CATALOG, DEFAULT_METRICS_OPTIONS, type MetricGroup } from '@deia/metrics';
 import { promqlReferences } from '../references.js';
+import { nativeSeries } from '../rule-helpers.js';
 import { buildRuleGroups } from '../rules.js';
 import type { ResolvedOpsOptions } from '../types.js';
 import { botsDashboard } from './bots.js';
@@ -29,7 +30,8 @@ const DASHBOARD_GROUPS: Record<string, readonly MetricGroup[]> = {
 function seriesGroups(o: ResolvedOpsOptions): (name: string) => Set<string> {
   const direct = new Map<string, string>();
   for (const d of CATALOG) {
-    const names = d.type === 'histogram' ? ['_bucket', '_sum', '_count'].map((s) => d.name + s) : [d.name];
+    const names =
+      d.type === 'histogram' ? ['', '_bucket', '_sum', '_count'].map((s) => d.name + s) : [d.name];
     for (const n of names) direct.set(o.prefix + n, d.group);
   }
   // Every recording rule, whatever the groups: a panel on a rule that is not generated is dropped too.
@@ -71,7 +73,7 @@ function withGroups(o: ResolvedOpsOptions, specs: DashboardSpec[]): DashboardSpe
 export function dashboardSpecs(o: ResolvedOpsOptions): DashboardSpec[] {
   const c = panelContext(o);
   const extra = extraMetricsDashboard(c);
-  return withGroups(o, [
+  const specs = withGroups(o, [
     overviewDashboard(c),
     requestsDashboard(c),
     botsDashboard(c),
@@ -82,4 +84,14 @@ export function dashboardSpecs(o: ResolvedOpsOptions): DashboardSpec[] {
       (d): d is DashboardSpec => d !== undefined,
     ),
   ]);
+  if (o.nativeHistograms.length === 0) return specs;
+  // Native histograms: _count/_sum rates become histogram_count/histogram_sum (rule-helpers.ts).
+  const read = (expr: string) => nativeSeries(expr, o.nativeHistograms, o.prefix);
+  return specs.map((d) => ({
+    ...d,
+    rows: d.rows.map((r) => ({
+      ...r,
+      panels: r.panels.map((p) => ({ ...p, queries: p.queries.map((q) => ({ ...q, expr: read(q.expr) })) })),
+    })),
+  }));
 }
