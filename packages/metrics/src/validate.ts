@@ -67,6 +67,12 @@ export function validateDefinition(def: MetricDefinition, prefix = ''): void {
     }
     validateNativeOptions(`${where}: nativeHistogram`, def.nativeHistogram);
   }
+  if (def.deprecated !== undefined && (typeof def.deprecated !== 'string' || def.deprecated.trim() === '')) {
+    throw new DeiaMetricsError(
+      'DEIA_METRIC_HELP',
+      `${where}: deprecated names the replacement (a non-empty string).`,
+    );
+  }
   if (def.alerts !== undefined) validateAlerts(def, where, seen);
 }
 
