@@ -1,4 +1,13 @@
+import { LLM_DEFINITIONS } from './catalog-llm.js';
 import type { MetricDefinition } from './types.js';
+
+export {
+  GENAI_DURATION_BUCKETS,
+  GENAI_ERROR_TYPES,
+  GENAI_HTTP_ERROR_STATUSES,
+  GENAI_OPERATIONS,
+  GENAI_TOKEN_BUCKETS,
+} from './catalog-llm.js';
 
 /** HTTP methods recorded as themselves; anything else is recorded as `other`. */
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
@@ -349,49 +358,8 @@ export const CATALOG: readonly MetricDefinition[] = [
     maxLabelValues: 20,
     group: 'cache',
   },
-  // --- llm (Ollama) -------------------------------------------------------------------------
-  {
-    name: 'llm_request_duration_seconds',
-    type: 'histogram',
-    help: 'LLM request duration in seconds, by model and operation.',
-    unit: 'seconds',
-    labelNames: ['model', 'operation'],
-    labelValues: { operation: ['generate', 'chat', 'embeddings', 'tags'] },
-    maxLabelValues: 30,
-    buckets: [0.05, 0.1, 0.25, 0.3, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
-    group: 'llm',
-    guideName: 'ollama_latency_ms',
-    guideNote: 'seconds instead of milliseconds; histogram so percentiles can be computed',
-  },
-  {
-    name: 'llm_request_errors_total',
-    type: 'counter',
-    help: 'LLM requests that failed, by model and operation.',
-    unit: '1',
-    labelNames: ['model', 'operation'],
-    labelValues: { operation: ['generate', 'chat', 'embeddings', 'tags'] },
-    maxLabelValues: 30,
-    group: 'llm',
-  },
-  {
-    name: 'llm_tokens_total',
-    type: 'counter',
-    help: 'LLM tokens, by model and type (prompt or completion).',
-    unit: 'tokens',
-    labelNames: ['model', 'type'],
-    labelValues: { type: ['prompt', 'completion'] },
-    maxLabelValues: 30,
-    group: 'llm',
-  },
-  {
-    name: 'llm_cost_usd_total',
-    type: 'counter',
-    help: 'Estimated LLM cost in US dollars, from the configured price per token.',
-    unit: 'usd',
-    labelNames: ['model'],
-    maxLabelValues: 30,
-    group: 'llm',
-  },
+  // --- llm: model calls (GenAI conventions), Ollama's counters, model residency; deprecated llm_* ---
+  ...LLM_DEFINITIONS,
   // --- dependencies -------------------------------------------------------------------------
   {
     name: 'dependency_request_duration_seconds',
