@@ -16,7 +16,7 @@ export function resolveTtfcSlo(
   };
   if (typeof slo.thresholdSeconds !== 'number' || !(slo.thresholdSeconds > 0))
     fail(
-      'ttfcSlo.thresholdSeconds must be a positive number, a bucket bound of gen_ai_client_operation_time_to_first_chunk_seconds (e.g. 1).',
+      'ttfcSlo.thresholdSeconds must be a positive number, a bucket bound of gen_ai_client_operation_time_to_first_chunk_seconds (e.g. 1.28).',
     );
   return slo;
 }

@@ -17,7 +17,7 @@ export const DEFAULT_OPS_OPTIONS = {
   runbookBaseUrl: 'https://github.com/deia-observability/deia-observability/blob/main/docs/runbooks',
   sloTarget: 0.995,
   latencySlo: { target: 0.95, thresholdSeconds: 0.2 },
-  ttfcSlo: { target: 0.95, thresholdSeconds: 1 },
+  ttfcSlo: { target: 0.95, thresholdSeconds: 1.28 },
   thresholds: {
     errorRatioWarning: 0.01,
     errorRatioCritical: 0.05,
@@ -49,7 +49,7 @@ export const DEFAULT_OPS_OPTIONS = {
     authFailures: 10,
     eventLoopLag: 0.2,
     minRequestRate: 0.1,
-    ttfcP95: 2.5,
+    ttfcP95: 2.56,
     modelErrorRatioWarning: 0.05,
     modelErrorRatioCritical: 0.25,
     generationRateDrop: 0.5,

@@ -78,7 +78,7 @@ export interface OpsThresholds {
   minRequestRate: number;
   /**
    * p95 time to first chunk of streamed model calls in seconds (ModelTimeToFirstChunkHigh); a bucket
-   * bound of `gen_ai_client_operation_time_to_first_chunk_seconds`, below its last finite one. @default 2.5
+   * bound of `gen_ai_client_operation_time_to_first_chunk_seconds`, below its last finite one (the conventions' buckets double from 0.01 s). @default 2.56
    */
   ttfcP95: number;
   /** Ratio of failed model calls of one `error_type` over 5 minutes, warning (ModelErrorRate). @default 0.05 */
@@ -193,7 +193,7 @@ export interface OpsOptions {
    * Time-to-first-chunk SLO of streamed model calls: `target` ratio of calls whose first chunk
    * arrives within `thresholdSeconds` (a bucket bound of
    * `gen_ai_client_operation_time_to_first_chunk_seconds`), per model; ModelTimeToFirstChunkBudgetBurn
-   * pages on its multi-window burn rate. @default { target: 0.95, thresholdSeconds: 1 }
+   * pages on its multi-window burn rate. @default { target: 0.95, thresholdSeconds: 1.28 }
    */
   ttfcSlo?: { target?: number; thresholdSeconds?: number };
   /** Alert thresholds; see `OpsThresholds`. */

@@ -37,11 +37,17 @@ const range = (from: number, to: number) => Array.from({ length: to - from + 1 }
 
 // --- time to first chunk ---------------------------------------------------------------------
 const TTFC = 'gen_ai_client_operation_time_to_first_chunk_seconds';
-/** First chunks a minute, by bucket: cumulative counts of le 1, 2.5, 5 and the total. */
-const ttfc = (le1: number, le25: number, le5: number, n: number, values = (x: number) => `0+${x}x40`) => [
-  s(`${TTFC}_bucket`, values(le1), { ...CHAT, le: '1' }),
-  s(`${TTFC}_bucket`, values(le25), { ...CHAT, le: '2.5' }),
-  s(`${TTFC}_bucket`, values(le5), { ...CHAT, le: '5' }),
+/** First chunks a minute, by bucket: cumulative counts of le 1.28, 2.56, 5.12 and the total. */
+const ttfc = (
+  le128: number,
+  le256: number,
+  le512: number,
+  n: number,
+  values = (x: number) => `0+${x}x40`,
+) => [
+  s(`${TTFC}_bucket`, values(le128), { ...CHAT, le: '1.28' }),
+  s(`${TTFC}_bucket`, values(le256), { ...CHAT, le: '2.56' }),
+  s(`${TTFC}_bucket`, values(le512), { ...CHAT, le: '5.12' }),
   s(`${TTFC}_bucket`, values(n), { ...CHAT, le: '+Inf' }),
   s(`${TTFC}_count`, values(n), CHAT),
 ];
@@ -50,17 +56,17 @@ const TTFC_HIGH: GenAiCase[] = [
   {
     alert: high,
     kind: 'fire',
-    // 60 a minute, 48 within 2.5 s: rank 57 lies 9/12 into (2.5, 5] -> 2.5 + 0.75 * 2.5 = 4.375 s.
-    what: 'p95 4.375s (20% of first chunks slower than 2.5s)',
+    // 60 a minute, 48 within 2.56 s: rank 57 lies 9/12 into (2.56, 5.12] -> 2.56 + 0.75 * 2.56 = 4.48 s.
+    what: 'p95 4.48s (20% of first chunks slower than 2.56s)',
     at: [12],
     series: ttfc(30, 48, 60, 60),
-    fires: [{ severity: 'warning', labels: alertLabels, value: '4.375s' }],
+    fires: [{ severity: 'warning', labels: alertLabels, value: '4.48s' }],
   },
   {
     alert: high,
     kind: 'edge-quiet',
-    // 57 of 60 within 2.5 s: rank 57 is the top of (1, 2.5]: p95 = 2.5 s, not above it.
-    what: 'exactly 5% slower than 2.5s: p95 is the bound',
+    // 57 of 60 within 2.56 s: rank 57 is the top of (1.28, 2.56]: p95 = 2.56 s, not above it.
+    what: 'exactly 5% slower than 2.56s: p95 is the bound',
     at: [12],
     series: ttfc(30, 57, 60, 60),
     fires: [],
@@ -68,16 +74,16 @@ const TTFC_HIGH: GenAiCase[] = [
   {
     alert: high,
     kind: 'edge-fire',
-    // 56.4 of 60 within 2.5 s: rank 57 lies 0.6/3.6 into (2.5, 5] -> 2.5 + 2.5/6 = 2.9167 s.
-    what: '6% slower than 2.5s: p95 2.917s',
+    // 56.4 of 60 within 2.56 s: rank 57 lies 0.6/3.6 into (2.56, 5.12] -> 2.56 + 2.56/6 = 2.9867 s.
+    what: '6% slower than 2.56s: p95 2.987s',
     at: [12],
     series: ttfc(30, 56.4, 60, 60),
-    fires: [{ severity: 'warning', labels: alertLabels, value: '2.917s' }],
+    fires: [{ severity: 'warning', labels: alertLabels, value: '2.987s' }],
   },
   {
     alert: high,
     kind: 'quiet',
-    what: 'every first chunk within 1s',
+    what: 'every first chunk within 1.28s',
     at: [12],
     series: ttfc(60, 60, 60, 60),
     fires: [],
@@ -85,8 +91,8 @@ const TTFC_HIGH: GenAiCase[] = [
   {
     alert: high,
     kind: 'low-traffic',
-    // 3 a minute = 0.05/s, below minRequestRate 0.1/s, although every one took over 2.5 s.
-    what: '3 streamed calls a minute, all slower than 2.5s',
+    // 3 a minute = 0.05/s, below minRequestRate 0.1/s, although every one took over 2.56 s.
+    what: '3 streamed calls a minute, all slower than 2.56s',
     at: [12],
     series: ttfc(0, 0, 3, 3),
     fires: [],
@@ -110,11 +116,11 @@ const TTFC_HIGH: GenAiCase[] = [
   },
 ];
 
-// --- time-to-first-chunk SLO (95% within 1 s: budget 5%) ---------------------------------------
+// --- time-to-first-chunk SLO (95% within 1.28 s: budget 5%) ---------------------------------------
 const burn = 'ModelTimeToFirstChunkBudgetBurn';
-/** `slow` of 60 first chunks a minute above 1 s; every window holds the same ratio. */
+/** `slow` of 60 first chunks a minute above 1.28 s; every window holds the same ratio. */
 const slo = (slow: number, n = 60, values = (x: number) => `0+${x}x60`) => [
-  s(`${TTFC}_bucket`, values(n - slow), { ...CHAT, le: '1' }),
+  s(`${TTFC}_bucket`, values(n - slow), { ...CHAT, le: '1.28' }),
   s(`${TTFC}_bucket`, values(n), { ...CHAT, le: '+Inf' }),
   s(`${TTFC}_count`, values(n), CHAT),
 ];
@@ -125,7 +131,7 @@ const TTFC_BURN: GenAiCase[] = [
     alert: burn,
     kind: 'fire',
     // 30/60 slow = 50%: above 6 x 5% = 30% (6h and 30m: page) and 1 x 5% (3d and 6h: ticket).
-    what: '50% of first chunks slower than 1s: page and ticket',
+    what: '50% of first chunks slower than 1.28s: page and ticket',
     at: [40],
     series: slo(30),
     fires: [page('50%'), ticket('50%')],
@@ -158,7 +164,7 @@ const TTFC_BURN: GenAiCase[] = [
   {
     alert: burn,
     kind: 'low-traffic',
-    what: '3 streamed calls a minute, all slower than 1s',
+    what: '3 streamed calls a minute, all slower than 1.28s',
     at: [40],
     series: slo(3, 3),
     fires: [],

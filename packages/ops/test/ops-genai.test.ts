@@ -92,7 +92,7 @@ describe('model alerts: one incident, one page', () => {
 describe('model alert options', () => {
   it.each([
     [{ thresholds: { ttfcP95: 3 } }, /thresholds\.ttfcP95 \(3\) is not a bucket bound/],
-    [{ thresholds: { ttfcP95: 10 } }, /thresholds\.ttfcP95 \(10\) is not a bucket bound/],
+    [{ thresholds: { ttfcP95: 81.92 } }, /thresholds\.ttfcP95 \(81\.92\) is not a bucket bound/],
     [{ ttfcSlo: { thresholdSeconds: 0.3 } }, /ttfcSlo\.thresholdSeconds \(0\.3\) is not a bucket bound/],
     [{ ttfcSlo: { target: 0.9 } }, /ttfcSlo\.target 0\.9 leaves an error budget too large/],
     [{ ttfcSlo: { treshold: 1 } }, /ttfcSlo\.treshold is not a known option/],
