@@ -49,6 +49,19 @@ export function recordOllamaAnswer(call: GenAiCall, answer: unknown): void {
   }
 }
 
+/** `"done":false}`, how Ollama ends every line but the last: the fast path needs no search. */
+const NOT_DONE_TAIL = Buffer.from(':false}');
+
+/** True when bytes[start, end) (trailing spaces and CR trimmed) end with `:false}`. */
+function endsNotDone(bytes: Uint8Array, start: number, end: number): boolean {
+  let e = end;
+  while (e > start && (bytes[e - 1] === 13 || bytes[e - 1] === 32)) e--;
+  const n = NOT_DONE_TAIL.length;
+  if (e - start < n) return false;
+  for (let i = 0; i < n; i++) if (bytes[e - n + i] !== NOT_DONE_TAIL[i]) return false;
+  return true;
+}
+
 /**
  * Scans Ollama NDJSON as it passes: each line that is neither the final `"done":true` line nor an
  * `{"error":...}` line is one chunk; only the final line is parsed. Bytes are looked at, never
@@ -59,7 +72,10 @@ function createScanner(call: GenAiCall) {
   let pendingBytes = 0;
   let overflow = false;
 
-  const line = (buf: Buffer) => {
+  /** One line, bytes[start, end) without its newline. */
+  const line = (bytes: Uint8Array, start: number, end: number) => {
+    if (endsNotDone(bytes, start, end)) return call.chunk();
+    const buf = Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start);
     const done = buf.indexOf(DONE);
     if (done >= 0) {
       let i = done + DONE.length;
@@ -81,13 +97,14 @@ function createScanner(call: GenAiCall) {
     }
   };
 
-  const flushPending = (tail: Buffer | undefined) => {
+  const flushPending = (tail: Uint8Array | undefined) => {
     if (overflow) {
       overflow = false;
       call.chunk();
     } else {
-      if (tail !== undefined) pending.push(tail);
-      line(pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending));
+      if (tail !== undefined) pending.push(Buffer.from(tail.buffer, tail.byteOffset, tail.byteLength));
+      const whole = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending);
+      line(whole, 0, whole.length);
     }
     pending = [];
     pendingBytes = 0;
@@ -95,24 +112,23 @@ function createScanner(call: GenAiCall) {
 
   return {
     push(bytes: Uint8Array) {
-      const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       let from = 0;
       for (;;) {
-        const nl = buf.indexOf(NEWLINE, from);
+        const nl = bytes.indexOf(NEWLINE, from);
         if (nl === -1) break;
-        if (pendingBytes > 0 || overflow) flushPending(buf.subarray(from, nl));
-        else line(buf.subarray(from, nl));
+        if (pendingBytes > 0 || overflow) flushPending(bytes.subarray(from, nl));
+        else line(bytes, from, nl);
         from = nl + 1;
       }
-      if (from < buf.length && !overflow) {
-        pendingBytes += buf.length - from;
+      if (from < bytes.length && !overflow) {
+        pendingBytes += bytes.length - from;
         if (pendingBytes > MAX_NDJSON_LINE_BYTES) {
           overflow = true;
           pending = [];
           pendingBytes = 0;
         } else {
           // a copy: the consumer owns the chunk once it is passed on
-          pending.push(Buffer.from(buf.subarray(from)));
+          pending.push(Buffer.from(bytes.subarray(from)));
         }
       }
     },

@@ -311,3 +311,76 @@ describe('metrics.llm.recordAnswer (non-streamed answers)', () => {
     expect(await errorTypes(m)).toEqual({ '': 2, ollama_error: 1, invalid_response: 1, '404': 1 });
   });
 });
+
+describe('metrics.llm.wrapStream on in-memory bodies', () => {
+  const enc = new TextEncoder();
+  const body = (parts: Uint8Array[], pulls = { n: 0 }) =>
+    new ReadableStream<Uint8Array>(
+      {
+        pull(c) {
+          pulls.n++;
+          const p = parts.shift();
+          if (p) c.enqueue(p);
+          else c.close();
+        },
+      },
+      { highWaterMark: 0 },
+    );
+  const ndjson = (n: number, final: object) =>
+    [
+      ...Array.from({ length: n }, (_, i) => `${JSON.stringify({ response: `t${i}`, done: false })}\n`),
+      `${JSON.stringify({ response: '', done: true, context: Array.from({ length: 2_000 }, (_, i) => i), ...final })}\n`,
+    ].join('');
+
+  it('finds the chunks and the final counters when lines are split across reads at any byte', async () => {
+    const bytes = enc.encode(ndjson(6, { eval_count: 6, prompt_eval_count: 3 }));
+    for (const size of [1, 7, 64, 4096]) {
+      const parts: Uint8Array[] = [];
+      for (let i = 0; i < bytes.length; i += size) parts.push(bytes.slice(i, i + size));
+      const m = fresh();
+      const call = m.llm.startCall({ operation: 'text_completion', model: 'x' });
+      const out = await readAll(m.llm.wrapStream(call, body(parts)));
+      expect(out.equals(Buffer.from(bytes))).toBe(true);
+      expect((await histogram(m, 'gen_ai_client_operation_time_to_first_chunk_seconds')).count).toBe(1);
+      expect((await histogram(m, 'gen_ai_client_operation_time_per_output_chunk_seconds')).count).toBe(5);
+      expect((await histogram(m, 'gen_ai_client_token_usage', { gen_ai_token_type: 'output' })).sum).toBe(6);
+      expect(await errorTypes(m)).toEqual({ '': 1 });
+    }
+  });
+
+  it('reads the source only when the consumer reads (nothing read ahead or held back)', async () => {
+    const pulls = { n: 0 };
+    const m = fresh();
+    const lines = ndjson(3, {})
+      .split(/(?<=\n)/)
+      .map((l) => enc.encode(l));
+    const reader = m.llm
+      .wrapStream(m.llm.startCall({ operation: 'chat', model: 'x' }), body(lines, pulls))
+      .getReader();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(pulls.n).toBe(0);
+    const first = await reader.read();
+    expect(pulls.n).toBe(1);
+    expect(Buffer.from(first.value as Uint8Array).toString()).toBe('{"response":"t0","done":false}\n');
+    await reader.read();
+    expect(pulls.n).toBe(2);
+    await reader.cancel();
+  });
+
+  it('a final line without its newline still counts; blank keep-alive lines are not chunks', async () => {
+    const m = fresh();
+    const text = `\n${JSON.stringify({ response: 'a', done: false })}\n \n${JSON.stringify({ done: true, eval_count: 1 })}`;
+    const call = m.llm.startCall({ operation: 'text_completion', model: 'x' });
+    await readAll(m.llm.wrapStream(call, body([enc.encode(text)])));
+    expect((await histogram(m, 'gen_ai_client_operation_time_to_first_chunk_seconds')).count).toBe(1);
+    expect((await histogram(m, 'gen_ai_client_operation_time_per_output_chunk_seconds')).count).toBe(0);
+    expect(await errorTypes(m)).toEqual({ '': 1 });
+  });
+
+  it('a final line that is not JSON is invalid_response', async () => {
+    const m = fresh();
+    const call = m.llm.startCall({ operation: 'text_completion', model: 'x' });
+    await readAll(m.llm.wrapStream(call, body([enc.encode('{"done":true, oops\n')])));
+    expect(await errorTypes(m)).toEqual({ invalid_response: 1 });
+  });
+});
