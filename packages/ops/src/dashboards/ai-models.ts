@@ -112,7 +112,7 @@ export function aiModelsDashboard(c: PanelContext): DashboardSpec {
               { expr: rec(rn.slowRatio('5m')), legend: '5m {{gen_ai_request_model}}' },
               { expr: rec(rn.slowRatio('1h')), legend: '1h {{gen_ai_request_model}}' },
             ],
-            thresholds: { warning: 1 - o.ttfcSlo.target },
+            thresholds: { warning: Number((1 - o.ttfcSlo.target).toPrecision(6)) },
             description: `Share of streamed calls whose first chunk took more than ${o.ttfcSlo.thresholdSeconds}s (ttfcSlo); the budget is ${Math.round((1 - o.ttfcSlo.target) * 1000) / 10}%. ModelTimeToFirstChunkBudgetBurn alerts on its burn rate.`,
           },
           {
