@@ -5,7 +5,7 @@
  * run interleaved in the same process, rounds alternate their order; the ratios are medians of
  * per-round ratios. Also the cost per call of a non-streamed answer (`startCall` + `recordAnswer`).
  *
- *   pnpm --filter @deia/bench exec node --import tsx src/llm-stream.ts [--quick]
+ *   pnpm --filter @deia/bench bench:llm [-- --quick]
  */
 import { createMetrics } from '@deia/metrics';
 import * as promClient from 'prom-client';

@@ -6,6 +6,7 @@ import type {
   OllamaFinalFields,
   ResidentModel,
 } from './llm-types.js';
+import { checkOptions, type OptionsSchema, rules } from './options.js';
 import type { CounterHandle, GaugeHandle, HistogramHandle } from './types.js';
 
 /** Defaults of `metrics.llm.startCall`'s attributes and options. */
@@ -40,6 +41,21 @@ export function genAiErrorType(error: unknown): string {
 
 type Opt = <H extends AnyHandle>(name: string) => H;
 
+/** `startCall`'s options, checked with the SDK's one options contract (unknown keys, kinds). */
+const CALL_OPTIONS_SCHEMA = {
+  now: rules.function('a clock returning milliseconds'),
+  coldStartSeconds: rules.number('a number of seconds, 0 or more', { min: 0 }),
+  pricePerToken: rules.recordOf(
+    (v, k) => (k === 'input' || k === 'output') && typeof v === 'number' && Number.isFinite(v) && v >= 0,
+    'an object { input?, output? } of US dollars per token (0 or more)',
+  ),
+} as const satisfies OptionsSchema & Record<keyof GenAiCallOptions, unknown>;
+
+class BadCallOptions extends Error {}
+const rejectOptions = (message: string): never => {
+  throw new BadCallOptions(message);
+};
+
 const count = (v: unknown): number | undefined =>
   typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined;
 
@@ -55,15 +71,15 @@ const LEGACY_OPERATION: Record<string, string> = {
  * `warn` receives failures of the metrics side, which are never thrown to the caller.
  */
 export function createLlmRecording(opt: Opt, warn: (message: string) => void) {
-  const contain = (what: string, err: unknown) => {
+  const say = (message: string) => {
     try {
-      warn(
-        `@deia/metrics: recording a model call (${what}) failed: ${(err as Error)?.message ?? String(err)}`,
-      );
+      warn(message);
     } catch {
       // a throwing logger must not break the caller either
     }
   };
+  const contain = (what: string, err: unknown) =>
+    say(`@deia/metrics: recording a model call (${what}) failed: ${(err as Error)?.message ?? String(err)}`);
 
   const recordFinal = (
     model: Record<string, string>,
@@ -109,7 +125,29 @@ export function createLlmRecording(opt: Opt, warn: (message: string) => void) {
     }
   };
 
-  const startCall = (attrs: GenAiCallAttributes, options?: GenAiCallOptions): GenAiCall => {
+  // Options objects are usually constants: each is checked once. A bad one is a warning (once per
+  // message) and is ignored as a whole, since startCall never throws at runtime.
+  const checked = new WeakSet<object>();
+  const warned = new Set<string>();
+  const usable = (options: GenAiCallOptions | undefined): GenAiCallOptions | undefined => {
+    if (options === undefined || (typeof options === 'object' && options !== null && checked.has(options)))
+      return options;
+    try {
+      checkOptions('metrics.llm.startCall', options, CALL_OPTIONS_SCHEMA, rejectOptions);
+      checked.add(options);
+      return options;
+    } catch (err) {
+      const message = `@deia/metrics: ${(err as Error).message} These options are ignored.`;
+      if (!warned.has(message) && warned.size < 100) {
+        warned.add(message);
+        say(message);
+      }
+      return undefined;
+    }
+  };
+
+  const startCall = (attrs: GenAiCallAttributes, given?: GenAiCallOptions): GenAiCall => {
+    const options = usable(given);
     let now: () => number = () => performance.now();
     let start = 0;
     let labels: Record<string, string> = {};

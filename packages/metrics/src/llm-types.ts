@@ -19,7 +19,11 @@ export interface GenAiCallAttributes {
   provider?: string;
 }
 
-/** Options of one recorded call. Defaults in `DEFAULT_GENAI_CALL_OPTIONS`. */
+/**
+ * Options of one recorded call. Defaults in `DEFAULT_GENAI_CALL_OPTIONS`. Checked like every
+ * factory's options (unknown keys with "did you mean", kinds), once per object: since `startCall`
+ * never throws, a bad object is a warning and is ignored as a whole.
+ */
 export interface GenAiCallOptions {
   /**
    * The clock, in milliseconds from any fixed origin (monotonic). Tests inject one to get exact sums.

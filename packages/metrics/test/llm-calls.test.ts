@@ -168,6 +168,24 @@ describe('metrics.llm.startCall', () => {
     expect(() => throwingClock.fail('timeout')).not.toThrow();
   });
 
+  it('checks its options with the one options contract: a bad object is a warning and ignored', async () => {
+    const warn = vi.fn();
+    const m = fresh(warn);
+    const typo = { pricePerTokens: { input: 1 } } as never;
+    m.llm.startCall({ operation: 'chat', model: 'x' }, typo).finish({ prompt_eval_count: 2 });
+    m.llm.startCall({ operation: 'chat', model: 'x' }, typo).finish({ prompt_eval_count: 2 });
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(warn.mock.calls[0]?.[0]).toMatch(
+      /unknown option "pricePerTokens" \(did you mean "pricePerToken"\?\)/,
+    );
+    m.llm.startCall({ operation: 'chat', model: 'x' }, { coldStartSeconds: -1 }).finish();
+    expect(warn.mock.calls[1]?.[0]).toMatch(/coldStartSeconds must be/);
+    const good = { pricePerToken: { input: 1 } };
+    m.llm.startCall({ operation: 'chat', model: 'x' }, good).finish({ prompt_eval_count: 2 });
+    expect(await scalar(m, 'llm_request_cost_usd_total')).toBe(2);
+    expect(warn).toHaveBeenCalledTimes(2);
+  });
+
   it('is a no-op with the llm group switched off', async () => {
     const m = createMetrics({ registry: new promClient.Registry(), groups: ['http'], defaultMetrics: false });
     const call: GenAiCall = m.llm.startCall({ operation: 'chat', model: 'x' });
