@@ -99,6 +99,11 @@ export async function startBotCore(options: BotCoreOptions): Promise<BotCore> {
         url: config.ollamaUrl,
         model: config.ollamaModel,
         timeoutMs: config.ollamaTimeoutMs,
+        streamTimeouts: {
+          firstChunkMs: config.ollamaFirstChunkTimeoutMs,
+          idleMs: config.ollamaIdleTimeoutMs,
+          totalMs: config.ollamaStreamTimeoutMs,
+        },
         metrics,
       })
     : createEchoClient({ metrics });

@@ -13,6 +13,9 @@ export const DEFAULT_CONFIG: BotCoreConfig = {
   ollamaUrl: undefined,
   ollamaModel: 'llama3.2',
   ollamaTimeoutMs: 30_000,
+  ollamaFirstChunkTimeoutMs: 15_000,
+  ollamaIdleTimeoutMs: 10_000,
+  ollamaStreamTimeoutMs: 120_000,
   maxBots: 10,
   queueConcurrency: 4,
   messageWaitMs: 10_000,
@@ -69,6 +72,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): BotCoreConf
     ollamaUrl: str(env, 'OLLAMA_URL')?.replace(/\/+$/, ''),
     ollamaModel: str(env, 'OLLAMA_MODEL') ?? d.ollamaModel,
     ollamaTimeoutMs: int(env, 'OLLAMA_TIMEOUT_MS', d.ollamaTimeoutMs, 1),
+    ollamaFirstChunkTimeoutMs: int(env, 'OLLAMA_FIRST_CHUNK_TIMEOUT_MS', d.ollamaFirstChunkTimeoutMs, 1),
+    ollamaIdleTimeoutMs: int(env, 'OLLAMA_IDLE_TIMEOUT_MS', d.ollamaIdleTimeoutMs, 1),
+    ollamaStreamTimeoutMs: int(env, 'OLLAMA_STREAM_TIMEOUT_MS', d.ollamaStreamTimeoutMs, 1),
     maxBots: int(env, 'MAX_BOTS', d.maxBots, 0),
     queueConcurrency: int(env, 'QUEUE_CONCURRENCY', d.queueConcurrency, 1),
     messageWaitMs: int(env, 'MESSAGE_WAIT_MS', d.messageWaitMs, 0),
@@ -116,6 +122,15 @@ export function validateConfig(config: BotCoreConfig): BotCoreConfig {
     throw new BotCoreError(
       'CONFIG',
       'DB_STATEMENT_TIMEOUT_MS must be <= DB_QUERY_TIMEOUT_MS (the server cancels before the client gives up).',
+    );
+  }
+  if (
+    config.ollamaFirstChunkTimeoutMs > config.ollamaStreamTimeoutMs ||
+    config.ollamaIdleTimeoutMs > config.ollamaStreamTimeoutMs
+  ) {
+    throw new BotCoreError(
+      'CONFIG',
+      'OLLAMA_FIRST_CHUNK_TIMEOUT_MS and OLLAMA_IDLE_TIMEOUT_MS must be <= OLLAMA_STREAM_TIMEOUT_MS.',
     );
   }
   if (config.restartBackoff.maxMs < config.restartBackoff.initialMs) {

@@ -1,6 +1,14 @@
 import type { Metrics } from '@deia/metrics';
-import { withOllamaSpan } from '@deia/tracing';
+import { recordGenAiUsage, withOllamaSpan } from '@deia/tracing';
 import { BotCoreError } from './errors.js';
+import { trackStreamedCall } from './genai-record.js';
+import {
+  type OllamaCounters,
+  type StreamCallOptions,
+  type StreamTimeouts,
+  streamOllamaChat,
+  streamWords,
+} from './llm-stream.js';
 
 /** One completion. */
 export interface Completion {
@@ -8,6 +16,8 @@ export interface Completion {
   model: string;
   promptTokens?: number;
   completionTokens?: number;
+  /** Ollama's counters (streamed calls to Ollama only). */
+  counters?: OllamaCounters;
 }
 
 /** What bots call to answer a message. */
@@ -16,6 +26,12 @@ export interface LlmClient {
   readonly kind: 'ollama' | 'echo';
   readonly model: string;
   generate(prompt: string): Promise<Completion>;
+  /**
+   * Streams the answer to `prompt` as a chat: `options.onChunk` receives each piece, the promise
+   * the whole answer. Bounded (see `StreamTimeouts`) and aborted by `options.signal`; rejects with
+   * a coded `BotCoreError`. Each call is recorded as one streamed GenAI client call.
+   */
+  stream(prompt: string, options: StreamCallOptions): Promise<Completion>;
 }
 
 /** Name of the local stand-in model, used as the `model` label. */
@@ -54,11 +70,15 @@ export function createOllamaClient(options: {
   url: string;
   model: string;
   timeoutMs: number;
+  /** Bounds of a streamed call. @default first chunk 15 s, idle 10 s, total 120 s */
+  streamTimeouts?: StreamTimeouts;
   metrics: Metrics;
 }): LlmClient {
   const { model, timeoutMs, metrics } = options;
+  const streamTimeouts = options.streamTimeouts ?? DEFAULT_STREAM_TIMEOUTS;
   const { url, headers } = splitUrlCredentials(options.url);
   const endpoint = `${url}/api/generate`;
+  const chatEndpoint = `${url}/api/chat`;
   return {
     kind: 'ollama',
     model,
@@ -85,8 +105,46 @@ export function createOllamaClient(options: {
           return result;
         },
       ),
+    stream: (prompt, streamOptions) =>
+      withOllamaSpan({ model, operation: 'chat', usage: () => undefined }, (span) =>
+        trackStreamedCall(metrics, { provider: 'ollama', model, operation: 'chat' }, (observe) =>
+          metrics.dependencies.track('ollama', async () => {
+            const out = await streamOllamaChat(
+              { endpoint: chatEndpoint, headers, model, prompt },
+              streamTimeouts,
+              {
+                signal: streamOptions.signal,
+                onChunk: (text) => {
+                  observe.chunk();
+                  return streamOptions.onChunk(text);
+                },
+              },
+            );
+            const completion: Completion = {
+              text: out.text,
+              model,
+              promptTokens: out.counters.promptEvalCount,
+              completionTokens: out.counters.evalCount,
+              counters: out.counters,
+            };
+            recordGenAiUsage(span, {
+              inputTokens: completion.promptTokens,
+              outputTokens: completion.completionTokens,
+              responseModel: out.responseModel,
+            });
+            return completion;
+          }),
+        ),
+      ),
   };
 }
+
+/** Bounds of a streamed Ollama call when none are given. */
+export const DEFAULT_STREAM_TIMEOUTS: StreamTimeouts = {
+  firstChunkMs: 15_000,
+  idleMs: 10_000,
+  totalMs: 120_000,
+};
 
 async function callOllama(
   endpoint: string,
@@ -167,5 +225,26 @@ export function createEchoClient(options: { metrics: Metrics }): LlmClient {
         });
         return result;
       }),
+    stream: (prompt, streamOptions) =>
+      trackStreamedCall(
+        metrics,
+        { provider: 'local', model: ECHO_MODEL, operation: 'chat' },
+        async (observe) => {
+          const words = `You said: ${prompt}`.split(/\s+/).filter(Boolean);
+          const text = await streamWords([ECHO_LABEL, ...words], {
+            signal: streamOptions.signal,
+            onChunk: (piece) => {
+              observe.chunk();
+              return streamOptions.onChunk(piece);
+            },
+          });
+          return {
+            text,
+            model: ECHO_MODEL,
+            promptTokens: countWords(prompt),
+            completionTokens: countWords(text),
+          };
+        },
+      ),
   };
 }
