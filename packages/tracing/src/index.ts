@@ -3,6 +3,19 @@ export type { Logger } from 'pino';
 export { DeiaTracingError } from './errors.js';
 export { traceExemplar } from './exemplars.js';
 export {
+  DEFAULT_MAX_CONTENT_LENGTH,
+  GEN_AI_STREAM_ATTRIBUTES,
+  type GenAiChunkInfo,
+  type GenAiMessage,
+  type GenAiStreamOptions,
+  type GenAiStreamResult,
+  type GenAiStreamSpan,
+  type GenAiStreamSpanOptions,
+  readOllamaChunk,
+  startGenAiStreamSpan,
+  withGenAiStreamSpan,
+} from './genai-stream.js';
+export {
   type AccessLog,
   accessLog,
   botLogger,

@@ -14,6 +14,7 @@ export const SPAN_ATTRIBUTES = {
   genAiResponseModel: 'gen_ai.response.model',
   genAiInputTokens: 'gen_ai.usage.input_tokens',
   genAiOutputTokens: 'gen_ai.usage.output_tokens',
+  genAiFinishReasons: 'gen_ai.response.finish_reasons',
   messagingSystem: 'messaging.system',
   messagingOperationType: 'messaging.operation.type',
   messagingOperationName: 'messaging.operation.name',
@@ -82,6 +83,8 @@ export interface GenAiUsage {
   outputTokens?: number;
   /** Model that answered, when it differs from the requested one. */
   responseModel?: string;
+  /** Why the model stopped (`gen_ai.response.finish_reasons`; Ollama's `done_reason`: `stop`, `length`). */
+  finishReason?: string;
 }
 
 /** What `withOllamaSpan` needs to know about the call. */
@@ -92,7 +95,8 @@ export interface OllamaSpanOptions extends SpanExtras {
   operation?: string;
   /**
    * Reads token counts from the result. By default Ollama's own fields are used when present
-   * (`prompt_eval_count` -> input tokens, `eval_count` -> output tokens, `model` -> response model).
+   * (`prompt_eval_count` -> input tokens, `eval_count` -> output tokens, `model` -> response model,
+   * `done_reason` -> finish reason).
    */
   usage?: (result: unknown) => GenAiUsage | undefined;
 }
@@ -108,15 +112,24 @@ export function recordGenAiUsage(span: Span, usage: GenAiUsage): void {
   if (typeof usage.responseModel === 'string' && usage.responseModel !== '') {
     span.setAttribute(SPAN_ATTRIBUTES.genAiResponseModel, usage.responseModel);
   }
+  if (typeof usage.finishReason === 'string' && usage.finishReason !== '') {
+    span.setAttribute(SPAN_ATTRIBUTES.genAiFinishReasons, [usage.finishReason]);
+  }
 }
 
 function ollamaUsage(result: unknown): GenAiUsage | undefined {
   if (result === null || typeof result !== 'object') return undefined;
-  const r = result as { prompt_eval_count?: unknown; eval_count?: unknown; model?: unknown };
+  const r = result as {
+    prompt_eval_count?: unknown;
+    eval_count?: unknown;
+    model?: unknown;
+    done_reason?: unknown;
+  };
   const usage: GenAiUsage = {};
   if (typeof r.prompt_eval_count === 'number') usage.inputTokens = r.prompt_eval_count;
   if (typeof r.eval_count === 'number') usage.outputTokens = r.eval_count;
   if (typeof r.model === 'string') usage.responseModel = r.model;
+  if (typeof r.done_reason === 'string') usage.finishReason = r.done_reason;
   return usage;
 }
 
