@@ -1,12 +1,18 @@
 import type { Metrics } from '@deia/metrics';
-import { BotCoreError } from './errors.js';
-import type { OllamaCounters } from './llm-stream.js';
+import { GEN_AI_STREAM_ATTRIBUTES, startGenAiStreamSpan } from '@deia/tracing';
+import { context, trace } from '@opentelemetry/api';
+import { LlmCallError, type OllamaCounters } from './llm-stream.js';
 
 /** What is known of a streamed call when it ends well. */
 export interface StreamedCallResult {
   promptTokens?: number;
   completionTokens?: number;
+  /** Ollama's counters (from its last line); the echo model has none. */
   counters?: OllamaCounters;
+  /** The model that answered, when the provider says (`gen_ai.response.model`). */
+  responseModel?: string;
+  /** Why the model stopped (`gen_ai.response.finish_reasons`). */
+  finishReason?: string;
 }
 
 /** The labels of one streamed call. */
@@ -18,29 +24,63 @@ export interface StreamedCallLabels {
   operation: 'chat' | 'text_completion';
 }
 
-/** The `error_type` of a failed call: the coded error's code, else the error's name. */
+/**
+ * The `error_type` of a failed call: an `LlmCallError`'s own, `timeout` or `cancelled` for an
+ * abort by timer or by caller, else `_OTHER`.
+ */
 export function errorType(err: unknown): string {
-  if (err instanceof BotCoreError) return err.code;
-  return (err as Error)?.name || 'Error';
+  if (err instanceof LlmCallError) return err.errorType;
+  const name = (err as Error)?.name;
+  if (name === 'TimeoutError') return 'timeout';
+  if (name === 'AbortError') return 'cancelled';
+  return '_OTHER';
 }
 
 /**
- * Runs one streamed model call and records it: the call's duration (with its error type when it
- * fails), time to first chunk, each gap between chunks, tokens and cost, and Ollama's counters.
- * `run` calls `chunk()` as each piece of the answer arrives. Rethrows the call's error.
+ * Runs one streamed model call in a streamed GenAI span (`startGenAiStreamSpan`: open until the
+ * stream ends, the time to first chunk marked) and records it in the metrics: its duration (with
+ * its `error_type` when it fails), time to first chunk, each gap between chunks, tokens, and
+ * Ollama's counters. `run` calls `chunk()` as each piece of the answer arrives. A call the client
+ * abandoned ends its span as cancelled, not failed. Rethrows the call's error.
  */
 export async function trackStreamedCall<T extends StreamedCallResult>(
   metrics: Metrics,
   labels: StreamedCallLabels,
   run: (observe: { chunk(): void }) => Promise<T>,
 ): Promise<T> {
-  // Until @deia/metrics records streamed calls, the deprecated llm_* series are what there is.
-  const result = await metrics.llm.trackRequest({ model: labels.model, operation: labels.operation }, () =>
-    run({ chunk() {} }),
-  );
-  metrics.llm.recordTokens(labels.model, {
-    prompt: result.promptTokens,
-    completion: result.completionTokens,
+  const span = startGenAiStreamSpan({
+    model: labels.model,
+    operation: labels.operation,
+    provider: labels.provider,
   });
-  return result;
+  const observe = { chunk: () => span.chunk() };
+  // Until @deia/metrics records streamed calls, the deprecated llm_* series are what there is.
+  try {
+    const result = await metrics.llm.trackRequest({ model: labels.model, operation: labels.operation }, () =>
+      context.with(trace.setSpan(context.active(), span.span), () => run(observe)),
+    );
+    metrics.llm.recordTokens(labels.model, {
+      prompt: result.promptTokens,
+      completion: result.completionTokens,
+    });
+    span.end({
+      inputTokens: result.promptTokens,
+      outputTokens: result.completionTokens,
+      responseModel: result.responseModel,
+      finishReason: result.finishReason,
+    });
+    return result;
+  } catch (err) {
+    const type = errorType(err);
+    if (type === 'cancelled') {
+      span.span.setAttribute(GEN_AI_STREAM_ATTRIBUTES.cancelled, true);
+      span.end();
+    } else {
+      // error.type on the span is the metrics' error_type, not the class name
+      const e = new Error((err as Error)?.message ?? String(err));
+      e.name = type;
+      span.fail(e);
+    }
+    throw err;
+  }
 }

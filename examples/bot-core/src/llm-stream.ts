@@ -32,6 +32,25 @@ export interface StreamCallOptions {
   onChunk(text: string): void | Promise<void>;
 }
 
+/**
+ * A failed model call: a `BotCoreError` that also says its `errorType`, the low-cardinality
+ * `error_type` of the GenAI metrics (`timeout`, `cancelled`, `network`, `truncated`,
+ * `ollama_error`, `invalid_response`, an HTTP status, or `_OTHER`).
+ */
+export class LlmCallError extends BotCoreError {
+  constructor(
+    code: string,
+    message: string,
+    statusCode: number,
+    readonly errorType: string,
+  ) {
+    super(code, message, statusCode);
+  }
+}
+
+/** Ollama HTTP statuses kept as their own `error_type`; any other is `_OTHER`. */
+const KNOWN_STATUSES = new Set([400, 401, 403, 404, 429, 500, 502, 503, 504]);
+
 const MAX_LINE_BYTES = 1024 * 1024;
 const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined);
 
@@ -46,17 +65,30 @@ function countersOf(last: Record<string, unknown>): OllamaCounters {
   };
 }
 
+const clientClosed = () =>
+  new LlmCallError('CLIENT_CLOSED', 'the client closed the stream', 499, 'cancelled');
+
 /** The coded error of a streamed call that ended early, by why it ended. */
-function endedEarly(why: 'first' | 'idle' | 'total' | 'client', t: StreamTimeouts): BotCoreError {
+function endedEarly(why: 'first' | 'idle' | 'total' | 'client', t: StreamTimeouts): LlmCallError {
   switch (why) {
     case 'first':
-      return new BotCoreError('LLM_TIMEOUT', `Ollama sent nothing within ${t.firstChunkMs} ms`, 504);
+      return new LlmCallError(
+        'LLM_TIMEOUT',
+        `Ollama sent nothing within ${t.firstChunkMs} ms`,
+        504,
+        'timeout',
+      );
     case 'idle':
-      return new BotCoreError('LLM_IDLE_TIMEOUT', `Ollama sent nothing for ${t.idleMs} ms mid-answer`, 504);
+      return new LlmCallError(
+        'LLM_IDLE_TIMEOUT',
+        `Ollama sent nothing for ${t.idleMs} ms mid-answer`,
+        504,
+        'timeout',
+      );
     case 'total':
-      return new BotCoreError('LLM_TIMEOUT', `Ollama did not finish within ${t.totalMs} ms`, 504);
+      return new LlmCallError('LLM_TIMEOUT', `Ollama did not finish within ${t.totalMs} ms`, 504, 'timeout');
     default:
-      return new BotCoreError('CLIENT_CLOSED', 'the client closed the stream', 499);
+      return clientClosed();
   }
 }
 
@@ -64,7 +96,7 @@ function endedEarly(why: 'first' | 'idle' | 'total' | 'client', t: StreamTimeout
  * Calls Ollama's `POST /api/chat` with `stream: true` and hands each piece of the answer to
  * `onChunk`. Bounded three ways (first chunk, idle gap, total) through one AbortController, and
  * by `options.signal`; every timer and listener is removed when it ends, and an unfinished body is
- * cancelled (the socket is released, not leaked). Rejects with a `BotCoreError`: `LLM_TIMEOUT`,
+ * cancelled (the socket is released, not leaked). Rejects with an `LlmCallError`: `LLM_TIMEOUT`,
  * `LLM_IDLE_TIMEOUT`, `LLM_UNREACHABLE`, `LLM_ERROR` (an HTTP error, a malformed line, an `error`
  * line from Ollama, a stream without its `done` line) or `CLIENT_CLOSED`.
  */
@@ -72,7 +104,7 @@ export async function streamOllamaChat(
   call: { endpoint: string; headers: Record<string, string>; model: string; prompt: string },
   timeouts: StreamTimeouts,
   options: StreamCallOptions,
-): Promise<{ text: string; counters: OllamaCounters; responseModel?: string }> {
+): Promise<{ text: string; counters: OllamaCounters; responseModel?: string; finishReason?: string }> {
   const ctl = new AbortController();
   let why: 'first' | 'idle' | 'total' | 'client' | undefined;
   const abort = (reason: NonNullable<typeof why>) => {
@@ -103,11 +135,17 @@ export async function streamOllamaChat(
       });
     } catch (err) {
       if (why) throw endedEarly(why, timeouts);
-      throw new BotCoreError('LLM_UNREACHABLE', `Ollama is unreachable (${(err as Error).message})`, 502);
+      throw new LlmCallError(
+        'LLM_UNREACHABLE',
+        `Ollama is unreachable (${(err as Error).message})`,
+        502,
+        'network',
+      );
     }
     if (!res.ok || !res.body) {
       await res.body?.cancel().catch(() => {});
-      throw new BotCoreError('LLM_ERROR', `Ollama answered HTTP ${res.status}`, 502);
+      const type = KNOWN_STATUSES.has(res.status) ? String(res.status) : '_OTHER';
+      throw new LlmCallError('LLM_ERROR', `Ollama answered HTTP ${res.status}`, 502, type);
     }
     reader = res.body.getReader();
     const decoder = new TextDecoder();
@@ -120,10 +158,11 @@ export async function streamOllamaChat(
       try {
         obj = JSON.parse(line) as Record<string, unknown>;
       } catch {
-        throw new BotCoreError('LLM_ERROR', 'Ollama sent a line that is not JSON', 502);
+        throw new LlmCallError('LLM_ERROR', 'Ollama sent a line that is not JSON', 502, 'invalid_response');
       }
       if (typeof obj.error === 'string') {
-        throw new BotCoreError('LLM_ERROR', `Ollama failed mid-answer: ${obj.error.slice(0, 200)}`, 502);
+        const message = `Ollama failed mid-answer: ${obj.error.slice(0, 200)}`;
+        throw new LlmCallError('LLM_ERROR', message, 502, 'ollama_error');
       }
       const content = (obj.message as { content?: unknown } | undefined)?.content;
       if (typeof content === 'string' && content !== '') {
@@ -139,7 +178,8 @@ export async function streamOllamaChat(
         next = await reader.read();
       } catch (err) {
         if (why) throw endedEarly(why, timeouts);
-        throw new BotCoreError('LLM_ERROR', `the Ollama stream broke (${(err as Error).message})`, 502);
+        const message = `the Ollama stream broke (${(err as Error).message})`;
+        throw new LlmCallError('LLM_ERROR', message, 502, 'truncated');
       }
       // The wait for the client (onChunk) is not Ollama's idleness: the gap timer runs only
       // while reading.
@@ -156,7 +196,7 @@ export async function streamOllamaChat(
         nl = buffered.indexOf('\n');
       }
       if (buffered.length > MAX_LINE_BYTES) {
-        throw new BotCoreError('LLM_ERROR', 'Ollama sent a line over 1 MiB', 502);
+        throw new LlmCallError('LLM_ERROR', 'Ollama sent a line over 1 MiB', 502, 'invalid_response');
       }
       if (last) break;
       gap = gotChunk
@@ -165,13 +205,16 @@ export async function streamOllamaChat(
     }
     buffered += decoder.decode();
     if (!last && buffered.trim() !== '') await handleLine(buffered);
-    if (!last)
-      throw new BotCoreError('LLM_ERROR', 'the Ollama stream ended before its last ("done") line', 502);
+    if (!last) {
+      const message = 'the Ollama stream ended before its last ("done") line';
+      throw new LlmCallError('LLM_ERROR', message, 502, 'truncated');
+    }
     finished = true;
     return {
       text,
       counters: countersOf(last),
       responseModel: typeof last.model === 'string' ? last.model : undefined,
+      finishReason: typeof last.done_reason === 'string' ? last.done_reason : undefined,
     };
   } finally {
     clearTimeout(total);
@@ -193,7 +236,7 @@ export async function streamWords(words: string[], options: StreamCallOptions): 
     try {
       await sleep(5 + Math.floor(Math.random() * 20), undefined, { signal: options.signal });
     } catch {
-      throw new BotCoreError('CLIENT_CLOSED', 'the client closed the stream', 499);
+      throw clientClosed();
     }
     const piece = i === 0 ? word : ` ${word}`;
     text += piece;

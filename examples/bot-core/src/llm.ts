@@ -1,5 +1,5 @@
 import type { Metrics } from '@deia/metrics';
-import { recordGenAiUsage, withOllamaSpan } from '@deia/tracing';
+import { withOllamaSpan } from '@deia/tracing';
 import { BotCoreError } from './errors.js';
 import { trackStreamedCall } from './genai-record.js';
 import {
@@ -18,6 +18,10 @@ export interface Completion {
   completionTokens?: number;
   /** Ollama's counters (streamed calls to Ollama only). */
   counters?: OllamaCounters;
+  /** The model that answered, as Ollama names it (streamed calls). */
+  responseModel?: string;
+  /** Why the model stopped, Ollama's `done_reason` (streamed calls). */
+  finishReason?: string;
 }
 
 /** What bots call to answer a message. */
@@ -106,35 +110,29 @@ export function createOllamaClient(options: {
         },
       ),
     stream: (prompt, streamOptions) =>
-      withOllamaSpan({ model, operation: 'chat', usage: () => undefined }, (span) =>
-        trackStreamedCall(metrics, { provider: 'ollama', model, operation: 'chat' }, (observe) =>
-          metrics.dependencies.track('ollama', async () => {
-            const out = await streamOllamaChat(
-              { endpoint: chatEndpoint, headers, model, prompt },
-              streamTimeouts,
-              {
-                signal: streamOptions.signal,
-                onChunk: (text) => {
-                  observe.chunk();
-                  return streamOptions.onChunk(text);
-                },
+      trackStreamedCall(metrics, { provider: 'ollama', model, operation: 'chat' }, (observe) =>
+        metrics.dependencies.track('ollama', async (): Promise<Completion> => {
+          const out = await streamOllamaChat(
+            { endpoint: chatEndpoint, headers, model, prompt },
+            streamTimeouts,
+            {
+              signal: streamOptions.signal,
+              onChunk: (text) => {
+                observe.chunk();
+                return streamOptions.onChunk(text);
               },
-            );
-            const completion: Completion = {
-              text: out.text,
-              model,
-              promptTokens: out.counters.promptEvalCount,
-              completionTokens: out.counters.evalCount,
-              counters: out.counters,
-            };
-            recordGenAiUsage(span, {
-              inputTokens: completion.promptTokens,
-              outputTokens: completion.completionTokens,
-              responseModel: out.responseModel,
-            });
-            return completion;
-          }),
-        ),
+            },
+          );
+          return {
+            text: out.text,
+            model,
+            promptTokens: out.counters.promptEvalCount,
+            completionTokens: out.counters.evalCount,
+            counters: out.counters,
+            responseModel: out.responseModel,
+            finishReason: out.finishReason,
+          };
+        }),
       ),
   };
 }
