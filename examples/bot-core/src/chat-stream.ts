@@ -46,9 +46,11 @@ export function openChatStream(core: BotCore, botId: string, message: string, ta
       cb(err);
     },
   });
-  out.on('error', (err) =>
-    logger.warn({ bot_id: botId, task_id: taskId, err: { message: err.message } }, 'chat stream error'),
-  );
+  out.on('error', (err: NodeJS.ErrnoException) => {
+    // a client that went away (Express' pipeline destroys with this): the producer logs it once
+    if (err.code === 'ERR_STREAM_PREMATURE_CLOSE') return;
+    logger.warn({ bot_id: botId, task_id: taskId, err: { message: err.message } }, 'chat stream error');
+  });
   const send = async (line: ChatStreamLine) => {
     if (out.destroyed) return;
     if (!out.push(`${JSON.stringify(line)}\n`)) await new Promise<void>((r) => (wake = r));
