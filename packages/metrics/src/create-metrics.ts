@@ -4,6 +4,8 @@ import { type AnyHandle, createHandle, type HandleContext, type TrackedMetric } 
 import { createHttpStore, setHttpStore } from './http-series.js';
 import { knownSeries } from './known.js';
 import type { DropReason } from './label-sets.js';
+import { createLlmRecording } from './llm-calls.js';
+import { recordOllamaAnswer, wrapOllamaStream } from './llm-stream.js';
 import { setMetricsLogger } from './metrics-logger.js';
 import { resolveMetricsOptions } from './metrics-options.js';
 import { existingMetrics, rememberMetrics } from './metrics-reuse.js';
@@ -229,6 +231,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   };
   const outcome = (ok: boolean) => (ok ? 'success' : 'error');
   const known = knownSeries((name) => opt<CounterHandle>(name));
+  const llmRecording = createLlmRecording(opt, warn);
 
   const metrics: Metrics = {
     registry,
@@ -326,6 +329,10 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
         timed(run, (s) => opt<HistogramHandle>('cache_command_duration_seconds').observe({ command }, s)),
     },
     llm: {
+      startCall: llmRecording.startCall,
+      wrapStream: wrapOllamaStream,
+      recordAnswer: recordOllamaAnswer,
+      recordResidentModels: llmRecording.recordResidentModels,
       trackRequest: (labels, run) =>
         timed(run, (s, ok) => {
           opt<HistogramHandle>('llm_request_duration_seconds').observe(labels, s);

@@ -33,12 +33,12 @@ export function renderMetricsMarkdown(definitions: readonly MetricDefinition[], 
       const labels = d.labelNames
         .map((l) => {
           const values = d.labelValues?.[l];
-          return values ? `\`${l}\` (${values.join(', ')})` : `\`${l}\``;
+          return values ? `\`${l}\` (${values.map((v) => (v === '' ? '""' : v)).join(', ')})` : `\`${l}\``;
         })
         .join(', ');
       const guide = d.guideName ? `\`${d.guideName}\`${d.guideNote ? `: ${d.guideNote}` : ''}` : '';
       lines.push(
-        `| \`${prefix}${d.name}\` | ${d.type} | ${d.unit} | ${labels || '-'} | ${d.buckets ? d.buckets.join(', ') : '-'} | ${esc(guide)} | ${esc(d.help)} |`,
+        `| \`${prefix}${d.name}\` | ${d.type} | ${d.unit} | ${labels || '-'} | ${d.buckets ? d.buckets.join(', ') : '-'} | ${esc(guide)} | ${d.deprecated ? `**Deprecated**: use \`${esc(d.deprecated)}\`. ` : ''}${esc(d.help)} |`,
       );
     }
     lines.push('');

@@ -1,5 +1,10 @@
 export {
   CATALOG,
+  GENAI_DURATION_BUCKETS,
+  GENAI_ERROR_TYPES,
+  GENAI_HTTP_ERROR_STATUSES,
+  GENAI_OPERATIONS,
+  GENAI_TOKEN_BUCKETS,
   HTTP_LATENCY_BUCKETS,
   HTTP_METHODS,
   OTHER_LABEL_VALUE,
@@ -27,6 +32,15 @@ export {
   type MetricsAuth,
   type MetricsSource,
 } from './http-options.js';
+export { DEFAULT_GENAI_CALL_OPTIONS, genAiErrorType } from './llm-calls.js';
+export { MAX_NDJSON_LINE_BYTES } from './llm-stream.js';
+export type {
+  GenAiCall,
+  GenAiCallAttributes,
+  GenAiCallOptions,
+  OllamaFinalFields,
+  ResidentModel,
+} from './llm-types.js';
 export { DEFAULT_METRICS_OPTIONS } from './metrics-options.js';
 export type { Metrics } from './metrics-types.js';
 export type {

@@ -1,4 +1,5 @@
 import type { AnyHandle } from './handles.js';
+import type { GenAiCall, GenAiCallAttributes, GenAiCallOptions, ResidentModel } from './llm-types.js';
 import type {
   CounterHandle,
   GaugeHandle,
@@ -70,9 +71,45 @@ export interface Metrics {
     trackCommand<T>(command: string, run: () => T | Promise<T>): Promise<T>;
   };
   readonly llm: {
-    /** Times one LLM call and counts errors; rethrows. */
+    /**
+     * Starts recording one model call under the GenAI conventions' attributes; returns its recorder
+     * (`chunk`, `finish`, `fail`; see `GenAiCall`). Never throws. For an Ollama answer, hand the
+     * recorder to `wrapStream` (streamed) or `recordAnswer` (not streamed) and they end it.
+     * Until the deprecated `llm_*` series are removed, the call feeds them too.
+     */
+    startCall(attributes: GenAiCallAttributes, options?: GenAiCallOptions): GenAiCall;
+    /**
+     * Wraps a streamed Ollama body (NDJSON of `/api/chat` or `/api/generate`): the same bytes pass
+     * through, unchanged and unbuffered, while each line is a chunk and the final `done: true` line
+     * finishes the call with Ollama's counters. Ends the call once, with `cancelled` when the
+     * returned stream is cancelled, `ollama_error` at an error line, `truncated` when the body ends
+     * early, or the read error's type. A failure of the metrics side never breaks the stream.
+     */
+    wrapStream(call: GenAiCall, body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array>;
+    /**
+     * Ends a non-streamed call from Ollama's parsed JSON answer: finished with its counters, or
+     * failed with `ollama_error` (an `{"error": ...}` answer) or `invalid_response`. Never throws.
+     */
+    recordAnswer(call: GenAiCall, answer: unknown): void;
+    /**
+     * Sets the residency gauges (`llm_model_resident`, `llm_model_memory_bytes`,
+     * `llm_model_expires_in_seconds`) to the models a model server holds now (what `@deia/health`'s
+     * `watchOllamaModels` reads from `/api/ps`), and removes the series of the models of that
+     * provider no longer listed. Invalid entries are skipped; never throws.
+     * @param provider `gen_ai_provider_name`; default `'ollama'`.
+     */
+    recordResidentModels(models: readonly ResidentModel[], provider?: string): void;
+    /**
+     * Times one LLM call and counts errors; rethrows.
+     * @deprecated Feeds the deprecated `llm_request_duration_seconds` and `llm_request_errors_total`
+     * only; use `startCall` (removed in the next major).
+     */
     trackRequest<T>(labels: { model: string; operation: string }, run: () => T | Promise<T>): Promise<T>;
-    /** Adds token counts and, with `pricePerToken` (USD), the cost. */
+    /**
+     * Adds token counts and, with `pricePerToken` (USD), the cost.
+     * @deprecated Feeds the deprecated `llm_tokens_total` and `llm_cost_usd_total` only; use
+     * `startCall` with `pricePerToken` (removed in the next major).
+     */
     recordTokens(
       model: string,
       tokens: { prompt?: number; completion?: number },

@@ -120,6 +120,11 @@ export interface MetricDefinition {
   /** Why the guide name was changed, shown in the docs. */
   guideNote?: string;
   /**
+   * Set on a series kept only for compatibility: what replaces it (a series name or a PromQL
+   * expression). It is still recorded; the docs mark it deprecated and name the replacement.
+   */
+  deprecated?: string;
+  /**
    * Alerts `@deia/ops` generates for this metric (extra metrics; the catalog's own alerts are
    * written in the generator), each with its promtool test cases. A warning and a critical with
    * the same `name` make a pair (the critical silences the warning of the same object).

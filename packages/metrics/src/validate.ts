@@ -60,6 +60,12 @@ export function validateDefinition(def: MetricDefinition, prefix = ''): void {
   else if (def.buckets !== undefined) {
     throw new DeiaMetricsError('DEIA_METRIC_BUCKETS', `${where}: only histograms take buckets.`);
   }
+  if (def.deprecated !== undefined && (typeof def.deprecated !== 'string' || def.deprecated.trim() === '')) {
+    throw new DeiaMetricsError(
+      'DEIA_METRIC_HELP',
+      `${where}: deprecated names the replacement (a non-empty string).`,
+    );
+  }
   if (def.alerts !== undefined) validateAlerts(def, where, seen);
 }
 
