@@ -1,4 +1,4 @@
-import type { Metrics } from '@deia/metrics';
+import type { Metrics, OllamaFinalFields } from '@deia/metrics';
 import { GEN_AI_STREAM_ATTRIBUTES, startGenAiStreamSpan } from '@deia/tracing';
 import { context, trace } from '@opentelemetry/api';
 import { LlmCallError, type OllamaCounters } from './llm-stream.js';
@@ -13,6 +13,19 @@ export interface StreamedCallResult {
   responseModel?: string;
   /** Why the model stopped (`gen_ai.response.finish_reasons`). */
   finishReason?: string;
+}
+
+/** Ollama's last-line fields (what `GenAiCall.finish` reads) from a call's result. */
+function finalFields(r: StreamedCallResult): OllamaFinalFields {
+  const c = r.counters ?? {};
+  return {
+    total_duration: c.totalDurationNs,
+    load_duration: c.loadDurationNs,
+    prompt_eval_count: c.promptEvalCount ?? r.promptTokens,
+    prompt_eval_duration: c.promptEvalDurationNs,
+    eval_count: c.evalCount ?? r.completionTokens,
+    eval_duration: c.evalDurationNs,
+  };
 }
 
 /** The labels of one streamed call. */
@@ -40,8 +53,9 @@ export function errorType(err: unknown): string {
  * Runs one streamed model call in a streamed GenAI span (`startGenAiStreamSpan`: open until the
  * stream ends, the time to first chunk marked) and records it in the metrics: its duration (with
  * its `error_type` when it fails), time to first chunk, each gap between chunks, tokens, and
- * Ollama's counters. `run` calls `chunk()` as each piece of the answer arrives. A call the client
- * abandoned ends its span as cancelled, not failed. Rethrows the call's error.
+ * Ollama's counters, through `metrics.llm.startCall` (which feeds the deprecated `llm_*` too).
+ * `run` calls `chunk()` as each piece of the answer arrives. A call the client abandoned ends its
+ * span as cancelled, not failed. Rethrows the call's error.
  */
 export async function trackStreamedCall<T extends StreamedCallResult>(
   metrics: Metrics,
@@ -53,16 +67,16 @@ export async function trackStreamedCall<T extends StreamedCallResult>(
     operation: labels.operation,
     provider: labels.provider,
   });
-  const observe = { chunk: () => span.chunk() };
-  // Until @deia/metrics records streamed calls, the deprecated llm_* series are what there is.
+  const call = metrics.llm.startCall(labels);
+  const observe = {
+    chunk: () => {
+      span.chunk();
+      call.chunk();
+    },
+  };
   try {
-    const result = await metrics.llm.trackRequest({ model: labels.model, operation: labels.operation }, () =>
-      context.with(trace.setSpan(context.active(), span.span), () => run(observe)),
-    );
-    metrics.llm.recordTokens(labels.model, {
-      prompt: result.promptTokens,
-      completion: result.completionTokens,
-    });
+    const result = await context.with(trace.setSpan(context.active(), span.span), () => run(observe));
+    call.finish(finalFields(result));
     span.end({
       inputTokens: result.promptTokens,
       outputTokens: result.completionTokens,
@@ -72,6 +86,7 @@ export async function trackStreamedCall<T extends StreamedCallResult>(
     return result;
   } catch (err) {
     const type = errorType(err);
+    call.fail(type);
     if (type === 'cancelled') {
       span.span.setAttribute(GEN_AI_STREAM_ATTRIBUTES.cancelled, true);
       span.end();

@@ -229,18 +229,34 @@ export function createEchoClient(options: { metrics: Metrics }): LlmClient {
         { provider: 'local', model: ECHO_MODEL, operation: 'chat' },
         async (observe) => {
           const words = `You said: ${prompt}`.split(/\s+/).filter(Boolean);
+          // Ollama-like counters, measured: the wait before the first word stands for reading the
+          // prompt, the words after it for generating (so tokens per second move on the dashboard).
+          const start = performance.now();
+          let first: number | undefined;
           const text = await streamWords([ECHO_LABEL, ...words], {
             signal: streamOptions.signal,
             onChunk: (piece) => {
+              first ??= performance.now();
               observe.chunk();
               return streamOptions.onChunk(piece);
             },
           });
+          const end = performance.now();
+          const ns = (ms: number) => Math.round(ms * 1e6);
+          const promptTokens = countWords(prompt);
+          const completionTokens = countWords(text);
           return {
             text,
             model: ECHO_MODEL,
-            promptTokens: countWords(prompt),
-            completionTokens: countWords(text),
+            promptTokens,
+            completionTokens,
+            counters: {
+              totalDurationNs: ns(end - start),
+              promptEvalCount: promptTokens,
+              promptEvalDurationNs: ns((first ?? end) - start),
+              evalCount: completionTokens,
+              evalDurationNs: ns(end - (first ?? end)),
+            },
           };
         },
       ),

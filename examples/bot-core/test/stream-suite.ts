@@ -91,9 +91,26 @@ export function streamSuite(name: string, start: StartController) {
       expect(history.body.messages.map((m: { content: string }) => m.content)).toEqual(['Hello there', 'hi']);
       expect(history.body.messages[0].taskId).toBe(r.last.taskId);
 
+      // one streamed call in the GenAI series: 3 chunks (a first and 2 gaps), Ollama's counters
       const m = await metricsText(c.url);
-      const labels = { model: 'tiny', operation: 'chat' };
-      expect(sample(m, 'llm_request_duration_seconds_count', labels)).toBe(1);
+      const call = {
+        gen_ai_operation_name: 'chat',
+        gen_ai_provider_name: 'ollama',
+        gen_ai_request_model: 'tiny',
+      };
+      const model = { gen_ai_provider_name: 'ollama', gen_ai_request_model: 'tiny' };
+      const ok = { ...call, error_type: '' };
+      expect(sample(m, 'gen_ai_client_operation_duration_seconds_count', ok)).toBe(1);
+      expect(sample(m, 'gen_ai_client_operation_time_to_first_chunk_seconds_count', call)).toBe(1);
+      expect(sample(m, 'gen_ai_client_operation_time_per_output_chunk_seconds_count', call)).toBe(2);
+      expect(sample(m, 'gen_ai_client_token_usage_sum', { ...call, gen_ai_token_type: 'input' })).toBe(7);
+      expect(sample(m, 'gen_ai_client_token_usage_sum', { ...call, gen_ai_token_type: 'output' })).toBe(5);
+      expect(sample(m, 'llm_model_load_duration_seconds_sum', model)).toBe(1.5);
+      expect(sample(m, 'llm_model_cold_starts_total', model)).toBe(1);
+      expect(sample(m, 'llm_eval_tokens_total', { ...model, phase: 'generation' })).toBe(5);
+      expect(sample(m, 'llm_eval_duration_seconds_total', { ...model, phase: 'generation' })).toBe(0.25);
+      // the deprecated series keep counting for a release
+      expect(sample(m, 'llm_request_duration_seconds_count', { model: 'tiny', operation: 'chat' })).toBe(1);
       expect(sample(m, 'bot_messages_processed_total', { bot_id: 's1' })).toBeGreaterThanOrEqual(1);
       // the streamed response is an HTTP request like the others, under its route template
       expect(sample(m, 'http_requests_total', { route: '/api/bot/:id/chat', status: '200' })).toBe(1);
@@ -106,8 +123,6 @@ export function streamSuite(name: string, start: StartController) {
       expect(r.text).toBe('one two');
       expect(r.last).toMatchObject({ type: 'error', error: 'LLM_ERROR' });
       expect(r.last.message).toMatch(/model runner crashed/);
-      const m = await metricsText(c.url);
-      expect(sample(m, 'llm_request_errors_total', { model: 'tiny' })).toBeGreaterThanOrEqual(1);
     });
 
     it('a partition (Ollama accepts, then sends nothing) ends the stream at the idle timeout', async () => {
@@ -155,6 +170,19 @@ export function streamSuite(name: string, start: StartController) {
       expect(again.last).toMatchObject({ type: 'done', saved: true });
     });
 
+    it('/metrics counts each failed stream under its error_type', async () => {
+      const m = await metricsText(c.url);
+      const failed = (error_type: string) =>
+        sample(m, 'gen_ai_client_operation_duration_seconds_count', {
+          gen_ai_provider_name: 'ollama',
+          gen_ai_request_model: 'tiny',
+          error_type,
+        });
+      expect(failed('ollama_error')).toBe(1); // the error line
+      expect(failed('timeout')).toBe(2); // the partition (idle) and the silent Ollama (first chunk)
+      expect(failed('cancelled')).toBe(1); // the client that went away
+    });
+
     it('refuses before streaming: a bad body is a 400, a stopped bot a 409 (JSON, not NDJSON)', async () => {
       const bad = await post(`${c.url}/api/bot/s1/chat`, { message: '' });
       expect(bad.status).toBe(400);
@@ -188,9 +216,14 @@ export function streamSuite(name: string, start: StartController) {
       expect(r.text).toBe(`${ECHO_LABEL} You said: three little words`);
       expect(r.last).toMatchObject({ type: 'done', saved: true });
       const m = await metricsText(c.url);
-      expect(
-        sample(m, 'llm_request_duration_seconds_count', { model: 'local-echo', operation: 'chat' }),
-      ).toBe(1);
+      const call = { gen_ai_provider_name: 'local', gen_ai_request_model: 'local-echo' };
+      expect(sample(m, 'gen_ai_client_operation_duration_seconds_count', { ...call, error_type: '' })).toBe(
+        1,
+      );
+      expect(sample(m, 'gen_ai_client_operation_time_to_first_chunk_seconds_count', call)).toBe(1);
+      expect(sample(m, 'gen_ai_client_operation_time_per_output_chunk_seconds_count', call)).toBe(5);
+      expect(sample(m, 'gen_ai_client_token_usage_sum', { ...call, gen_ai_token_type: 'input' })).toBe(3);
+      expect(sample(m, 'llm_eval_tokens_total', { ...call, phase: 'generation' })).toBe(12);
     });
   });
 }
