@@ -32,6 +32,7 @@ export {
   splitUrlCredentials,
 } from './llm.js';
 export {
+  LlmCallError,
   type OllamaCounters,
   type StreamCallOptions,
   type StreamTimeouts,
