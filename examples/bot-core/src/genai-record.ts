@@ -50,6 +50,26 @@ export function errorType(err: unknown): string {
 }
 
 /**
+ * Runs one model call that is not streamed and records it through `metrics.llm.startCall`:
+ * duration (with its `error_type` when it fails), tokens and Ollama's counters. Rethrows.
+ */
+export async function trackCall<T extends StreamedCallResult>(
+  metrics: Metrics,
+  labels: StreamedCallLabels,
+  run: () => Promise<T>,
+): Promise<T> {
+  const call = metrics.llm.startCall(labels);
+  try {
+    const result = await run();
+    call.finish(finalFields(result));
+    return result;
+  } catch (err) {
+    call.fail(errorType(err));
+    throw err;
+  }
+}
+
+/**
  * Runs one streamed model call in a streamed GenAI span (`startGenAiStreamSpan`: open until the
  * stream ends, the time to first chunk marked) and records it in the metrics: its duration (with
  * its `error_type` when it fails), time to first chunk, each gap between chunks, tokens, and

@@ -51,10 +51,14 @@ export class LlmCallError extends BotCoreError {
 /** Ollama HTTP statuses kept as their own `error_type`; any other is `_OTHER`. */
 const KNOWN_STATUSES = new Set([400, 401, 403, 404, 429, 500, 502, 503, 504]);
 
+/** The `error_type` of an HTTP error status from Ollama. */
+export const httpErrorType = (status: number) => (KNOWN_STATUSES.has(status) ? String(status) : '_OTHER');
+
 const MAX_LINE_BYTES = 1024 * 1024;
 const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined);
 
-function countersOf(last: Record<string, unknown>): OllamaCounters {
+/** Ollama's counters from its final answer (missing or invalid fields left out). */
+export function countersOf(last: Record<string, unknown>): OllamaCounters {
   return {
     totalDurationNs: num(last.total_duration),
     loadDurationNs: num(last.load_duration),
@@ -144,8 +148,12 @@ export async function streamOllamaChat(
     }
     if (!res.ok || !res.body) {
       await res.body?.cancel().catch(() => {});
-      const type = KNOWN_STATUSES.has(res.status) ? String(res.status) : '_OTHER';
-      throw new LlmCallError('LLM_ERROR', `Ollama answered HTTP ${res.status}`, 502, type);
+      throw new LlmCallError(
+        'LLM_ERROR',
+        `Ollama answered HTTP ${res.status}`,
+        502,
+        httpErrorType(res.status),
+      );
     }
     reader = res.body.getReader();
     const decoder = new TextDecoder();

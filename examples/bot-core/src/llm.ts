@@ -1,8 +1,10 @@
 import type { Metrics } from '@deia/metrics';
 import { withOllamaSpan } from '@deia/tracing';
-import { BotCoreError } from './errors.js';
-import { trackStreamedCall } from './genai-record.js';
+import { trackCall, trackStreamedCall } from './genai-record.js';
 import {
+  countersOf,
+  httpErrorType,
+  LlmCallError,
   type OllamaCounters,
   type StreamCallOptions,
   type StreamTimeouts,
@@ -65,10 +67,12 @@ const countWords = (s: string) => s.split(/\s+/).filter(Boolean).length;
 /**
  * Calls Ollama's `POST /api/generate` (non-streaming) with a timeout (`timeoutMs`, `OLLAMA_TIMEOUT_MS`,
  * default 30 s) covering the connection, the headers and the body: a hung model is a 502
- * `LLM_TIMEOUT`, never a hung task. Each call is one
- * `llm_request_duration_seconds` observation (errors in `llm_request_errors_total`), one
- * `dependency_request_duration_seconds{dependency="ollama"}` observation, token counts, and a
- * client span with the GenAI semantic-convention attributes.
+ * `LLM_TIMEOUT`, never a hung task. Each call is recorded through `metrics.llm.startCall`
+ * (`gen_ai_client_operation_duration_seconds{gen_ai_operation_name="text_completion",error_type}`,
+ * token usage, Ollama's counters, and the deprecated `llm_*`), one
+ * `dependency_request_duration_seconds{dependency="ollama"}` observation, and a client span with
+ * the GenAI semantic-convention attributes. `stream()` calls `POST /api/chat` (see
+ * `streamOllamaChat` for its bounds) and records a streamed call (`trackStreamedCall`).
  */
 export function createOllamaClient(options: {
   url: string;
@@ -96,18 +100,12 @@ export function createOllamaClient(options: {
             return { inputTokens: c.promptTokens, outputTokens: c.completionTokens };
           },
         },
-        async () => {
-          const result = await metrics.llm.trackRequest({ model, operation: 'generate' }, () =>
+        () =>
+          trackCall(metrics, { provider: 'ollama', model, operation: 'text_completion' }, () =>
             metrics.dependencies.track('ollama', () =>
               callOllama(endpoint, headers, model, prompt, timeoutMs),
             ),
-          );
-          metrics.llm.recordTokens(model, {
-            prompt: result.promptTokens,
-            completion: result.completionTokens,
-          });
-          return result;
-        },
+          ),
       ),
     stream: (prompt, streamOptions) =>
       trackStreamedCall(metrics, { provider: 'ollama', model, operation: 'chat' }, (observe) =>
@@ -156,10 +154,11 @@ async function callOllama(
   const signal = AbortSignal.timeout(timeoutMs);
   const failed = (err: unknown) => {
     const timedOut = (err as Error).name === 'TimeoutError' || signal.aborted;
-    return new BotCoreError(
+    return new LlmCallError(
       timedOut ? 'LLM_TIMEOUT' : 'LLM_UNREACHABLE',
       timedOut ? `Ollama did not answer within ${timeoutMs} ms` : 'Ollama is unreachable',
       502,
+      timedOut ? 'timeout' : 'network',
     );
   };
   let res: Response;
@@ -175,32 +174,45 @@ async function callOllama(
   }
   if (!res.ok) {
     await res.body?.cancel().catch(() => {});
-    throw new BotCoreError('LLM_ERROR', `Ollama answered HTTP ${res.status}`, 502);
+    throw new LlmCallError('LLM_ERROR', `Ollama answered HTTP ${res.status}`, 502, httpErrorType(res.status));
   }
   let body: { response?: unknown; prompt_eval_count?: unknown; eval_count?: unknown };
   try {
     body = (await res.json()) as typeof body;
   } catch (err) {
     if ((err as Error).name === 'SyntaxError') {
-      throw new BotCoreError('LLM_ERROR', 'Ollama answered with a body that is not JSON', 502);
+      throw new LlmCallError(
+        'LLM_ERROR',
+        'Ollama answered with a body that is not JSON',
+        502,
+        'invalid_response',
+      );
     }
     throw failed(err);
   }
-  if (typeof body.response !== 'string') {
-    throw new BotCoreError('LLM_ERROR', 'Ollama answered without a "response" field', 502);
+  if (typeof body !== 'object' || body === null || typeof body.response !== 'string') {
+    const ollamaError = typeof (body as { error?: unknown } | null)?.error === 'string';
+    throw new LlmCallError(
+      'LLM_ERROR',
+      'Ollama answered without a "response" field',
+      502,
+      ollamaError ? 'ollama_error' : 'invalid_response',
+    );
   }
   return {
     text: body.response,
     model,
     promptTokens: typeof body.prompt_eval_count === 'number' ? body.prompt_eval_count : undefined,
     completionTokens: typeof body.eval_count === 'number' ? body.eval_count : undefined,
+    counters: countersOf(body),
   };
 }
 
 /**
  * The local stand-in used when OLLAMA_URL is unset: it echoes the prompt after a short delay,
  * labelled so nobody mistakes it for a model, and is instrumented like a real model
- * (`model="local-echo"`) so the LLM dashboards move in the demo.
+ * (`gen_ai_provider_name="local"`, `gen_ai_request_model="local-echo"`) so the model dashboards move
+ * in the demo. `stream()` answers word by word with small delays.
  */
 export function createEchoClient(options: { metrics: Metrics }): LlmClient {
   const { metrics } = options;
@@ -208,20 +220,15 @@ export function createEchoClient(options: { metrics: Metrics }): LlmClient {
     kind: 'echo',
     model: ECHO_MODEL,
     generate: (prompt) =>
-      metrics.llm.trackRequest({ model: ECHO_MODEL, operation: 'generate' }, async () => {
+      trackCall(metrics, { provider: 'local', model: ECHO_MODEL, operation: 'text_completion' }, async () => {
         await new Promise((r) => setTimeout(r, 5 + Math.floor(Math.random() * 25)));
         const text = `${ECHO_LABEL} You said: ${prompt}`;
-        const result: Completion = {
+        return {
           text,
           model: ECHO_MODEL,
           promptTokens: countWords(prompt),
           completionTokens: countWords(text),
-        };
-        metrics.llm.recordTokens(ECHO_MODEL, {
-          prompt: result.promptTokens,
-          completion: result.completionTokens,
-        });
-        return result;
+        } satisfies Completion;
       }),
     stream: (prompt, streamOptions) =>
       trackStreamedCall(
