@@ -20,6 +20,13 @@ export {
 export { DEFAULT_HEALTH_PATHS, HEALTH_JSON } from './endpoints.js';
 export { DeiaHealthError, type DeiaHealthErrorCode } from './errors.js';
 export { ABANDON_AFTER_TIMEOUTS, aggregateStatus, createHealth, DEFAULT_HEALTH_OPTIONS } from './health.js';
+export {
+  DEFAULT_OLLAMA_MODELS_OPTIONS,
+  type OllamaModelsOptions,
+  type OllamaModelsWatch,
+  type ResidentModelsSink,
+  watchOllamaModels,
+} from './ollama-models.js';
 export { formatUptime } from './safe.js';
 export { createShutdown, DEFAULT_SHUTDOWN_OPTIONS } from './shutdown.js';
 export type {
@@ -44,6 +51,7 @@ export type {
   HealthRequest,
   HealthResponse,
   HealthStatus,
+  ResidentModelInfo,
   Shutdown,
   ShutdownOptions,
 } from './types.js';

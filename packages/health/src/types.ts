@@ -163,6 +163,21 @@ export interface HealthLogger {
   info?(obj: object, msg?: string): void;
 }
 
+/**
+ * One model Ollama holds in memory, as read from `GET /api/ps` (the shape `@deia/metrics`'
+ * `metrics.llm.recordResidentModels` takes).
+ */
+export interface ResidentModelInfo {
+  /** The model's name (`llama3.2:latest`). */
+  model: string;
+  /** Memory it takes, in bytes (`size`). */
+  sizeBytes?: number;
+  /** Of which in GPU memory, in bytes (`size_vram`). */
+  vramBytes?: number;
+  /** Seconds until Ollama unloads it if idle (`expires_at` minus now). */
+  expiresInSeconds?: number;
+}
+
 /** Structural metrics sink; a `Metrics` from `@deia/metrics` fits. */
 export interface HealthMetricsSink {
   recordHealthCheck(check: string, up: boolean, seconds: number): void;

@@ -193,11 +193,14 @@ export function createLlmRecording(opt: Opt, warn: (message: string) => void) {
         residentG.set(labels, 1);
         const size = count(m.sizeBytes);
         const vram = count(m.vramBytes);
+        // a field no longer reported loses its series rather than keep a stale value
         if (size !== undefined) memory.set({ ...labels, memory: 'total' }, size);
+        else memory.remove({ ...labels, memory: 'total' });
         if (vram !== undefined) memory.set({ ...labels, memory: 'vram' }, vram);
+        else memory.remove({ ...labels, memory: 'vram' });
         if (typeof m.expiresInSeconds === 'number' && Number.isFinite(m.expiresInSeconds)) {
           expires.set(labels, Math.max(0, m.expiresInSeconds));
-        }
+        } else expires.remove(labels);
       }
       for (const gone of resident.get(provider) ?? []) {
         if (seen.has(gone)) continue;

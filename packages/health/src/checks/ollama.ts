@@ -1,6 +1,12 @@
 import { DeiaHealthError } from '../errors.js';
 import { checkOptions as checkSchema, rules } from '../options.js';
-import type { CheckContext, CheckOptions, CheckOutcome, HealthCheckDefinition } from '../types.js';
+import type {
+  CheckContext,
+  CheckOptions,
+  CheckOutcome,
+  HealthCheckDefinition,
+  ResidentModelInfo,
+} from '../types.js';
 import { CHECK_OPTIONS_SCHEMA, failOptions } from '../validation.js';
 
 /** Options of `ollamaCheck`. */
@@ -13,6 +19,14 @@ export interface OllamaCheckOptions extends CheckOptions {
   headers?: Record<string, string>;
   /** The `fetch` to use. @default globalThis.fetch */
   fetch?: typeof fetch;
+  /**
+   * A model that should be in memory (warm). The check then also reads `GET /api/ps` (which never
+   * loads a model) and reports `warn` (the service is degraded, never unhealthy) when the model is
+   * not resident: its next call waits for it to load. `details.resident` says which. An Ollama
+   * without `/api/ps` (or a failing read of it) is a `warn` too.
+   * @default undefined (residency not checked)
+   */
+  residentModel?: string;
 }
 
 const withLatest = (name: string) => (name.includes(':') ? name : `${name}:latest`);
@@ -53,7 +67,8 @@ class HttpStatusError extends Error {
   }
 }
 
-async function getJson(
+/** `GET <url><path>` as JSON with the caller's signal; a non-2xx answer throws a coded error. */
+export async function getOllamaJson(
   f: typeof fetch,
   url: string,
   path: string,
@@ -73,9 +88,34 @@ async function getJson(
 }
 
 /**
+ * The models of an `/api/ps` answer (`{ models: [{ name, size, size_vram, expires_at }] }`), with
+ * `expires_at` turned into seconds from `nowMs`; `undefined` when the body has no models list.
+ */
+export function residentModelsOf(body: unknown, nowMs: number): ResidentModelInfo[] | undefined {
+  const list = (body as { models?: unknown } | null)?.models;
+  if (!Array.isArray(list)) return undefined;
+  const out: ResidentModelInfo[] = [];
+  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined);
+  for (const m of list as Array<Record<string, unknown> | null>) {
+    const name = typeof m?.name === 'string' && m.name ? m.name : m?.model;
+    if (typeof name !== 'string' || name === '') continue;
+    const info: ResidentModelInfo = { model: name };
+    const size = num(m?.size);
+    const vram = num(m?.size_vram);
+    const expires = typeof m?.expires_at === 'string' ? Date.parse(m.expires_at) : Number.NaN;
+    if (size !== undefined) info.sizeBytes = size;
+    if (vram !== undefined) info.vramBytes = vram;
+    if (Number.isFinite(expires)) info.expiresInSeconds = Math.max(0, (expires - nowMs) / 1000);
+    out.push(info);
+  }
+  return out;
+}
+
+/**
  * Ollama: `GET /api/tags` and `GET /api/version` in parallel (fetch with the check's
  * `AbortSignal`), required models present, latency. Non-critical by default (the service is
- * degraded, not unhealthy, without its LLM). `url: undefined` reports `not_configured`.
+ * degraded, not unhealthy, without its LLM). `url: undefined` reports `not_configured`. With
+ * `residentModel`, also `GET /api/ps`: `warn` when that model is not in memory (cold).
  */
 export function ollamaCheck(options: OllamaCheckOptions): HealthCheckDefinition {
   if (!options || typeof options !== 'object') {
@@ -90,10 +130,18 @@ export function ollamaCheck(options: OllamaCheckOptions): HealthCheckDefinition 
       models: rules.arrayOf((m) => typeof m === 'string' && m !== '', 'an array of model names'),
       headers: rules.recordOf((v) => typeof v === 'string', 'an object of header names to string values'),
       fetch: rules.function('a fetch-compatible function'),
+      residentModel: rules.nonEmptyString('a model name such as "llama3.2"'),
     },
     failOptions,
   );
-  const { url: rawUrl, models = [], headers: rawHeaders, fetch: fetchImpl, ...checkOptions } = options;
+  const {
+    url: rawUrl,
+    models = [],
+    headers: rawHeaders,
+    fetch: fetchImpl,
+    residentModel,
+    ...checkOptions
+  } = options;
   let url = rawUrl;
   let headers = rawHeaders;
   if (rawUrl !== undefined && rawUrl !== '') {
@@ -112,12 +160,20 @@ export function ollamaCheck(options: OllamaCheckOptions): HealthCheckDefinition 
     }
     const f = fetchImpl ?? globalThis.fetch;
     const start = performance.now();
-    const tagsP = getJson(f, url, '/api/tags', signal, headers).then((body) => ({
+    const tagsP = getOllamaJson(f, url, '/api/tags', signal, headers).then((body) => ({
       body,
       latencyMs: performance.now() - start,
     }));
-    const versionP = getJson(f, url, '/api/version', signal, headers);
-    const [tags, version] = await Promise.all([tagsP, versionP]);
+    const versionP = getOllamaJson(f, url, '/api/version', signal, headers);
+    // /api/ps lists what is loaded without loading anything; its failure only degrades
+    const psP =
+      residentModel === undefined
+        ? undefined
+        : getOllamaJson(f, url, '/api/ps', signal, headers).then(
+            (body) => residentModelsOf(body, Date.now()),
+            () => undefined,
+          );
+    const [tags, version, resident] = await Promise.all([tagsP, versionP, psP]);
     const list = (tags.body as { models?: Array<{ name?: string; model?: string }> } | null)?.models ?? [];
     const available = new Set<string>();
     for (const m of list) {
@@ -131,11 +187,29 @@ export function ollamaCheck(options: OllamaCheckOptions): HealthCheckDefinition 
       ...(models.length > 0 ? { models_required: [...models], models_missing: missing } : {}),
       ...(ctx.exposeHostnames ? { url } : {}),
     };
+    if (residentModel !== undefined) {
+      details.resident =
+        resident === undefined
+          ? null
+          : resident.some((m) => withLatest(m.model) === withLatest(residentModel));
+      details.models_resident = resident?.map((m) => m.model) ?? null;
+    }
     if (missing.length > 0) {
       return {
         status: 'fail',
         latencyMs: tags.latencyMs,
         message: `missing models: ${missing.join(', ')}`,
+        details,
+      };
+    }
+    if (residentModel !== undefined && details.resident !== true) {
+      return {
+        status: 'warn',
+        latencyMs: tags.latencyMs,
+        message:
+          details.resident === null
+            ? 'could not read the resident models (/api/ps)'
+            : `model ${residentModel} is not loaded (cold): its next call waits for it to load`,
         details,
       };
     }
