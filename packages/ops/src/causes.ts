@@ -26,6 +26,13 @@ export interface Cause {
 
 const HTTP = ['HighErrorRate', 'HighLatency', 'AvailabilityBudgetBurn', 'LatencyBudgetBurn'];
 const WORK = ['QueueBacklog', 'BotDispatchSlow', 'MessageProcessingSlow'];
+const MODEL = [
+  'ModelErrorRate',
+  'ModelTimeToFirstChunkHigh',
+  'ModelTimeToFirstChunkBudgetBurn',
+  'ModelGenerationSlow',
+  'ModelColdStartStorm',
+];
 
 /**
  * The causal model of the alert pack, most fundamental cause first: a cause never appears among the
@@ -71,9 +78,14 @@ export const CAUSES: readonly Cause[] = [
     why: 'without the cache, reads fall back to the database (slower) and calls to the cache fail',
   },
   {
-    cause: 'OllamaErrorRate',
+    cause: 'OllamaDown',
+    symptoms: [...HTTP, ...WORK, ...MODEL],
+    why: 'with the LLM backend unreachable every model call fails or waits: the model alerts, and the requests and messages that need a model, report the same outage',
+  },
+  {
+    cause: 'ModelErrorRate',
     symptoms: ['HighErrorRate', 'AvailabilityBudgetBurn', ...WORK],
-    why: 'a failing LLM backend turns the requests and messages that need it into errors and retries',
+    why: 'failing model calls turn the requests and messages that need them into errors and retries',
   },
   {
     cause: 'DependencyErrorRate',
@@ -81,9 +93,20 @@ export const CAUSES: readonly Cause[] = [
     why: 'a failing dependency turns the requests and messages that need it into errors and retries',
   },
   {
-    cause: 'OllamaLatencyHigh',
+    cause: 'ModelColdStartStorm',
+    symptoms: ['ModelTimeToFirstChunkHigh', 'ModelTimeToFirstChunkBudgetBurn', 'ModelGenerationSlow'],
+    why: 'a model that is loaded again and again answers its first chunk only after the load, and loads compete with generation for the GPU',
+  },
+  {
+    cause: 'ModelTimeToFirstChunkBudgetBurn',
+    symptoms: ['ModelTimeToFirstChunkHigh'],
+    why: 'the burn page already says the model answers too slowly',
+    holdsBack: false,
+  },
+  {
+    cause: 'ModelTimeToFirstChunkHigh',
     symptoms: ['HighLatency', 'LatencyBudgetBurn', ...WORK],
-    why: 'a slow LLM backend slows every request and message that waits for it',
+    why: 'a model slow to answer slows every request and message that waits for it',
   },
   {
     cause: 'DependencyLatencyHigh',
@@ -120,6 +143,11 @@ export const SETTLE: Readonly<Record<string, { critical?: string; warning?: stri
   BotDispatchSlow: { warning: '5m' },
   MessageProcessingSlow: { warning: '5m' },
   SlowDatabaseQueries: { warning: '5m' },
+  ModelErrorRate: { critical: '5m', warning: '5m' },
+  ModelTimeToFirstChunkHigh: { warning: '5m' },
+  ModelTimeToFirstChunkBudgetBurn: { critical: '30m' },
+  ModelGenerationSlow: { warning: '15m' },
+  ModelColdStartStorm: { warning: '5m' },
 };
 
 const RANK: Record<Severity, number> = { critical: 2, warning: 1, info: 0 };

@@ -21,6 +21,9 @@ export const OBJECT_LABELS = [
   'check',
   'dependency',
   'model',
+  'gen_ai_provider_name',
+  'gen_ai_request_model',
+  'error_type',
   'mountpoint',
   'device',
 ] as const;

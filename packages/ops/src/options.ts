@@ -5,6 +5,7 @@ import { resolveKubernetesOptions } from './kubernetes-options.js';
 import { resolveAggregateBy } from './options-aggregate.js';
 import { resolveAlertmanagerOptions } from './options-alertmanager.js';
 import { resolveExporter } from './options-exporters.js';
+import { resolveTtfcSlo } from './options-genai.js';
 import { resolveLlmPrice } from './options-price.js';
 import type { OpsForKey, OpsOptions, OpsThresholds, ResolvedOpsOptions } from './types.js';
 
@@ -16,6 +17,7 @@ export const DEFAULT_OPS_OPTIONS = {
   runbookBaseUrl: 'https://github.com/deia-observability/deia-observability/blob/main/docs/runbooks',
   sloTarget: 0.995,
   latencySlo: { target: 0.95, thresholdSeconds: 0.2 },
+  ttfcSlo: { target: 0.95, thresholdSeconds: 1 },
   thresholds: {
     errorRatioWarning: 0.01,
     errorRatioCritical: 0.05,
@@ -47,6 +49,12 @@ export const DEFAULT_OPS_OPTIONS = {
     authFailures: 10,
     eventLoopLag: 0.2,
     minRequestRate: 0.1,
+    ttfcP95: 2.5,
+    modelErrorRatioWarning: 0.05,
+    modelErrorRatioCritical: 0.25,
+    generationRateDrop: 0.5,
+    generationRateFloor: 0,
+    coldStartsPerMinute: 2,
   } satisfies OpsThresholds,
   for: {
     serviceDown: '1m',
@@ -85,11 +93,17 @@ export const DEFAULT_OPS_OPTIONS = {
     routesOverflowed: '10m',
     sloPage: '2m',
     sloTicket: '15m',
+    llmDown: '1m',
+    ttfcP95: '5m',
+    modelErrorRatioWarning: '5m',
+    modelErrorRatioCritical: '2m',
+    generationRate: '10m',
+    coldStarts: '5m',
   } satisfies Record<OpsForKey, string>,
   forScale: 1,
   windowScale: 1,
   windowFloor: '1m',
-  checks: { database: 'database|db|postgres', cache: 'cache|redis' },
+  checks: { database: 'database|db|postgres', cache: 'cache|redis', llm: 'ollama|llm' },
   optional: { auth: false, websocket: false, botResources: false, uploads: false },
   llmDependencies: 'ollama',
   nodeExporter: { enabled: false, job: 'node', targets: ['127.0.0.1:9100'] },
@@ -208,7 +222,8 @@ export function strList(where: string, value: unknown, fallback: readonly string
   return [...value] as string[];
 }
 
-function ratio(where: string, value: unknown, fallback: number): number {
+/** A ratio option strictly between 0 and 1, or `fallback` when undefined. */
+export function ratio(where: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !(value > 0 && value < 1))
     return fail(`${where} must be a number between 0 and 1 (exclusive).`);
@@ -245,6 +260,7 @@ export function resolveOpsOptions(options: OpsOptions = {}): ResolvedOpsOptions 
     'runbookBaseUrl',
     'sloTarget',
     'latencySlo',
+    'ttfcSlo',
     'thresholds',
     'for',
     'forScale',
@@ -287,9 +303,11 @@ export function resolveOpsOptions(options: OpsOptions = {}): ResolvedOpsOptions 
       'latencySlo.thresholdSeconds must be a positive number, a bucket bound of http_request_duration_seconds (e.g. 0.2).',
     );
   }
+  const ttfcSlo = resolveTtfcSlo(o.ttfcSlo, D.ttfcSlo);
   for (const [name, target] of [
     ['sloTarget', sloTarget],
     ['latencySlo.target', latencySlo.target],
+    ['ttfcSlo.target', ttfcSlo.target],
   ] as const) {
     // The fastest burn rate must be reachable: 14.4 x the error budget has to stay below 100%.
     if (14.4 * (1 - target) >= 1)
@@ -313,11 +331,14 @@ export function resolveOpsOptions(options: OpsOptions = {}): ResolvedOpsOptions 
     ['queueBacklogWarning', 'queueBacklogCritical'],
     ['dependencyLatencyWarning', 'dependencyLatencyCritical'],
     ['dependencyErrorRatioWarning', 'dependencyErrorRatioCritical'],
+    ['modelErrorRatioWarning', 'modelErrorRatioCritical'],
     ['diskFreeCritical', 'diskFreeWarning'],
   ] as const) {
     if (thresholds[lo] >= thresholds[hi])
       fail(`thresholds.${lo} (${thresholds[lo]}) must be below thresholds.${hi} (${thresholds[hi]}).`);
   }
+  if (thresholds.generationRateDrop >= 1)
+    fail('thresholds.generationRateDrop must be below 1 (a share of the baseline generation rate; 0 = off).');
 
   const f = checkKeys('for', o.for, Object.keys(D.for));
   const forScale = o.forScale ?? D.forScale;
@@ -335,10 +356,11 @@ export function resolveOpsOptions(options: OpsOptions = {}): ResolvedOpsOptions 
   const windowFloor = duration('windowFloor', o.windowFloor, D.windowFloor);
   if (!(parseDuration(windowFloor) > 0)) fail('windowFloor must be longer than 0s.');
 
-  const c = checkKeys('checks', o.checks, ['database', 'cache']);
+  const c = checkKeys('checks', o.checks, ['database', 'cache', 'llm']);
   const checks = {
     database: str('checks.database', c.database, D.checks.database),
     cache: str('checks.cache', c.cache, D.checks.cache),
+    llm: str('checks.llm', c.llm, D.checks.llm),
   };
   for (const [k, v] of Object.entries(checks)) {
     try {
@@ -443,6 +465,7 @@ export function resolveOpsOptions(options: OpsOptions = {}): ResolvedOpsOptions 
     runbookBaseUrl,
     sloTarget,
     latencySlo,
+    ttfcSlo,
     thresholds,
     for: forDurations,
     forScale,

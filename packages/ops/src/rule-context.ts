@@ -47,6 +47,7 @@ export type PairKey =
   | 'queueBacklog'
   | 'dependencyLatency'
   | 'dependencyErrorRatio'
+  | 'modelErrorRatio'
   | 'diskFree';
 
 /** What every rule family builds with: the options, the catalog view and the shared shapes. */

@@ -94,9 +94,13 @@ export const ALERT_DASHBOARDS: Readonly<Record<string, string>> = {
   FileDescriptorsExhaustion: 'dependencies',
   EventLoopLag: 'dependencies',
   DependencyLatencyHigh: 'dependencies',
-  OllamaLatencyHigh: 'dependencies',
   DependencyErrorRate: 'dependencies',
-  OllamaErrorRate: 'dependencies',
+  OllamaDown: 'ai-models',
+  ModelErrorRate: 'ai-models',
+  ModelTimeToFirstChunkHigh: 'ai-models',
+  ModelTimeToFirstChunkBudgetBurn: 'ai-models',
+  ModelGenerationSlow: 'ai-models',
+  ModelColdStartStorm: 'ai-models',
   HostDiskSpaceLow: 'dependencies',
 };
 

@@ -86,6 +86,14 @@ export function serviceRules(x: RuleContext): { resources: RecordingRule[]; serv
         'Cache unreachable from {{ $labels.instance }} (non-critical)',
         'Health check {{ $labels.check }} on {{ $labels.instance }} (job {{ $labels.job }}) is failing; requests fall back to the database.',
       ),
+      x.alert(
+        'OllamaDown',
+        'critical',
+        o.for.llmDown,
+        `${c.m('health_check_up', `check=~"${o.checks.llm}"`)} == 0`,
+        'LLM backend unreachable from {{ $labels.instance }}',
+        'Health check {{ $labels.check }} on {{ $labels.instance }} (job {{ $labels.job }}) is failing: model calls fail or wait until the backend returns (every model alert is inhibited meanwhile).',
+      ),
     ];
   }
 

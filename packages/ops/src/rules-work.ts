@@ -96,18 +96,18 @@ export function botRules(x: RuleContext): { resources: RecordingRule[]; bots: Al
   return { resources, bots };
 }
 
-/** Dependency, LLM and cache alerts (`dependencies`, `llm`, `cache` groups) and the cache hit ratio. */
+/** Dependency and cache alerts (`dependencies`, `cache` groups) and the cache hit ratio; models: rules-genai.ts. */
 export function dependencyRules(x: RuleContext): { resources: RecordingRule[]; deps: AlertRule[] } {
   const { o, t, c, v } = x;
   const deps: AlertRule[] = [];
   const resources: RecordingRule[] = [];
   for (const key of ['dependencyLatencyWarning', 'dependencyLatencyCritical'] as const) {
-    for (const h of ['dependency_request_duration_seconds', 'llm_request_duration_seconds'])
-      if (c.has(h)) requireBucketBound(h, t[key], `thresholds.${key}`, true, c.buckets(h));
+    const h = 'dependency_request_duration_seconds';
+    if (c.has(h)) requireBucketBound(h, t[key], `thresholds.${key}`, true, c.buckets(h));
   }
   const dep = 'dependency_request_duration_seconds';
   if (c.has(dep)) {
-    /** The LLM backends have their own alerts on llm_request_*: one failure, one alert. */
+    /** The LLM backends have their own alerts on gen_ai_* (rules-genai.ts): one failure, one alert. */
     const notLlm = `dependency!~"${o.llmDependencies}"`;
     const by = c.by(dep, 'dependency');
     const calls = c.m(`${dep}_count`, notLlm);
@@ -131,35 +131,6 @@ export function dependencyRules(x: RuleContext): { resources: RecordingRule[]; d
           `${v.percent} of calls to {{ $labels.dependency }} failed over the last 5m (threshold ${th}).`,
       ),
     );
-  }
-  const llm = 'llm_request_duration_seconds';
-  if (c.has(llm)) {
-    const by = c.by(llm, 'model', 'operation');
-    const calls = c.m(`${llm}_count`);
-    deps.push(
-      ...x.pair(
-        'OllamaLatencyHigh',
-        'dependencyLatency',
-        'duration',
-        (th) => `${x.quantile(0.95, llm, by)} > ${th}${x.enough(by, calls)}`,
-        'Ollama {{ $labels.operation }} on {{ $labels.model }} is slow',
-        (th) =>
-          `p95 latency of {{ $labels.operation }} on model {{ $labels.model }} is ${v.duration} (threshold ${th}).`,
-      ),
-    );
-    if (c.has('llm_request_errors_total'))
-      deps.push(
-        ...x.pair(
-          'OllamaErrorRate',
-          'dependencyErrorRatio',
-          'percent',
-          (th) =>
-            `${x.ratio(c.by('llm_request_errors_total', 'model', 'operation'), c.m('llm_request_errors_total'), calls, '5m')}\n> ${th}${x.enough(by, calls)}`,
-          'Ollama {{ $labels.operation }} on {{ $labels.model }} is failing',
-          (th) =>
-            `${v.percent} of {{ $labels.operation }} requests on model {{ $labels.model }} failed over the last 5m (threshold ${th}).`,
-        ),
-      );
   }
   if (c.has('cache_hits_total') && c.has('cache_misses_total')) {
     const rec = `job_cache:${o.prefix}cache_hit:ratio_rate5m`;

@@ -3,6 +3,7 @@ import { parseDuration } from './options.js';
 import { ruleContext } from './rule-context.js';
 import { scaleWindows } from './rule-helpers.js';
 import { extraRules } from './rules-extra.js';
+import { genAiRules } from './rules-genai.js';
 import { httpRules } from './rules-http.js';
 import { hostRules, processRules, serviceRules } from './rules-service.js';
 import { botRules, dependencyRules } from './rules-work.js';
@@ -17,6 +18,7 @@ export {
   scaleWindows,
 } from './rule-helpers.js';
 export { extraAlertTests } from './rules-extra.js';
+export { GENERATION_BASELINE, GENERATION_WINDOW } from './rules-genai.js';
 export { BURN_RATES, SLO_WINDOWS } from './rules-http.js';
 
 /**
@@ -30,6 +32,7 @@ export function buildRuleGroups(o: ResolvedOpsOptions): RuleGroup[] {
   const service = serviceRules(x);
   const bots = botRules(x);
   const deps = dependencyRules(x);
+  const genAi = genAiRules(x);
   const built: RuleGroup[] = [
     { name: 'deia.recording.http', rules: http.http },
     { name: 'deia.recording.slo', rules: http.slo },
@@ -40,7 +43,9 @@ export function buildRuleGroups(o: ResolvedOpsOptions): RuleGroup[] {
     },
     { name: 'deia.alerts.process', rules: processRules(x) },
     { name: 'deia.alerts.bots', rules: bots.bots },
+    { name: 'deia.recording.models', rules: genAi.recording },
     { name: 'deia.alerts.dependencies', rules: deps.deps },
+    { name: 'deia.alerts.models', rules: genAi.alerts },
     { name: 'deia.alerts.slo', rules: http.sloAlerts },
     { name: 'deia.alerts.host', rules: hostRules(x) },
     { name: 'deia.alerts.extra', rules: extraRules(x) },

@@ -76,6 +76,25 @@ export interface OpsThresholds {
    * error ratio. @default 0.1 (30 requests in 5 minutes)
    */
   minRequestRate: number;
+  /**
+   * p95 time to first chunk of streamed model calls in seconds (ModelTimeToFirstChunkHigh); a bucket
+   * bound of `gen_ai_client_operation_time_to_first_chunk_seconds`, below its last finite one. @default 2.5
+   */
+  ttfcP95: number;
+  /** Ratio of failed model calls of one `error_type` over 5 minutes, warning (ModelErrorRate). @default 0.05 */
+  modelErrorRatioWarning: number;
+  /** Ratio of failed model calls of one `error_type` over 5 minutes, critical. @default 0.25 */
+  modelErrorRatioCritical: number;
+  /**
+   * ModelGenerationSlow fires when a model's generation rate (tokens/s from the eval counters, last
+   * 10 minutes) falls below this share of its own baseline (the 6 hours before the last 30 minutes).
+   * 0 turns the relative check off. Below 1. @default 0.5
+   */
+  generationRateDrop: number;
+  /** ...or below this many tokens per second, whatever the baseline. 0 turns the floor off. @default 0 */
+  generationRateFloor: number;
+  /** Model loads (cold starts) per minute over 5 minutes, per provider (ModelColdStartStorm). @default 2 */
+  coldStartsPerMinute: number;
 }
 
 /** Keys of the `for:` durations: one per alert rule (warning and critical rules have their own). */
@@ -115,7 +134,13 @@ export type OpsForKey =
   | 'eventLoopLag'
   | 'routesOverflowed'
   | 'sloPage'
-  | 'sloTicket';
+  | 'sloTicket'
+  | 'llmDown'
+  | 'ttfcP95'
+  | 'modelErrorRatioWarning'
+  | 'modelErrorRatioCritical'
+  | 'generationRate'
+  | 'coldStarts';
 
 /** Options of `generateOps` / `writeOps` / the CLI `--config` file. Every field is optional. */
 export interface OpsOptions {
@@ -164,6 +189,13 @@ export interface OpsOptions {
   sloTarget?: number;
   /** Latency SLO: `target` ratio of requests faster than `thresholdSeconds` (a bucket bound). @default { target: 0.95, thresholdSeconds: 0.2 } */
   latencySlo?: { target?: number; thresholdSeconds?: number };
+  /**
+   * Time-to-first-chunk SLO of streamed model calls: `target` ratio of calls whose first chunk
+   * arrives within `thresholdSeconds` (a bucket bound of
+   * `gen_ai_client_operation_time_to_first_chunk_seconds`), per model; ModelTimeToFirstChunkBudgetBurn
+   * pages on its multi-window burn rate. @default { target: 0.95, thresholdSeconds: 1 }
+   */
+  ttfcSlo?: { target?: number; thresholdSeconds?: number };
   /** Alert thresholds; see `OpsThresholds`. */
   thresholds?: Partial<OpsThresholds>;
   /** `for:` durations by rule key, as Prometheus durations ('5m', '30s'). */
@@ -189,7 +221,7 @@ export interface OpsOptions {
   optional?: { auth?: boolean; websocket?: boolean; botResources?: boolean; uploads?: boolean };
   /**
    * Regular expression of the `dependency` label values that are LLM backends with their own
-   * alerts (OllamaErrorRate, OllamaLatencyHigh on `llm_request_*`): the generic dependency alerts
+   * alerts (ModelErrorRate, ModelTimeToFirstChunkHigh on `gen_ai_*`): the generic dependency alerts
    * skip them so one failure is one alert. @default 'ollama'
    */
   llmDependencies?: string;
@@ -200,8 +232,12 @@ export interface OpsOptions {
    * so the whole range shown is priced at today's price. @default unset (the token panel only)
    */
   llmPricePer1kTokens?: number | { prompt: number; completion: number };
-  /** Regular expressions matching the `check` label of `health_check_up`. @default { database: 'database|db|postgres', cache: 'cache|redis' } */
-  checks?: { database?: string; cache?: string };
+  /**
+   * Regular expressions matching the `check` label of `health_check_up`: `database` (DatabaseDown),
+   * `cache` (CacheDown), `llm` (OllamaDown, the cause every model alert is inhibited by).
+   * @default { database: 'database|db|postgres', cache: 'cache|redis', llm: 'ollama|llm' }
+   */
+  checks?: { database?: string; cache?: string; llm?: string };
   /**
    * Host alerts (disk free) need node_exporter's `node_filesystem_*` series, which the SDK does
    * not emit. Enable to add the node_exporter scrape job and the HostDiskSpaceLow alert.
@@ -323,12 +359,13 @@ export interface ResolvedOpsOptions {
   runbookBaseUrl: string;
   sloTarget: number;
   latencySlo: { target: number; thresholdSeconds: number };
+  ttfcSlo: { target: number; thresholdSeconds: number };
   thresholds: OpsThresholds;
   for: Record<OpsForKey, string>;
   forScale: number;
   windowScale: number;
   windowFloor: string;
-  checks: { database: string; cache: string };
+  checks: { database: string; cache: string; llm: string };
   optional: { auth: boolean; websocket: boolean; botResources: boolean; uploads: boolean };
   llmDependencies: string;
   llmPricePer1kTokens: { prompt: number; completion: number } | undefined;

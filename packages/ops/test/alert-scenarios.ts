@@ -4,6 +4,7 @@
 // is described once by a probe: the SDK's series (their real label sets) at a given level.
 import { CATALOG } from '@deia/metrics';
 import { DEFAULT_OPS_OPTIONS } from '../src/index.js';
+import { GENAI_CASES, GENAI_NO_TRAFFIC, inputSeries } from './genai-scenarios.js';
 
 export const JOB = 'deia-bot-controller';
 const INSTANCE = 'app:8000';
@@ -145,21 +146,21 @@ export const PROBES: Probe[] = [
       { name: 'db_connection_pool_max', labels: { pool: 'default' }, gauge: 100 },
     ],
   },
-  ...(['DatabaseDown', 'CacheDown'] as const).map(
-    (alert): Probe => ({
+  ...(
+    [
+      ['DatabaseDown', 'database', 'critical'],
+      ['CacheDown', 'redis', 'warning'],
+      ['OllamaDown', 'ollama', 'critical'],
+    ] as const
+  ).map(
+    ([alert, check, severity]): Probe => ({
       alert,
-      th: alert === 'DatabaseDown' ? { critical: 0.5 } : { warning: 0.5 },
+      th: { [severity]: 0.5 },
       cmp: '<',
       near: 0.5,
-      labels: { ...base, check: alert === 'DatabaseDown' ? 'database' : 'redis' },
+      labels: { ...base, check },
       noTraffic: 'a health check passes or not',
-      series: (level) => [
-        {
-          name: 'health_check_up',
-          labels: { check: alert === 'DatabaseDown' ? 'database' : 'redis' },
-          gauge: level < 0.5 ? 0 : 1,
-        },
-      ],
+      series: (level) => [{ name: 'health_check_up', labels: { check }, gauge: level < 0.5 ? 0 : 1 }],
     }),
   ),
   {
@@ -316,22 +317,6 @@ export const PROBES: Probe[] = [
       ),
   },
   {
-    alert: 'OllamaLatencyHigh',
-    th: { warning: lat('Warning'), critical: lat('Critical') },
-    cmp: '>',
-    near: 0.01,
-    quantile: 0.95,
-    labels: { ...jobOnly, model: 'llama3', operation: 'chat' },
-    series: (level, traffic, bound) =>
-      histogram(
-        'llm_request_duration_seconds',
-        { model: 'llama3', operation: 'chat' },
-        level,
-        traffic,
-        bound,
-      ),
-  },
-  {
     alert: 'DependencyErrorRate',
     th: { warning: T.dependencyErrorRatioWarning, critical: T.dependencyErrorRatioCritical },
     cmp: '>',
@@ -349,21 +334,6 @@ export const PROBES: Probe[] = [
         },
         level,
         traffic,
-      ),
-  },
-  {
-    alert: 'OllamaErrorRate',
-    th: { warning: T.dependencyErrorRatioWarning, critical: T.dependencyErrorRatioCritical },
-    cmp: '>',
-    near: 0.01,
-    labels: { ...jobOnly, model: 'llama3', operation: 'generate' },
-    series: (level, traffic) =>
-      ratio(
-        { name: 'llm_request_errors_total', labels: { model: 'llama3', operation: 'generate' } },
-        { name: 'llm_request_duration_seconds_count', labels: { model: 'llama3', operation: 'generate' } },
-        level,
-        traffic,
-        true,
       ),
   },
   {
@@ -443,7 +413,7 @@ export const PROBES: Probe[] = [
 /** TargetMissing has no level: it fires when `up` of the job is absent. Its cases are written out. */
 export const TARGET_MISSING = 'TargetMissing';
 
-export type Kind = 'fire' | 'quiet' | 'edge-quiet' | 'edge-fire' | 'low-traffic' | 'gap';
+export type Kind = 'fire' | 'quiet' | 'edge-quiet' | 'edge-fire' | 'low-traffic' | 'gap' | 'restart';
 
 export interface PromtoolCase {
   alert: string;
@@ -593,5 +563,20 @@ export function targetMissingCases(): PromtoolCase[] {
 /** Alerts that have no min-traffic clause and why (the meta-test reads it). */
 export const NO_TRAFFIC: Readonly<Record<string, string>> = {
   [TARGET_MISSING]: 'a target is scraped or not',
+  ...GENAI_NO_TRAFFIC,
   ...Object.fromEntries(PROBES.filter((p) => p.noTraffic).map((p) => [p.alert, p.noTraffic as string])),
 };
+
+/** The hand-computed model-alert scenarios (genai-scenarios.ts) as promtool cases. */
+export function genAiCases(): PromtoolCase[] {
+  return GENAI_CASES.map((c) => ({
+    alert: c.alert,
+    kind: c.kind,
+    name: `${c.alert}: ${c.what}`,
+    input_series: inputSeries(c),
+    evals: c.at.map((m) => ({
+      at: `${m}m`,
+      firing: c.fires.map((f) => ({ ...f.labels, severity: f.severity })),
+    })),
+  }));
+}

@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { alertRules, DEFAULT_OPS_OPTIONS, generateOps, type OpsOptions } from '../src/index.js';
 import {
+  genAiCases,
   type Kind,
   NO_TRAFFIC,
   PROBES,
@@ -29,7 +30,7 @@ const options: OpsOptions = {
 };
 const { files, groups } = generateOps(options);
 const rules = alertRules(groups);
-const CASES: PromtoolCase[] = [...targetMissingCases(), ...PROBES.flatMap(probeCases)];
+const CASES: PromtoolCase[] = [...targetMissingCases(), ...PROBES.flatMap(probeCases), ...genAiCases()];
 
 const alertsText = (alert: string, firing: PromtoolCase['evals'][number]['firing']) =>
   firing.map((f) => ({

@@ -213,8 +213,18 @@ describe('a real Alertmanager with the generated config (webhook mode)', () => {
       { alertname: 'QueueBacklog', severity: 'warning', queue: 'embeddings' },
       { alertname: 'DatabasePoolSaturation', severity: 'critical', instance: 'c:8000', pool: 'main' },
       { alertname: 'DatabasePoolSaturation', severity: 'warning', instance: 'c:8000', pool: 'replica' },
-      { alertname: 'OllamaLatencyHigh', severity: 'critical', model: 'llama3', operation: 'chat' },
-      { alertname: 'OllamaLatencyHigh', severity: 'warning', model: 'mistral', operation: 'chat' },
+      {
+        alertname: 'ModelErrorRate',
+        severity: 'critical',
+        gen_ai_request_model: 'llama3',
+        error_type: 'timeout',
+      },
+      {
+        alertname: 'ModelErrorRate',
+        severity: 'warning',
+        gen_ai_request_model: 'mistral',
+        error_type: 'timeout',
+      },
       {
         alertname: 'HostDiskSpaceLow',
         severity: 'critical',
@@ -242,6 +252,16 @@ describe('a real Alertmanager with the generated config (webhook mode)', () => {
       { alertname: 'CacheDown', severity: 'warning', job: 'cache', instance: 'e:8000', check: 'redis' },
       { alertname: 'HighLatency', severity: 'critical', job: 'cache' },
       { alertname: 'CacheHitRatioLow', severity: 'info', job: 'cache', cache: 'sessions' },
+      // The LLM backend down: one page, every model alert of the job held.
+      { alertname: 'OllamaDown', severity: 'critical', job: 'llm', instance: 'f:8000', check: 'ollama' },
+      {
+        alertname: 'ModelTimeToFirstChunkBudgetBurn',
+        severity: 'critical',
+        job: 'llm',
+        gen_ai_provider_name: 'ollama',
+        gen_ai_request_model: 'llama3',
+      },
+      { alertname: 'ModelColdStartStorm', severity: 'warning', job: 'llm', gen_ai_provider_name: 'ollama' },
     ];
     for (const labels of objects) {
       const args = Object.entries({ job: 'deia-bot-controller', ...labels }).map(([k, v]) => `${k}=${v}`);
@@ -249,9 +269,12 @@ describe('a real Alertmanager with the generated config (webhook mode)', () => {
       expect(r.out).toBe('');
     }
     const key = (l: Record<string, string>) =>
-      [l.alertname, l.severity, l.job, l.bot_id ?? l.queue ?? l.pool ?? l.model ?? l.mountpoint ?? ''].join(
-        '/',
-      );
+      [
+        l.alertname,
+        l.severity,
+        l.job,
+        l.bot_id ?? l.queue ?? l.pool ?? l.gen_ai_request_model ?? l.mountpoint ?? '',
+      ].join('/');
     const inhibited = () => {
       const r = amtool([
         'alert',
@@ -278,8 +301,12 @@ describe('a real Alertmanager with the generated config (webhook mode)', () => {
       'CacheHitRatioLow/info/cache/',
       'HighErrorRate/critical/checkout/',
       'HighErrorRate/critical/db/',
+      // the first batch's page: failing calls to llama3 (ModelErrorRate critical) explain it
+      'HighErrorRate/critical/deia-bot-controller/',
       'HighErrorRate/warning/deia-bot-controller/', // from the first batch
-      // slow Ollama (llama3 critical, mistral warning) explains the backlog of the same job
+      'ModelColdStartStorm/warning/llm/',
+      'ModelTimeToFirstChunkBudgetBurn/critical/llm/llama3',
+      // failing model calls (llama3 critical, mistral warning) explain the backlog of the same job
       'QueueBacklog/critical/db/messages',
       'QueueBacklog/critical/deia-bot-controller/messages',
       'QueueBacklog/warning/deia-bot-controller/embeddings',

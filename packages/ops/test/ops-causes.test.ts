@@ -67,8 +67,8 @@ describe('the causal model', () => {
     const down = rules.find((r) => r.source_matchers.includes('alertname="ServiceDown"'));
     expect(down?.equal).toEqual(['job', 'instance']);
     expect(down?.target_matchers[0]).not.toMatch(/TargetMissing|ServiceDown/);
-    const ollama = rules.filter((r) => r.source_matchers.includes('alertname="OllamaErrorRate"'));
-    expect(ollama.map((r) => r.source_matchers[1])).toEqual(['severity="critical"', 'severity="warning"']);
+    const model = rules.filter((r) => r.source_matchers.includes('alertname="ModelErrorRate"'));
+    expect(model.map((r) => r.source_matchers[1])).toEqual(['severity="critical"', 'severity="warning"']);
     for (const r of am({ ...ALL, aggregateBy: ['cluster'] }).inhibit_rules)
       expect(r.equal).toContain('cluster');
   });

@@ -169,13 +169,21 @@ describe('a panel for every alerted series', () => {
       ...d,
       rows: d.rows.map((r) => ({
         ...r,
-        panels: r.panels.filter((p) => !['Event-loop lag p99', 'Ollama error ratio'].includes(p.title)),
+        panels: r.panels.filter(
+          (p) =>
+            ![
+              'Event-loop lag p99',
+              'Error ratio by type',
+              'Availability (successful calls)',
+              'Model calls per second',
+            ].includes(p.title),
+        ),
       })),
     }));
     expect(alertsWithoutPanel({}, specs)).toEqual([
       expect.stringMatching(/^EventLoopLag \(warning\) reads nodejs_eventloop_lag_p99_seconds\{\}$/),
-      expect.stringMatching(/^OllamaErrorRate \(warning\)/),
-      expect.stringMatching(/^OllamaErrorRate \(critical\)/),
+      expect.stringMatching(/^ModelErrorRate \(warning\)/),
+      expect.stringMatching(/^ModelErrorRate \(critical\)/),
     ]);
   });
 

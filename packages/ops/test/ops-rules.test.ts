@@ -11,6 +11,7 @@ import {
   type Severity,
   scaleWindows,
 } from '../src/index.js';
+import { GENAI_CASES } from './genai-scenarios.js';
 import { runPromtool } from './promtool.js';
 
 // promtool comes from the Debian package `prometheus`; .ci/run installs it when missing.
@@ -56,7 +57,17 @@ const jobOnly = { job: JOB };
 /** Enough requests for the min-traffic clause of latency alerts (1/s), with the SDK's labels. */
 const traffic = s('http_requests_total', '0+60x60', { method: 'GET', route: '/api/bots', status: '200' });
 
+/** The model alerts' hand-computed cases (genai-scenarios.ts), each at its last evaluation time. */
+const genAi: Case[] = GENAI_CASES.map((c) => ({
+  alert: c.alert,
+  what: `${c.what} [${c.kind}]`,
+  at: `${c.at[c.at.length - 1]}m`,
+  series: c.series,
+  fires: c.fires,
+}));
+
 const CASES: Case[] = [
+  ...genAi,
   // service
   {
     alert: 'TargetMissing',
@@ -207,6 +218,23 @@ const CASES: Case[] = [
     what: 'database check passing',
     at: '2m',
     series: [s('health_check_up', '1x5', { check: 'database' })],
+    fires: [],
+  },
+  {
+    alert: 'OllamaDown',
+    what: 'ollama check failing',
+    at: '2m',
+    series: [
+      s('health_check_up', '0x5', { check: 'ollama' }),
+      s('health_check_up', '1x5', { check: 'database' }),
+    ],
+    fires: [{ severity: 'critical', labels: { ...base, check: 'ollama' }, value: '' }],
+  },
+  {
+    alert: 'OllamaDown',
+    what: 'ollama check passing',
+    at: '2m',
+    series: [s('health_check_up', '1x5', { check: 'ollama' })],
     fires: [],
   },
   {
@@ -543,31 +571,6 @@ const CASES: Case[] = [
     fires: [],
   },
   {
-    alert: 'OllamaLatencyHigh',
-    what: 'p95 975ms',
-    at: '10m',
-    series: [
-      ...hist(
-        'llm_request_duration_seconds',
-        { '0.5': '0x20', '1': '0+10x20', '+Inf': '0+10x20' },
-        { model: 'llama3', operation: 'chat' },
-      ),
-      s('llm_request_duration_seconds_count', '0+10x20', { model: 'llama3', operation: 'chat' }),
-    ],
-    fires: both({ ...jobOnly, model: 'llama3', operation: 'chat' }, '975ms'),
-  },
-  {
-    alert: 'OllamaLatencyHigh',
-    what: 'p95 297.5ms',
-    at: '10m',
-    series: hist(
-      'llm_request_duration_seconds',
-      { '0.25': '0x20', '0.3': '0+10x20', '+Inf': '0+10x20' },
-      { model: 'llama3', operation: 'chat' },
-    ),
-    fires: [],
-  },
-  {
     alert: 'DependencyErrorRate',
     what: '50% of qdrant calls fail',
     at: '10m',
@@ -609,30 +612,10 @@ const CASES: Case[] = [
   },
   {
     alert: 'DependencyErrorRate',
-    what: 'every ollama call fails: OllamaErrorRate alerts on these, not this rule',
+    what: 'every ollama call fails: ModelErrorRate alerts on these (gen_ai_*), not this rule',
     at: '10m',
     series: [
       s('dependency_request_duration_seconds_count', '0+10x20', { dependency: 'ollama', outcome: 'error' }),
-    ],
-    fires: [],
-  },
-  {
-    alert: 'OllamaErrorRate',
-    what: 'every generate fails',
-    at: '10m',
-    series: [
-      s('llm_request_errors_total', '0+10x20', { model: 'llama3', operation: 'generate' }),
-      s('llm_request_duration_seconds_count', '0+10x20', { model: 'llama3', operation: 'generate' }),
-    ],
-    fires: both({ ...jobOnly, model: 'llama3', operation: 'generate' }, '100%'),
-  },
-  {
-    alert: 'OllamaErrorRate',
-    what: '2.5% fail',
-    at: '10m',
-    series: [
-      s('llm_request_errors_total', '0+1x20', { model: 'llama3', operation: 'generate' }),
-      s('llm_request_duration_seconds_count', '0+40x20', { model: 'llama3', operation: 'generate' }),
     ],
     fires: [],
   },
@@ -820,9 +803,12 @@ describe('generated Prometheus rules', () => {
       BotDispatchSlow: 'humanizePercentage',
       MessageProcessingSlow: 'humanizeDuration',
       DependencyLatencyHigh: 'humanizeDuration',
-      OllamaLatencyHigh: 'humanizeDuration',
+      ModelTimeToFirstChunkHigh: 'humanizeDuration',
+      ModelTimeToFirstChunkBudgetBurn: 'humanizePercentage',
+      ModelGenerationSlow: 'humanize',
+      ModelColdStartStorm: 'humanize',
       DependencyErrorRate: 'humanizePercentage',
-      OllamaErrorRate: 'humanizePercentage',
+      ModelErrorRate: 'humanizePercentage',
       SlowDatabaseQueries: 'humanizeDuration',
       AvailabilityBudgetBurn: 'humanizePercentage',
       LatencyBudgetBurn: 'humanizePercentage',
@@ -835,6 +821,7 @@ describe('generated Prometheus rules', () => {
       TargetMissing: undefined,
       DatabaseDown: undefined,
       CacheDown: undefined,
+      OllamaDown: undefined,
     };
     for (const r of rules) expect([r.alert, unitOf(r)]).toEqual([r.alert, expected[r.alert]]);
     expect(new Set(rules.map((r) => r.alert))).toEqual(new Set(Object.keys(expected)));

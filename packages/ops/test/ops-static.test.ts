@@ -222,9 +222,10 @@ describe('dashboards', () => {
   const panels = (d: { panels: Array<{ type: string; title: string; panels?: unknown[] }> }) =>
     d.panels.filter((p) => p.type !== 'row');
 
-  it('are the six the guides list, each with a datasource variable and deployment annotations', () => {
+  it('are the seven the guides list, each with a datasource variable and deployment annotations', () => {
     const all = dashboards();
     expect(Object.keys(all).sort()).toEqual([
+      'ai-models.json',
       'bot-performance.json',
       'cache.json',
       'database.json',

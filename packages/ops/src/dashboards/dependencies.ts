@@ -75,7 +75,7 @@ export function dependenciesDashboard(c: PanelContext): DashboardSpec {
               },
             ],
             thresholds: errorRatio,
-            description: `DependencyErrorRate alerts on the dependencies other than "${o.llmDependencies}" (those have OllamaErrorRate).`,
+            description: `DependencyErrorRate alerts on the dependencies other than "${o.llmDependencies}" (those have ModelErrorRate, on the AI models dashboard).`,
           },
           {
             id: 15,

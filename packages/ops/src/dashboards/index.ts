@@ -2,6 +2,7 @@ import { CATALOG, DEFAULT_METRICS_OPTIONS, type MetricGroup } from '@deia/metric
 import { promqlReferences } from '../references.js';
 import { buildRuleGroups } from '../rules.js';
 import type { ResolvedOpsOptions } from '../types.js';
+import { aiModelsDashboard } from './ai-models.js';
 import { botsDashboard } from './bots.js';
 import { type DashboardSpec, type PanelSpec, panelContext } from './builder.js';
 import { cacheDashboard } from './cache.js';
@@ -20,6 +21,7 @@ const DASHBOARD_GROUPS: Record<string, readonly MetricGroup[]> = {
   'bot-performance.json': ['bots', 'tasks'],
   'database.json': ['database'],
   'cache.json': ['cache'],
+  'ai-models.json': ['llm'],
 };
 
 /**
@@ -78,6 +80,7 @@ export function dashboardSpecs(o: ResolvedOpsOptions): DashboardSpec[] {
     databaseDashboard(c),
     cacheDashboard(c),
     dependenciesDashboard(c),
+    aiModelsDashboard(c),
     ...[extra, postgresExporterDashboard(c), redisExporterDashboard(c)].filter(
       (d): d is DashboardSpec => d !== undefined,
     ),
