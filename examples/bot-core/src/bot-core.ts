@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { watchOllamaModels } from '@deia/health';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import { BotManager } from './bots.js';
@@ -107,6 +108,11 @@ export async function startBotCore(options: BotCoreOptions): Promise<BotCore> {
         metrics,
       })
     : createEchoClient({ metrics });
+  // The models Ollama holds in memory (GET /api/ps every 15 s) as llm_model_resident,
+  // llm_model_memory_bytes and llm_model_expires_in_seconds; reading it never loads a model.
+  const residency = config.ollamaUrl
+    ? watchOllamaModels({ url: config.ollamaUrl, sink: metrics.llm, logger })
+    : undefined;
   const bots = new BotManager({
     metrics,
     logger,
@@ -192,6 +198,7 @@ export async function startBotCore(options: BotCoreOptions): Promise<BotCore> {
   const closers = () => [
     { name: 'task queue', close: () => queue.close() },
     { name: 'bots', close: async () => bots.close() },
+    ...(residency ? [{ name: 'ollama models watch', close: async () => residency.stop() }] : []),
     { name: 'postgres pool', close: () => store.close() },
     ...(redis
       ? [

@@ -122,7 +122,7 @@ export const FAKE_CHAT_COUNTERS = {
   eval_duration: 250_000_000,
 };
 
-/** An Ollama-like server: /api/generate, /api/chat (streamed, scripted by `state.chat`) and /api/tags; `failing` makes it answer 500. */
+/** An Ollama-like server: /api/generate, /api/chat (streamed, scripted by `state.chat`), /api/ps (one resident model) and /api/tags; `failing` makes it answer 500. */
 export async function startFakeOllama(auth?: { user: string; password: string }) {
   const state = {
     failing: false,
@@ -151,6 +151,20 @@ export async function startFakeOllama(auth?: { user: string; password: string })
       }
       if (req.url === '/api/tags') {
         res.writeHead(200, { 'content-type': 'application/json' }).end('{"models":[{"name":"tiny:latest"}]}');
+        return;
+      }
+      if (req.url === '/api/ps') {
+        const expires = new Date(Date.now() + 300_000).toISOString();
+        const models = [
+          {
+            name: 'tiny:latest',
+            model: 'tiny:latest',
+            size: 2_000_000,
+            size_vram: 1_500_000,
+            expires_at: expires,
+          },
+        ];
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ models }));
         return;
       }
       if (req.url === '/api/version') {

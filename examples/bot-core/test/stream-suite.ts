@@ -109,6 +109,13 @@ export function streamSuite(name: string, start: StartController) {
       expect(sample(m, 'llm_model_cold_starts_total', model)).toBe(1);
       expect(sample(m, 'llm_eval_tokens_total', { ...model, phase: 'generation' })).toBe(5);
       expect(sample(m, 'llm_eval_duration_seconds_total', { ...model, phase: 'generation' })).toBe(0.25);
+      // the model Ollama holds in memory (/api/ps, polled at start-up)
+      const resident = { gen_ai_provider_name: 'ollama', gen_ai_request_model: 'tiny:latest' };
+      const ps = await waitFor('the /api/ps poll', async () => {
+        const text = await metricsText(c.url);
+        return sample(text, 'llm_model_resident', resident) === 1 && text;
+      });
+      expect(sample(ps, 'llm_model_memory_bytes', { ...resident, memory: 'vram' })).toBe(1_500_000);
       // the deprecated series keep counting for a release
       expect(sample(m, 'llm_request_duration_seconds_count', { model: 'tiny', operation: 'chat' })).toBe(1);
       expect(sample(m, 'bot_messages_processed_total', { bot_id: 's1' })).toBeGreaterThanOrEqual(1);
