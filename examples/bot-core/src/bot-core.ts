@@ -95,6 +95,8 @@ export async function startBotCore(options: BotCoreOptions): Promise<BotCore> {
     prefix: `${config.redisKeyPrefix}${config.schema}:`,
     ttlSeconds: config.cacheTtlSeconds,
   });
+  const usd = config.llmUsdPerMillionTokens;
+  const pricePerToken = usd ? { input: usd.input / 1e6, output: usd.output / 1e6 } : undefined;
   const llm = config.ollamaUrl
     ? createOllamaClient({
         url: config.ollamaUrl,
@@ -105,9 +107,10 @@ export async function startBotCore(options: BotCoreOptions): Promise<BotCore> {
           idleMs: config.ollamaIdleTimeoutMs,
           totalMs: config.ollamaStreamTimeoutMs,
         },
+        pricePerToken,
         metrics,
       })
-    : createEchoClient({ metrics });
+    : createEchoClient({ metrics, pricePerToken });
   // The models Ollama holds in memory (GET /api/ps every 15 s) as llm_model_resident,
   // llm_model_memory_bytes and llm_model_expires_in_seconds; reading it never loads a model.
   const residency = config.ollamaUrl

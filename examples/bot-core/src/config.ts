@@ -16,6 +16,7 @@ export const DEFAULT_CONFIG: BotCoreConfig = {
   ollamaFirstChunkTimeoutMs: 15_000,
   ollamaIdleTimeoutMs: 10_000,
   ollamaStreamTimeoutMs: 120_000,
+  llmUsdPerMillionTokens: undefined,
   maxBots: 10,
   queueConcurrency: 4,
   messageWaitMs: 10_000,
@@ -58,6 +59,20 @@ function journalDir(env: NodeJS.ProcessEnv, fallback: string | undefined): strin
   return /^(off|none|false|0)$/i.test(v) ? undefined : v;
 }
 
+/** `LLM_USD_PER_MILLION_TOKENS="<input>,<output>"`: two non-negative numbers. */
+function prices(env: NodeJS.ProcessEnv): { input: number; output: number } | undefined {
+  const raw = str(env, 'LLM_USD_PER_MILLION_TOKENS');
+  if (raw === undefined) return undefined;
+  const parts = raw.split(',').map((p) => Number(p.trim()));
+  if (parts.length !== 2 || parts.some((n) => !Number.isFinite(n) || n < 0)) {
+    throw new BotCoreError(
+      'CONFIG',
+      `LLM_USD_PER_MILLION_TOKENS="${raw}" is not valid; set it to "<input>,<output>" USD per million tokens, e.g. "0.15,0.6".`,
+    );
+  }
+  return { input: parts[0]!, output: parts[1]! };
+}
+
 /** Reads the configuration from environment variables (see the controllers' READMEs). */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): BotCoreConfig {
   const d = DEFAULT_CONFIG;
@@ -75,6 +90,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): BotCoreConf
     ollamaFirstChunkTimeoutMs: int(env, 'OLLAMA_FIRST_CHUNK_TIMEOUT_MS', d.ollamaFirstChunkTimeoutMs, 1),
     ollamaIdleTimeoutMs: int(env, 'OLLAMA_IDLE_TIMEOUT_MS', d.ollamaIdleTimeoutMs, 1),
     ollamaStreamTimeoutMs: int(env, 'OLLAMA_STREAM_TIMEOUT_MS', d.ollamaStreamTimeoutMs, 1),
+    llmUsdPerMillionTokens: prices(env),
     maxBots: int(env, 'MAX_BOTS', d.maxBots, 0),
     queueConcurrency: int(env, 'QUEUE_CONCURRENCY', d.queueConcurrency, 1),
     messageWaitMs: int(env, 'MESSAGE_WAIT_MS', d.messageWaitMs, 0),

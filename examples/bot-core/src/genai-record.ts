@@ -28,13 +28,15 @@ function finalFields(r: StreamedCallResult): OllamaFinalFields {
   };
 }
 
-/** The labels of one streamed call. */
+/** The labels of one model call, and its price. */
 export interface StreamedCallLabels {
   /** `gen_ai.provider.name`: `ollama`, or `local` for the echo model. */
   provider: string;
   model: string;
   /** `gen_ai.operation.name`. */
   operation: 'chat' | 'text_completion';
+  /** USD per input and output token (`llm_request_cost_usd_total`). @default undefined (no cost) */
+  pricePerToken?: { input?: number; output?: number };
 }
 
 /**
@@ -58,7 +60,8 @@ export async function trackCall<T extends StreamedCallResult>(
   labels: StreamedCallLabels,
   run: () => Promise<T>,
 ): Promise<T> {
-  const call = metrics.llm.startCall(labels);
+  const { pricePerToken, ...attributes } = labels;
+  const call = metrics.llm.startCall(attributes, pricePerToken ? { pricePerToken } : undefined);
   try {
     const result = await run();
     call.finish(finalFields(result));
@@ -87,7 +90,8 @@ export async function trackStreamedCall<T extends StreamedCallResult>(
     operation: labels.operation,
     provider: labels.provider,
   });
-  const call = metrics.llm.startCall(labels);
+  const { pricePerToken, ...attributes } = labels;
+  const call = metrics.llm.startCall(attributes, pricePerToken ? { pricePerToken } : undefined);
   const observe = {
     chunk: () => {
       span.chunk();

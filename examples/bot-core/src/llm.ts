@@ -80,8 +80,11 @@ export function createOllamaClient(options: {
   timeoutMs: number;
   /** Bounds of a streamed call. @default first chunk 15 s, idle 10 s, total 120 s */
   streamTimeouts?: StreamTimeouts;
+  /** USD per input and output token, for `llm_request_cost_usd_total`. @default undefined (no cost) */
+  pricePerToken?: { input?: number; output?: number };
   metrics: Metrics;
 }): LlmClient {
+  const price = options.pricePerToken;
   const { model, timeoutMs, metrics } = options;
   const streamTimeouts = options.streamTimeouts ?? DEFAULT_STREAM_TIMEOUTS;
   const { url, headers } = splitUrlCredentials(options.url);
@@ -101,36 +104,42 @@ export function createOllamaClient(options: {
           },
         },
         () =>
-          trackCall(metrics, { provider: 'ollama', model, operation: 'text_completion' }, () =>
-            metrics.dependencies.track('ollama', () =>
-              callOllama(endpoint, headers, model, prompt, timeoutMs),
-            ),
+          trackCall(
+            metrics,
+            { provider: 'ollama', model, operation: 'text_completion', pricePerToken: price },
+            () =>
+              metrics.dependencies.track('ollama', () =>
+                callOllama(endpoint, headers, model, prompt, timeoutMs),
+              ),
           ),
       ),
     stream: (prompt, streamOptions) =>
-      trackStreamedCall(metrics, { provider: 'ollama', model, operation: 'chat' }, (observe) =>
-        metrics.dependencies.track('ollama', async (): Promise<Completion> => {
-          const out = await streamOllamaChat(
-            { endpoint: chatEndpoint, headers, model, prompt },
-            streamTimeouts,
-            {
-              signal: streamOptions.signal,
-              onChunk: (text) => {
-                observe.chunk();
-                return streamOptions.onChunk(text);
+      trackStreamedCall(
+        metrics,
+        { provider: 'ollama', model, operation: 'chat', pricePerToken: price },
+        (observe) =>
+          metrics.dependencies.track('ollama', async (): Promise<Completion> => {
+            const out = await streamOllamaChat(
+              { endpoint: chatEndpoint, headers, model, prompt },
+              streamTimeouts,
+              {
+                signal: streamOptions.signal,
+                onChunk: (text) => {
+                  observe.chunk();
+                  return streamOptions.onChunk(text);
+                },
               },
-            },
-          );
-          return {
-            text: out.text,
-            model,
-            promptTokens: out.counters.promptEvalCount,
-            completionTokens: out.counters.evalCount,
-            counters: out.counters,
-            responseModel: out.responseModel,
-            finishReason: out.finishReason,
-          };
-        }),
+            );
+            return {
+              text: out.text,
+              model,
+              promptTokens: out.counters.promptEvalCount,
+              completionTokens: out.counters.evalCount,
+              counters: out.counters,
+              responseModel: out.responseModel,
+              finishReason: out.finishReason,
+            };
+          }),
       ),
   };
 }
@@ -214,26 +223,35 @@ async function callOllama(
  * (`gen_ai_provider_name="local"`, `gen_ai_request_model="local-echo"`) so the model dashboards move
  * in the demo. `stream()` answers word by word with small delays.
  */
-export function createEchoClient(options: { metrics: Metrics }): LlmClient {
+export function createEchoClient(options: {
+  metrics: Metrics;
+  /** USD per input and output token, for `llm_request_cost_usd_total`. @default undefined (no cost) */
+  pricePerToken?: { input?: number; output?: number };
+}): LlmClient {
   const { metrics } = options;
+  const price = options.pricePerToken;
   return {
     kind: 'echo',
     model: ECHO_MODEL,
     generate: (prompt) =>
-      trackCall(metrics, { provider: 'local', model: ECHO_MODEL, operation: 'text_completion' }, async () => {
-        await new Promise((r) => setTimeout(r, 5 + Math.floor(Math.random() * 25)));
-        const text = `${ECHO_LABEL} You said: ${prompt}`;
-        return {
-          text,
-          model: ECHO_MODEL,
-          promptTokens: countWords(prompt),
-          completionTokens: countWords(text),
-        } satisfies Completion;
-      }),
+      trackCall(
+        metrics,
+        { provider: 'local', model: ECHO_MODEL, operation: 'text_completion', pricePerToken: price },
+        async () => {
+          await new Promise((r) => setTimeout(r, 5 + Math.floor(Math.random() * 25)));
+          const text = `${ECHO_LABEL} You said: ${prompt}`;
+          return {
+            text,
+            model: ECHO_MODEL,
+            promptTokens: countWords(prompt),
+            completionTokens: countWords(text),
+          } satisfies Completion;
+        },
+      ),
     stream: (prompt, streamOptions) =>
       trackStreamedCall(
         metrics,
-        { provider: 'local', model: ECHO_MODEL, operation: 'chat' },
+        { provider: 'local', model: ECHO_MODEL, operation: 'chat', pricePerToken: price },
         async (observe) => {
           const words = `You said: ${prompt}`.split(/\s+/).filter(Boolean);
           // Ollama-like counters, measured: the wait before the first word stands for reading the

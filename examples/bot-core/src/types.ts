@@ -39,6 +39,12 @@ export interface BotCoreConfig {
   ollamaIdleTimeoutMs: number;
   /** Longest streamed answer, in ms (`OLLAMA_STREAM_TIMEOUT_MS`). @default 120000 */
   ollamaStreamTimeoutMs: number;
+  /**
+   * Price of the model in US dollars per million input and output tokens
+   * (`LLM_USD_PER_MILLION_TOKENS="<input>,<output>"`, e.g. `0.15,0.6`), for
+   * `llm_request_cost_usd_total`. @default undefined (no cost recorded)
+   */
+  llmUsdPerMillionTokens: { input: number; output: number } | undefined;
   /** Maximum bots running at once (`MAX_BOTS`); 0 stops new launches. @default 10 */
   maxBots: number;
   /** Tasks processed at once (`QUEUE_CONCURRENCY`). @default 4 */

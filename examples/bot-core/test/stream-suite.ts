@@ -66,6 +66,7 @@ export function streamSuite(name: string, start: StartController) {
           OLLAMA_FIRST_CHUNK_TIMEOUT_MS: '1000',
           OLLAMA_IDLE_TIMEOUT_MS: '400',
           OLLAMA_STREAM_TIMEOUT_MS: '5000',
+          LLM_USD_PER_MILLION_TOKENS: '1,2',
         }),
       });
       expect((await post(`${c.url}/api/bot/s1/start`)).status).toBe(200);
@@ -109,6 +110,8 @@ export function streamSuite(name: string, start: StartController) {
       expect(sample(m, 'llm_model_cold_starts_total', model)).toBe(1);
       expect(sample(m, 'llm_eval_tokens_total', { ...model, phase: 'generation' })).toBe(5);
       expect(sample(m, 'llm_eval_duration_seconds_total', { ...model, phase: 'generation' })).toBe(0.25);
+      // 7 input tokens at $1/M and 5 output tokens at $2/M
+      expect(sample(m, 'llm_request_cost_usd_total', model)).toBeCloseTo(0.000017, 12);
       // the model Ollama holds in memory (/api/ps, polled at start-up)
       const resident = { gen_ai_provider_name: 'ollama', gen_ai_request_model: 'tiny:latest' };
       const ps = await waitFor('the /api/ps poll', async () => {
