@@ -1,4 +1,4 @@
-// An Ollama-like HTTP server on loopback: enough of /api/tags, /api/version, /api/generate and
+// An Ollama-like HTTP server on loopback: enough of /api/tags, /api/version, /api/ps, /api/generate and
 // /api/chat for the example's bots, switchable to 500s (error ratio, dependency errors) and to slow.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -86,6 +86,20 @@ export async function startFakeOllama(): Promise<FakeOllama> {
           ],
         });
         return;
+      case '/api/ps':
+        // the model is resident, for the residency series (llm_model_resident, ...)
+        json(res, 200, {
+          models: [
+            {
+              name: FAKE_MODEL,
+              model: FAKE_MODEL,
+              size: 1_321_098_329,
+              size_vram: 1_321_098_329,
+              expires_at: new Date(Date.now() + 300_000).toISOString(),
+            },
+          ],
+        });
+        return;
       case '/api/generate':
       case '/api/chat': {
         const prompt =
@@ -108,7 +122,13 @@ export async function startFakeOllama(): Promise<FakeOllama> {
           return;
         }
         res.writeHead(200, { 'content-type': 'application/x-ndjson' });
-        res.write(`${JSON.stringify({ model, created_at: now, ...content, done: false })}\n`);
+        // two pieces, so a streamed call has a gap between chunks too
+        const half = Math.ceil(text.length / 2);
+        for (const piece of [text.slice(0, half), text.slice(half)]) {
+          const part =
+            path === '/api/chat' ? { message: { role: 'assistant', content: piece } } : { response: piece };
+          res.write(`${JSON.stringify({ model, created_at: now, ...part, done: false })}\n`);
+        }
         const last =
           path === '/api/chat' ? { message: { role: 'assistant', content: '' } } : { response: '' };
         res.end(
