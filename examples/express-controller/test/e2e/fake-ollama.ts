@@ -7,9 +7,9 @@ export const FAKE_MODEL = 'llama3.2:1b';
 
 export interface FakeOllama {
   readonly url: string;
-  /** When true every /api/* answers 500 with an Ollama-style `{ error }` body. */
+  /** When true every model call (/api/generate, /api/chat) answers 500 with an Ollama-style `{ error }` body. */
   setFailing(failing: boolean): void;
-  /** Share of /api/* calls answered 500, spread evenly (0.5: every other call). */
+  /** Share of model calls (/api/generate, /api/chat) answered 500, spread evenly (0.5: every other call). */
   setFailureRatio(ratio: number): void;
   /** Delay before each answer, in milliseconds. */
   setDelayMs(ms: number): void;
@@ -57,7 +57,9 @@ export async function startFakeOllama(): Promise<FakeOllama> {
       res.end('Ollama is running');
       return;
     }
-    if (nextFails()) {
+    // Injected failures hit the model calls only: the server stays up (its /api/tags, /api/version
+    // and /api/ps answer, so the health check does not call it down) while the model fails.
+    if ((path === '/api/generate' || path === '/api/chat') && nextFails()) {
       json(res, 500, { error: 'fake ollama: injected failure' });
       return;
     }
