@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { BotCore } from './bot-core.js';
 import { BOT_ID_RE } from './bots.js';
+import { CHAT_STREAM_CONTENT_TYPE, openChatStream } from './chat-stream.js';
 import { BotCoreError } from './errors.js';
 import type { ApiRequest, ApiResponse, ApiRoute } from './types.js';
 
@@ -12,6 +13,28 @@ function botId(req: ApiRequest): string {
   if (!BOT_ID_RE.test(id))
     throw new BotCoreError('BAD_BOT_ID', 'bot id must match [A-Za-z0-9][A-Za-z0-9_.-]{0,63}', 400);
   return id;
+}
+
+/** The `{ message, taskId? }` body of the message and chat routes, checked (taskId lower-cased). */
+function readMessage(req: ApiRequest): { message: string; taskId: string } {
+  const body = (req.body ?? {}) as { message?: unknown; taskId?: unknown };
+  const message = body.message;
+  if (typeof message !== 'string' || message.trim() === '' || message.length > MAX_MESSAGE_LENGTH) {
+    throw new BotCoreError(
+      'BAD_MESSAGE',
+      `send JSON {"message": "..."} with 1 to ${MAX_MESSAGE_LENGTH} characters`,
+      400,
+    );
+  }
+  // PostgreSQL text cannot hold NUL: refuse it here rather than accept it and fail the write
+  if (message.includes('\u0000')) {
+    throw new BotCoreError('BAD_MESSAGE', 'the message must not contain NUL (\\u0000) characters', 400);
+  }
+  const taskId = body.taskId ?? randomUUID();
+  if (typeof taskId !== 'string' || !UUID_RE.test(taskId)) {
+    throw new BotCoreError('BAD_TASK_ID', 'taskId, when given, must be a UUID', 400);
+  }
+  return { message, taskId: taskId.toLowerCase() };
 }
 
 /** Maps a thrown error to a JSON response; unknown errors become a 500 without internals. */
@@ -97,32 +120,16 @@ export function createApiRoutes(core: BotCore): ApiRoute[] {
       path: '/api/bot/:id/message',
       handle: wrap(async (req) => {
         const id = botId(req);
-        const body = (req.body ?? {}) as { message?: unknown; taskId?: unknown };
-        const message = body.message;
-        if (typeof message !== 'string' || message.trim() === '' || message.length > MAX_MESSAGE_LENGTH) {
-          throw new BotCoreError(
-            'BAD_MESSAGE',
-            `send JSON {"message": "..."} with 1 to ${MAX_MESSAGE_LENGTH} characters`,
-            400,
-          );
-        }
-        // PostgreSQL text cannot hold NUL: refuse it here rather than accept it and fail the write
-        if (message.includes('\u0000')) {
-          throw new BotCoreError('BAD_MESSAGE', 'the message must not contain NUL (\\u0000) characters', 400);
-        }
-        const taskId = body.taskId ?? randomUUID();
-        if (typeof taskId !== 'string' || !UUID_RE.test(taskId)) {
-          throw new BotCoreError('BAD_TASK_ID', 'taskId, when given, must be a UUID', 400);
-        }
+        const { message, taskId } = readMessage(req);
         let accepted: Awaited<ReturnType<typeof queue.enqueue>>;
         try {
-          accepted = await queue.enqueue(id, message, taskId.toLowerCase());
+          accepted = await queue.enqueue(id, message, taskId);
         } catch (err) {
           if (!(err instanceof BotCoreError) || err.statusCode !== 503) throw err;
           // Not accepted. Tell the client which id to retry with: a retry with the same taskId is
           // stored at most once, even if this attempt reaches the database after all.
           const res = errorResponse(err, core.mode());
-          return { ...res, body: { ...(res.body as object), taskId: taskId.toLowerCase() } };
+          return { ...res, body: { ...(res.body as object), taskId } };
         }
         const { durable, ...task } = accepted;
         if (durable === 'journaled') {
@@ -146,6 +153,26 @@ export function createApiRoutes(core: BotCore): ApiRoute[] {
           };
         }
         return ok({ status: core.mode() === 'degraded' ? 'degraded' : 'queued', task: done }, 202);
+      }),
+    },
+    {
+      // The streamed answer (NDJSON, see ChatStreamLine); the message route above stays the
+      // durable, queued path.
+      method: 'POST',
+      path: '/api/bot/:id/chat',
+      handle: wrap((req) => {
+        const id = botId(req);
+        const { message, taskId } = readMessage(req);
+        const bot = bots.get(id);
+        if (!bot) throw new BotCoreError('BOT_NOT_FOUND', `no bot ${id}`, 404);
+        if (bot.status !== 'running')
+          throw new BotCoreError('BOT_NOT_RUNNING', `bot ${id} is ${bot.status}`, 409);
+        return {
+          statusCode: 200,
+          body: undefined,
+          headers: { 'content-type': CHAT_STREAM_CONTENT_TYPE, 'cache-control': 'no-store' },
+          stream: openChatStream(core, id, message, taskId),
+        };
       }),
     },
     {

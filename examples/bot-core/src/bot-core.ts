@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { watchOllamaModels } from '@deia/health';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import { BotManager } from './bots.js';
@@ -94,14 +95,27 @@ export async function startBotCore(options: BotCoreOptions): Promise<BotCore> {
     prefix: `${config.redisKeyPrefix}${config.schema}:`,
     ttlSeconds: config.cacheTtlSeconds,
   });
+  const usd = config.llmUsdPerMillionTokens;
+  const pricePerToken = usd ? { input: usd.input / 1e6, output: usd.output / 1e6 } : undefined;
   const llm = config.ollamaUrl
     ? createOllamaClient({
         url: config.ollamaUrl,
         model: config.ollamaModel,
         timeoutMs: config.ollamaTimeoutMs,
+        streamTimeouts: {
+          firstChunkMs: config.ollamaFirstChunkTimeoutMs,
+          idleMs: config.ollamaIdleTimeoutMs,
+          totalMs: config.ollamaStreamTimeoutMs,
+        },
+        pricePerToken,
         metrics,
       })
-    : createEchoClient({ metrics });
+    : createEchoClient({ metrics, pricePerToken });
+  // The models Ollama holds in memory (GET /api/ps every 15 s) as llm_model_resident,
+  // llm_model_memory_bytes and llm_model_expires_in_seconds; reading it never loads a model.
+  const residency = config.ollamaUrl
+    ? watchOllamaModels({ url: config.ollamaUrl, sink: metrics.llm, logger })
+    : undefined;
   const bots = new BotManager({
     metrics,
     logger,
@@ -187,6 +201,7 @@ export async function startBotCore(options: BotCoreOptions): Promise<BotCore> {
   const closers = () => [
     { name: 'task queue', close: () => queue.close() },
     { name: 'bots', close: async () => bots.close() },
+    ...(residency ? [{ name: 'ollama models watch', close: async () => residency.stop() }] : []),
     { name: 'postgres pool', close: () => store.close() },
     ...(redis
       ? [

@@ -1,6 +1,7 @@
 import type { Metrics } from '@deia/metrics';
 import { BotCoreError } from './errors.js';
 import type { LlmClient } from './llm.js';
+import type { StreamCallOptions } from './llm-stream.js';
 import type { BotStatus, BotView, LoggerLike } from './types.js';
 
 /** Bot ids are metric label values and URL segments: keep them short and plain. */
@@ -327,6 +328,23 @@ export class BotManager {
   handleMessage(id: string, message: string) {
     return this.options.metrics.bots
       .trackMessage(id, () => this.options.llm.generate(message))
+      .finally(() => this.removeSeriesIfDeleted(id));
+  }
+
+  /**
+   * Streams the answer to one message (`options.onChunk`), counted like a queued message
+   * (`bot_message_processing_duration_seconds`, `bot_messages_processed_total`). A streamed chat
+   * runs beside the queue: it does not wait for the bot's queued message. Throws `BOT_NOT_FOUND`
+   * or `BOT_NOT_RUNNING` before calling the model.
+   */
+  streamMessage(id: string, message: string, options: StreamCallOptions) {
+    const bot = this.bots.get(id);
+    if (!bot) return Promise.reject(new BotCoreError('BOT_NOT_FOUND', `no bot ${id}`, 404));
+    if (bot.status !== 'running') {
+      return Promise.reject(new BotCoreError('BOT_NOT_RUNNING', `bot ${id} is ${bot.status}`, 409));
+    }
+    return this.options.metrics.bots
+      .trackMessage(id, () => this.options.llm.stream(message, options))
       .finally(() => this.removeSeriesIfDeleted(id));
   }
 

@@ -13,6 +13,10 @@ export const DEFAULT_CONFIG: BotCoreConfig = {
   ollamaUrl: undefined,
   ollamaModel: 'llama3.2',
   ollamaTimeoutMs: 30_000,
+  ollamaFirstChunkTimeoutMs: 15_000,
+  ollamaIdleTimeoutMs: 10_000,
+  ollamaStreamTimeoutMs: 120_000,
+  llmUsdPerMillionTokens: undefined,
   maxBots: 10,
   queueConcurrency: 4,
   messageWaitMs: 10_000,
@@ -55,6 +59,20 @@ function journalDir(env: NodeJS.ProcessEnv, fallback: string | undefined): strin
   return /^(off|none|false|0)$/i.test(v) ? undefined : v;
 }
 
+/** `LLM_USD_PER_MILLION_TOKENS="<input>,<output>"`: two non-negative numbers. */
+function prices(env: NodeJS.ProcessEnv): { input: number; output: number } | undefined {
+  const raw = str(env, 'LLM_USD_PER_MILLION_TOKENS');
+  if (raw === undefined) return undefined;
+  const parts = raw.split(',').map((p) => Number(p.trim()));
+  if (parts.length !== 2 || parts.some((n) => !Number.isFinite(n) || n < 0)) {
+    throw new BotCoreError(
+      'CONFIG',
+      `LLM_USD_PER_MILLION_TOKENS="${raw}" is not valid; set it to "<input>,<output>" USD per million tokens, e.g. "0.15,0.6".`,
+    );
+  }
+  return { input: parts[0]!, output: parts[1]! };
+}
+
 /** Reads the configuration from environment variables (see the controllers' READMEs). */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): BotCoreConfig {
   const d = DEFAULT_CONFIG;
@@ -69,6 +87,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): BotCoreConf
     ollamaUrl: str(env, 'OLLAMA_URL')?.replace(/\/+$/, ''),
     ollamaModel: str(env, 'OLLAMA_MODEL') ?? d.ollamaModel,
     ollamaTimeoutMs: int(env, 'OLLAMA_TIMEOUT_MS', d.ollamaTimeoutMs, 1),
+    ollamaFirstChunkTimeoutMs: int(env, 'OLLAMA_FIRST_CHUNK_TIMEOUT_MS', d.ollamaFirstChunkTimeoutMs, 1),
+    ollamaIdleTimeoutMs: int(env, 'OLLAMA_IDLE_TIMEOUT_MS', d.ollamaIdleTimeoutMs, 1),
+    ollamaStreamTimeoutMs: int(env, 'OLLAMA_STREAM_TIMEOUT_MS', d.ollamaStreamTimeoutMs, 1),
+    llmUsdPerMillionTokens: prices(env),
     maxBots: int(env, 'MAX_BOTS', d.maxBots, 0),
     queueConcurrency: int(env, 'QUEUE_CONCURRENCY', d.queueConcurrency, 1),
     messageWaitMs: int(env, 'MESSAGE_WAIT_MS', d.messageWaitMs, 0),
@@ -116,6 +138,15 @@ export function validateConfig(config: BotCoreConfig): BotCoreConfig {
     throw new BotCoreError(
       'CONFIG',
       'DB_STATEMENT_TIMEOUT_MS must be <= DB_QUERY_TIMEOUT_MS (the server cancels before the client gives up).',
+    );
+  }
+  if (
+    config.ollamaFirstChunkTimeoutMs > config.ollamaStreamTimeoutMs ||
+    config.ollamaIdleTimeoutMs > config.ollamaStreamTimeoutMs
+  ) {
+    throw new BotCoreError(
+      'CONFIG',
+      'OLLAMA_FIRST_CHUNK_TIMEOUT_MS and OLLAMA_IDLE_TIMEOUT_MS must be <= OLLAMA_STREAM_TIMEOUT_MS.',
     );
   }
   if (config.restartBackoff.maxMs < config.restartBackoff.initialMs) {

@@ -29,8 +29,8 @@ function pickWeighted<T>(items: ReadonlyArray<[number, T]>, at: number): T {
 }
 
 /**
- * A bounded traffic generator for the dashboards: starts a few bots, then sends messages and
- * reads (bots, cached bot status, tasks, chat history, health) plus the odd 404, for a fixed
+ * A bounded traffic generator for the dashboards: starts a few bots, then sends messages (queued,
+ * and streamed chats, a few of them left mid-answer) and reads (bots, cached bot status, tasks, chat history, health) plus the odd 404, for a fixed
  * time. It only ever talks to 127.0.0.1.
  */
 export async function runDemo(options: DemoOptions = {}): Promise<Record<string, number>> {
@@ -60,6 +60,43 @@ export async function runDemo(options: DemoOptions = {}): Promise<Record<string,
     }
   };
 
+  // A streamed chat (NDJSON): read to its last line, or left after the first chunk (a client that
+  // goes away) now and then; counted as chat:done, chat:error or chat:left.
+  const chat = async (id: string, leaveEarly: boolean) => {
+    const ctl = new AbortController();
+    const timer = setTimeout(() => ctl.abort(), 30_000);
+    let outcome = 'chat:error';
+    try {
+      const res = await fetch(`${base}/api/bot/${id}/chat`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ message: PROMPTS[Math.floor(Math.random() * PROMPTS.length)] }),
+        signal: ctl.signal,
+      });
+      counts[res.status] = (counts[res.status] ?? 0) + 1;
+      if (!res.body || res.status !== 200) {
+        await res.arrayBuffer();
+        return;
+      }
+      let text = '';
+      const decoder = new TextDecoder();
+      for await (const part of res.body) {
+        text += decoder.decode(part, { stream: true });
+        if (leaveEarly && text.includes('"type":"chunk"')) {
+          outcome = 'chat:left';
+          ctl.abort();
+          return;
+        }
+      }
+      if (text.trimEnd().split('\n').at(-1)?.includes('"type":"done"')) outcome = 'chat:done';
+    } catch {
+      if (outcome !== 'chat:left') counts.error = (counts.error ?? 0) + 1;
+    } finally {
+      clearTimeout(timer);
+      counts[outcome] = (counts[outcome] ?? 0) + 1;
+    }
+  };
+
   const bots = Array.from({ length: botCount }, (_, i) => `demo-${i + 1}`);
   log(`demo: ${rps} req/s for ${seconds} s against ${base} with bots ${bots.join(', ')}`);
   for (const id of bots) await call('POST', `/api/bot/${id}/start`);
@@ -68,6 +105,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<Record<string,
   const actions: Array<[number, () => Promise<unknown>]> = [
     [50, () => call('POST', `/api/bot/${pick(bots)}/message?wait=0`, { message: pick(PROMPTS) })],
     [10, () => call('POST', `/api/bot/${pick(bots)}/message`, { message: pick(PROMPTS) })],
+    [15, () => chat(pick(bots), false)],
+    // rare: cancelled calls count in error_type="cancelled", which the model error-rate alert reads
+    [0.3, () => chat(pick(bots), true)],
     [10, () => call('GET', '/api/bots')],
     [10, () => call('GET', `/api/bot/${pick(bots)}`)],
     [6, () => call('GET', '/api/tasks')],

@@ -62,7 +62,7 @@ export async function runController<C extends RunningController>(
   });
   const lines = [
     `${serviceName} listening on ${url}`,
-    `  API      ${url}/api/bots   (POST ${url}/api/bot/<id>/start, .../message, .../stop; GET ${url}/api/tasks)`,
+    `  API      ${url}/api/bots   (POST ${url}/api/bot/<id>/start, .../message, .../chat, .../stop; GET ${url}/api/tasks)`,
     `  metrics  ${url}/metrics`,
     `  health   ${url}/health   (/health/db, /health/cache, /health/detailed, /health/live, /health/ready)`,
     ...Object.entries(core.describe()).map(([k, v]) => `  ${k.padEnd(8)} ${v}`),

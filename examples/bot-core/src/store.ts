@@ -6,7 +6,7 @@ import { replayJournal, type TaskJournal } from './journal.js';
 import { ident, migrate } from './migrations.js';
 import { WriteOutbox } from './outbox.js';
 import { isConnectionError } from './pg-errors.js';
-import type { LoggerLike } from './types.js';
+import type { Exchange, LoggerLike } from './types.js';
 
 /** A stored chat message. */
 export interface ChatMessageRow {
@@ -284,25 +284,30 @@ export class Store {
     );
   }
 
-  saveExchange(x: {
-    botId: string;
-    taskId: string;
-    message: string;
-    reply: string;
-    model: string;
-    at: Date;
-    repliedAt: Date;
-  }) {
+  saveExchange(x: Exchange) {
     // One statement: the exchange is stored and the task leaves the persistent queue together;
     // run again (a replay, or a task re-run after a crash) it stores nothing twice.
-    return this.write(
-      'insert_chat_messages',
-      `WITH done AS (DELETE FROM ${this.s}.task_queue WHERE id = $2)
+    return this.write('insert_chat_messages', this.exchangeSql(), this.exchangeParams(x));
+  }
+
+  /**
+   * Stores an exchange now and resolves once it is committed (a streamed reply is acknowledged
+   * as saved only then); idempotent by task id. Throws `DatabaseUnavailableError` in degraded
+   * mode or when the connection fails, and a query error otherwise.
+   */
+  async saveExchangeNow(x: Exchange): Promise<void> {
+    await this.query('insert_chat_messages', this.exchangeSql(), this.exchangeParams(x));
+  }
+
+  private exchangeSql() {
+    return `WITH done AS (DELETE FROM ${this.s}.task_queue WHERE id = $2)
        INSERT INTO ${this.s}.chat_messages (bot_id, task_id, role, content, model, created_at)
        VALUES ($1, $2, 'user', $3, NULL, $5), ($1, $2, 'assistant', $4, $6, $7)
-       ON CONFLICT DO NOTHING`,
-      [x.botId, x.taskId, x.message, x.reply, x.at, x.model, x.repliedAt],
-    );
+       ON CONFLICT DO NOTHING`;
+  }
+
+  private exchangeParams(x: Exchange) {
+    return [x.botId, x.taskId, x.message, x.reply, x.at, x.model, x.repliedAt];
   }
 
   /** Removes a task that ended without an exchange (it failed, with its reason given to the caller). */

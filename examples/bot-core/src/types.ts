@@ -30,6 +30,21 @@ export interface BotCoreConfig {
   ollamaModel: string;
   /** Timeout of one Ollama call in ms (`OLLAMA_TIMEOUT_MS`). @default 30000 */
   ollamaTimeoutMs: number;
+  /**
+   * Longest wait for the first piece of a streamed answer, in ms (`OLLAMA_FIRST_CHUNK_TIMEOUT_MS`):
+   * connecting, the headers and loading the model. @default 15000
+   */
+  ollamaFirstChunkTimeoutMs: number;
+  /** Longest gap between two pieces of a streamed answer, in ms (`OLLAMA_IDLE_TIMEOUT_MS`). @default 10000 */
+  ollamaIdleTimeoutMs: number;
+  /** Longest streamed answer, in ms (`OLLAMA_STREAM_TIMEOUT_MS`). @default 120000 */
+  ollamaStreamTimeoutMs: number;
+  /**
+   * Price of the model in US dollars per million input and output tokens
+   * (`LLM_USD_PER_MILLION_TOKENS="<input>,<output>"`, e.g. `0.15,0.6`), for
+   * `llm_request_cost_usd_total`. @default undefined (no cost recorded)
+   */
+  llmUsdPerMillionTokens: { input: number; output: number } | undefined;
   /** Maximum bots running at once (`MAX_BOTS`); 0 stops new launches. @default 10 */
   maxBots: number;
   /** Tasks processed at once (`QUEUE_CONCURRENCY`). @default 4 */
@@ -111,6 +126,17 @@ export interface BotView {
   crashInjected: boolean;
 }
 
+/** A message and its reply, stored together. */
+export interface Exchange {
+  botId: string;
+  taskId: string;
+  message: string;
+  reply: string;
+  model: string;
+  at: Date;
+  repliedAt: Date;
+}
+
 /** Lifecycle state of a task. */
 export type TaskStatus = 'queued' | 'running' | 'completed' | 'failed';
 
@@ -137,11 +163,15 @@ export interface ApiRequest {
   body: unknown;
 }
 
-/** A framework-neutral API response (the body is JSON). */
+/**
+ * A framework-neutral API response: the body is JSON, or, when `stream` is set, the stream is the
+ * body (the adapters send it as it is and destroy it if the client goes away).
+ */
 export interface ApiResponse {
   statusCode: number;
   body: unknown;
   headers?: Record<string, string>;
+  stream?: import('node:stream').Readable;
 }
 
 /** One route of the REST API; both controllers register these. */

@@ -246,6 +246,14 @@ export function controllerSuite(name: string, start: StartController) {
         sample(m, 'db_query_duration_seconds_count', { operation: 'insert_chat_messages' }),
       ).toBeGreaterThanOrEqual(1);
       expect(sample(m, 'llm_tokens_total', { model: 'tiny', type: 'prompt' })).toBeGreaterThanOrEqual(7);
+      // the queued (not streamed) calls in the GenAI series too
+      const completion = { gen_ai_operation_name: 'text_completion', gen_ai_request_model: 'tiny' };
+      expect(
+        sample(m, 'gen_ai_client_operation_duration_seconds_count', { ...completion, error_type: '' }),
+      ).toBeGreaterThanOrEqual(1);
+      expect(
+        sample(m, 'gen_ai_client_token_usage_count', { ...completion, gen_ai_token_type: 'input' }),
+      ).toBeGreaterThanOrEqual(1);
       expect(
         sample(m, 'dependency_request_duration_seconds_count', { dependency: 'ollama', outcome: 'success' }),
       ).toBeGreaterThanOrEqual(1);
@@ -267,6 +275,12 @@ export function controllerSuite(name: string, start: StartController) {
       const m = await metricsText(c.url);
       expect(
         sample(m, 'llm_request_errors_total', { model: 'tiny', operation: 'generate' }),
+      ).toBeGreaterThanOrEqual(1);
+      expect(
+        sample(m, 'gen_ai_client_operation_duration_seconds_count', {
+          gen_ai_operation_name: 'text_completion',
+          error_type: '500',
+        }),
       ).toBeGreaterThanOrEqual(1);
       expect(
         sample(m, 'dependency_request_duration_seconds_count', { dependency: 'ollama', outcome: 'error' }),

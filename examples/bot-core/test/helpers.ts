@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -99,9 +99,42 @@ export async function metricsText(url: string, format: 'text' | 'openmetrics' = 
   return res.text();
 }
 
-/** An Ollama-like server: /api/generate and /api/tags; `failing` makes it answer 500. */
+/**
+ * How the fake answers `POST /api/chat` (streamed): `chunks` (default: the words of
+ * `fake answer to: <prompt>`), `gapMs` between lines, and what goes wrong: `error-mid` sends an
+ * `{"error"}` line after `failAfter` chunks, `stall-mid` sends nothing more after `failAfter`
+ * chunks (a partition: the connection stays open), `stall-headers` never answers at all.
+ */
+export interface FakeChatScript {
+  chunks?: string[];
+  gapMs?: number;
+  fault?: 'error-mid' | 'stall-mid' | 'stall-headers';
+  failAfter?: number;
+}
+
+/** Ollama's counters on the fake's last line (durations in ns; load 1.5 s: a cold start). */
+export const FAKE_CHAT_COUNTERS = {
+  total_duration: 2_000_000_000,
+  load_duration: 1_500_000_000,
+  prompt_eval_count: 7,
+  prompt_eval_duration: 70_000_000,
+  eval_count: 5,
+  eval_duration: 250_000_000,
+};
+
+/** An Ollama-like server: /api/generate, /api/chat (streamed, scripted by `state.chat`), /api/ps (one resident model) and /api/tags; `failing` makes it answer 500. */
 export async function startFakeOllama(auth?: { user: string; password: string }) {
-  const state = { failing: false, calls: 0, unauthorized: 0 };
+  const state = {
+    failing: false,
+    calls: 0,
+    unauthorized: 0,
+    chat: {} as FakeChatScript,
+    /** Streamed chats started, and those whose connection closed before the fake finished them. */
+    chatCalls: 0,
+    chatAborted: 0,
+    /** Streamed chats whose response is still open. */
+    chatOpen: 0,
+  };
   const expected = auth && `Basic ${Buffer.from(`${auth.user}:${auth.password}`).toString('base64')}`;
   const server: Server = createServer((req, res) => {
     let body = '';
@@ -118,6 +151,20 @@ export async function startFakeOllama(auth?: { user: string; password: string })
       }
       if (req.url === '/api/tags') {
         res.writeHead(200, { 'content-type': 'application/json' }).end('{"models":[{"name":"tiny:latest"}]}');
+        return;
+      }
+      if (req.url === '/api/ps') {
+        const expires = new Date(Date.now() + 300_000).toISOString();
+        const models = [
+          {
+            name: 'tiny:latest',
+            model: 'tiny:latest',
+            size: 2_000_000,
+            size_vram: 1_500_000,
+            expires_at: expires,
+          },
+        ];
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ models }));
         return;
       }
       if (req.url === '/api/version') {
@@ -138,6 +185,10 @@ export async function startFakeOllama(auth?: { user: string; password: string })
         );
         return;
       }
+      if (req.url === '/api/chat' && req.method === 'POST') {
+        fakeChat(JSON.parse(body), state, res);
+        return;
+      }
       res.writeHead(404).end();
     });
   });
@@ -146,7 +197,68 @@ export async function startFakeOllama(auth?: { user: string; password: string })
   const url = auth
     ? `http://${encodeURIComponent(auth.user)}:${encodeURIComponent(auth.password)}@127.0.0.1:${port}`
     : `http://127.0.0.1:${port}`;
-  return { url, port, state, close: () => new Promise<void>((r) => server.close(() => r())) };
+  return {
+    url,
+    port,
+    state,
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function fakeChat(
+  request: { model: string; messages: Array<{ content: string }> },
+  state: { chat: FakeChatScript; chatCalls: number; chatAborted: number; chatOpen: number },
+  res: ServerResponse,
+) {
+  const script = state.chat;
+  state.chatCalls++;
+  state.chatOpen++;
+  let ended = false;
+  const timers = new Set<NodeJS.Timeout>();
+  res.on('close', () => {
+    state.chatOpen--;
+    if (!ended) state.chatAborted++;
+    for (const t of timers) clearTimeout(t);
+  });
+  res.on('error', () => {});
+  if (script.fault === 'stall-headers') return;
+  const prompt = request.messages.at(-1)?.content ?? '';
+  const chunks = script.chunks ?? `fake answer to: ${prompt}`.split(' ').map((w, i) => (i ? ` ${w}` : w));
+  const failAfter = script.fault ? (script.failAfter ?? 1) : chunks.length;
+  const line = (o: object) =>
+    `${JSON.stringify({ model: request.model, created_at: new Date().toISOString(), ...o })}\n`;
+  res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+  let i = 0;
+  const next = () => {
+    if (i < Math.min(failAfter, chunks.length)) {
+      res.write(line({ message: { role: 'assistant', content: chunks[i++] }, done: false }));
+    } else if (script.fault === 'stall-mid') {
+      return; // the connection stays open, nothing more comes
+    } else {
+      ended = true;
+      if (script.fault === 'error-mid') res.end(`${JSON.stringify({ error: 'model runner crashed' })}\n`);
+      else
+        res.end(
+          line({
+            message: { role: 'assistant', content: '' },
+            done: true,
+            done_reason: 'stop',
+            ...FAKE_CHAT_COUNTERS,
+          }),
+        );
+      return;
+    }
+    const t = setTimeout(() => {
+      timers.delete(t);
+      next();
+    }, script.gapMs ?? 5);
+    timers.add(t);
+  };
+  next();
 }
 
 /** A TCP proxy to PostgreSQL that a test can cut and restore on the same port (a database outage). */

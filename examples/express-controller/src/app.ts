@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { pipeline } from 'node:stream';
 import {
   type BotCore,
   type ControllerOptions,
@@ -68,10 +69,10 @@ export async function startController(options: ControllerOptions = {}): Promise<
         query: req.query,
         body: req.body,
       });
-      res
-        .status(out.statusCode)
-        .set(out.headers ?? {})
-        .json(out.body);
+      res.status(out.statusCode).set(out.headers ?? {});
+      // a streamed body: pipeline destroys it (aborting the model call) if the client goes away
+      if (out.stream) pipeline(out.stream, res, () => {});
+      else res.json(out.body);
     });
   }
   app.use((req: Request, res: Response) => {

@@ -70,10 +70,13 @@ export async function startController(options: ControllerOptions = {}): Promise<
           query: req.query as Record<string, unknown>,
           body: req.body,
         });
-        return reply
-          .code(out.statusCode)
-          .headers(out.headers ?? {})
-          .send(out.body);
+        return (
+          reply
+            .code(out.statusCode)
+            .headers(out.headers ?? {})
+            // a streamed body: Fastify destroys it (aborting the model call) if the client goes away
+            .send(out.stream ?? out.body)
+        );
       },
     });
   }

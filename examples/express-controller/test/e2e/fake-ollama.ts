@@ -1,4 +1,4 @@
-// An Ollama-like HTTP server on loopback: enough of /api/tags, /api/version, /api/generate and
+// An Ollama-like HTTP server on loopback: enough of /api/tags, /api/version, /api/ps, /api/generate and
 // /api/chat for the example's bots, switchable to 500s (error ratio, dependency errors) and to slow.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -7,9 +7,9 @@ export const FAKE_MODEL = 'llama3.2:1b';
 
 export interface FakeOllama {
   readonly url: string;
-  /** When true every /api/* answers 500 with an Ollama-style `{ error }` body. */
+  /** When true every model call (/api/generate, /api/chat) answers 500 with an Ollama-style `{ error }` body. */
   setFailing(failing: boolean): void;
-  /** Share of /api/* calls answered 500, spread evenly (0.5: every other call). */
+  /** Share of model calls (/api/generate, /api/chat) answered 500, spread evenly (0.5: every other call). */
   setFailureRatio(ratio: number): void;
   /** Delay before each answer, in milliseconds. */
   setDelayMs(ms: number): void;
@@ -57,7 +57,9 @@ export async function startFakeOllama(): Promise<FakeOllama> {
       res.end('Ollama is running');
       return;
     }
-    if (nextFails()) {
+    // Injected failures hit the model calls only: the server stays up (its /api/tags, /api/version
+    // and /api/ps answer, so the health check does not call it down) while the model fails.
+    if ((path === '/api/generate' || path === '/api/chat') && nextFails()) {
       json(res, 500, { error: 'fake ollama: injected failure' });
       return;
     }
@@ -86,6 +88,20 @@ export async function startFakeOllama(): Promise<FakeOllama> {
           ],
         });
         return;
+      case '/api/ps':
+        // the model is resident, for the residency series (llm_model_resident, ...)
+        json(res, 200, {
+          models: [
+            {
+              name: FAKE_MODEL,
+              model: FAKE_MODEL,
+              size: 1_321_098_329,
+              size_vram: 1_321_098_329,
+              expires_at: new Date(Date.now() + 300_000).toISOString(),
+            },
+          ],
+        });
+        return;
       case '/api/generate':
       case '/api/chat': {
         const prompt =
@@ -108,7 +124,13 @@ export async function startFakeOllama(): Promise<FakeOllama> {
           return;
         }
         res.writeHead(200, { 'content-type': 'application/x-ndjson' });
-        res.write(`${JSON.stringify({ model, created_at: now, ...content, done: false })}\n`);
+        // two pieces, so a streamed call has a gap between chunks too
+        const half = Math.ceil(text.length / 2);
+        for (const piece of [text.slice(0, half), text.slice(half)]) {
+          const part =
+            path === '/api/chat' ? { message: { role: 'assistant', content: piece } } : { response: piece };
+          res.write(`${JSON.stringify({ model, created_at: now, ...part, done: false })}\n`);
+        }
         const last =
           path === '/api/chat' ? { message: { role: 'assistant', content: '' } } : { response: '' };
         res.end(

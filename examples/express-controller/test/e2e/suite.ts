@@ -35,14 +35,14 @@ const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:
  * warning and a critical rule share a name, the fault is big enough for the critical one, which
  * inhibits the warning (inhibit rule: same alertname, job, instance and object labels). One
  * incident, one page: the cause pages and its symptoms (the HTTP errors, the budget burn) are
- * inhibited (packages/ops causes.ts); a failing or slow Ollama is one alert (Ollama*), not also
+ * inhibited (packages/ops causes.ts); a failing or slow Ollama is one alert (Model*), not also
  * Dependency* on the same calls.
  */
 const EXPECTED = {
   cacheDown: { alertname: 'CacheDown', severity: 'warning', receiver: 'warning' },
   databaseDown: { alertname: 'DatabaseDown', severity: 'critical', receiver: 'critical' },
-  ollamaLatency: { alertname: 'OllamaLatencyHigh', severity: 'critical', receiver: 'critical' },
-  ollamaErrors: { alertname: 'OllamaErrorRate', severity: 'critical', receiver: 'critical' },
+  ollamaLatency: { alertname: 'ModelTimeToFirstChunkHigh', severity: 'warning', receiver: 'warning' },
+  ollamaErrors: { alertname: 'ModelErrorRate', severity: 'critical', receiver: 'critical' },
   crashLoop: { alertname: 'BotCrashLoop', severity: 'critical', receiver: 'critical' },
   queueBacklog: { alertname: 'QueueBacklog', severity: 'warning', receiver: 'warning' },
   serviceDown: { alertname: 'ServiceDown', severity: 'critical', receiver: 'critical' },
@@ -120,6 +120,9 @@ export function describeAlertingEndToEnd(example: string): void {
         alertmanagerTarget: `127.0.0.1:${amPort}`,
         webhookUrl: webhook.url,
         timeScale: TIME_SCALE,
+        // A first chunk after 0.8 s (the slow-Ollama test) is over the p95 threshold and under the
+        // SLO's, so the warning fires and the budget burn does not. Both are bucket bounds.
+        generatorOptions: { thresholds: { ttfcP95: 0.64 }, ttfcSlo: { thresholdSeconds: 2.56 } },
       });
       alertmanager = await startAlertmanager({
         configFile: ops.alertmanagerConfig,
@@ -281,6 +284,7 @@ export function describeAlertingEndToEnd(example: string): void {
             BOT_RESTART_BACKOFF_MS: '200',
             BOT_RESTART_BACKOFF_MAX_MS: '1000',
             MESSAGE_WAIT_MS: '3000',
+            LLM_USD_PER_MILLION_TOKENS: '0.15,0.6',
             LOG_LEVEL: 'warn',
           },
         });
@@ -289,13 +293,15 @@ export function describeAlertingEndToEnd(example: string): void {
           expect(answer.status, `start ${id}: ${answer.body}`).toBeLessThan(300);
         }
         // Background traffic for the whole run: reads (one of them cached), health (refreshes
-        // health_check_up) and messages.
+        // health_check_up), messages and streamed chats.
         let n = 0;
         traffic = startTraffic(
           async () => {
             n += 1;
-            if (n % 5 === 0 && backgroundMessages)
-              return (await api(`/api/bot/${botIds[n % 2]}/message`, 'POST', { message: `hi ${n}` })).status;
+            if (n % 5 === 0 && backgroundMessages) {
+              const route = n % 10 === 0 ? 'message' : 'chat';
+              return (await api(`/api/bot/${botIds[n % 2]}/${route}`, 'POST', { message: `hi ${n}` })).status;
+            }
             if (n % 5 === 1) return (await api('/health')).status;
             // One bot's status goes through the Redis status cache (cache_hits/misses_total).
             if (n % 5 === 2) return (await api(`/api/bot/${botIds[0]}`)).status;
@@ -356,7 +362,7 @@ export function describeAlertingEndToEnd(example: string): void {
         );
       }, 180_000);
 
-      it('Ollama failing half of its calls pages once (OllamaErrorRate), the HTTP errors and the budget burn stay inhibited, all resolve when it recovers', async () => {
+      it('Ollama failing half of its calls pages once (ModelErrorRate), the HTTP errors and the budget burn stay inhibited, all resolve when it recovers', async () => {
         const since = Date.now();
         // Messages are what reach Ollama: more of them on top of the background loop.
         const messages = startTraffic(
@@ -386,15 +392,15 @@ export function describeAlertingEndToEnd(example: string): void {
               ),
             { timeoutMs: RESOLVE_TIMEOUT_MS, diagnose: () => alertmanager.describeAlerts() },
           );
-          expect(notifiedSince(since, 'critical')).toEqual(['OllamaErrorRate']);
+          expect(notifiedSince(since, 'critical')).toEqual(['ModelErrorRate']);
         }, recover);
       }, 240_000);
 
-      it('a slow Ollama fires the Ollama latency alert, which resolves when it is fast again', async () => {
+      it('a slow Ollama fires the time-to-first-chunk alert, which resolves when it is fast again', async () => {
         const since = Date.now();
+        // Streamed chats: their first chunk is what a user waits for.
         const messages = startTraffic(
-          async () =>
-            (await api(`/api/bot/${botIds[1]}/message`, 'POST', { message: 'take your time' })).status,
+          async () => (await api(`/api/bot/${botIds[1]}/chat`, 'POST', { message: 'take your time' })).status,
           { concurrency: 4, pauseMs: 20 },
         );
         const recover = async () => {
@@ -402,7 +408,7 @@ export function describeAlertingEndToEnd(example: string): void {
           await messages.stop();
         };
         await scenario(async () => {
-          // Above the critical p95 threshold (0.5 s), well under OLLAMA_TIMEOUT_MS.
+          // Above the p95 threshold (0.64 s), under the SLO's 2.56 s, well under the stream timeouts.
           ollama.setDelayMs(800);
           await expectFired(EXPECTED.ollamaLatency, since);
           const recoveredAt = Date.now();
