@@ -5,8 +5,8 @@ import { resolveKubernetesOptions } from './kubernetes-options.js';
 import { resolveAggregateBy } from './options-aggregate.js';
 import { resolveAlertmanagerOptions } from './options-alertmanager.js';
 import { resolveExporter } from './options-exporters.js';
-import { resolveNativeHistograms, thresholdDefaults } from './options-native.js';
 import { resolveTtfcSlo } from './options-genai.js';
+import { resolveNativeHistograms, thresholdDefaults } from './options-native.js';
 import { resolveLlmPrice } from './options-price.js';
 import type { OpsForKey, OpsOptions, OpsThresholds, ResolvedOpsOptions } from './types.js';
 

@@ -1,5 +1,4 @@
 import { formatThreshold, type RuleContext, round } from './rule-context.js';
-import { leMatcher, requireBucketBound } from './rule-helpers.js';
 import { BURN_RATES, SLO_WINDOWS } from './rules-http.js';
 import type { AlertRule, RecordingRule } from './types.js';
 
@@ -43,19 +42,20 @@ export function genAiRules(x: RuleContext): { recording: RecordingRule[]; alerts
 
 function ttfcRules(x: RuleContext, recording: RecordingRule[], alerts: AlertRule[]): void {
   const { o, t, c, v } = x;
-  requireBucketBound(TTFC, t.ttfcP95, 'thresholds.ttfcP95', true, c.buckets(TTFC));
-  requireBucketBound(TTFC, o.ttfcSlo.thresholdSeconds, 'ttfcSlo.thresholdSeconds', false, c.buckets(TTFC));
+  x.bound(TTFC, t.ttfcP95, 'thresholds.ttfcP95', true);
+  x.bound(TTFC, o.ttfcSlo.thresholdSeconds, 'ttfcSlo.thresholdSeconds', false);
   const by = c.by(TTFC, 'gen_ai_provider_name', 'gen_ai_request_model');
   const count = c.m(`${TTFC}_count`);
-  const fast = c.m(`${TTFC}_bucket`, leMatcher(o.ttfcSlo.thresholdSeconds));
+  // first chunks within the SLO per second: a bucket bound's rate, or histogram_fraction on native
+  const fast = x.within(TTFC, by, o.ttfcSlo.thresholdSeconds);
   const rec = genAiRecordNames(o.prefix);
   const long = SLO_WINDOWS.filter((w) => w !== '5m');
   recording.push(
     { record: rec.chunks, expr: `sum by (${by}) (rate(${count}[5m]))` },
-    { record: rec.fastChunks, expr: `sum by (${by}) (rate(${fast}[5m]))` },
+    { record: rec.fastChunks, expr: fast },
     {
       record: rec.slowRatio('5m'),
-      expr: `1 - (\n  sum by (${by}) (rate(${fast}[5m]))\n  /\n  sum by (${by}) (rate(${count}[5m]))\n)`,
+      expr: `1 - (\n  ${fast.replace(/\n/g, '\n  ')}\n  /\n  sum by (${by}) (rate(${count}[5m]))\n)`,
     },
     ...long.map((w) => ({
       record: rec.slowRatio(w),
@@ -101,7 +101,8 @@ function errorRules(x: RuleContext): AlertRule[] {
   const byModel = c.by(CALLS, 'gen_ai_provider_name', 'gen_ai_request_model');
   const byType = c.by(CALLS, 'gen_ai_provider_name', 'gen_ai_request_model', 'error_type');
   const calls = c.m(`${CALLS}_count`);
-  const failed = c.m(`${CALLS}_count`, 'error_type!=""');
+  // A client that leaves mid-answer is recorded as error_type="cancelled": not the model's failure.
+  const failed = c.m(`${CALLS}_count`, 'error_type!="",error_type!="cancelled"');
   return x.pair(
     'ModelErrorRate',
     'modelErrorRatio',

@@ -236,6 +236,14 @@ const ERRORS: GenAiCase[] = [
   { alert: errors, kind: 'quiet', what: '1% time out', at: [12], series: calls(0.6), fires: [] },
   {
     alert: errors,
+    kind: 'quiet',
+    what: '30 of 60 calls cancelled by their clients (error_type="cancelled"), none failing',
+    at: [12],
+    series: [s(CALLS, '0+30x30', { ...CHAT, error_type: 'cancelled' }), s(CALLS, '0+30x30', CHAT)],
+    fires: [],
+  },
+  {
+    alert: errors,
     kind: 'low-traffic',
     what: '3 calls a minute, all failing',
     at: [12],

@@ -83,7 +83,7 @@ export function aiModelsDashboard(c: PanelContext): DashboardSpec {
             unit: 'percentunit',
             queries: [
               {
-                expr: `1 - (sum(rate(${m(`${CALLS}_count`, 'error_type!=""')}[$__range])) or vector(0)) / sum(rate(${m(`${CALLS}_count`)}[$__range]))`,
+                expr: `1 - (sum(rate(${m(`${CALLS}_count`, 'error_type!="",error_type!="cancelled"')}[$__range])) or vector(0)) / sum(rate(${m(`${CALLS}_count`)}[$__range]))`,
               },
             ],
             description: 'Share of model calls that did not fail over the time range shown.',
