@@ -1,7 +1,7 @@
+import { checkOptions, type OptionRule, type OptionsSchema, rules } from '@deia/options';
 import { bearerTokenMatcher } from './auth.js';
 import { createHandler, resolvePaths } from './endpoints.js';
 import { DeiaHealthError } from './errors.js';
-import { checkOptions, type OptionRule, type OptionsSchema, rules } from './options.js';
 import { formatUptime, publicReason, roundMs, scrub, scrubDetails } from './safe.js';
 import type {
   CheckFunction,

@@ -1,6 +1,6 @@
+import { checkOptions, type OptionRule, type OptionsSchema, rules } from '@deia/options';
 import { serverDrainer } from './drain.js';
 import { DeiaHealthError } from './errors.js';
-import { checkOptions, type OptionRule, type OptionsSchema, rules } from './options.js';
 import type { Closer, Shutdown, ShutdownOptions } from './types.js';
 import { failShutdown } from './validation.js';
 

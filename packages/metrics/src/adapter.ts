@@ -2,6 +2,9 @@
  * `@deia/metrics/adapter`: the framework-neutral HTTP core and the helpers adapter authors build on
  * (`@deia/express`, `@deia/fastify`, or your own framework's). Applications use the package root.
  */
+
+// The options contract's schema rules, for an adapter's own options (`createHttpObserver`'s `extra`).
+export { type OptionRule, type OptionsSchema, rules } from '@deia/options';
 export { CLIENT_PACKAGES, loadPromClient } from './client.js';
 export {
   createHttpObserver,
@@ -23,14 +26,4 @@ export {
   SHUTDOWN_SETTINGS_KEYS,
   validateHttpOptions,
 } from './http-options.js';
-export {
-  checkOptions,
-  closest,
-  describeValue,
-  type Fail,
-  type OptionRule,
-  type OptionsSchema,
-  rejectUnknownKeys,
-  rules,
-} from './options.js';
 export { validateBuckets, validateDefinition } from './validate.js';

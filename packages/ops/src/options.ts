@@ -1,6 +1,7 @@
 // The value checks of the ops options (shared by every options-*.ts module): a leaf module, so
 // that the option modules, the resolved types and resolveOpsOptions import it without a cycle.
-import { closest } from '@deia/metrics/adapter';
+// Unknown keys are rejected by the options contract every @deia package shares (@deia/options).
+import { checkKeys as checkKnownKeys } from '@deia/options';
 import { DeiaOpsError } from './errors.js';
 
 const CODE = 'DEIA_OPS_OPTIONS';
@@ -49,26 +50,15 @@ export function formatDuration(seconds: number): string {
   return out;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  v !== null && typeof v === 'object' && !Array.isArray(v);
-
-/** `value` as an object of only `allowed` keys (`{}` when undefined); unknown keys throw with "did you mean". */
-export function checkKeys(
+/**
+ * `value` as an object of only `allowed` keys (`{}` when undefined); throws `DEIA_OPS_OPTIONS` for
+ * anything else, an unknown key with "did you mean" (the contract of every @deia package).
+ */
+export const checkKeys = (
   where: string,
   value: unknown,
   allowed: readonly string[],
-): Record<string, unknown> {
-  if (value === undefined) return {};
-  if (!isObject(value)) return fail(`${where} must be an object.`);
-  for (const key of Object.keys(value)) {
-    if (allowed.includes(key)) continue;
-    const near = closest(key, allowed);
-    fail(
-      `${where}.${key} is not a known option${near ? ` (did you mean "${near}"?)` : ''}; known: ${allowed.join(', ')}.`,
-    );
-  }
-  return value;
-}
+): Record<string, unknown> => checkKnownKeys(where, value, allowed, fail);
 
 /** A non-empty string option, or `fallback` when undefined. */
 export function str(where: string, value: unknown, fallback: string): string {

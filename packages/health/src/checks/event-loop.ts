@@ -1,6 +1,6 @@
 import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
+import { checkOptions as checkSchema, rules } from '@deia/options';
 import { DeiaHealthError } from '../errors.js';
-import { checkOptions as checkSchema, rules } from '../options.js';
 import type { CheckOptions, CheckOutcome, HealthCheckDefinition } from '../types.js';
 import { CHECK_OPTIONS_SCHEMA, failOptions } from '../validation.js';
 

@@ -1,7 +1,7 @@
 import { totalmem } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
+import { checkOptions as checkSchema, rules } from '@deia/options';
 import { DeiaHealthError } from '../errors.js';
-import { checkOptions as checkSchema, rules } from '../options.js';
 import type { CheckOptions, CheckOutcome, HealthCheckDefinition } from '../types.js';
 import { CHECK_OPTIONS_SCHEMA, failOptions } from '../validation.js';
 

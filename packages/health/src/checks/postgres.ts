@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
+import { checkOptions as checkSchema, rejectUnknownKeys, rules } from '@deia/options';
 import { DeiaHealthError } from '../errors.js';
 import { type ErrorEmitterLike, warnIfNoErrorListener } from '../listeners.js';
-import { checkOptions as checkSchema, rejectUnknownKeys, rules } from '../options.js';
 import type { CheckOptions, CheckOutcome, HealthCheckDefinition } from '../types.js';
 import { CHECK_OPTIONS_SCHEMA, failOptions } from '../validation.js';
 

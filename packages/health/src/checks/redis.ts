@@ -1,6 +1,6 @@
+import { checkOptions as checkSchema } from '@deia/options';
 import { DeiaHealthError } from '../errors.js';
 import { type ErrorEmitterLike, warnIfNoErrorListener } from '../listeners.js';
-import { checkOptions as checkSchema } from '../options.js';
 import type { CheckOptions, CheckOutcome, HealthCheckDefinition } from '../types.js';
 import { CHECK_OPTIONS_SCHEMA, failOptions } from '../validation.js';
 
