@@ -249,7 +249,11 @@ class CheckRunner {
     let invocation: Promise<unknown>;
     try {
       invocation = Promise.resolve(
-        check.run(controller.signal, { name: check.name, exposeHostnames: this.ctx.exposeHostnames }),
+        check.run(controller.signal, {
+          name: check.name,
+          exposeHostnames: this.ctx.exposeHostnames,
+          timeoutMs: check.timeoutMs,
+        }),
       );
     } catch (err) {
       invocation = Promise.reject(err);

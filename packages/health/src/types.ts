@@ -57,6 +57,13 @@ export interface CheckContext {
   name: string;
   /** `createHealth`'s `exposeHostnames`: include hosts/URLs in details only when true. */
   exposeHostnames: boolean;
+  /**
+   * The check's resolved timeout (its own `timeoutMs`, else `createHealth`'s `defaults.timeoutMs`,
+   * else `DEFAULT_HEALTH_OPTIONS.timeoutMs`): bound any timeout of your own by it rather than by a
+   * constant, so that one setting governs the check (`postgresCheck` sizes its pool's connection
+   * timeout with it).
+   */
+  timeoutMs: number;
 }
 
 /**

@@ -4,7 +4,7 @@ import { checkOptions, type OptionsSchema, rules } from '@deia/options';
 import { isSpanContextValid, trace } from '@opentelemetry/api';
 import pino, { type DestinationStream, type Logger, type LoggerOptions as PinoLoggerOptions } from 'pino';
 import { DeiaTracingError } from './errors.js';
-import { getTracing, serviceNameFromEnv } from './identity.js';
+import { getTracing, serviceNameFromEnv, UNKNOWN_SERVICE_NAME } from './identity.js';
 import type { LoggerOptions } from './logger-types.js';
 import { DEFAULT_CENSOR, redactConnectionString, redactObject, secretKeyMatcher } from './redact.js';
 
@@ -94,7 +94,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   }
   // The running tracing's service.name first, so log lines and spans agree.
   const service =
-    options.service ?? getTracing()?.serviceName ?? serviceNameFromEnv() ?? 'unknown_service:node';
+    options.service ?? getTracing()?.serviceName ?? serviceNameFromEnv() ?? UNKNOWN_SERVICE_NAME;
 
   let pretty = options.pretty ?? DEFAULT_LOGGER_OPTIONS.pretty;
   if (pretty && process.env.NODE_ENV === 'production') {
