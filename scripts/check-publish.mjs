@@ -1,4 +1,4 @@
-// Checks what we publish: publint and @arethetypeswrong/cli (every resolution profile: node10,
+// Checks what we publish: the API reports (scripts/api-report.mjs), publint and @arethetypeswrong/cli (every resolution profile: node10,
 // node16 from CJS and ESM, bundler) on every package's packed tarball, a size budget for every
 // package, one `engines.node` for all (scripts/runtime.mjs throws otherwise), then installs the
 // tarballs into a fresh project and imports each package from ESM and CJS.
@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { checkApiReports } from './api-report.mjs';
 import { checkSnippets } from './check-snippets.mjs';
 import { ENGINES_NODE } from './runtime.mjs';
 
@@ -107,7 +108,9 @@ function checkBudget(pkg, tarball) {
 }
 
 const out = mkdtempSync(join(tmpdir(), 'deia-pack-'));
-let failed = 0;
+// The exported surface of every entry against its checked-in API report (etc/*.api.md), and a
+// contract comment on every exported name: `pnpm run api:update` after a reviewed change.
+let failed = checkApiReports();
 try {
   const tarballs = [];
   for (const { dir, pkg } of packages) {

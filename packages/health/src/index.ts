@@ -11,16 +11,13 @@ export {
   postgresCheck,
 } from './checks/postgres.js';
 export {
-  parseRedisInfo,
-  parseUsedMemoryMb,
   type RedisCheckOptions,
   type RedisClientLike,
   redisCheck,
 } from './checks/redis.js';
-export { DEFAULT_HEALTH_PATHS, HEALTH_JSON } from './endpoints.js';
+export { DEFAULT_HEALTH_PATHS } from './endpoints.js';
 export { DeiaHealthError, type DeiaHealthErrorCode } from './errors.js';
-export { ABANDON_AFTER_TIMEOUTS, aggregateStatus, createHealth, DEFAULT_HEALTH_OPTIONS } from './health.js';
-export { formatUptime } from './safe.js';
+export { createHealth, DEFAULT_HEALTH_OPTIONS } from './health.js';
 export { createShutdown, DEFAULT_SHUTDOWN_OPTIONS } from './shutdown.js';
 export type {
   CacheStats,

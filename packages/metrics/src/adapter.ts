@@ -5,7 +5,6 @@
 
 // The options contract's schema rules, for an adapter's own options (`createHttpObserver`'s `extra`).
 export { type OptionRule, type OptionsSchema, rules } from '@deia/options';
-export { CLIENT_PACKAGES, loadPromClient } from './client.js';
 export {
   createHttpObserver,
   foldMethod,

@@ -10,7 +10,6 @@ export {
 export {
   type ClusterAggregator,
   type ClusterAggregatorOptions,
-  clusterRegistryClass,
   createClusterAggregator,
   shareWithCluster,
 } from './cluster.js';

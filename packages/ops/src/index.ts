@@ -17,19 +17,12 @@ export {
   type SecretKeyRef,
 } from './kubernetes-options.js';
 export { formatDuration, parseDuration } from './options.js';
-export { dashboardExprs, promqlReferences, referencedSeries } from './references.js';
-export { resolveOpsOptions } from './resolve-options.js';
+export { referencedSeries } from './references.js';
 export {
   alertRules,
   BURN_RATES,
   buildRuleGroups,
-  extraAlertTests,
-  formatThreshold,
-  leMatcher,
-  recordingRuleNames,
-  requireBucketBound,
   SLO_WINDOWS,
-  scaleWindows,
 } from './rules.js';
 export type {
   AlertRule,
@@ -39,7 +32,6 @@ export type {
   OpsTarget,
   OpsThresholds,
   RecordingRule,
-  ResolvedOpsOptions,
   RuleGroup,
   Severity,
 } from './types.js';

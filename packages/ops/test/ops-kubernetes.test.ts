@@ -15,11 +15,11 @@ import {
   generateOps,
   type KubernetesResource,
   type OpsOptions,
-  resolveOpsOptions,
   runCli,
   writeOps,
 } from '../src/index.js';
 import { toAlertmanagerConfigSpec, toMatcher } from '../src/kubernetes.js';
+import { resolveOpsOptions } from '../src/resolve-options.js';
 import { expectOpsError } from './ops-error.js';
 import { runPromtool } from './promtool.js';
 

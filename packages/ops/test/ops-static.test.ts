@@ -18,15 +18,14 @@ import { parse } from 'yaml';
 import {
   alertRules,
   DEFAULT_OPS_OPTIONS,
-  dashboardExprs,
   generateOps,
   OBJECT_LABELS,
   type OpsOptions,
-  promqlReferences,
-  recordingRuleNames,
-  resolveOpsOptions,
   runCli,
 } from '../src/index.js';
+import { dashboardExprs, promqlReferences } from '../src/references.js';
+import { resolveOpsOptions } from '../src/resolve-options.js';
+import { recordingRuleNames } from '../src/rules.js';
 import { expectOpsError } from './ops-error.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
