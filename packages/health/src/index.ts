@@ -43,4 +43,5 @@ export type {
   HealthStatus,
   Shutdown,
   ShutdownOptions,
+  ShutdownSettings,
 } from './types.js';

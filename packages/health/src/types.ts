@@ -302,6 +302,16 @@ export interface ShutdownOptions {
   logger?: HealthLogger;
 }
 
+/**
+ * The graceful-shutdown settings a framework adapter takes (`deiaExpress({ shutdown })`,
+ * `deiaFastify`'s `shutdown`): `createShutdown`'s options without what the adapter fills in itself
+ * (`health`, `server`, `stop`). Defaults: `DEFAULT_SHUTDOWN_OPTIONS`.
+ */
+export type ShutdownSettings = Pick<
+  ShutdownOptions,
+  'closers' | 'timeoutMs' | 'delayMs' | 'signals' | 'exit' | 'logger'
+>;
+
 /** The handle `createShutdown` returns. */
 export interface Shutdown {
   /** Shuts down once; later calls return the same promise. */

@@ -15,12 +15,10 @@ export {
   type PathKind,
   type RouteResolver,
 } from './http.js';
+// HttpObservabilityOptions, HttpRequestInfo, HttpResponse and DEFAULT_HTTP_OPTIONS are exported
+// once, from the package root.
 export {
-  DEFAULT_HTTP_OPTIONS,
   HTTP_OPTIONS_SCHEMA,
-  type HttpObservabilityOptions,
-  type HttpRequestInfo,
-  type HttpResponse,
   SHUTDOWN_OPTION_RULE,
   SHUTDOWN_SETTINGS_KEYS,
   validateHttpOptions,
