@@ -5,7 +5,6 @@ export function packageConfig(entry: Options['entry'] = ['src/index.ts'], extra:
   return defineConfig({
     entry,
     format: ['esm', 'cjs'],
-    dts: true,
     sourcemap: true,
     clean: true,
     target: 'node22', // the oldest supported runtime (engines.node)
@@ -13,6 +12,10 @@ export function packageConfig(entry: Options['entry'] = ['src/index.ts'], extra:
     shims: true,
     splitting: false,
     treeshake: true,
+    // The options contract is a private workspace package: bundled into each published package (code
+    // and, where a public type names it, declarations), never a dependency users install.
+    noExternal: ['@deia/options'],
+    dts: { resolve: ['@deia/options'], compilerOptions: { paths: {} } },
     ...extra,
   });
 }

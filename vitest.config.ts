@@ -10,6 +10,7 @@ export default defineConfig({
   resolve: {
     // Exact-match regexes: a string key would also rewrite subpaths (`@deia/x/y` as `<x index.ts>/y`).
     alias: [
+      { find: /^@deia\/options$/, replacement: pkg('options') },
       { find: /^@deia\/metrics\/adapter$/, replacement: src('metrics/src/adapter.ts') },
       { find: /^@deia\/metrics$/, replacement: pkg('metrics') },
       { find: /^@deia\/ops$/, replacement: pkg('ops') },

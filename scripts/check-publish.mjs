@@ -1,4 +1,4 @@
-// Checks what we publish: publint and @arethetypeswrong/cli (every resolution profile: node10,
+// Checks what we publish: the API reports (scripts/api-report.mjs), publint and @arethetypeswrong/cli (every resolution profile: node10,
 // node16 from CJS and ESM, bundler) on every package's packed tarball, a size budget for every
 // package, one `engines.node` for all (scripts/runtime.mjs throws otherwise), then installs the
 // tarballs into a fresh project and imports each package from ESM and CJS.
@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { checkApiReports } from './api-report.mjs';
 import { checkSnippets } from './check-snippets.mjs';
 import { ENGINES_NODE } from './runtime.mjs';
 
@@ -50,9 +51,11 @@ const BUDGETS = {
   // 14.7 KB / 72.7 KB to 28.9 KB / 108 KB (code, two source maps with their sources, README)
   '@deia/express': { tarball: 34_000, unpacked: 126_000, dependencies: 3 },
   '@deia/fastify': { tarball: 15_000, unpacked: 60_000, dependencies: 3 },
-  // the OpenTelemetry trace SDK, OTLP exporters and the instrumentations it loads on demand; the
-  // streamed GenAI spans (issue 22, in `.` and `./spans`, with their source maps): 623 KB unpacked
-  '@deia/tracing': { tarball: 150_000, unpacked: 650_000, dependencies: 14 },
+  // the OpenTelemetry trace SDK, OTLP exporters and the instrumentations it loads on demand: 144 KB
+  // packed; then the one options contract (@deia/options) bundled in, one copy per output file that
+  // validates (the shared chunk and ./register, each in ESM and CJS): 169 KB / 586 KB, source maps
+  // about two thirds of the growth; the streamed GenAI spans (issue 22, in `.` and `./spans`)
+  '@deia/tracing': { tarball: 190_000, unpacked: 700_000, dependencies: 14 },
 };
 // The published types must compile with either Prometheus client installed (or neither): no .d.ts
 // may import 'prom-client' or '@prometheus-io/client' (TS2307 for whoever lacks that one).
@@ -69,6 +72,22 @@ function checkTypesImportNoClient(tarball) {
     );
   }
   return files.length ? ', types free of client imports' : '';
+}
+
+// The options contract (@deia/options) is a private workspace package: tsup bundles it into each
+// package (tsup.config.base.ts, `noExternal` and `dts.resolve`). A published file that still imports
+// it, or a manifest that lists it as a dependency, would fail to install or to type-check for users.
+const PRIVATE_IMPORT = /(?:from\s+|import\s*\(\s*|require\s*\(\s*)['"]@deia\/options['"]/;
+function checkPrivateBundled(pkg, tarball) {
+  if (pkg.dependencies?.['@deia/options'] || pkg.peerDependencies?.['@deia/options'])
+    throw new Error('@deia/options is private: list it in devDependencies (it is bundled)');
+  const files = run('tar', ['-tzf', tarball], root)
+    .split('\n')
+    .filter((f) => /\.(?:c?js|d\.c?ts)$/.test(f));
+  const offending = files.filter((f) => PRIVATE_IMPORT.test(run('tar', ['-xzOf', tarball, f], root)));
+  if (offending.length)
+    throw new Error(`imports the private @deia/options (bundle it): ${offending.join(', ')}`);
+  return ', @deia/options bundled';
 }
 
 function checkEngines(pkg) {
@@ -95,7 +114,9 @@ function checkBudget(pkg, tarball) {
 }
 
 const out = mkdtempSync(join(tmpdir(), 'deia-pack-'));
-let failed = 0;
+// The exported surface of every entry against its checked-in API report (etc/*.api.md), and a
+// contract comment on every exported name: `pnpm run api:update` after a reviewed change.
+let failed = checkApiReports();
 try {
   const tarballs = [];
   for (const { dir, pkg } of packages) {
@@ -108,7 +129,7 @@ try {
       const packed = run('pnpm', ['pack', '--pack-destination', out], dir).trim().split('\n').pop();
       tarballs.push({ name: pkg.name, file: packed });
       console.log(
-        `ok   ${pkg.name}: publint, attw (node10, node16 cjs/esm, bundler)${checkEngines(pkg)}${checkBudget(pkg, packed)}${checkTypesImportNoClient(packed)}`,
+        `ok   ${pkg.name}: publint, attw (node10, node16 cjs/esm, bundler)${checkEngines(pkg)}${checkBudget(pkg, packed)}${checkTypesImportNoClient(packed)}${checkPrivateBundled(pkg, packed)}`,
       );
     } catch (err) {
       failed++;

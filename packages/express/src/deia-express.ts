@@ -1,10 +1,9 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createShutdown, type Shutdown } from '@deia/health';
-import { DeiaMetricsError } from '@deia/metrics';
+import { DeiaMetricsError, type HttpResponse } from '@deia/metrics';
 import {
   createHttpObserver,
-  type HttpResponse,
   PATH_RECORD,
   PATH_SERVED,
   type RouteResolver,

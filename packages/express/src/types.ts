@@ -1,14 +1,11 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Health, Shutdown, ShutdownOptions } from '@deia/health';
+import type { Health, Shutdown, ShutdownSettings } from '@deia/health';
 import type { HttpObservabilityOptions } from '@deia/metrics';
 import type { HttpObserver } from '@deia/metrics/adapter';
 
-/** Graceful-shutdown settings (see `createShutdown` in `@deia/health`); `health` and the server are filled in. */
-export type DeiaShutdownOptions = Pick<
-  ShutdownOptions,
-  'closers' | 'timeoutMs' | 'delayMs' | 'signals' | 'exit' | 'logger'
->;
+/** Graceful-shutdown settings (`ShutdownSettings` of `@deia/health`, defined once there); `health` and the server are filled in. */
+export type DeiaShutdownOptions = ShutdownSettings;
 
 /**
  * Options of `deiaExpress`: the shared HTTP options of `@deia/metrics` (`metrics`, `health`,

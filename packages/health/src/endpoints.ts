@@ -1,5 +1,5 @@
+import { rejectUnknownKeys } from '@deia/options';
 import { DeiaHealthError } from './errors.js';
-import { rejectUnknownKeys } from './options.js';
 import { formatUptime } from './safe.js';
 import type {
   CheckKind,

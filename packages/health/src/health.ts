@@ -1,7 +1,7 @@
+import { checkOptions, type OptionRule, type OptionsSchema, rules } from '@deia/options';
 import { bearerTokenMatcher } from './auth.js';
 import { createHandler, resolvePaths } from './endpoints.js';
 import { DeiaHealthError } from './errors.js';
-import { checkOptions, type OptionRule, type OptionsSchema, rules } from './options.js';
 import { formatUptime, publicReason, roundMs, scrub, scrubDetails } from './safe.js';
 import type {
   CheckFunction,
@@ -249,7 +249,11 @@ class CheckRunner {
     let invocation: Promise<unknown>;
     try {
       invocation = Promise.resolve(
-        check.run(controller.signal, { name: check.name, exposeHostnames: this.ctx.exposeHostnames }),
+        check.run(controller.signal, {
+          name: check.name,
+          exposeHostnames: this.ctx.exposeHostnames,
+          timeoutMs: check.timeoutMs,
+        }),
       );
     } catch (err) {
       invocation = Promise.reject(err);

@@ -11,15 +11,13 @@ export {
   postgresCheck,
 } from './checks/postgres.js';
 export {
-  parseRedisInfo,
-  parseUsedMemoryMb,
   type RedisCheckOptions,
   type RedisClientLike,
   redisCheck,
 } from './checks/redis.js';
-export { DEFAULT_HEALTH_PATHS, HEALTH_JSON } from './endpoints.js';
+export { DEFAULT_HEALTH_PATHS } from './endpoints.js';
 export { DeiaHealthError, type DeiaHealthErrorCode } from './errors.js';
-export { ABANDON_AFTER_TIMEOUTS, aggregateStatus, createHealth, DEFAULT_HEALTH_OPTIONS } from './health.js';
+export { createHealth, DEFAULT_HEALTH_OPTIONS } from './health.js';
 export {
   DEFAULT_OLLAMA_MODELS_OPTIONS,
   type OllamaModelsOptions,
@@ -27,7 +25,6 @@ export {
   type ResidentModelsSink,
   watchOllamaModels,
 } from './ollama-models.js';
-export { formatUptime } from './safe.js';
 export { createShutdown, DEFAULT_SHUTDOWN_OPTIONS } from './shutdown.js';
 export type {
   CacheStats,
@@ -54,4 +51,5 @@ export type {
   ResidentModelInfo,
   Shutdown,
   ShutdownOptions,
+  ShutdownSettings,
 } from './types.js';

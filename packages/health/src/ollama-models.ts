@@ -1,6 +1,6 @@
+import { checkOptions as checkSchema, rules } from '@deia/options';
 import { getOllamaJson, residentModelsOf, splitCredentials } from './checks/ollama.js';
 import { DeiaHealthError } from './errors.js';
-import { checkOptions as checkSchema, rules } from './options.js';
 import type { ResidentModelInfo } from './types.js';
 import { failOptions } from './validation.js';
 

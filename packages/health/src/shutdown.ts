@@ -1,6 +1,6 @@
+import { checkOptions, type OptionRule, type OptionsSchema, rules } from '@deia/options';
 import { serverDrainer } from './drain.js';
 import { DeiaHealthError } from './errors.js';
-import { checkOptions, type OptionRule, type OptionsSchema, rules } from './options.js';
 import type { Closer, Shutdown, ShutdownOptions } from './types.js';
 import { failShutdown } from './validation.js';
 
@@ -61,6 +61,14 @@ const SHUTDOWN_OPTIONS_SCHEMA = {
   logger: rules.methods(['error'], 'a logger with error(obj, msg) (and info; pino fits)'),
 } as const satisfies OptionsSchema & Record<keyof ShutdownOptions, OptionRule>;
 
+/**
+ * Graceful shutdown, once: on the first of `signals` (or `run(reason)`) readiness turns 503
+ * (`health.setShuttingDown()`), after `delayMs` the `server` is drained without resetting a request,
+ * (`stop()`), then the closers run in order (each bounded by `timeoutMs`, a failing one logged and
+ * the others still run) and `health.close()`; then `exit` (by default `process.exit(0 or 1)` when
+ * signals are handled). Defaults: `DEFAULT_SHUTDOWN_OPTIONS`. Throws `DeiaHealthError` (`DEIA_SHUTDOWN_OPTIONS`) on bad
+ * options; never throws once running (failures are logged).
+ */
 export function createShutdown(options: ShutdownOptions = {}): Shutdown {
   checkOptions('createShutdown', options, SHUTDOWN_OPTIONS_SCHEMA, failShutdown);
   const { health, server, stop, logger } = options;

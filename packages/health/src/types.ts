@@ -57,6 +57,13 @@ export interface CheckContext {
   name: string;
   /** `createHealth`'s `exposeHostnames`: include hosts/URLs in details only when true. */
   exposeHostnames: boolean;
+  /**
+   * The check's resolved timeout (its own `timeoutMs`, else `createHealth`'s `defaults.timeoutMs`,
+   * else `DEFAULT_HEALTH_OPTIONS.timeoutMs`): bound any timeout of your own by it rather than by a
+   * constant, so that one setting governs the check (`postgresCheck` sizes its pool's connection
+   * timeout with it).
+   */
+  timeoutMs: number;
 }
 
 /**
@@ -309,6 +316,16 @@ export interface ShutdownOptions {
   /** Receives progress (`info`, when present) and errors. */
   logger?: HealthLogger;
 }
+
+/**
+ * The graceful-shutdown settings a framework adapter takes (`deiaExpress({ shutdown })`,
+ * `deiaFastify`'s `shutdown`): `createShutdown`'s options without what the adapter fills in itself
+ * (`health`, `server`, `stop`). Defaults: `DEFAULT_SHUTDOWN_OPTIONS`.
+ */
+export type ShutdownSettings = Pick<
+  ShutdownOptions,
+  'closers' | 'timeoutMs' | 'delayMs' | 'signals' | 'exit' | 'logger'
+>;
 
 /** The handle `createShutdown` returns. */
 export interface Shutdown {

@@ -1,5 +1,5 @@
+import { type OptionRule, rules } from '@deia/options';
 import { DeiaHealthError } from './errors.js';
-import { type OptionRule, rules } from './options.js';
 
 /** Throws the coded error of bad `createHealth` / check options. */
 export const failOptions = (message: string): never => {

@@ -6,13 +6,13 @@ import {
   createHealth,
   createShutdown,
   DeiaHealthError,
-  formatUptime,
   type Health,
   type HealthCheckDefinition,
   memoryCheck,
   ollamaCheck,
   postgresCheck,
 } from '../src/index.js';
+import { formatUptime } from '../src/safe.js';
 import { get, memoryLogger, sleep, timed, timedAgainst } from './helpers.js';
 
 const opened: Health[] = [];

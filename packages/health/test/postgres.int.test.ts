@@ -1,7 +1,14 @@
 import { Agent, request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createHealth, type Health, type PgPoolLike, postgresCheck } from '../src/index.js';
+import {
+  createHealth,
+  DEFAULT_HEALTH_OPTIONS,
+  type Health,
+  type PgPoolLike,
+  postgresCheck,
+} from '../src/index.js';
 import {
   closedPort,
   DATABASE_URL,
@@ -321,6 +328,48 @@ describe('postgresCheck faults', () => {
     expect(res.body).not.toMatch(/secret/);
     await health.close();
     await expect.poll(() => hang.open, { timeout: 5000 }).toBe(0);
+  });
+
+  // One source for the check's timeout: the owned pool's connection timeout is the check's resolved
+  // timeout, createHealth's `defaults.timeoutMs` included (it was `options.timeoutMs ?? 5000`).
+  it("with { connectionString }: the pool's connection timeout follows createHealth's defaults.timeoutMs", async () => {
+    // PostgreSQL itself, behind a proxy that forwards each connection only after a delay longer
+    // than the default timeout: with defaults.timeoutMs above that delay the check must pass.
+    const delayMs = DEFAULT_HEALTH_OPTIONS.timeoutMs + 1000;
+    const db = new URL(DATABASE_URL);
+    const slow = track(
+      await tcpServer((socket) => {
+        socket.pause();
+        setTimeout(() => {
+          const upstream = connect(Number(db.port || 5432), db.hostname);
+          upstream.on('error', () => socket.destroy());
+          socket.on('close', () => upstream.destroy());
+          socket.pipe(upstream).pipe(socket);
+        }, delayMs).unref();
+      }),
+    );
+    const url = new URL(DATABASE_URL);
+    url.port = String(slow.port);
+    const health = newHealth({
+      checks: { database: postgresCheck({ connectionString: url.href }) },
+      defaults: { timeoutMs: delayMs + 4000 },
+    });
+    const res = await get(health, '/health/db');
+    expect(res.body).toContain('"status":"connected"');
+    expect(res.statusCode).toBe(200);
+  }, 30_000);
+
+  it("with { connectionString }: a short defaults.timeoutMs gives up the pool's connection attempt too", async () => {
+    const hang = track(await tcpServer());
+    const health = newHealth({
+      checks: { database: postgresCheck({ connectionString: `postgres://u@127.0.0.1:${hang.port}/x` }) },
+      defaults: { timeoutMs: 300 },
+    });
+    expect((await get(health, '/health/db')).statusCode).toBe(503);
+    // pg's own connection timeout (the check's 300 ms) drops the socket; health.close() is not
+    // called, so the attempt no longer waits for a 5 s constant
+    await expect.poll(() => hang.open, { timeout: DEFAULT_HEALTH_OPTIONS.timeoutMs - 1000 }).toBe(0);
+    expect(hang.connections).toBe(1);
   });
 
   it('bad input throws a coded error without echoing the input', () => {

@@ -2,14 +2,8 @@ import { createMetrics } from '@deia/metrics';
 import Redis, { type RedisOptions } from 'ioredis';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  createHealth,
-  type Health,
-  parseRedisInfo,
-  parseUsedMemoryMb,
-  type RedisClientLike,
-  redisCheck,
-} from '../src/index.js';
+import { parseRedisInfo, parseUsedMemoryMb } from '../src/checks/redis.js';
+import { createHealth, type Health, type RedisClientLike, redisCheck } from '../src/index.js';
 import {
   closedPort,
   get,

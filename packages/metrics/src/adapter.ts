@@ -2,7 +2,9 @@
  * `@deia/metrics/adapter`: the framework-neutral HTTP core and the helpers adapter authors build on
  * (`@deia/express`, `@deia/fastify`, or your own framework's). Applications use the package root.
  */
-export { CLIENT_PACKAGES, loadPromClient } from './client.js';
+
+// The options contract's schema rules, for an adapter's own options (`createHttpObserver`'s `extra`).
+export { type OptionRule, type OptionsSchema, rules } from '@deia/options';
 export {
   createHttpObserver,
   foldMethod,
@@ -13,24 +15,12 @@ export {
   type PathKind,
   type RouteResolver,
 } from './http.js';
+// HttpObservabilityOptions, HttpRequestInfo, HttpResponse and DEFAULT_HTTP_OPTIONS are exported
+// once, from the package root.
 export {
-  DEFAULT_HTTP_OPTIONS,
   HTTP_OPTIONS_SCHEMA,
-  type HttpObservabilityOptions,
-  type HttpRequestInfo,
-  type HttpResponse,
   SHUTDOWN_OPTION_RULE,
   SHUTDOWN_SETTINGS_KEYS,
   validateHttpOptions,
 } from './http-options.js';
-export {
-  checkOptions,
-  closest,
-  describeValue,
-  type Fail,
-  type OptionRule,
-  type OptionsSchema,
-  rejectUnknownKeys,
-  rules,
-} from './options.js';
 export { validateBuckets, validateDefinition } from './validate.js';

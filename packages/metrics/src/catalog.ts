@@ -23,6 +23,7 @@ export const OVERFLOW_LABEL_VALUE = '__overflow__';
 
 /** Latency buckets: include the guides' thresholds (200 ms, 300 ms, 500 ms, 1 s, 2 s) as bounds. */
 export const HTTP_LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2, 5, 10] as const;
+/** Request/response size buckets in bytes: 100 B to 10 MB, one bound per decade. */
 export const SIZE_BUCKETS = [100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000] as const;
 const DEPENDENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2.5, 5] as const;
 

@@ -1,5 +1,3 @@
-import { DeiaMetricsError } from './errors.js';
-import type { Metrics } from './metrics-types.js';
 import {
   checkOptions,
   describeValue,
@@ -7,7 +5,9 @@ import {
   type OptionsSchema,
   rejectUnknownKeys,
   rules,
-} from './options.js';
+} from '@deia/options';
+import { DeiaMetricsError } from './errors.js';
+import type { Metrics } from './metrics-types.js';
 
 /** Defaults of the HTTP options (`@deia/express`, `@deia/fastify`). */
 export const DEFAULT_HTTP_OPTIONS = {

@@ -29,6 +29,17 @@ import type { RegistryLike } from './types.js';
  * the store and dropped with the label set, so a scrape allocates no object per sample.
  */
 
+// The store's slots for the HTTP metric objects, declared here with their classes (the store module
+// holds plain state and does not import this one: no import cycle).
+declare module './http-store.js' {
+  interface HttpStore {
+    requests?: HttpCounterMetric;
+    duration?: HttpHistogramMetric;
+    requestSize?: HttpHistogramMetric;
+    responseSize?: HttpHistogramMetric;
+  }
+}
+
 /** The metrics whose series the HTTP core records directly. */
 export const HTTP_SERIES_METRICS: ReadonlySet<string> = new Set([
   'http_requests_total',

@@ -1,5 +1,4 @@
 import { type DefaultLabels, labelBody } from './exposition.js';
-import type { HttpCounterMetric, HttpHistogramMetric } from './http-series.js';
 import type { NativeSeries } from './native-histogram.js';
 
 /**
@@ -41,10 +40,8 @@ export interface HttpStore {
   inFlightGauge: boolean;
   /** Overflowed route templates of the observers; `http_routes_overflowed` sums them. */
   readonly overflow: Set<{ count: number }>;
-  requests?: HttpCounterMetric;
-  duration?: HttpHistogramMetric;
-  requestSize?: HttpHistogramMetric;
-  responseSize?: HttpHistogramMetric;
+  // The four HTTP metric objects (`requests`, `duration`, `requestSize`, `responseSize`) are
+  // declared by http-series.ts, next to their classes, so that this module does not import it back.
   /**
    * The rendered labels of each label set (default labels included), shared by the four HTTP
    * families: one string per label set, gone with it (keyed by the SDK's own label objects).

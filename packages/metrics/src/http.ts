@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { OptionsSchema } from '@deia/options';
 import { HTTP_METHODS, OTHER_LABEL_VALUE, OVERFLOW_LABEL_VALUE, UNMATCHED_ROUTE } from './catalog.js';
 import type { AnyHandle } from './handles.js';
 import {
@@ -14,7 +15,6 @@ import {
 } from './http-options.js';
 import { type CounterSeries, type HistogramSeries, type HttpLabels, httpStoreOf } from './http-series.js';
 import { metricsLoggerOf } from './metrics-logger.js';
-import type { OptionsSchema } from './options.js';
 import { createScraper, DEFAULT_SCRAPE_LIMITS } from './scrape.js';
 import type { CounterHandle, HistogramHandle } from './types.js';
 

@@ -15,7 +15,6 @@ export {
 export {
   type ClusterAggregator,
   type ClusterAggregatorOptions,
-  clusterRegistryClass,
   createClusterAggregator,
   shareWithCluster,
 } from './cluster.js';

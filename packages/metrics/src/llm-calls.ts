@@ -1,3 +1,4 @@
+import { checkOptions, type OptionsSchema, rules } from '@deia/options';
 import type { AnyHandle } from './handles.js';
 import type {
   GenAiCall,
@@ -6,7 +7,6 @@ import type {
   OllamaFinalFields,
   ResidentModel,
 } from './llm-types.js';
-import { checkOptions, type OptionsSchema, rules } from './options.js';
 import type { CounterHandle, GaugeHandle, HistogramHandle } from './types.js';
 
 /** Defaults of `metrics.llm.startCall`'s attributes and options. */

@@ -1,6 +1,6 @@
+import { checkOptions, describeValue, type OptionRule, type OptionsSchema, rules } from '@deia/options';
 import { loadPromClient, noteClient } from './client.js';
 import { DeiaMetricsError } from './errors.js';
-import { checkOptions, describeValue, type OptionRule, type OptionsSchema, rules } from './options.js';
 import type { MetricGroup, MetricsLogger, MetricsOptions, PromClientModule, RegistryLike } from './types.js';
 
 /** Defaults of `createMetrics`. */

@@ -2,7 +2,8 @@ import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it, vi } from 'vitest';
-import { createHttpObserver, loadPromClient } from '../src/adapter.js';
+import { createHttpObserver } from '../src/adapter.js';
+import { loadPromClient } from '../src/client.js';
 import { createMetrics } from '../src/index.js';
 
 const require = createRequire(import.meta.url);

@@ -7,8 +7,6 @@ import * as root from '../src/index.js';
 const INTERNAL = [
   'createHttpObserver',
   'validateHttpOptions',
-  'loadPromClient',
-  'CLIENT_PACKAGES',
   'foldMethod',
   'PATH_RECORD',
   'PATH_EXCLUDED',
@@ -24,6 +22,19 @@ describe('entry points', () => {
       expect(Object.keys(adapter), name).toContain(name);
     }
     expect(Object.keys(root)).toContain('createMetrics');
+  });
+
+  it('exports no internals from either entry (the API reports in etc/ list what is exported)', () => {
+    for (const name of [
+      'loadPromClient',
+      'CLIENT_PACKAGES',
+      'clusterRegistryClass',
+      'checkOptions',
+      'closest',
+    ]) {
+      expect(Object.keys(root), name).not.toContain(name);
+      expect(Object.keys(adapter), name).not.toContain(name);
+    }
   });
 
   it('match() kinds are string literals', () => {

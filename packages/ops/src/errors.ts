@@ -1,7 +1,7 @@
 /**
  * Every `code` a `DeiaOpsError` can carry. Stable: match on it (`err.code === 'DEIA_OPS_OPTIONS'`).
- * - `DEIA_OPS_OPTIONS`: bad options of `generateOps` / `writeOps` / `generateKubernetes` /
- *   `resolveOpsOptions` (or of the CLI's `--config`); an invalid `extraMetrics` definition or
+ * - `DEIA_OPS_OPTIONS`: bad options of `generateOps` / `writeOps` / `generateKubernetes`
+ *   (or of the CLI's `--config`); an invalid `extraMetrics` definition or
  *   `buckets` override is reported with this code too, its message carrying `@deia/metrics`' own.
  * - `DEIA_OPS_CATALOG`: options that do not match the catalog (a rule reads a metric, label or
  *   bucket bound that is not registered).

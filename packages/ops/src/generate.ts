@@ -4,7 +4,7 @@ import { buildAlertmanagerConfig, buildGrafanaProvisioning, buildPrometheusConfi
 import { buildDashboard, dashboardSpecs } from './dashboards/index.js';
 import { DeiaOpsError } from './errors.js';
 import { generateKubernetes } from './kubernetes.js';
-import { resolveOpsOptions } from './options.js';
+import { resolveOpsOptions } from './resolve-options.js';
 import { buildRuleGroups, extraAlertTests } from './rules.js';
 import type { OpsOptions, OpsOutput, OpsTarget } from './types.js';
 import { toYaml } from './yaml-text.js';

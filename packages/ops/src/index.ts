@@ -6,6 +6,7 @@ export {
   OBJECT_LABELS,
 } from './configs.js';
 export { buildDashboard, type DashboardSpec, dashboardSpecs, type PanelSpec } from './dashboards/index.js';
+export { DEFAULT_OPS_OPTIONS } from './defaults.js';
 export { DeiaOpsError, type DeiaOpsErrorCode } from './errors.js';
 export { generateOps, writeOps } from './generate.js';
 export { generateKubernetes, type KubernetesOutput, type KubernetesResource } from './kubernetes.js';
@@ -15,20 +16,14 @@ export {
   type ResolvedKubernetesOptions,
   type SecretKeyRef,
 } from './kubernetes-options.js';
-export { DEFAULT_OPS_OPTIONS, formatDuration, parseDuration, resolveOpsOptions } from './options.js';
+export { formatDuration, parseDuration } from './options.js';
 export { NATIVE_THRESHOLD_DEFAULTS } from './options-native.js';
-export { dashboardExprs, promqlReferences, referencedSeries } from './references.js';
+export { referencedSeries } from './references.js';
 export {
   alertRules,
   BURN_RATES,
   buildRuleGroups,
-  extraAlertTests,
-  formatThreshold,
-  leMatcher,
-  recordingRuleNames,
-  requireBucketBound,
   SLO_WINDOWS,
-  scaleWindows,
 } from './rules.js';
 export type {
   AlertRule,
@@ -38,7 +33,6 @@ export type {
   OpsTarget,
   OpsThresholds,
   RecordingRule,
-  ResolvedOpsOptions,
   RuleGroup,
   Severity,
 } from './types.js';

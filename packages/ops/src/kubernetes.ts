@@ -6,7 +6,7 @@ import {
   requireKubernetesName,
   type SecretKeyRef,
 } from './kubernetes-options.js';
-import { resolveOpsOptions } from './options.js';
+import { resolveOpsOptions } from './resolve-options.js';
 import { buildRuleGroups } from './rules.js';
 import type { OpsOptions, RuleGroup } from './types.js';
 import { toYaml } from './yaml-text.js';

@@ -1,5 +1,6 @@
 import { CATALOG, type MetricDefinition } from '@deia/metrics';
-import { DEFAULT_OPS_OPTIONS, fail, LABEL_NAME_RE } from './options.js';
+import { DEFAULT_OPS_OPTIONS } from './defaults.js';
+import { fail, LABEL_NAME_RE } from './options.js';
 
 /**
  * `aggregateBy`: label names the rules keep next to `job`. Refused: `job` and `instance` (the

@@ -1,13 +1,5 @@
-import {
-  checkKeys,
-  DEFAULT_OPS_OPTIONS,
-  duration,
-  fail,
-  LABEL_NAME_RE,
-  parseDuration,
-  str,
-  strList,
-} from './options.js';
+import { DEFAULT_OPS_OPTIONS } from './defaults.js';
+import { checkKeys, duration, fail, LABEL_NAME_RE, parseDuration, str, strList } from './options.js';
 import type { OpsOptions, ResolvedOpsOptions } from './types.js';
 
 /** `alertmanager`: the alertmanager.yml receivers, routing intervals and grouping. */

@@ -1,5 +1,5 @@
 import { CATALOG, type MetricDefinition, type MetricGroup } from '@deia/metrics';
-import { closest } from '@deia/metrics/adapter';
+import { closest } from '@deia/options';
 import { fail } from './options.js';
 import type { OpsThresholds } from './types.js';
 

@@ -1,23 +1,5 @@
-import { closest } from '@deia/metrics/adapter';
-import { DeiaOpsError } from './errors.js';
+import { checkKeys, fail } from './options.js';
 import type { OpsOptions, ResolvedOpsOptions } from './types.js';
-
-const fail = (message: string): never => {
-  throw new DeiaOpsError('DEIA_OPS_OPTIONS', message);
-};
-
-const checkKeys = (where: string, value: unknown, allowed: readonly string[]): Record<string, unknown> => {
-  if (value === null || typeof value !== 'object' || Array.isArray(value))
-    return fail(`${where} must be an object.`);
-  for (const key of Object.keys(value)) {
-    if (allowed.includes(key)) continue;
-    const near = closest(key, allowed);
-    fail(
-      `${where}.${key} is not a known option${near ? ` (did you mean "${near}"?)` : ''}; known: ${allowed.join(', ')}.`,
-    );
-  }
-  return value as Record<string, unknown>;
-};
 
 /** `llmPricePer1kTokens`: one price for every token, or one for prompt and one for completion tokens. */
 export function resolveLlmPrice(o: OpsOptions): ResolvedOpsOptions['llmPricePer1kTokens'] {

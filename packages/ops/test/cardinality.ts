@@ -50,7 +50,8 @@ export function renderCardinality(): string {
     lines.push(`| ${what} = ${fmt(sets)} | ${fmt(sets * httpPerSet)} |`);
   lines.push(
     '',
-    'Every other catalog series, per replica: label-free ones exist once; labelled ones once per label set, up to the product of the label caps (declared values + `other`, or `maxLabelValues` + `__overflow__`).',
+    'Every other catalog series, per replica: label-free ones exist once; labelled ones once per label set, up to the product of the label caps (declared values + `other`, or `maxLabelValues` + `__overflow__`), and for a metric with an undeclared label at most its series budget (`maxSeries`, default `maxSeriesPerMetric` = ' +
+      `${fmt(DEFAULT_METRICS_OPTIONS.maxSeriesPerMetric)}) + one overflow series.`,
     '',
     '| Metric | Labels (cap) | Series per label set | Ceiling per replica |',
     '|---|---|---|---|',
@@ -60,12 +61,18 @@ export function renderCardinality(): string {
   for (const d of CATALOG) {
     if (d.group === 'http' && d.labelNames.length > 0) continue;
     const caps = d.labelNames.map((l) => [l, cap(d, l)] as const);
-    const sets = d.name === 'app_build_info' ? 1 : caps.reduce((n, [, c]) => n * (c ?? 1), 1);
+    const product = caps.reduce((n, [, c]) => n * (c ?? 1), 1);
+    // A metric with a label that has no declared values is also held to its series budget
+    // (maxSeries, default maxSeriesPerMetric) plus the one overflow series.
+    const open = d.labelNames.some((l) => !d.labelValues?.[l]);
+    const budget = (d.maxSeries ?? DEFAULT_METRICS_OPTIONS.maxSeriesPerMetric) + 1;
+    const sets = d.name === 'app_build_info' ? 1 : open ? Math.min(product, budget) : product;
     if (d.labelNames.length === 0 || d.name === 'app_build_info') fixed += perSet(d);
     const labels =
       d.name === 'app_build_info'
         ? 'version, commit, node_version (one build per process)'
-        : caps.map(([l, c]) => `${l} (${c})`).join(', ') || '—';
+        : (caps.map(([l, c]) => `${l} (${c})`).join(', ') || '—') +
+          (open && product > sets ? `; series budget ${fmt(sets - 1)} + overflow` : '');
     ceiling += sets * perSet(d);
     lines.push(`| \`${d.name}\` | ${labels} | ${perSet(d)} | ${fmt(sets * perSet(d))} |`);
   }

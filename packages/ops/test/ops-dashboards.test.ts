@@ -5,14 +5,13 @@ import {
   alertRules,
   buildDashboard,
   type DashboardSpec,
-  dashboardExprs,
   dashboardSpecs,
   generateOps,
   type OpsOptions,
   type OpsOutput,
-  promqlReferences,
-  resolveOpsOptions,
 } from '../src/index.js';
+import { dashboardExprs, promqlReferences } from '../src/references.js';
+import { resolveOpsOptions } from '../src/resolve-options.js';
 import { ALERT_DASHBOARDS } from '../src/rule-helpers.js';
 import { expectOpsError } from './ops-error.js';
 

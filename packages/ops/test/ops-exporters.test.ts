@@ -1,14 +1,9 @@
 import { parser } from '@prometheus-io/lezer-promql';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import {
-  dashboardExprs,
-  generateKubernetes,
-  generateOps,
-  type OpsOptions,
-  promqlReferences,
-  resolveOpsOptions,
-} from '../src/index.js';
+import { generateKubernetes, generateOps, type OpsOptions } from '../src/index.js';
+import { dashboardExprs, promqlReferences } from '../src/references.js';
+import { resolveOpsOptions } from '../src/resolve-options.js';
 import { expectOpsError } from './ops-error.js';
 
 // The opt-in exporter dashboards (postgres_exporter, redis_exporter): present only when enabled,

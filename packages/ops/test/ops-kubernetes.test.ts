@@ -15,11 +15,11 @@ import {
   generateOps,
   type KubernetesResource,
   type OpsOptions,
-  resolveOpsOptions,
   runCli,
   writeOps,
 } from '../src/index.js';
 import { toAlertmanagerConfigSpec, toMatcher } from '../src/kubernetes.js';
+import { resolveOpsOptions } from '../src/resolve-options.js';
 import { expectOpsError } from './ops-error.js';
 import { runPromtool } from './promtool.js';
 
@@ -534,7 +534,7 @@ describe('options', () => {
   it.each([
     [
       { kubernetes: { namspace: 'x' } },
-      /kubernetes\.namspace is not a known option \(did you mean "namespace"\?\)/,
+      /kubernetes: unknown option "namspace" \(did you mean "namespace"\?\)/,
     ],
     [{ kubernetes: { secrets: { slackApiURL: { name: 'a', key: 'b' } } } }, /did you mean "slackApiUrl"/],
     [{ kubernetes: { namespace: 'Prod' } }, /kubernetes\.namespace "Prod" must be a DNS-1123 label/],
@@ -553,7 +553,7 @@ describe('options', () => {
     [{ kubernetes: { dashboardLabel: { value: 'a b' } } }, /not a valid Kubernetes label value/],
     [
       { kubernets: { namespace: 'x' } } as OpsOptions,
-      /options\.kubernets is not a known option \(did you mean "kubernetes"\?\)/,
+      /options: unknown option "kubernets" \(did you mean "kubernetes"\?\)/,
     ],
   ] as Array<[OpsOptions, RegExp]>)('rejects %j with a coded error', (options, message) => {
     expectOpsError(() => generateKubernetes(options), 'DEIA_OPS_OPTIONS', message);
@@ -584,7 +584,7 @@ describe('options', () => {
     expectOpsError(
       () => generateOps({ kubernetes: { nope: 1 } as never }),
       'DEIA_OPS_OPTIONS',
-      /kubernetes\.nope/,
+      /kubernetes: unknown option "nope"/,
     );
   });
 });

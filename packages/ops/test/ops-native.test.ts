@@ -7,14 +7,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   alertRules,
   DEFAULT_OPS_OPTIONS,
-  dashboardExprs,
   generateOps,
   NATIVE_THRESHOLD_DEFAULTS,
   type OpsOptions,
-  promqlReferences,
-  resolveOpsOptions,
   runCli,
 } from '../src/index.js';
+import { dashboardExprs, promqlReferences } from '../src/references.js';
+import { resolveOpsOptions } from '../src/resolve-options.js';
 import { expectOpsError } from './ops-error.js';
 import { runPromtool } from './promtool.js';
 

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { createMetrics } from '@deia/metrics';
 import * as promClient from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
-import { alertRules, generateOps, recordingRuleNames } from '../src/index.js';
+import { alertRules, generateOps } from '../src/index.js';
+import { recordingRuleNames } from '../src/rules.js';
 import { freePort, stopAll } from './processes.js';
 
 // A real Prometheus (Debian package `prometheus`) scrapes a real @deia/metrics exposition and

@@ -1,6 +1,7 @@
 import { parser } from '@prometheus-io/lezer-promql';
 import { describe, expect, it } from 'vitest';
-import { dashboardExprs, generateOps, type OpsOptions } from '../src/index.js';
+import { generateOps, type OpsOptions } from '../src/index.js';
+import { dashboardExprs } from '../src/references.js';
 
 // Every PromQL expression the generator writes (panel queries, annotation queries, recording and
 // alerting rules) goes through Prometheus' own grammar (@prometheus-io/lezer-promql, the parser of

@@ -3,14 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import {
-  type AlertRule,
-  alertRules,
-  generateOps,
-  type OpsOptions,
-  type Severity,
-  scaleWindows,
-} from '../src/index.js';
+import { type AlertRule, alertRules, generateOps, type OpsOptions, type Severity } from '../src/index.js';
+import { scaleWindows } from '../src/rules.js';
 import { GENAI_CASES } from './genai-scenarios.js';
 import { runPromtool } from './promtool.js';
 

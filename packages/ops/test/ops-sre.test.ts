@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { generateOps, leMatcher, type OpsOptions } from '../src/index.js';
+import { generateOps, type OpsOptions } from '../src/index.js';
+import { leMatcher } from '../src/rules.js';
 import { runPromtool } from './promtool.js';
 
 const JOB = 'deia-bot-controller';

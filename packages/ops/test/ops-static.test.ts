@@ -18,15 +18,14 @@ import { parse } from 'yaml';
 import {
   alertRules,
   DEFAULT_OPS_OPTIONS,
-  dashboardExprs,
   generateOps,
   OBJECT_LABELS,
   type OpsOptions,
-  promqlReferences,
-  recordingRuleNames,
-  resolveOpsOptions,
   runCli,
 } from '../src/index.js';
+import { dashboardExprs, promqlReferences } from '../src/references.js';
+import { resolveOpsOptions } from '../src/resolve-options.js';
+import { recordingRuleNames } from '../src/rules.js';
 import { expectOpsError } from './ops-error.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -383,7 +382,7 @@ describe('dashboards', () => {
 
 describe('options', () => {
   it.each([
-    [{ thresholds: { nope: 1 } }, /thresholds\.nope is not a known option/],
+    [{ thresholds: { nope: 1 } }, /thresholds: unknown option "nope"/],
     [
       { thresholds: { errorRatioWarning: 0.1 } },
       /errorRatioWarning \(0\.1\) must be below thresholds\.errorRatioCritical/,
@@ -397,7 +396,7 @@ describe('options', () => {
       /alertmanager\.groupWait "later" is not a Prometheus duration/,
     ],
     [{ alertmanager: { groupInterval: { info: '0s' } } }, /groupInterval\.info must be longer than 0s/],
-    [{ alertmanager: { groupWait: { urgent: '1s' } } }, /groupWait\.urgent is not a known option/],
+    [{ alertmanager: { groupWait: { urgent: '1s' } } }, /alertmanager\.groupWait: unknown option "urgent"/],
     [{ sloTarget: 1.5 }, /sloTarget must be a number between 0 and 1/],
     [{ sloTarget: 0.9 }, /error budget too large/],
     [{ selector: '{job="x"}' }, /without braces/],
@@ -408,7 +407,7 @@ describe('options', () => {
     [{ nodeExporter: { enabled: 'yes' } }, /nodeExporter\.enabled must be a boolean/],
     [{ grafana: { url: 'grafana.local' } }, /grafana\.url must be an http\(s\) URL/],
     [{ grafana: { clusterVariable: 'yes' } }, /grafana\.clusterVariable must be a boolean/],
-    [{ extra: true }, /options\.extra is not a known option/],
+    [{ extra: true }, /options: unknown option "extra"/],
   ] as Array<[OpsOptions, RegExp]>)('rejects %j with a coded error', (options, message) => {
     expectOpsError(() => resolveOpsOptions(options), 'DEIA_OPS_OPTIONS', message);
   });

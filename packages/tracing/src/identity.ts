@@ -43,6 +43,9 @@ export function resourceAttributeFromEnv(key: string): string | undefined {
   return undefined;
 }
 
+/** `service.name` when nothing names the service: OpenTelemetry's own fallback for Node.js. */
+export const UNKNOWN_SERVICE_NAME = 'unknown_service:node';
+
 /**
  * `service.name` the way OpenTelemetry resolves it, then npm's: `OTEL_SERVICE_NAME` >
  * `service.name` in `OTEL_RESOURCE_ATTRIBUTES` > `npm_package_name` (set by `npm start`/`pnpm start`).

@@ -1,9 +1,10 @@
 import { createRequire } from 'node:module';
 import { Writable } from 'node:stream';
+import { checkOptions, type OptionsSchema, rules } from '@deia/options';
 import { isSpanContextValid, trace } from '@opentelemetry/api';
 import pino, { type DestinationStream, type Logger, type LoggerOptions as PinoLoggerOptions } from 'pino';
 import { DeiaTracingError } from './errors.js';
-import { getTracing, serviceNameFromEnv } from './identity.js';
+import { getTracing, serviceNameFromEnv, UNKNOWN_SERVICE_NAME } from './identity.js';
 import type { LoggerOptions } from './logger-types.js';
 import { DEFAULT_CENSOR, redactConnectionString, redactObject, secretKeyMatcher } from './redact.js';
 
@@ -18,17 +19,21 @@ export const DEFAULT_LOGGER_OPTIONS = {
 } as const;
 
 const LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
-const OPTION_KEYS = new Set([
-  'service',
-  'level',
-  'levelCase',
-  'redact',
-  'pretty',
-  'destination',
-  'traceContext',
-  'base',
-  'pino',
-]);
+/** `createLogger`'s options, checked by the options contract every @deia package shares. */
+const LOGGER_OPTIONS_SCHEMA: OptionsSchema = {
+  service: rules.nonEmptyString(),
+  level: rules.type('string', 'a pino level'),
+  levelCase: rules.oneOf(['upper', 'lower']),
+  redact: {
+    must: 'true, false or { keys?, censor? }',
+    ok: (v) => typeof v === 'boolean' || (v !== null && typeof v === 'object' && !Array.isArray(v)),
+  },
+  pretty: rules.any('true or false'),
+  destination: rules.any('a pino destination stream'),
+  traceContext: rules.any('true or false'),
+  base: rules.any('an object of fields on every line'),
+  pino: rules.any('pino options'),
+};
 
 const bad = (message: string) => new DeiaTracingError('DEIA_LOGGER_OPTIONS', message);
 
@@ -66,12 +71,9 @@ function loadPretty(): ((options: object) => DestinationStream) | undefined {
  * @throws DeiaTracingError `DEIA_LOGGER_OPTIONS` on bad options.
  */
 export function createLogger(options: LoggerOptions = {}): Logger {
-  if (options === null || typeof options !== 'object')
-    throw bad('createLogger(options): options must be an object.');
-  for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.has(key))
-      throw bad(`unknown option "${key}"; use some of: ${[...OPTION_KEYS].join(', ')}.`);
-  }
+  checkOptions('createLogger', options, LOGGER_OPTIONS_SCHEMA, (message) => {
+    throw bad(message);
+  });
   const level = options.level ?? process.env.LOG_LEVEL?.trim().toLowerCase() ?? DEFAULT_LOGGER_OPTIONS.level;
   if (!LEVELS.has(level))
     throw bad(`level "${level}" is not a pino level; use one of: ${[...LEVELS].join(', ')}.`);
@@ -92,7 +94,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   }
   // The running tracing's service.name first, so log lines and spans agree.
   const service =
-    options.service ?? getTracing()?.serviceName ?? serviceNameFromEnv() ?? 'unknown_service:node';
+    options.service ?? getTracing()?.serviceName ?? serviceNameFromEnv() ?? UNKNOWN_SERVICE_NAME;
 
   let pretty = options.pretty ?? DEFAULT_LOGGER_OPTIONS.pretty;
   if (pretty && process.env.NODE_ENV === 'production') {

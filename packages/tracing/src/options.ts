@@ -1,3 +1,4 @@
+import { checkOptions, closest, describeValue, type OptionsSchema, rules } from '@deia/options';
 import { DeiaTracingError } from './errors.js';
 import type { OtlpProtocol, TracingExporter, TracingOptions } from './types.js';
 
@@ -14,25 +15,6 @@ export const DEFAULT_TRACING_OPTIONS = {
 
 export const EXPORTERS: readonly TracingExporter[] = ['otlp', 'console', 'none'];
 export const PROTOCOLS: readonly OtlpProtocol[] = ['http/protobuf', 'http/json', 'grpc'];
-const OPTION_KEYS = new Set([
-  'serviceName',
-  'serviceVersion',
-  'environment',
-  'exporter',
-  'otlpEndpoint',
-  'otlpProtocol',
-  'otlpHeaders',
-  'sampleRatio',
-  'instrumentations',
-  'extraInstrumentations',
-  'ignoreIncomingPaths',
-  'resourceAttributes',
-  'traceExporter',
-  'spanProcessors',
-  'shutdownTimeoutMs',
-  'warn',
-  'onDroppedSpans',
-]);
 const TOGGLE_KEYS = new Set(['http', 'express', 'fastify', 'pg', 'ioredis', 'pino']);
 
 export const bad = (message: string) => new DeiaTracingError('DEIA_TRACING_OPTIONS', message);
@@ -84,99 +66,72 @@ export function protocolOf(options: TracingOptions): OtlpProtocol {
   return DEFAULT_TRACING_OPTIONS.otlpProtocol;
 }
 
-export function validate(options: TracingOptions): void {
-  if (options === null || typeof options !== 'object')
-    throw bad('startTracing(options): options must be an object.');
-  for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.has(key)) {
-      throw bad(`unknown option "${key}"; use some of: ${[...OPTION_KEYS].join(', ')}.`);
+const nonBlank = (v: unknown) => typeof v === 'string' && v.trim() !== '';
+const isObject = (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** The instrumentation switches: each true, false or a configuration object. */
+function instrumentationsOk(v: unknown): true | string {
+  if (!isObject(v)) return 'instrumentations must be an object such as { pg: false }.';
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+    if (!TOGGLE_KEYS.has(k)) {
+      const near = closest(k, [...TOGGLE_KEYS]);
+      return `instrumentations: unknown option "${k}"${near ? ` (did you mean "${near}"?)` : ''}; known: ${[...TOGGLE_KEYS].join(', ')}.`;
     }
+    if (typeof x !== 'boolean' && (x === null || typeof x !== 'object'))
+      return `instrumentations.${k} must be true, false or a configuration object.`;
   }
-  for (const key of ['serviceName', 'serviceVersion', 'environment'] as const) {
-    const v = options[key];
-    if (v !== undefined && (typeof v !== 'string' || v.trim() === '')) {
-      throw bad(`${key} must be a non-empty string.`);
-    }
-  }
-  if (options.exporter !== undefined && !EXPORTERS.includes(options.exporter)) {
-    throw bad(
-      `exporter "${String(options.exporter)}" is not supported; use one of: ${EXPORTERS.join(', ')}.`,
-    );
-  }
-  if (options.sampleRatio !== undefined) {
-    const r = options.sampleRatio;
-    if (typeof r !== 'number' || !(r >= 0 && r <= 1)) {
-      throw bad(`sampleRatio must be a number from 0 to 1 (got ${String(r)}).`);
-    }
-  }
-  if (options.otlpEndpoint !== undefined) {
-    let url: URL | undefined;
-    try {
-      url = new URL(options.otlpEndpoint);
-    } catch {
-      url = undefined;
-    }
-    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-      // The value may carry credentials: do not echo it.
-      throw bad('otlpEndpoint must be an http(s) URL such as "http://localhost:4318".');
-    }
-  }
-  if (options.otlpHeaders !== undefined) {
-    if (options.otlpHeaders === null || typeof options.otlpHeaders !== 'object') {
-      throw bad('otlpHeaders must be an object of header name to string value.');
-    }
-    for (const [k, v] of Object.entries(options.otlpHeaders)) {
-      if (typeof v !== 'string') throw bad(`otlpHeaders.${k} must be a string.`);
-    }
-  }
-  if (options.instrumentations !== undefined) {
-    if (options.instrumentations === null || typeof options.instrumentations !== 'object') {
-      throw bad('instrumentations must be an object such as { pg: false }.');
-    }
-    for (const [k, v] of Object.entries(options.instrumentations)) {
-      if (!TOGGLE_KEYS.has(k))
-        throw bad(`instrumentations.${k} is unknown; use some of: ${[...TOGGLE_KEYS].join(', ')}.`);
-      if (typeof v !== 'boolean' && (v === null || typeof v !== 'object')) {
-        throw bad(`instrumentations.${k} must be true, false or a configuration object.`);
+  const serverSpans = ((v as { http?: unknown }).http as { serverSpans?: unknown } | undefined)?.serverSpans;
+  if (serverSpans !== undefined && serverSpans !== 'light' && serverSpans !== 'instrumentation')
+    return `instrumentations.http.serverSpans must be 'light' or 'instrumentation', got ${describeValue(serverSpans)}.`;
+  return true;
+}
+
+/** `startTracing`'s options, checked by the options contract every @deia package shares. */
+const TRACING_OPTIONS_SCHEMA: OptionsSchema = {
+  serviceName: { must: 'a non-empty string', ok: nonBlank },
+  serviceVersion: { must: 'a non-empty string', ok: nonBlank },
+  environment: { must: 'a non-empty string', ok: nonBlank },
+  exporter: rules.oneOf(EXPORTERS),
+  otlpEndpoint: {
+    must: 'an http(s) URL',
+    // The value may carry credentials: the complaint never echoes it.
+    ok: (v) => {
+      let url: URL | undefined;
+      try {
+        url = new URL(String(v));
+      } catch {
+        url = undefined;
       }
-    }
-    const serverSpans = (options.instrumentations.http as { serverSpans?: unknown } | undefined)?.serverSpans;
-    if (serverSpans !== undefined && serverSpans !== 'light' && serverSpans !== 'instrumentation') {
-      throw bad(
-        `instrumentations.http.serverSpans must be 'light' or 'instrumentation', got ${String(serverSpans)}.`,
+      return (
+        (typeof v === 'string' && (url?.protocol === 'http:' || url?.protocol === 'https:')) ||
+        'otlpEndpoint must be an http(s) URL such as "http://localhost:4318".'
       );
-    }
-  }
-  if (options.extraInstrumentations !== undefined && !Array.isArray(options.extraInstrumentations)) {
-    throw bad('extraInstrumentations must be an array of instrumentation instances.');
-  }
-  if (
-    options.ignoreIncomingPaths !== undefined &&
-    (!Array.isArray(options.ignoreIncomingPaths) ||
-      options.ignoreIncomingPaths.some((p) => typeof p !== 'string'))
-  ) {
-    throw bad('ignoreIncomingPaths must be an array of paths such as ["/metrics", "/health/*"].');
-  }
-  if (options.spanProcessors !== undefined && !Array.isArray(options.spanProcessors)) {
-    throw bad('spanProcessors must be an array of span processors.');
-  }
-  if (options.traceExporter !== undefined && typeof options.traceExporter?.export !== 'function') {
-    throw bad('traceExporter must be a SpanExporter (an object with export() and shutdown()).');
-  }
-  if (options.traceExporter !== undefined && options.spanProcessors !== undefined) {
-    throw bad('pass either traceExporter or spanProcessors, not both.');
-  }
-  const t = options.shutdownTimeoutMs;
-  if (t !== undefined && (typeof t !== 'number' || !Number.isFinite(t) || t <= 0)) {
-    throw bad('shutdownTimeoutMs must be a positive number of milliseconds.');
-  }
-  if (options.warn !== undefined && typeof options.warn !== 'function') throw bad('warn must be a function.');
-  if (options.onDroppedSpans !== undefined && typeof options.onDroppedSpans !== 'function') {
-    throw bad('onDroppedSpans must be a function.');
-  }
-  if (options.otlpProtocol !== undefined && !PROTOCOLS.includes(options.otlpProtocol)) {
-    throw bad(
-      `otlpProtocol "${String(options.otlpProtocol)}" is not supported; use one of: ${PROTOCOLS.join(', ')}.`,
-    );
-  }
+    },
+  },
+  otlpProtocol: rules.oneOf(PROTOCOLS),
+  otlpHeaders: rules.recordOf((v) => typeof v === 'string', 'an object of header name to string value'),
+  sampleRatio: rules.number('a number from 0 to 1', { min: 0, max: 1 }),
+  instrumentations: { must: 'an object such as { pg: false }', ok: instrumentationsOk },
+  extraInstrumentations: rules.arrayOf(() => true, 'an array of instrumentation instances'),
+  ignoreIncomingPaths: rules.arrayOf(
+    (p) => typeof p === 'string',
+    'an array of paths such as ["/metrics", "/health/*"]',
+  ),
+  resourceAttributes: rules.recordOf(() => true, 'an object of attribute name to value'),
+  traceExporter: rules.methods(['export'], 'a SpanExporter (an object with export() and shutdown())'),
+  spanProcessors: rules.arrayOf(() => true, 'an array of span processors'),
+  shutdownTimeoutMs: rules.number('a positive number of milliseconds', { min: 0, exclusive: true }),
+  warn: rules.function(),
+  onDroppedSpans: rules.function(),
+};
+
+const fail = (message: string): never => {
+  throw bad(message);
+};
+
+/** Throws `DEIA_TRACING_OPTIONS` naming the option and what to change (unknown keys: "did you mean"). */
+export function validate(options: TracingOptions): void {
+  const o = checkOptions('startTracing', options, TRACING_OPTIONS_SCHEMA, fail);
+  if (o.traceExporter !== undefined && o.spanProcessors !== undefined)
+    fail('startTracing: pass either traceExporter or spanProcessors, not both.');
 }

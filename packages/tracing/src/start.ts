@@ -25,7 +25,13 @@ import {
 } from '@opentelemetry/sdk-trace';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import { createOtlpExporter, otlpUrl, printableUrl, queueFullListener, WatchedExporter } from './export.js';
-import { getTracing, resourceAttributeFromEnv, serviceNameFromEnv, setTracing } from './identity.js';
+import {
+  getTracing,
+  resourceAttributeFromEnv,
+  serviceNameFromEnv,
+  setTracing,
+  UNKNOWN_SERVICE_NAME,
+} from './identity.js';
 import { buildInstrumentations } from './instrumentations.js';
 import { DEFAULT_TRACING_OPTIONS, envInt, envStr, exporterFromEnv, protocolOf, validate } from './options.js';
 import { lightServerSpans } from './server-span.js';
@@ -65,7 +71,7 @@ function pathMatcher(paths: readonly string[]): (path: string) => boolean {
 
 function resolveIdentity(options: TracingOptions) {
   return {
-    serviceName: options.serviceName ?? serviceNameFromEnv() ?? 'unknown_service:node',
+    serviceName: options.serviceName ?? serviceNameFromEnv() ?? UNKNOWN_SERVICE_NAME,
     serviceVersion:
       options.serviceVersion ??
       resourceAttributeFromEnv(ATTR_SERVICE_VERSION) ??

@@ -49,6 +49,9 @@ describe('the @deia/tracing/logger entry', () => {
         const spec = m[1] as string;
         if (spec.startsWith('.'))
           visit(fileURLToPath(new URL(spec.replace(/\.js$/, '.ts'), pathToFileURL(file))));
+        // the private options contract is bundled into the entry: follow it like a file of ours
+        else if (spec === '@deia/options')
+          visit(fileURLToPath(new URL('../../options/src/index.ts', import.meta.url)));
         else external.add(spec);
       }
     };

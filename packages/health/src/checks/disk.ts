@@ -1,6 +1,6 @@
 import { statfs } from 'node:fs/promises';
+import { checkOptions as checkSchema, rules } from '@deia/options';
 import { DeiaHealthError } from '../errors.js';
-import { checkOptions as checkSchema, rules } from '../options.js';
 import type { CheckContext, CheckOptions, CheckOutcome, HealthCheckDefinition } from '../types.js';
 import { CHECK_OPTIONS_SCHEMA, failOptions } from '../validation.js';
 
@@ -12,13 +12,19 @@ export interface DiskCheckOptions extends CheckOptions {
   failFreeRatio?: number;
 }
 
+/** Every default of `diskCheck`, in one place (see `DiskCheckOptions`). */
+const DISK_CHECK_DEFAULTS = { path: '/', warnFreeRatio: 0.15, failFreeRatio: 0.1, critical: false } as const;
+
 const gb = (bytes: number) => Math.round((bytes / 1024 ** 3) * 100) / 100;
 
 /**
  * Free space of the file system holding `path` (space available to this unprivileged process).
  * Non-critical by default. The path is shown only with `exposeHostnames`.
  */
-export function diskCheck(path = '/', options: DiskCheckOptions = {}): HealthCheckDefinition {
+export function diskCheck(
+  path: string = DISK_CHECK_DEFAULTS.path,
+  options: DiskCheckOptions = {},
+): HealthCheckDefinition {
   checkSchema(
     'diskCheck',
     options ?? {},
@@ -29,7 +35,8 @@ export function diskCheck(path = '/', options: DiskCheckOptions = {}): HealthChe
     },
     failOptions,
   );
-  const { warnFreeRatio = 0.15, failFreeRatio = 0.1, ...checkOptions } = options;
+  const D = DISK_CHECK_DEFAULTS;
+  const { warnFreeRatio = D.warnFreeRatio, failFreeRatio = D.failFreeRatio, ...checkOptions } = options;
   if (typeof path !== 'string' || path === '') {
     throw new DeiaHealthError(
       'DEIA_HEALTH_OPTIONS',
@@ -58,5 +65,5 @@ export function diskCheck(path = '/', options: DiskCheckOptions = {}): HealthChe
     if (freeRatio < warnFreeRatio) return { status: 'warn', details, message: pct };
     return { status: 'pass', details };
   };
-  return { kind: 'system', critical: false, ...checkOptions, run };
+  return { kind: 'system', critical: D.critical, ...checkOptions, run };
 }

@@ -1,6 +1,6 @@
 import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
+import { checkOptions as checkSchema, rules } from '@deia/options';
 import { DeiaHealthError } from '../errors.js';
-import { checkOptions as checkSchema, rules } from '../options.js';
 import type { CheckOptions, CheckOutcome, HealthCheckDefinition } from '../types.js';
 import { CHECK_OPTIONS_SCHEMA, failOptions } from '../validation.js';
 
@@ -16,6 +16,9 @@ export interface EventLoopCheckOptions extends CheckOptions {
   /** Sampling resolution of `monitorEventLoopDelay` in ms. @default 20 */
   resolutionMs?: number;
 }
+
+/** Every default of `eventLoopCheck`, in one place (see `EventLoopCheckOptions`). */
+const EVENT_LOOP_CHECK_DEFAULTS = { warnMs: 200, failMs: 1000, resolutionMs: 20, critical: false } as const;
 
 const ms = (ns: number) => Math.round(ns / 1e5) / 10;
 
@@ -36,7 +39,8 @@ export function eventLoopCheck(options: EventLoopCheckOptions = {}): HealthCheck
     },
     failOptions,
   );
-  const { warnMs = 200, failMs = 1000, resolutionMs = 20, ...checkOptions } = options;
+  const D = EVENT_LOOP_CHECK_DEFAULTS;
+  const { warnMs = D.warnMs, failMs = D.failMs, resolutionMs = D.resolutionMs, ...checkOptions } = options;
   if (!(warnMs > 0 && warnMs <= failMs)) {
     throw new DeiaHealthError('DEIA_HEALTH_OPTIONS', 'eventLoopCheck: need 0 < warnMs <= failMs.');
   }
@@ -63,7 +67,7 @@ export function eventLoopCheck(options: EventLoopCheckOptions = {}): HealthCheck
   };
   return {
     kind: 'system',
-    critical: false,
+    critical: D.critical,
     ...checkOptions,
     run,
     close: () => {

@@ -1,7 +1,7 @@
 import { totalmem } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
+import { checkOptions as checkSchema, rules } from '@deia/options';
 import { DeiaHealthError } from '../errors.js';
-import { checkOptions as checkSchema, rules } from '../options.js';
 import type { CheckOptions, CheckOutcome, HealthCheckDefinition } from '../types.js';
 import { CHECK_OPTIONS_SCHEMA, failOptions } from '../validation.js';
 
@@ -17,6 +17,9 @@ export interface MemoryCheckOptions extends CheckOptions {
    */
   maxRssBytes?: number;
 }
+
+/** Every default of `memoryCheck`, in one place (see `MemoryCheckOptions`). */
+const MEMORY_CHECK_DEFAULTS = { warnRatio: 0.8, failRatio: 0.95, critical: false } as const;
 
 const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
 const ratio = (x: number) => Math.round(x * 1000) / 1000;
@@ -44,7 +47,8 @@ export function memoryCheck(options: MemoryCheckOptions = {}): HealthCheckDefini
     },
     failOptions,
   );
-  const { warnRatio = 0.8, failRatio = 0.95, maxRssBytes, ...checkOptions } = options;
+  const D = MEMORY_CHECK_DEFAULTS;
+  const { warnRatio = D.warnRatio, failRatio = D.failRatio, maxRssBytes, ...checkOptions } = options;
   if (!(warnRatio > 0 && warnRatio <= failRatio && failRatio <= 1)) {
     throw new DeiaHealthError('DEIA_HEALTH_OPTIONS', 'memoryCheck: need 0 < warnRatio <= failRatio <= 1.');
   }
@@ -70,5 +74,5 @@ export function memoryCheck(options: MemoryCheckOptions = {}): HealthCheckDefini
       return { status: 'warn', details, message: `${which} at ${Math.round(worst * 100)}% of limit` };
     return { status: 'pass', details };
   };
-  return { kind: 'system', critical: false, ...checkOptions, run };
+  return { kind: 'system', critical: D.critical, ...checkOptions, run };
 }

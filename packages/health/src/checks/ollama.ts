@@ -1,5 +1,5 @@
+import { checkOptions as checkSchema, rules } from '@deia/options';
 import { DeiaHealthError } from '../errors.js';
-import { checkOptions as checkSchema, rules } from '../options.js';
 import type {
   CheckContext,
   CheckOptions,

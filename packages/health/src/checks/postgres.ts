@@ -1,8 +1,8 @@
 import { createRequire } from 'node:module';
+import { checkOptions as checkSchema, rejectUnknownKeys, rules } from '@deia/options';
 import { DeiaHealthError } from '../errors.js';
 import { type ErrorEmitterLike, warnIfNoErrorListener } from '../listeners.js';
-import { checkOptions as checkSchema, rejectUnknownKeys, rules } from '../options.js';
-import type { CheckOptions, CheckOutcome, HealthCheckDefinition } from '../types.js';
+import type { CheckContext, CheckOptions, CheckOutcome, HealthCheckDefinition } from '../types.js';
 import { CHECK_OPTIONS_SCHEMA, failOptions } from '../validation.js';
 
 /**
@@ -54,6 +54,9 @@ const SQL = `SELECT current_database() AS database,
     WHERE table_type = 'BASE TABLE'
       AND table_schema = ANY(COALESCE($1::text[], current_schemas(false)))) AS tables_accessible`;
 
+/** How long the owned pool keeps its one idle connection between runs. */
+const OWNED_POOL_IDLE_MS = 30_000;
+
 interface PgModule {
   Pool: new (
     config: Record<string, unknown>,
@@ -101,11 +104,12 @@ export function postgresCheck(
     failOptions,
   );
   const { schema, ...checkOptions } = options;
-  let pool: PgPoolLike;
+  let poolFor: (timeoutMs: number) => PgPoolLike;
   let ownedEnd: (() => Promise<void>) | undefined;
   const ownsPool = !isPool(target);
   if (isPool(target)) {
-    pool = target;
+    const pool = target;
+    poolFor = () => pool;
   } else {
     if (target && typeof target === 'object')
       rejectUnknownKeys('postgresCheck', target, ['connectionString', 'ssl'], failOptions);
@@ -117,21 +121,31 @@ export function postgresCheck(
       );
     }
     const { Pool } = loadPg();
-    const owned = new Pool({
-      connectionString,
-      ...(target.ssl !== undefined ? { ssl: target.ssl } : {}),
-      max: 1,
-      connectionTimeoutMillis: options.timeoutMs ?? 5000,
-      idleTimeoutMillis: 30_000,
-      allowExitOnIdle: true,
-      application_name: 'deia-health',
-    });
-    // An idle client's error (server restart) must not crash the app; the next check reports it.
-    owned.on('error', () => undefined);
-    pool = owned;
+    const ssl = target.ssl;
+    // Made on the first run, when the check's resolved timeout is known (its own `timeoutMs`, else
+    // createHealth's `defaults.timeoutMs`): the pool gives up a connection attempt when the check does.
+    let owned: ReturnType<typeof newPool> | undefined;
+    const newPool = (timeoutMs: number) => {
+      const p = new Pool({
+        connectionString,
+        ...(ssl !== undefined ? { ssl } : {}),
+        max: 1,
+        connectionTimeoutMillis: timeoutMs,
+        idleTimeoutMillis: OWNED_POOL_IDLE_MS,
+        allowExitOnIdle: true,
+        application_name: 'deia-health',
+      });
+      // An idle client's error (server restart) must not crash the app; the next check reports it.
+      p.on('error', () => undefined);
+      return p;
+    };
+    poolFor = (timeoutMs) => {
+      owned ??= newPool(timeoutMs);
+      return owned;
+    };
     let ended: Promise<void> | undefined;
     ownedEnd = () => {
-      ended ??= owned.end().catch(() => undefined);
+      ended ??= owned ? owned.end().catch(() => undefined) : Promise.resolve();
       return ended;
     };
   }
@@ -141,7 +155,8 @@ export function postgresCheck(
   // so the listener only has to exist (the rejection fails the check).
   const onClientError = () => undefined;
 
-  const run = async (signal: AbortSignal): Promise<CheckOutcome> => {
+  const run = async (signal: AbortSignal, ctx: CheckContext): Promise<CheckOutcome> => {
+    const pool = poolFor(ctx.timeoutMs);
     if (!ownsPool) {
       warnIfNoErrorListener(
         pool,

@@ -1,6 +1,6 @@
+import { checkOptions as checkSchema } from '@deia/options';
 import { DeiaHealthError } from '../errors.js';
 import { type ErrorEmitterLike, warnIfNoErrorListener } from '../listeners.js';
-import { checkOptions as checkSchema } from '../options.js';
 import type { CheckOptions, CheckOutcome, HealthCheckDefinition } from '../types.js';
 import { CHECK_OPTIONS_SCHEMA, failOptions } from '../validation.js';
 
@@ -19,8 +19,15 @@ export interface RedisClientLike extends ErrorEmitterLike {
   info(section: string): Promise<string>;
 }
 
-/** Options of `redisCheck`. */
+/**
+ * Options of `redisCheck`: the check options, with the cache endpoint's defaults of the guides
+ * (`critical` @default false, `timeoutMs` @default 3000). These are the factory's own settings, so
+ * `createHealth({ defaults })` does not change them; pass them to `redisCheck` instead.
+ */
 export type RedisCheckOptions = CheckOptions;
+
+/** Every default of `redisCheck`, in one place: the guides' cache endpoint (3 s, degraded when down). */
+const REDIS_CHECK_DEFAULTS = { critical: false, timeoutMs: 3000 } as const;
 
 function clientState(client: RedisClientLike): string {
   if (typeof client.status === 'string') return client.status;
@@ -102,5 +109,5 @@ export function redisCheck(client: RedisClientLike, options: RedisCheckOptions =
       cacheStats,
     };
   };
-  return { kind: 'cache', critical: false, timeoutMs: 3000, ...options, run };
+  return { kind: 'cache', ...REDIS_CHECK_DEFAULTS, ...options, run };
 }

@@ -1,7 +1,10 @@
-// The options contract every factory follows: unknown keys are rejected naming the closest known
-// one, and a value of the wrong kind is rejected naming the option, what it must be and what it got.
-// This file is copied byte for byte into @deia/health (the two leaf packages do not import each
-// other); a test in @deia/health fails when the copies differ.
+// The options contract every factory of every @deia package follows: unknown keys are rejected
+// naming the closest known one, and a value of the wrong kind is rejected naming the option, what it
+// must be and what it got, with the calling package's own coded error (`fail`).
+//
+// A private workspace package: each published package's build bundles it (tsup `noExternal`), so
+// users install nothing extra and no published declaration imports it. One file on purpose: tsup's
+// declaration bundler inlines this module by name (`dts.resolve`) but not its relative imports.
 
 /** One option's rule. Options are optional unless `required`; `ok` is not called for `undefined`. */
 export interface OptionRule {
@@ -180,3 +183,22 @@ export const rules = {
     ok: (v) => a.ok(v) === true || b.ok(v) === true,
   }),
 } as const;
+
+/**
+ * `value` as an object of only `known` keys, or `{}` when it is undefined: for a nested group of
+ * options (`kubernetes.secrets`) whose values the caller then checks one by one. Throws through
+ * `fail` when `value` is not a plain object or has an unknown key (with "did you mean").
+ */
+export function checkKeys(
+  where: string,
+  value: unknown,
+  known: readonly string[],
+  fail: Fail,
+): Record<string, unknown> {
+  if (value === undefined) return {};
+  if (!isObject(value) || Array.isArray(value)) {
+    return fail(`${where} must be an object, got ${describeValue(value)}.`);
+  }
+  rejectUnknownKeys(where, value, known, fail);
+  return value;
+}
