@@ -5,8 +5,9 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningApp, startApp, VARIANTS } from './apps.js';
 
-const OM = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
-const TEXT = 'text/plain; version=0.0.4; charset=utf-8';
+// the Content-Type names the escaping of metric and label names used (Prometheus 3), underscores by default
+const OM = 'application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores';
+const TEXT = 'text/plain; version=0.0.4; charset=utf-8; escaping=underscores';
 const PROMETHEUS_ACCEPT =
   'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
 

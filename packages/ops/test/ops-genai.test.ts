@@ -96,7 +96,7 @@ describe('model alert options', () => {
     [{ thresholds: { ttfcP95: 81.92 } }, /thresholds\.ttfcP95 \(81\.92\) is not a bucket bound/],
     [{ ttfcSlo: { thresholdSeconds: 0.3 } }, /ttfcSlo\.thresholdSeconds \(0\.3\) is not a bucket bound/],
     [{ ttfcSlo: { target: 0.9 } }, /ttfcSlo\.target 0\.9 leaves an error budget too large/],
-    [{ ttfcSlo: { treshold: 1 } }, /ttfcSlo\.treshold is not a known option/],
+    [{ ttfcSlo: { treshold: 1 } }, /ttfcSlo: unknown option "treshold"/],
     [{ thresholds: { generationRateDrop: 1 } }, /generationRateDrop must be below 1/],
     [
       { thresholds: { modelErrorRatioWarning: 0.3 } },
