@@ -29,7 +29,7 @@ import {
   writeLabels,
   writeNativeOnly,
 } from './proto-metric.js';
-import { type Collected, collect, defaultLabelsOf, type RenderableRegistry } from './render.js';
+import { type Collected, collect, defaultLabelsOf, metricsOf, type RenderableRegistry } from './render.js';
 import type { SlicedWriter } from './render-writer.js';
 
 export type { ProtoRenderOptions } from './proto-metric.js';
@@ -231,7 +231,7 @@ export async function renderRegistryProto(
   natives: NativeSource | undefined,
 ): Promise<void> {
   const d = await defaultLabelsOf(registry);
-  const collected: Collected[] = await Promise.all(registry.getMetricsAsArray().map(collect));
+  const collected: Collected[] = await Promise.all(metricsOf(registry).map(collect));
   if (w.due()) await w.pause();
   const families: Family[] = collected.map((x) => {
     if (x.kind === 'counter') return { kind: 'counter', m: x.m, snap: x.m.snapshot(x.inner) };

@@ -56,10 +56,23 @@ const LABEL_PAIR = /([A-Za-z_:][A-Za-z0-9_:]*)="((?:[^"\\]|\\.)*)"/g;
  * public `getSingleMetricAsString()` (which applies the default labels) and removed in the same
  * synchronous stretch (no other code can see it), and its label text is parsed. Default labels
  * set by `createMetrics({ defaultLabels })` and by the user's own `registry.setDefaultLabels()`
- * are both found, whenever they were set.
+ * are both found, whenever they were set. A client that looks the metric up only after an await
+ * (prom-client 15 does it first) fails that probe: the probe is then rendered again while it stays
+ * registered for the call, and `metricsOf()` keeps it out of concurrent scrapes.
  */
-export async function defaultLabelsOf(registry: RenderableRegistry): Promise<DefaultLabels> {
-  if (registry.getSingleMetric(PROBE) !== undefined) return NO_DEFAULT_LABELS;
+export function defaultLabelsOf(registry: RenderableRegistry): Promise<DefaultLabels> {
+  // Concurrent scrapes of one registry share one probe (the fallback below keeps it registered
+  // across an await, where a second probe would find the first).
+  const running = probing.get(registry);
+  if (running) return running;
+  const p = probeDefaultLabels(registry).finally(() => probing.delete(registry));
+  probing.set(registry, p);
+  return p;
+}
+
+const probing = new WeakMap<object, Promise<DefaultLabels>>();
+
+const probeMetric = () => {
   const sample = () => ({
     name: PROBE,
     help: 'probe',
@@ -67,16 +80,34 @@ export async function defaultLabelsOf(registry: RenderableRegistry): Promise<Def
     aggregator: 'omit',
     values: [{ value: 0, labels: {} }],
   });
-  const probe = { name: PROBE, help: 'probe', type: 'gauge', aggregator: 'omit', get: sample, reset() {} };
-  let text: Promise<string>;
-  registry.registerMetric(probe);
+  return { name: PROBE, help: 'probe', type: 'gauge', aggregator: 'omit', get: sample, reset() {} };
+};
+
+const probeLine = (text: string | undefined) =>
+  text?.split('\n').find((l) => l.startsWith(`${PROBE}{`) || l.startsWith(`${PROBE} `));
+
+async function probeDefaultLabels(registry: RenderableRegistry): Promise<DefaultLabels> {
+  // a metric of the user's own under that name: leave it alone
+  if (registry.getSingleMetric(PROBE) !== undefined) return NO_DEFAULT_LABELS;
+  let pending: Promise<string>;
+  registry.registerMetric(probeMetric());
   try {
-    text = registry.getSingleMetricAsString(PROBE);
+    pending = registry.getSingleMetricAsString(PROBE);
   } finally {
     registry.removeSingleMetric(PROBE);
   }
-  const line = (await text).split('\n').find((l) => l.startsWith(`${PROBE}{`));
-  if (line === undefined) return NO_DEFAULT_LABELS;
+  let line = probeLine(await pending.catch(() => undefined));
+  if (line === undefined) {
+    // The client looked the probe up after an await (not prom-client 15, which does it first):
+    // keep it registered for the whole call; the renderers skip it by name meanwhile.
+    registry.registerMetric(probeMetric());
+    try {
+      line = probeLine(await registry.getSingleMetricAsString(PROBE).catch(() => undefined));
+    } finally {
+      registry.removeSingleMetric(PROBE);
+    }
+  }
+  if (line === undefined || !line.startsWith(`${PROBE}{`)) return NO_DEFAULT_LABELS;
   const key = line.slice(PROBE.length + 1, line.lastIndexOf('}'));
   const pairs = new Map<string, string>();
   const values: Record<string, string> = {};
@@ -86,6 +117,10 @@ export async function defaultLabelsOf(registry: RenderableRegistry): Promise<Def
   }
   return pairs.size === 0 ? NO_DEFAULT_LABELS : { key, pairs, values };
 }
+
+/** The registry's metrics, without the default-label probe while one is registered. */
+export const metricsOf = (registry: RenderableRegistry): readonly object[] =>
+  registry.getMetricsAsArray().filter((m) => (m as { name?: unknown }).name !== PROBE);
 
 export type Collected =
   | { kind: 'counter'; m: HttpCounterMetric; inner: Awaited<ReturnType<HttpCounterMetric['innerValues']>> }
@@ -131,7 +166,7 @@ export async function renderRegistry(
   created?: NativeSource,
 ): Promise<void> {
   const defaults = await defaultLabelsOf(registry);
-  const collected = await Promise.all(registry.getMetricsAsArray().map(collect));
+  const collected = await Promise.all(metricsOf(registry).map(collect));
   // the collectors ran (prom-client's default metrics read /proc): a turn for the app
   if (w.due()) await w.pause();
   const families: Family[] = collected.map((c) =>
@@ -245,7 +280,7 @@ export async function collectForCluster(
   }
   const d = await defaultLabelsOf(registry);
   const metrics = await Promise.all(
-    registry.getMetricsAsArray().map((m) => (m as { get(): Promise<MetricJson> | MetricJson }).get()),
+    metricsOf(registry).map((m) => (m as { get(): Promise<MetricJson> | MetricJson }).get()),
   );
   return { metrics, defaults: { ...d.values } };
 }
