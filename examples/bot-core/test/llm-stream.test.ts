@@ -40,7 +40,12 @@ describe('streamOllamaChat', () => {
   beforeAll(async () => {
     server = createServer((req, res) => {
       req.resume();
-      req.on('end', () => routes[req.url ?? '']?.(res) ?? res.writeHead(404).end());
+      req.on('end', () => {
+        const route = routes[req.url ?? ''];
+        // a route answers itself (its return value is nothing): only an unknown path gets the 404
+        if (route) route(res);
+        else res.writeHead(404).end();
+      });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
