@@ -3,8 +3,8 @@ import { alertRules } from './rule-helpers.js';
 import type { AlertRule, ResolvedOpsOptions, RuleGroup, Severity } from './types.js';
 
 /**
- * One cause and the alerts it explains. The cause pages; while it fires, Alertmanager inhibits its
- * symptoms (they stay visible, marked inhibited). `'*'` stands for every alert that is not a cause
+ * One cause and the alerts it explains. The cause pages; its windowed symptoms stay quiet while it
+ * fires and for their window after (`withAftermath`), the others are inhibited by Alertmanager. `'*'` stands for every alert that is not a cause
  * listed before this one (a missing target or a dead instance explains everything it reports).
  */
 export interface Cause {
@@ -130,9 +130,10 @@ export const CAUSES: readonly Cause[] = [
 /**
  * How long a symptom's expression still reads a cause's effects after the cause resolved: the
  * window it is computed over (a 5m error ratio holds the outage's errors for 5 minutes; the
- * budget-burn page's slowest short window is 30m; a queue drains its backlog). In that time the
- * symptom rule stays quiet ("aftermath" clause), so the end of an incident is not a second page.
- * Symptoms absent here are not windowed (they clear with their cause).
+ * budget-burn page's slowest short window is 30m; a queue drains its backlog; restarts count for
+ * 10m). In that time, and while the cause fires, the symptom rule stays quiet (`withAftermath`),
+ * so neither the incident nor its end is a second page. Symptoms absent here read a gauge (pool
+ * utilisation) or are info-only (cache hit ratio): they clear with their cause.
  */
 export const SETTLE: Readonly<Record<string, { critical?: string; warning?: string }>> = {
   HighErrorRate: { critical: '5m', warning: '5m' },
@@ -148,6 +149,10 @@ export const SETTLE: Readonly<Record<string, { critical?: string; warning?: stri
   ModelTimeToFirstChunkBudgetBurn: { critical: '30m' },
   ModelGenerationSlow: { warning: '15m' },
   ModelColdStartStorm: { warning: '5m' },
+  DependencyErrorRate: { critical: '5m', warning: '5m' },
+  DependencyLatencyHigh: { critical: '5m', warning: '5m' },
+  BotStartErrors: { warning: '5m' },
+  BotCrashLoop: { critical: '10m', warning: '10m' },
 };
 
 const RANK: Record<Severity, number> = { critical: 2, warning: 1, info: 0 };
@@ -255,10 +260,37 @@ export function symptomWaits(
 }
 
 /**
- * Adds the aftermath clause to the symptom rules listed in `SETTLE`: quiet while one of its causes
- * (of the same or a higher severity) fired within the settle window but fires no more. While the
- * cause fires, the symptom fires and Alertmanager shows it inhibited; when the cause resolves, the
- * symptom resolves with it instead of paging on the cause's leftover errors in its window.
+ * The causes that explain `symptom`, directly or through a chain (a cold-start storm slows the
+ * first chunk, which slows requests): the causes listing it, and the causes listing those.
+ * Absences (TargetMissing, ServiceDown) are left out: a returning process starts its windows anew.
+ * So are the budget burns (`holdsBack: false`): they summarise the symptom's own signal, which has
+ * usually paged before them; they only inhibit it in Alertmanager while they fire.
+ */
+export function explainingCauses(causes: readonly ResolvedCause[], symptom: string): ResolvedCause[] {
+  const found = new Map<string, ResolvedCause>();
+  const visit = (name: string) => {
+    for (const c of causes) {
+      if (c.absence || !c.holdsBack || found.has(c.cause) || !c.symptoms.includes(name)) continue;
+      found.set(c.cause, c);
+      visit(c.cause);
+    }
+  };
+  visit(symptom);
+  return [...found.values()];
+}
+
+/**
+ * Adds the causal clause to the symptom rules listed in `SETTLE`: quiet while one of the causes
+ * that explain it (of the same or a higher severity, directly or through a chain) fires or fired
+ * within the settle window. The symptom then never fires for an incident its cause pages, nor on
+ * the cause's leftover errors in its window after it resolved.
+ *
+ * Why not let it fire and leave it to Alertmanager's inhibition: Prometheus evaluates rule groups
+ * independently, so when the cause resolves, Alertmanager can hold the symptom as firing for up to
+ * one evaluation interval after the cause has gone; a group flush in that gap sends the symptom
+ * (a second page at the end of every such incident, one time in four with the defaults). The
+ * inhibit rules stay for the onset: a symptom that fires before its cause is held by its route's
+ * `group_wait` and inhibited when the cause arrives, then goes quiet here.
  */
 export function withAftermath(
   o: ResolvedOpsOptions,
@@ -273,17 +305,15 @@ export function withAftermath(
       const sev = r.labels.severity;
       const settle = SETTLE[r.alert]?.[sev as 'critical' | 'warning'];
       if (!settle) return r;
-      const from = causes.filter(
-        (c) => c.symptoms.includes(r.alert) && c.severities.some((s) => RANK[s] >= RANK[sev]),
-      );
-      // Absences (TargetMissing, ServiceDown) are left out: a returning process starts its windows anew.
-      const names = from.filter((c) => !c.absence).map((c) => c.cause);
+      const names = explainingCauses(causes, r.alert)
+        .filter((c) => c.severities.some((s) => RANK[s] >= RANK[sev]))
+        .map((c) => c.cause);
       if (names.length === 0) return r;
       const severities = sev === 'critical' ? ',severity="critical"' : '';
       const alerts = `ALERTS{alertname=~"${alternation(names)}",alertstate="firing"${severities}}`;
       return {
         ...r,
-        expr: `(\n${r.expr}\n)\nunless on (${on})\n(\n  max by (${on}) (max_over_time(${alerts}[${settle}]))\n  unless\n  max by (${on}) (${alerts})\n)`,
+        expr: `(\n${r.expr}\n)\nunless on (${on})\n  max by (${on}) (max_over_time(${alerts}[${settle}]))`,
       };
     }),
   }));

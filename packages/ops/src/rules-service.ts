@@ -91,7 +91,7 @@ export function serviceRules(x: RuleContext): { resources: RecordingRule[]; serv
         o.for.llmDown,
         `${c.m('health_check_up', `check=~"${o.checks.llm}"`)} == 0`,
         'LLM backend unreachable from {{ $labels.instance }}',
-        'Health check {{ $labels.check }} on {{ $labels.instance }} (job {{ $labels.job }}) is failing: model calls fail or wait until the backend returns (every model alert is inhibited meanwhile).',
+        'Health check {{ $labels.check }} on {{ $labels.instance }} (job {{ $labels.job }}) is failing: model calls fail or wait until the backend returns (the model alerts stay quiet meanwhile: this one explains them).',
       ),
     ];
   }

@@ -254,7 +254,7 @@ export interface OpsOptions {
   llmPricePer1kTokens?: number | { prompt: number; completion: number };
   /**
    * Regular expressions matching the `check` label of `health_check_up`: `database` (DatabaseDown),
-   * `cache` (CacheDown), `llm` (OllamaDown, the cause every model alert is inhibited by).
+   * `cache` (CacheDown), `llm` (OllamaDown, the cause that explains every model alert).
    * @default { database: 'database|db|postgres', cache: 'cache|redis', llm: 'ollama|llm' }
    */
   checks?: { database?: string; cache?: string; llm?: string };

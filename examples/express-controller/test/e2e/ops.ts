@@ -28,6 +28,8 @@ export interface TestOpsFiles {
   ruleFiles: string[];
   /** Every file written, relative path -> content. */
   files: Record<string, string>;
+  /** The rule groups written to the rule files. */
+  groups: ReturnType<typeof generateOps>['groups'];
 }
 
 const isAlertmanagerConfig = (text: string) => /^receivers:/m.test(text) && /^route:/m.test(text);
@@ -70,5 +72,11 @@ export function writeTestOps(options: TestOpsOptions): TestOpsFiles {
       `generateOps output lacks a prometheus.yml, an Alertmanager config or rule files; got: ${Object.keys(generated.files).join(', ')}`,
     );
   }
-  return { prometheusConfig, alertmanagerConfig, ruleFiles, files: generated.files };
+  return {
+    prometheusConfig,
+    alertmanagerConfig,
+    ruleFiles,
+    files: generated.files,
+    groups: generated.groups,
+  };
 }
