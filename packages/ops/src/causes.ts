@@ -1,3 +1,4 @@
+import { sameObjectLabels } from './object-labels.js';
 import { formatDuration, parseDuration } from './options.js';
 import { alertRules } from './rule-helpers.js';
 import type { AlertRule, ResolvedOpsOptions, RuleGroup, Severity } from './types.js';
@@ -317,4 +318,54 @@ export function withAftermath(
       };
     }),
   }));
+}
+
+/** `rules` with each critical alert rule moved before the first warning rule of the same name. */
+function criticalFirst(rules: RuleGroup['rules']): RuleGroup['rules'] {
+  const critical = (name: string) =>
+    rules.filter((r) => 'alert' in r && r.alert === name && r.labels.severity === 'critical');
+  const placed = new Set<RuleGroup['rules'][number]>();
+  const out: RuleGroup['rules'] = [];
+  const place = (r: RuleGroup['rules'][number]) => {
+    if (placed.has(r)) return;
+    placed.add(r);
+    out.push(r);
+  };
+  for (const r of rules) {
+    if ('alert' in r && r.labels.severity === 'warning') for (const c of critical(r.alert)) place(c);
+    place(r);
+  }
+  return out;
+}
+
+/**
+ * The same handover between the two severities of one alert: a critical rule inhibits its
+ * same-name warning on the same object while it fires. Each group evaluates the critical first, and
+ * the windowed warnings (`SETTLE`) carry a clause: quiet for their window after that critical
+ * resolved. At the evaluation where the critical resolves, its warning (next in the group, same
+ * timestamp) sees it gone and goes quiet with it, so Alertmanager receives both together instead
+ * of sending the warning in the gap on the errors still in its window. A warning whose condition
+ * outlasts the window is a real, lower-severity problem and notifies.
+ */
+export function withCriticalAftermath(o: ResolvedOpsOptions, groups: RuleGroup[]): RuleGroup[] {
+  const on = sameObjectLabels(o).join(', ');
+  return groups.map((g) => {
+    const rules = criticalFirst(g.rules);
+    return {
+      ...g,
+      rules: rules.map((r) => {
+        if (!('alert' in r) || r.labels.severity !== 'warning') return r;
+        const settle = SETTLE[r.alert]?.warning;
+        const paired = rules.some(
+          (c) => 'alert' in c && c.alert === r.alert && c.labels.severity === 'critical',
+        );
+        if (!settle || !paired) return r;
+        const alerts = `ALERTS{alertname="${r.alert}",alertstate="firing",severity="critical"}`;
+        return {
+          ...r,
+          expr: `(\n${r.expr}\n)\nunless on (${on})\n(\n  max by (${on}) (max_over_time(${alerts}[${settle}]))\n  unless\n  max by (${on}) (${alerts})\n)`,
+        };
+      }),
+    };
+  });
 }

@@ -1,32 +1,10 @@
 import { causeInhibitRules, resolveCauses, symptomWaits } from './causes.js';
+import { sameObjectLabels } from './object-labels.js';
 import { parseDuration } from './options.js';
 import { buildRuleGroups } from './rules.js';
 import type { ResolvedOpsOptions, Severity } from './types.js';
 
 const SEVERITIES: readonly Severity[] = ['critical', 'warning', 'info'];
-
-/**
- * Labels that name the object an alert is about (a bot, a queue, a pool, a disk...). Inhibition
- * only applies between alerts on the same object: a critical for bot demo-1 must not silence
- * demo-2's warning. Alertmanager treats a label missing on both sides as equal, so alerts that do
- * not carry one of these still inhibit each other. A test checks that every label an alert rule
- * keeps is either here or `job`/`instance`.
- */
-export const OBJECT_LABELS = [
-  'bot_id',
-  'queue',
-  'pool',
-  'operation',
-  'cache',
-  'check',
-  'dependency',
-  'model',
-  'gen_ai_provider_name',
-  'gen_ai_request_model',
-  'error_type',
-  'mountpoint',
-  'device',
-] as const;
 
 /**
  * prometheus.yml as an object: scrape of the service (and of node_exporter, postgres_exporter,
@@ -153,16 +131,7 @@ export function buildAlertmanagerConfig(o: ResolvedOpsOptions): Record<string, u
         target_matchers: ['severity="warning"'],
         // Plus the `by` labels of extra-metric alerts: a critical for one provider must not
         // silence another's warning.
-        equal: [
-          'alertname',
-          ...o.aggregateBy,
-          'job',
-          'instance',
-          ...new Set([
-            ...OBJECT_LABELS,
-            ...o.extraMetrics.flatMap((d) => (d.alerts ?? []).flatMap((a) => a.by ?? [])),
-          ]),
-        ],
+        equal: ['alertname', ...sameObjectLabels(o)],
       },
       // One incident, one page: each cause silences the symptoms it explains (packages/ops
       // src/causes.ts, the table; docs/alerts.md, the reasons), within one deployment.

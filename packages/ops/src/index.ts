@@ -1,10 +1,5 @@
 export { main as runCli } from './cli-main.js';
-export {
-  buildAlertmanagerConfig,
-  buildGrafanaProvisioning,
-  buildPrometheusConfig,
-  OBJECT_LABELS,
-} from './configs.js';
+export { buildAlertmanagerConfig, buildGrafanaProvisioning, buildPrometheusConfig } from './configs.js';
 export { buildDashboard, type DashboardSpec, dashboardSpecs, type PanelSpec } from './dashboards/index.js';
 export { DEFAULT_OPS_OPTIONS } from './defaults.js';
 export { DeiaOpsError, type DeiaOpsErrorCode } from './errors.js';
@@ -16,6 +11,7 @@ export {
   type ResolvedKubernetesOptions,
   type SecretKeyRef,
 } from './kubernetes-options.js';
+export { OBJECT_LABELS } from './object-labels.js';
 export { formatDuration, parseDuration } from './options.js';
 export { NATIVE_THRESHOLD_DEFAULTS } from './options-native.js';
 export { referencedSeries } from './references.js';

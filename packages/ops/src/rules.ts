@@ -1,4 +1,4 @@
-import { resolveCauses, withAftermath } from './causes.js';
+import { resolveCauses, withAftermath, withCriticalAftermath } from './causes.js';
 import { parseDuration } from './options.js';
 import { ruleContext } from './rule-context.js';
 import { nativeSeries, scaleWindows } from './rule-helpers.js';
@@ -56,7 +56,8 @@ export function buildRuleGroups(o: ResolvedOpsOptions): RuleGroup[] {
     rules: g.rules.map((r) => ({ ...r, expr: nativeSeries(r.expr, o.nativeHistograms, o.prefix) })),
   }));
   // Symptoms of a known cause stay quiet while their window still reads a resolved cause (causes.ts).
-  const settled = withAftermath(o, read, resolveCauses(o, read));
+  // A warning hands over to its critical and back without a notification in between (causes.ts).
+  const settled = withCriticalAftermath(o, withAftermath(o, read, resolveCauses(o, read)));
   if (o.windowScale === 1) return settled;
   const scale = (expr: string) => scaleWindows(expr, o.windowScale, parseDuration(o.windowFloor));
   return settled.map((g) => ({ ...g, rules: g.rules.map((r) => ({ ...r, expr: scale(r.expr) })) }));

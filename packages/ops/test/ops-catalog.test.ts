@@ -102,25 +102,26 @@ describe('extra metrics with alerts', () => {
   );
 
   it('get their rules, with the prefix, the by labels and a quantile guarded by minRequestRate', () => {
+    // A critical is evaluated before its same-name warning (causes.ts, the handover).
     expect(rules.map((r) => `${r.alert}/${r.labels.severity}`)).toEqual([
-      'PaymentFailures/warning',
       'PaymentFailures/critical',
+      'PaymentFailures/warning',
       'WebhookStorm/warning',
       'WorkersExhausted/warning',
-      'RenderSlow/warning',
       'RenderSlow/critical',
+      'RenderSlow/warning',
     ]);
-    expect(rules[0]?.expr).toBe(
+    expect(rules[1]?.expr).toBe(
       'sum by (job, provider) (increase(app_payment_failures_total{job="deia-bot-controller"}[5m])) > 5',
     );
     expect(rules[3]?.expr).toBe('min by (job, pool) (app_worker_pool_idle{job="deia-bot-controller"}) < 1');
-    expect(rules[4]?.expr).toContain(
+    expect(rules[5]?.expr).toContain(
       'histogram_quantile(0.9, sum by (job, page, le) (rate(app_render_duration_seconds_bucket{job="deia-bot-controller"}[5m]))) > 1',
     );
-    expect(rules[4]?.expr).toContain('> 0.1');
-    expect(rules[0]?.for).toBe('2m');
+    expect(rules[5]?.expr).toContain('> 0.1');
+    expect(rules[1]?.for).toBe('2m');
     expect(rules[2]?.for).toBeUndefined();
-    expect(rules[4]?.annotations.description).toContain('humanizeDuration');
+    expect(rules[5]?.annotations.description).toContain('humanizeDuration');
   });
 
   it('pass their generated promtool tests (fire, quiet, threshold edge, low traffic, scrape gap)', () => {

@@ -240,6 +240,76 @@ describe('the aftermath clause (promtool)', () => {
   });
 });
 
+describe('the handover from critical to warning (promtool)', () => {
+  // 1m steps, 1 req/s, 10% answered 5xx until 9m, none after. The 5m error ratio falls below the
+  // critical 5% at about 12m and below the warning 1% at about 14m: in between the warning's
+  // condition still holds on the incident's own errors, which the critical already paged.
+  const JOB = 'deia-bot-controller';
+  const l = (status: string) =>
+    `http_requests_total{job="${JOB}",instance="app:8000",method="GET",route="/api/bots",status="${status}"}`;
+  const state = (severity: string, minutes: number[], firing: boolean) =>
+    minutes.map((m) => ({
+      expr: `ALERTS{alertname="HighErrorRate",alertstate="firing",severity="${severity}"}`,
+      eval_time: `${m}m`,
+      exp_samples: firing
+        ? [
+            {
+              labels: `ALERTS{alertname="HighErrorRate",alertstate="firing",job="${JOB}",severity="${severity}"}`,
+              value: 1,
+            },
+          ]
+        : [],
+    }));
+
+  it('the critical is evaluated first; the warning fires under it (inhibited) and stays quiet after it resolves', () => {
+    const { files } = generateOps({});
+    const rules = parse(files['prometheus/rules.yml'] as string).groups.flatMap(
+      (g: { rules: Array<{ alert?: string; labels?: { severity: string } }> }) => g.rules,
+    ) as Array<{ alert?: string; labels?: { severity: string } }>;
+    const at = (severity: string) =>
+      rules.findIndex((r) => r.alert === 'HighErrorRate' && r.labels?.severity === severity);
+    expect(at('critical')).toBeLessThan(at('warning'));
+    const tests = {
+      rule_files: ['rules.yml'],
+      evaluation_interval: '1m',
+      tests: [
+        {
+          name: 'errors stop at 9m: the critical resolves, the warning does not take over',
+          interval: '1m',
+          input_series: [
+            { series: l('500'), values: '0+6x9 54x20' },
+            { series: l('200'), values: '0+54x30' },
+          ],
+          promql_expr_test: [
+            ...state('critical', [5, 9], true),
+            ...state('warning', [7, 9], true),
+            ...state('critical', [13, 14], false),
+            ...state('warning', [12, 13, 14, 16, 20], false),
+          ],
+        },
+        {
+          name: 'errors drop to 2% and stay: the warning notifies once its window no longer holds the critical errors',
+          interval: '1m',
+          input_series: [
+            { series: l('500'), values: '0+6x9 54+1.2x20' },
+            { series: l('200'), values: '0+54x9 486+58.8x20' },
+          ],
+          promql_expr_test: [
+            ...state('critical', [9], true),
+            ...state('warning', [14], false),
+            ...state('warning', [25], true),
+          ],
+        },
+      ],
+    };
+    const r = runPromtool(dir, ['test', 'rules', 'tests.yml'], {
+      files: { 'rules.yml': files['prometheus/rules.yml'] as string, 'tests.yml': stringify(tests) },
+    });
+    expect(r.out).toContain('SUCCESS');
+    expect(r.status).toBe(0);
+  });
+});
+
 describe('incident annotations', () => {
   it('every dashboard marks the pages (critical ALERTS of the job, cluster when it has $cluster)', () => {
     const files = generateOps({ grafana: { clusterVariable: true } }).files;

@@ -182,8 +182,8 @@ describe('a panel for every alerted series', () => {
     }));
     expect(alertsWithoutPanel({}, specs)).toEqual([
       expect.stringMatching(/^EventLoopLag \(warning\) reads nodejs_eventloop_lag_p99_seconds\{\}$/),
-      expect.stringMatching(/^ModelErrorRate \(warning\)/),
       expect.stringMatching(/^ModelErrorRate \(critical\)/),
+      expect.stringMatching(/^ModelErrorRate \(warning\)/),
     ]);
   });
 
