@@ -46,7 +46,7 @@ const add = (m: Map<string, number>, k: string, v: number) => m.set(k, (m.get(k)
  * Where the server's CPU time went over the measured window. Shares are of the non-idle samples,
  * converted to µs per request with the measured CPU per request:
  * - by owner, charging node internals and prom-client to the first caller outside them (so
- *   `packages/metrics/src/http.ts` includes the prom-client work and listener bookkeeping it causes);
+ *   `packages/metrics/src/http-track.ts` (the request fast path) includes the prom-client work and listener bookkeeping it causes);
  * - by workspace function (packages/*\/src), charged the same way;
  * - the hottest functions by self time.
  */
