@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { checkApiReports } from './api-report.mjs';
 import { checkSnippets } from './check-snippets.mjs';
 import { ENGINES_NODE } from './runtime.mjs';
@@ -116,6 +116,28 @@ function checkBudget(pkg, tarball) {
   return `, budget (${actual.tarball} B packed, ${actual.unpacked} B unpacked, ${actual.dependencies} deps)`;
 }
 
+/**
+ * The README's "## API" section names every value the package root exports (functions,
+ * constants, classes: from the checked-in API report of the root entry) and fits on one screen
+ * (40 lines): a newcomer reads the whole surface there, a line each.
+ */
+function checkReadmeApi(dir) {
+  const short = basename(dir);
+  const report = join(dir, 'etc', `${short}.api.md`);
+  if (!existsSync(report)) return '';
+  const values = [
+    ...readFileSync(report, 'utf8').matchAll(/^export (?:declare )?(?:function|const|class|let) ([A-Za-z0-9_]+)/gm),
+  ].map((m) => m[1]);
+  const readme = readFileSync(join(dir, 'README.md'), 'utf8');
+  const section = /^## API\n([\s\S]*?)(?=^## |(?![\s\S]))/m.exec(readme)?.[1];
+  if (section === undefined) throw new Error('README.md has no "## API" section listing the root exports');
+  const lines = section.trim().split('\n').length;
+  if (lines > 40) throw new Error(`README.md's API section is ${lines} lines (one screen: 40 at most)`);
+  const missing = [...new Set(values)].filter((v) => !new RegExp(`\`${v}[\`(.<]`).test(section));
+  if (missing.length) throw new Error(`README.md's API section does not name: ${missing.join(', ')}`);
+  return `, README API (${new Set(values).size} values)`;
+}
+
 const out = mkdtempSync(join(tmpdir(), 'deia-pack-'));
 // The exported surface of every entry against its checked-in API report (etc/*.api.md), and a
 // contract comment on every exported name: `pnpm run api:update` after a reviewed change.
@@ -132,7 +154,7 @@ try {
       const packed = run('pnpm', ['pack', '--pack-destination', out], dir).trim().split('\n').pop();
       tarballs.push({ name: pkg.name, file: packed });
       console.log(
-        `ok   ${pkg.name}: publint, attw (node10, node16 cjs/esm, bundler)${checkEngines(pkg)}${checkBudget(pkg, packed)}${checkTypesImportNoClient(packed)}${checkPrivateBundled(pkg, packed)}`,
+        `ok   ${pkg.name}: publint, attw (node10, node16 cjs/esm, bundler)${checkEngines(pkg)}${checkBudget(pkg, packed)}${checkTypesImportNoClient(packed)}${checkPrivateBundled(pkg, packed)}${checkReadmeApi(dir)}`,
       );
     } catch (err) {
       failed++;
