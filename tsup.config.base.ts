@@ -5,7 +5,14 @@ export function packageConfig(entry: Options['entry'] = ['src/index.ts'], extra:
   return defineConfig({
     entry,
     format: ['esm', 'cjs'],
+    // Source maps without the sources inside: each package ships its `src/` once instead of a copy
+    // in every map (ESM and CJS), which was two thirds of a tarball. Stack traces with
+    // --enable-source-maps still point at src/*.ts lines; the bundled @deia/options maps to a path
+    // outside the package (its positions stay right, its text is not shipped).
     sourcemap: true,
+    esbuildOptions(options) {
+      options.sourcesContent = false;
+    },
     clean: true,
     target: 'node22', // the oldest supported runtime (engines.node)
     platform: 'node',
