@@ -6,8 +6,9 @@
 //   node scripts/api-report.mjs           check: fails when a surface differs from its report
 //   node scripts/api-report.mjs --update  rewrites the reports (`pnpm run api:update`)
 //
-// `pnpm run check:publish` runs the check. An exported name with no doc comment fails it too: every
-// exported name carries its contract (what it does, what it throws, its defaults).
+// `pnpm run check:publish` runs the check. An exported name or member (an interface's property or
+// method, a class's field) with no doc comment fails it too: every one carries its contract (what it
+// does, what it throws, its defaults), and api-extractor marks each one without it "(undocumented)".
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -70,13 +71,39 @@ function extractorConfig({ pkgDir, entry, dts }, tempFolder) {
           'ae-missing-release-tag': { logLevel: 'none' },
           // a type reachable only through another (an options object's nested shape) is reported inline
           'ae-forgotten-export': { logLevel: 'none' },
-          // checked below for exported names only (members are documented where they need it)
+          // checked below on the report itself: its "(undocumented)" markers, names and members alike
           'ae-undocumented': { logLevel: 'none' },
         },
         tsdocMessageReporting: { default: { logLevel: 'none' } },
       },
     },
   });
+}
+
+const DECLARED =
+  /^export (?:declare )?(?:abstract )?(?:interface|class|type|enum|namespace|const|let|function) ([\w$]+)/;
+
+/**
+ * What each of api-extractor's "(undocumented)" markers in a report's text is above: an exported
+ * name (`Foo`; its marker follows the release tag: `// @public (undocumented)`), or a member of one
+ * (`Foo.bar`, `Foo.(call)` for a call signature; its marker stands alone: `// (undocumented)`).
+ */
+export function undocumentedIn(text) {
+  const out = [];
+  for (const m of text.matchAll(/^[ \t]*\/\/ (?:@\w+ )*\(undocumented\)\r?\n([ \t]*)([^\r\n]*)/gm)) {
+    const [, indent, line] = m;
+    if (indent === '') {
+      out.push(DECLARED.exec(line)?.[1] ?? line);
+      continue;
+    }
+    const ownerAt = text.lastIndexOf('\nexport ', m.index);
+    const owner = DECLARED.exec(text.slice(ownerAt + 1, text.indexOf('\n', ownerAt + 1)))?.[1] ?? '?';
+    const member = line
+      .replace(/^(?:readonly |static |protected |abstract |get |set )+/, '')
+      .split(/[(:<?;]/)[0];
+    out.push(`${owner}.${member.trim() || '(call)'}`);
+  }
+  return out;
 }
 
 /** Runs the check (or the update); returns the number of failing entries, printing one line each. */
@@ -99,16 +126,15 @@ export function checkApiReports({ update = false } = {}) {
       });
       const report = join('packages', e.pkgDir.split('/').pop(), 'etc', `${e.entry}.api.md`);
       const text = readFileSync(join(root, report), 'utf8');
-      // an exported name (not a member of one) right after api-extractor's "(undocumented)" marker
-      const undocumented = (text.match(/\/\/ \(undocumented\)\r?\nexport /g) ?? []).length;
+      const undocumented = undocumentedIn(text);
       const problems = [];
       if (result.apiReportChanged && !update)
         problems.push(
           `the exported surface differs from ${report}; review the change, then run: ${UPDATE_COMMAND}`,
         );
-      if (undocumented)
+      if (undocumented.length)
         problems.push(
-          `${undocumented} exported name(s) without a contract comment (see "(undocumented)" in ${report})`,
+          `${undocumented.length} exported name(s) or member(s) without a contract comment, marked "(undocumented)" in ${report}: ${undocumented.slice(0, 5).join('; ')}${undocumented.length > 5 ? '; ...' : ''}`,
         );
       problems.push(...messages);
       if (problems.length) {

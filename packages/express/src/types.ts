@@ -37,6 +37,10 @@ export interface DeiaExpressOptions extends Omit<HttpObservabilityOptions, 'heal
 
 /** The middleware `deiaExpress` returns, with a few handles. */
 export interface DeiaExpressMiddleware {
+  /**
+   * The middleware: answers the SDK's own paths (metrics, health), records every other request not
+   * excluded, and calls `next()`; an endpoint that fails goes to `next(err)`.
+   */
   (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void;
   /** The framework-neutral core (label rules, endpoints). */
   readonly observer: HttpObserver;

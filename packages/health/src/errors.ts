@@ -13,6 +13,7 @@ export type DeiaHealthErrorCode =
 
 /** Error thrown on bad set-up (bad options). `code` is stable; match on it. */
 export class DeiaHealthError extends Error {
+  /** What went wrong, stable across versions; the message repeats it as `[code]`. */
   readonly code: DeiaHealthErrorCode;
   constructor(code: DeiaHealthErrorCode, message: string) {
     super(`[${code}] ${message}`);

@@ -6,6 +6,10 @@ import { failOptions } from './validation.js';
 
 /** Where `watchOllamaModels` puts what it reads; `Metrics` from `@deia/metrics` fits (`metrics.llm`). */
 export interface ResidentModelsSink {
+  /**
+   * Gets the models Ollama holds after every poll (an empty list when none is loaded or the poll
+   * failed), with the options' `provider`. A throw is logged and the polling goes on.
+   */
   recordResidentModels(models: readonly ResidentModelInfo[], provider?: string): void;
 }
 

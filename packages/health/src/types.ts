@@ -10,6 +10,7 @@ export type CheckStatus = 'pass' | 'warn' | 'fail' | 'not_configured';
 
 /** What a check function returns. Every field is optional except `status`. */
 export interface CheckOutcome {
+  /** The run's status; `fail` counts toward the check's `failureThreshold`. */
   status: CheckStatus;
   /**
    * Safe, public details shown by `/health/detailed` at detail level `full` and by the
@@ -113,8 +114,11 @@ export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
 
 /** The result of one check, after timeout, threshold and caching. */
 export interface CheckResult {
+  /** The check's name in `createHealth({ checks })`. */
   name: string;
+  /** The check's kind (`'custom'` when its definition sets none). */
   kind: CheckKind;
+  /** Whether a `fail` makes the service `unhealthy` (else `degraded`), as resolved from its options. */
   critical: boolean;
   /** Reported status (after the failure threshold). */
   status: CheckStatus;
@@ -136,27 +140,37 @@ export interface CheckResult {
 
 /** The result of running (or reading the cached results of) a set of checks. */
 export interface HealthReport {
+  /** `unhealthy` when a critical check fails, `degraded` on any other `fail` or `warn`, else `healthy`. */
   status: HealthStatus;
+  /** ISO time the report was made. */
   timestamp: string;
+  /** `createHealth`'s `version`; absent when it was not set. */
   version?: string;
   /** Process uptime as `HH:MM:SS` (hours may exceed 24). */
   uptime: string;
+  /** True after `setShuttingDown()` (readiness then answers 503). */
   shuttingDown: boolean;
+  /** Check name -> its result, for the checks that were run (all, or the `names` given to `run`). */
   checks: Record<string, CheckResult>;
 }
 
 /** Minimal request the handler needs; adapters translate theirs into it. */
 export interface HealthRequest {
+  /** HTTP method, any case; only `GET` and `HEAD` are answered (others get 405). */
   method: string;
   /** Path, with or without a query string. */
   path: string;
+  /** Request headers as node has them (lower-case names); `accept` and `authorization` are read. */
   headers: Record<string, string | string[] | undefined>;
 }
 
 /** What the handler answers; adapters copy it onto their response. */
 export interface HealthResponse {
+  /** HTTP status: 200 (healthy, degraded, live, ready), 503 (unhealthy, not ready) or 405 (not GET/HEAD). */
   statusCode: number;
+  /** Response headers to set (lower-case names: `content-type`, `cache-control`, ...). */
   headers: Record<string, string>;
+  /** The JSON body; empty for `HEAD`. */
   body: string;
 }
 
@@ -165,8 +179,14 @@ export type DetailLevel = 'full' | 'status';
 
 /** Structural logger; pino fits. */
 export interface HealthLogger {
+  /**
+   * Gets contained problems: check failures that do not make the service unhealthy (non-critical,
+   * or under the threshold), a throwing metrics sink, a failed poll.
+   */
   warn(obj: object, msg?: string): void;
+  /** Gets failed critical checks and shutdown steps that failed or timed out. */
   error(obj: object, msg?: string): void;
+  /** Gets progress (shutdown steps done, a poll that works again); skipped when absent. */
   info?(obj: object, msg?: string): void;
 }
 
@@ -187,6 +207,10 @@ export interface ResidentModelInfo {
 
 /** Structural metrics sink; a `Metrics` from `@deia/metrics` fits. */
 export interface HealthMetricsSink {
+  /**
+   * Called after every real run (not a cached read) of a check whose status is not `not_configured`:
+   * `up` is false only for a raw `fail`; `seconds` is the run time. A throw is logged and ignored.
+   */
   recordHealthCheck(check: string, up: boolean, seconds: number): void;
   /** Receives a cache check's `cacheStats` under the check's name (`Metrics` has it). */
   recordCacheStats?(check: string, stats: CacheStats): void;
@@ -271,7 +295,12 @@ export interface Health {
 
 /** Something to close at shutdown, in order. */
 export interface Closer {
+  /** Names the closer in log lines (`shutdown: closed <name>`). */
   name: string;
+  /**
+   * Closes it; may return a promise, awaited up to `timeoutMs`. A throw or timeout is logged, not
+   * rethrown, and makes the exit code 1.
+   */
   close: () => unknown;
 }
 

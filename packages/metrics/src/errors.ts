@@ -33,6 +33,7 @@ export type DeiaMetricsErrorCode =
 
 /** Error thrown on bad set-up (bad options, bad definitions). `code` is stable; match on it. */
 export class DeiaMetricsError extends Error {
+  /** What went wrong, stable across versions; the message repeats it as `[code]`. */
   readonly code: DeiaMetricsErrorCode;
   constructor(code: DeiaMetricsErrorCode, message: string) {
     super(`[${code}] ${message}`);

@@ -31,7 +31,9 @@ export const DEFAULT_HTTP_OPTIONS = {
 
 /** A response the SDK serves itself (`/metrics`, health). */
 export interface HttpResponse {
+  /** HTTP status to answer with. */
   statusCode: number;
+  /** Response headers to set (lower-case names). */
   headers: Record<string, string>;
   /** A string, or the gzipped bytes (with `content-encoding: gzip`). */
   body: string | Uint8Array;
@@ -39,9 +41,11 @@ export interface HttpResponse {
 
 /** The request fields the SDK's own endpoints read. */
 export interface HttpRequestInfo {
+  /** HTTP method as received (`GET`, `HEAD`, ...). */
   method: string;
   /** Path without query string. */
   path: string;
+  /** Request headers, lower-case names as node has them (`accept`, `accept-encoding`, `authorization`). */
   headers: Record<string, string | string[] | undefined>;
 }
 
@@ -58,8 +62,11 @@ export interface HealthLike {
 
 /** A pino-compatible logger (pino, bunyan-like, or `{ info, warn, error }` functions). */
 export interface HttpLogger {
+  /** Gets the access log: one line per recorded request, only with `accessLog: true`. */
   info(obj: object, msg?: string): void;
+  /** Gets warnings (route overflow); without it, `createMetrics`' logger or a process warning does. */
   warn?(obj: object, msg?: string): void;
+  /** Gets the SDK's own errors (a failed scrape or health endpoint); without it, process warnings. */
   error?(obj: object, msg?: string): void;
 }
 
@@ -68,7 +75,9 @@ export type MetricsAuth = { token: string } | { username: string; password: stri
 
 /** Something that renders an exposition: a prom-client `Registry`, or `createClusterAggregator()`. */
 export interface MetricsSource {
+  /** Renders the exposition text, in the format `contentType` names. */
   metrics(): Promise<string>;
+  /** The `Content-Type` served with what `metrics()` returns. */
   readonly contentType: string;
   /**
    * The metrics as data (a prom-client `Registry` has it). When present, `/metrics` renders the

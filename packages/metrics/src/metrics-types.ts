@@ -21,6 +21,10 @@ export interface Metrics {
   get<H extends AnyHandle = AnyHandle>(name: string): H;
   /** True when the metric is registered. */
   has(name: string): boolean;
+  /**
+   * The HTTP families the adapters record (`http_requests_total`, `http_request_duration_seconds`,
+   * ...), for recording requests they do not see; no-op handles when the `http` group is off.
+   */
   readonly http: {
     requests: CounterHandle<'method' | 'route' | 'status'>;
     duration: HistogramHandle<'method' | 'route' | 'status'>;
@@ -28,6 +32,7 @@ export interface Metrics {
     requestSize: HistogramHandle<'method' | 'route' | 'status'>;
     responseSize: HistogramHandle<'method' | 'route' | 'status'>;
   };
+  /** Bot startups, messages, restarts, instances, resources; records nothing when the `bots` group is off. */
   readonly bots: {
     /** Runs `start`, observes its duration, counts a failure in `bot_start_errors_total`, rethrows. */
     trackStartup<T>(botId: string, start: () => T | Promise<T>): Promise<T>;
@@ -55,6 +60,7 @@ export interface Metrics {
     observeInstances(read: () => { running: number; stopped: number; error: number; max?: number }): void;
     setResources(botId: string, usage: { cpuRatio?: number; memoryBytes?: number }): void;
   };
+  /** Queued tasks: enqueues, wait, completions, failures; records nothing when the `tasks` group is off. */
   readonly tasks: {
     /** Creates the queue's enqueued/completed/failed counters at 0 (also done by `observeQueue` and the first `enqueued`). */
     registerQueue(queue?: string): void;
@@ -62,14 +68,20 @@ export interface Metrics {
     /** Runs a task that was enqueued at `enqueuedAt` (ms epoch): wait time, completed or failed; rethrows. */
     trackTask<T>(enqueuedAt: number, run: () => T | Promise<T>, queue?: string): Promise<T>;
   };
+  /** Query duration and errors by operation; records nothing when the `database` group is off. */
   readonly db: {
     trackQuery<T>(operation: string, run: () => T | Promise<T>): Promise<T>;
   };
+  /** Cache hits, misses and command duration; records nothing when the `cache` group is off. */
   readonly cache: {
     hit(cache?: string): void;
     miss(cache?: string): void;
     trackCommand<T>(command: string, run: () => T | Promise<T>): Promise<T>;
   };
+  /**
+   * Model calls (GenAI conventions), Ollama streams and answers, resident models; records nothing
+   * when the `llm` group is off (streams still pass through).
+   */
   readonly llm: {
     /**
      * Starts recording one model call under the GenAI conventions' attributes; returns its recorder
@@ -116,9 +128,11 @@ export interface Metrics {
       pricePerToken?: { prompt?: number; completion?: number },
     ): void;
   };
+  /** Duration and outcome of calls to dependencies; records nothing when the `dependencies` group is off. */
   readonly dependencies: {
     track<T>(dependency: string, run: () => T | Promise<T>): Promise<T>;
   };
+  /** Failed authentication attempts by reason; records nothing when the `connections` group is off. */
   readonly auth: {
     /** Creates `auth_failures_total` at 0 for each reason, so the first failure of a reason is counted by `increase()`. */
     declareReasons(...reasons: string[]): void;

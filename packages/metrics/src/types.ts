@@ -81,6 +81,7 @@ export type MetricGroup =
 export interface MetricDefinition {
   /** Prometheus name without prefix, in base units, counters ending in `_total`. */
   name: string;
+  /** The Prometheus type; a histogram needs `buckets`. */
   type: MetricType;
   /** One sentence for `# HELP`. */
   help: string;
@@ -151,7 +152,12 @@ export interface MetricDefinition {
 export interface MetricAlert {
   /** Alert name, PascalCase (`PaymentFailures`). */
   name: string;
+  /** What is compared with `threshold` (see above); it must fit the metric's type. */
   over: 'increase' | 'rate' | 'value' | 'quantile';
+  /**
+   * The limit: events (`increase`), events per second (`rate`), the gauge's value (`value`) or
+   * the quantile in the metric's unit (`quantile`, a bucket bound).
+   */
   threshold: number;
   /** Fire when the value is below the threshold (gauges only). @default false (above) */
   below?: boolean;
@@ -183,9 +189,11 @@ export type IncArgs<L extends string> = [L] extends [never]
 
 /** A counter whose label values are guarded against unbounded cardinality. */
 export interface CounterHandle<L extends string = string> {
+  /** The definition the metric was registered from (name without prefix). */
   readonly definition: MetricDefinition;
   /** The underlying prom-client metric, for anything this handle does not cover. */
   readonly metric: CounterLike<L>;
+  /** Adds `value` (default 1) to the series of the guarded `labels`; prom-client throws if it is negative. */
   inc(...args: IncArgs<L>): void;
   /**
    * Removes every series of this metric whose labels include all of `labels` (prom-client's public
@@ -197,10 +205,15 @@ export interface CounterHandle<L extends string = string> {
 
 /** A gauge whose label values are guarded against unbounded cardinality. */
 export interface GaugeHandle<L extends string = string> {
+  /** The definition the metric was registered from (name without prefix). */
   readonly definition: MetricDefinition;
+  /** The underlying prom-client metric, for anything this handle does not cover. */
   readonly metric: GaugeLike<L>;
+  /** Sets the series of the guarded `labels` to `value`; prom-client throws when it is not a number. */
   set(labels: Labels<L>, value: number): void;
+  /** Adds `value` (default 1) to the series of the guarded `labels`. */
   inc(...args: IncArgs<L>): void;
+  /** Subtracts `value` (default 1) from the series of the guarded `labels`. */
   dec(...args: IncArgs<L>): void;
   /**
    * Removes every series of this metric whose labels include all of `labels` (prom-client's public
@@ -212,8 +225,14 @@ export interface GaugeHandle<L extends string = string> {
 
 /** A histogram whose label values are guarded against unbounded cardinality. */
 export interface HistogramHandle<L extends string = string> {
+  /** The definition the metric was registered from (name without prefix). */
   readonly definition: MetricDefinition;
+  /** The underlying prom-client metric, for anything this handle does not cover. */
   readonly metric: HistogramLike<L>;
+  /**
+   * Records `value` (in the metric's unit) in the series of the guarded `labels`, with an exemplar
+   * when `exemplars` is set; prom-client throws on a value that is not a finite number.
+   */
   observe(labels: Labels<L>, value: number): void;
   /**
    * Starts a timer; call the returned function to observe the elapsed seconds. The labels may be
@@ -361,12 +380,28 @@ export interface MetricsLogger {
  * prom-client or of @prometheus-io/client fits. Constructor parameters are `never` so both clients' own parameter types fit.
  */
 export interface PromClientModule {
+  /** The registry class; `createMetrics` makes one (OpenMetrics with `exemplars`) unless given `registry`. */
   Registry: (new (contentType?: never) => RegistryLike) & { readonly OPENMETRICS_CONTENT_TYPE: string };
-  Counter: new (configuration: never) => CounterLike;
-  Gauge: new (configuration: never) => GaugeLike;
-  Histogram: new (configuration: never) => HistogramLike;
+  /** The counter class under every `CounterHandle`. */
+  Counter: new (
+    configuration: never,
+  ) => CounterLike;
+  /** The gauge class under every `GaugeHandle`. */
+  Gauge: new (
+    configuration: never,
+  ) => GaugeLike;
+  /** The histogram class under every `HistogramHandle`. */
+  Histogram: new (
+    configuration: never,
+  ) => HistogramLike;
+  /** Registers the client's process metrics; `createMetrics` calls it once per registry and prefix. */
   collectDefaultMetrics(config?: { register?: RegistryLike; prefix?: string; labels?: object }): void;
+  /** prom-client's cluster registry; used when `ClusterRegistry` is absent. */
   AggregatorRegistry?: ClusterRegistryClass;
+  /**
+   * @prometheus-io/client's cluster registry, preferred. With neither, the cluster functions throw
+   * `DEIA_NO_CLUSTER_REGISTRY`.
+   */
   ClusterRegistry?: ClusterRegistryClass;
 }
 
@@ -376,15 +411,24 @@ export interface PromClientModule {
  * pool fits both.
  */
 export interface PgPoolLike {
+  /** Clients the pool holds, idle or checked out; minus `idleCount` it is `db_connection_pool_active`. */
   readonly totalCount: number;
+  /** Clients connected and not checked out (`db_connection_pool_idle`). */
   readonly idleCount: number;
+  /** Callers queued for a client (`db_connection_pool_waiting`). */
   readonly waitingCount: number;
+  /** The pool's settings; `max` is its size (`db_connection_pool_max`; 10, pg's default, when absent). */
   readonly options?: { max?: number };
 }
 
 /** `AggregatorRegistry` (prom-client) / `ClusterRegistry` (@prometheus-io/client). */
 export interface ClusterRegistryClass {
+  /**
+   * A cluster registry; constructing one installs the client's own worker listener, and in the
+   * primary its `clusterMetrics()` answers every worker's metrics, aggregated.
+   */
   new (): RegistryLike & { clusterMetrics(): Promise<string> };
+  /** Sets the registries a worker answers the client's own cluster requests with (`shareWithCluster`). */
   setRegistries(registries: RegistryLike | RegistryLike[]): void;
   /** A registry of the given `getMetricsAsJSON()` results, aggregated by each metric's `aggregator`. */
   aggregate(metricsArr: object[]): RegistryLike;

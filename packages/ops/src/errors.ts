@@ -16,6 +16,7 @@ export type DeiaOpsErrorCode =
 
 /** Error thrown on options the generator cannot build from. `code` is stable; match on it. */
 export class DeiaOpsError extends Error {
+  /** What went wrong, stable across versions; the message repeats it as `[code]`. */
   readonly code: DeiaOpsErrorCode;
   constructor(code: DeiaOpsErrorCode, message: string) {
     super(`[${code}] ${message}`);

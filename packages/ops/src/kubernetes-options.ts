@@ -64,22 +64,34 @@ export interface KubernetesOptions {
 
 /** `KubernetesOptions` with every default applied. */
 export interface ResolvedKubernetesOptions {
+  /** `kubernetes.name`, else the `job` option. */
   name: string;
+  /** `kubernetes.namespace`, else `'default'`. */
   namespace: string;
+  /** `kubernetes.release` (`false`: no `release` label), else `'kube-prometheus-stack'`. */
   release: string | false;
+  /** `kubernetes.labels`, else `{}`. */
   labels: Record<string, string>;
+  /** `kubernetes.monitor`, else `'serviceMonitor'`. */
   monitor: 'serviceMonitor' | 'podMonitor';
+  /** `kubernetes.matchLabels` (never empty), else `{ 'app.kubernetes.io/name': <name> }`. */
   matchLabels: Record<string, string>;
+  /** `kubernetes.port`, else `'metrics'`. */
   port: string;
+  /** `kubernetes.metricsPath`, else the `prometheus.metricsPath` option. */
   metricsPath: string;
+  /** `kubernetes.scrapeInterval`, else the `prometheus.scrapeInterval` option. */
   scrapeInterval: string;
+  /** `kubernetes.scopeRulesToNamespace`, else `true`. */
   scopeRulesToNamespace: boolean;
+  /** `kubernetes.secrets`, each else its `DEFAULT_KUBERNETES_OPTIONS.secrets` entry (`metricsToken`: none). */
   secrets: {
     slackApiUrl: SecretKeyRef;
     pagerdutyRoutingKey: SecretKeyRef;
     smtpPassword: SecretKeyRef;
     metricsToken: SecretKeyRef | undefined;
   };
+  /** `kubernetes.dashboardLabel`, else `{ name: 'grafana_dashboard', value: '1' }`. */
   dashboardLabel: { name: string; value: string };
 }
 

@@ -13,15 +13,20 @@ import { toYaml } from './yaml-text.js';
 
 /** One generated Kubernetes object, as plain JSON (`kubectl apply` / the CRD schema's shape). */
 export interface KubernetesResource {
+  /** `monitoring.coreos.com/v1` (`v1alpha1` for the AlertmanagerConfig), or `v1` for a ConfigMap. */
   apiVersion: string;
+  /** `PrometheusRule`, `ServiceMonitor`, `PodMonitor`, `AlertmanagerConfig` or `ConfigMap`. */
   kind: string;
+  /** Name, the options' namespace, the `release` and extra labels (dashboards: the sidecar's label too). */
   metadata: {
     name: string;
     namespace: string;
     labels: Record<string, string>;
     annotations?: Record<string, string>;
   };
+  /** The resource's spec; absent on a ConfigMap. */
   spec?: Record<string, unknown>;
+  /** A ConfigMap's data: the dashboard JSON under its file name; absent on the other kinds. */
   data?: Record<string, string>;
 }
 

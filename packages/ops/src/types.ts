@@ -452,27 +452,37 @@ export interface ResolvedExporterOptions {
 
 /** One alerting rule as generated (also what tests and docs read). */
 export interface AlertRule {
+  /** The alert's name (`alertname`), PascalCase; its runbook is `<runbookBaseUrl>/<alert>.md`. */
   alert: string;
+  /** The PromQL condition: the alert fires for every series it returns (after `for`). */
   expr: string;
+  /** How long `expr` must hold before the alert fires, a Prometheus duration; absent: at once. */
   for?: string;
+  /** `severity` (what Alertmanager routes on), plus any label the target adds (e.g. `namespace`). */
   labels: { severity: Severity } & Record<string, string>;
+  /** What the notification shows; `dashboard_url` only when `grafana.url` is set. */
   annotations: { summary: string; description: string; runbook_url: string; dashboard_url?: string };
 }
 
 /** One recording rule. */
 export interface RecordingRule {
+  /** The series it writes, `level:metric:operations` (e.g. `job:http_request_errors:ratio_rate5m`). */
   record: string;
+  /** The PromQL expression evaluated at every rule evaluation. */
   expr: string;
 }
 
 /** A rule group of rules.yml. */
 export interface RuleGroup {
+  /** The group's name, unique in the rules file. */
   name: string;
+  /** Its rules, evaluated in order at each evaluation of the group. */
   rules: Array<AlertRule | RecordingRule>;
 }
 
 /** What `generateOps` returns: file contents by path relative to the output directory. */
 export interface OpsOutput {
+  /** File contents by path relative to the output directory (`prometheus/rules.yml`, ...). */
   files: Record<string, string>;
   /** The rule groups (for inspection and tests). */
   groups: RuleGroup[];

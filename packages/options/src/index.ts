@@ -12,6 +12,7 @@ export interface OptionRule {
   readonly must: string;
   /** True when the value fits; a string is the whole complaint instead of the `must` sentence. */
   readonly ok: (value: unknown) => boolean | string;
+  /** When true, a missing (`undefined`) value fails with "<option> is required". @default false */
   readonly required?: boolean;
 }
 

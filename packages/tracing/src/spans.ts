@@ -79,7 +79,9 @@ export function withBotDispatchSpan<T>(
 
 /** Token counts of one LLM call. */
 export interface GenAiUsage {
+  /** Tokens of the prompt (`gen_ai.usage.input_tokens`, not set when absent or negative). */
   inputTokens?: number;
+  /** Tokens generated (`gen_ai.usage.output_tokens`, not set when absent or negative). */
   outputTokens?: number;
   /** Model that answered, when it differs from the requested one. */
   responseModel?: string;

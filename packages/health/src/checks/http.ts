@@ -7,6 +7,7 @@ import { CHECK_OPTIONS_SCHEMA, failOptions } from '../validation.js';
 export interface HttpCheckOptions extends CheckOptions {
   /** @default 'GET' */
   method?: string;
+  /** Request headers (e.g. an auth header). @default none */
   headers?: Record<string, string>;
   /** Which status passes. @default any 2xx */
   expectStatus?: number | ((status: number) => boolean);

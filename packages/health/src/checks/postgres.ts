@@ -11,6 +11,7 @@ import { CHECK_OPTIONS_SCHEMA, failOptions } from '../validation.js';
  * (a connection that dies mid-query then fails the check instead of crashing the process).
  */
 export interface PgClientLike extends ErrorEmitterLike {
+  /** Runs one parameterized query; the check reads its first row. A rejection fails the check. */
   query(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
   /** `release(err)` with an error destroys the connection instead of returning it to the pool. */
   release(err?: Error | boolean): void;
@@ -24,9 +25,13 @@ export interface PgClientLike extends ErrorEmitterLike {
  * no listener that crashes the process. The check warns once when there is none.
  */
 export interface PgPoolLike extends ErrorEmitterLike {
+  /** Checks out a client, released after each run; a rejection fails the check. */
   connect(): Promise<PgClientLike>;
+  /** Clients the pool holds, idle or checked out (`pool_total` in the check's details). */
   readonly totalCount: number;
+  /** Clients connected and not checked out (`pool_idle`). */
   readonly idleCount: number;
+  /** Callers queued for a client because the pool is at `max` (`pool_waiting`). */
   readonly waitingCount: number;
   /** The pool's settings; `max` is its size. */
   readonly options?: { max?: number };
@@ -34,6 +39,7 @@ export interface PgPoolLike extends ErrorEmitterLike {
 
 /** `postgresCheck({ connectionString })`: the check creates and owns a one-connection pool. */
 export interface PostgresConnectionConfig {
+  /** A `postgres://` URL, passed to `pg.Pool`; an empty or missing one throws `DEIA_HEALTH_OPTIONS`. */
   connectionString: string;
   /** Passed to `pg.Pool` as is (e.g. `true` or `{ rejectUnauthorized: false }`). */
   ssl?: unknown;

@@ -15,7 +15,9 @@ export interface RedisClientLike extends ErrorEmitterLike {
   readonly status?: string;
   /** node-redis: true when connected. */
   readonly isReady?: boolean;
+  /** `PING`; its round trip is the check's latency. A rejection fails the check. */
   ping(): Promise<unknown>;
+  /** `INFO <section>` (`memory`, `stats`): the raw reply, `field:value` lines. */
   info(section: string): Promise<string>;
 }
 

@@ -25,22 +25,33 @@ export interface PanelSpec {
    * position), so a link to a panel (`viewPanel=<id>`) survives added panels and option changes.
    */
   id: number;
+  /** The panel's title. */
   title: string;
+  /** Grafana panel type; `stat` and `gauge` show the last non-null value. */
   kind: 'timeseries' | 'stat' | 'gauge';
+  /** Grafana unit id of the values (`s`, `percentunit`, `bytes`, `reqps`, `short`, ...). */
   unit: string;
+  /** PromQL queries (refIds A, B, ...), each with an optional legend format (`{{route}}`). */
   queries: Array<{ expr: string; legend?: string }>;
   /** Alert thresholds drawn on the panel. `lowerIsWorse` for ratios like cache hits or free disk. */
   thresholds?: { warning?: number; critical?: number; lowerIsWorse?: boolean };
+  /** Width in grid columns (of 24). @default 12 for `timeseries`, 6 for `stat` and `gauge` */
   width?: number;
+  /** Panel description (Grafana's info tooltip). @default none */
   description?: string;
+  /** Lowest value of the axis or scale. @default Grafana's, from the data */
   min?: number;
+  /** Highest value of the axis or scale. @default Grafana's, from the data */
   max?: number;
 }
 
 /** A dashboard described as data: rows of panels. */
 export interface DashboardSpec {
+  /** File name under `grafana/dashboards/` (`cache.json`); the kubernetes target names its ConfigMap by it. */
   file: string;
+  /** Grafana uid, `<grafana.uidPrefix>-<name>`; the alerts' `dashboard_url` links to it. */
   uid: string;
+  /** The dashboard's title. */
   title: string;
   /** Rows share the panels' id space. */
   rows: Array<{ id: number; title: string; panels: PanelSpec[] }>;
