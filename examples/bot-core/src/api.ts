@@ -49,13 +49,22 @@ export function errorResponse(err: unknown, mode: string): ApiResponse {
   return { statusCode: 500, body: { error: 'INTERNAL', message: 'internal error', mode } };
 }
 
+type Handle = (req: ApiRequest) => Promise<ApiResponse> | ApiResponse;
+type Wrap = (handle: Handle) => (req: ApiRequest) => Promise<ApiResponse>;
+type Ok = (body: Record<string, unknown>, statusCode?: number) => ApiResponse;
+/** Shared by every route: `wrap` maps errors and adds the mode header, `ok` a 2xx body with the mode. */
+interface Helpers {
+  wrap: Wrap;
+  ok: Ok;
+}
+
 /**
  * The REST API, framework-neutral: both controllers register these routes as they are. Every
  * response carries `mode` ("normal" or "degraded") in the body and the `x-service-mode` header.
  */
 export function createApiRoutes(core: BotCore): ApiRoute[] {
-  const { bots, queue, store, cache, config, logger } = core;
-  const wrap =
+  const { logger } = core;
+  const wrap: Wrap =
     (handle: (req: ApiRequest) => Promise<ApiResponse> | ApiResponse) =>
     async (req: ApiRequest): Promise<ApiResponse> => {
       let res: ApiResponse;
@@ -68,15 +77,18 @@ export function createApiRoutes(core: BotCore): ApiRoute[] {
       }
       return { ...res, headers: { ...res.headers, 'x-service-mode': core.mode() } };
     };
-  const ok = (body: Record<string, unknown>, statusCode = 200): ApiResponse => ({
+  const ok: Ok = (body, statusCode = 200) => ({
     statusCode,
     body: { mode: core.mode(), ...body },
   });
-  const faultsOnly = () => {
-    if (!config.faults) throw new BotCoreError('NOT_FOUND', 'not found', 404);
-  };
+  const helpers = { wrap, ok };
+  return [...botRoutes(core, helpers), ...taskRoutes(core, helpers), ...faultRoutes(core, helpers)];
+}
 
-  const routes: ApiRoute[] = [
+/** The bots: list, read, start, stop, delete, message, chat and history. */
+function botRoutes(core: BotCore, { wrap, ok }: Helpers): ApiRoute[] {
+  const { bots, cache, store } = core;
+  return [
     {
       method: 'GET',
       path: '/api/bots',
@@ -118,42 +130,7 @@ export function createApiRoutes(core: BotCore): ApiRoute[] {
     {
       method: 'POST',
       path: '/api/bot/:id/message',
-      handle: wrap(async (req) => {
-        const id = botId(req);
-        const { message, taskId } = readMessage(req);
-        let accepted: Awaited<ReturnType<typeof queue.enqueue>>;
-        try {
-          accepted = await queue.enqueue(id, message, taskId);
-        } catch (err) {
-          if (!(err instanceof BotCoreError) || err.statusCode !== 503) throw err;
-          // Not accepted. Tell the client which id to retry with: a retry with the same taskId is
-          // stored at most once, even if this attempt reaches the database after all.
-          const res = errorResponse(err, core.mode());
-          return { ...res, body: { ...(res.body as object), taskId } };
-        }
-        const { durable, ...task } = accepted;
-        if (durable === 'journaled') {
-          return ok(
-            {
-              status: 'degraded',
-              task,
-              message:
-                'the database is unavailable: the message is kept in the local journal and will be answered when it returns',
-            },
-            202,
-          );
-        }
-        const wait = req.query.wait === '0' || queue.isPaused ? 0 : config.messageWaitMs;
-        const done = (await queue.waitFor(task.id, wait)) ?? task;
-        if (done.status === 'completed') return ok({ status: 'completed', task: done, reply: done.reply });
-        if (done.status === 'failed') {
-          return {
-            statusCode: 502,
-            body: { mode: core.mode(), status: 'failed', error: 'BOT_FAILED', task: done },
-          };
-        }
-        return ok({ status: core.mode() === 'degraded' ? 'degraded' : 'queued', task: done }, 202);
-      }),
+      handle: wrap((req) => postMessage(core, ok, req)),
     },
     {
       // The streamed answer (NDJSON, see ChatStreamLine); the message route above stays the
@@ -192,6 +169,52 @@ export function createApiRoutes(core: BotCore): ApiRoute[] {
         });
       }),
     },
+  ];
+}
+
+/** POST /api/bot/:id/message: queued (durable), answered within `messageWaitMs` when it can be. */
+async function postMessage(core: BotCore, ok: Ok, req: ApiRequest): Promise<ApiResponse> {
+  const { queue, config } = core;
+  const id = botId(req);
+  const { message, taskId } = readMessage(req);
+  let accepted: Awaited<ReturnType<typeof queue.enqueue>>;
+  try {
+    accepted = await queue.enqueue(id, message, taskId);
+  } catch (err) {
+    if (!(err instanceof BotCoreError) || err.statusCode !== 503) throw err;
+    // Not accepted. Tell the client which id to retry with: a retry with the same taskId is
+    // stored at most once, even if this attempt reaches the database after all.
+    const res = errorResponse(err, core.mode());
+    return { ...res, body: { ...(res.body as object), taskId } };
+  }
+  const { durable, ...task } = accepted;
+  if (durable === 'journaled') {
+    return ok(
+      {
+        status: 'degraded',
+        task,
+        message:
+          'the database is unavailable: the message is kept in the local journal and will be answered when it returns',
+      },
+      202,
+    );
+  }
+  const wait = req.query.wait === '0' || queue.isPaused ? 0 : config.messageWaitMs;
+  const done = (await queue.waitFor(task.id, wait)) ?? task;
+  if (done.status === 'completed') return ok({ status: 'completed', task: done, reply: done.reply });
+  if (done.status === 'failed') {
+    return {
+      statusCode: 502,
+      body: { mode: core.mode(), status: 'failed', error: 'BOT_FAILED', task: done },
+    };
+  }
+  return ok({ status: core.mode() === 'degraded' ? 'degraded' : 'queued', task: done }, 202);
+}
+
+/** The queue and its tasks. */
+function taskRoutes(core: BotCore, { wrap, ok }: Helpers): ApiRoute[] {
+  const { queue, store } = core;
+  return [
     {
       method: 'GET',
       path: '/api/tasks',
@@ -218,6 +241,16 @@ export function createApiRoutes(core: BotCore): ApiRoute[] {
         return ok({ task });
       }),
     },
+  ];
+}
+
+/** Fault injection (DEIA_EXAMPLE_FAULTS=1 only; 404 otherwise). */
+function faultRoutes(core: BotCore, { wrap, ok }: Helpers): ApiRoute[] {
+  const { bots, queue, config } = core;
+  const faultsOnly = () => {
+    if (!config.faults) throw new BotCoreError('NOT_FOUND', 'not found', 404);
+  };
+  return [
     // --- fault injection (DEIA_EXAMPLE_FAULTS=1 only; 404 otherwise) ---------------------------
     {
       method: 'POST',
@@ -278,5 +311,4 @@ export function createApiRoutes(core: BotCore): ApiRoute[] {
       }),
     },
   ];
-  return routes;
 }

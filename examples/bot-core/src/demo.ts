@@ -29,6 +29,50 @@ function pickWeighted<T>(items: ReadonlyArray<[number, T]>, at: number): T {
 }
 
 /**
+ * A streamed chat (NDJSON): read to its last line, or left after the first chunk (a client that
+ * goes away) now and then; counted in `counts` as chat:done, chat:error or chat:left.
+ */
+async function streamedChat(
+  base: string,
+  counts: Record<string, number>,
+  id: string,
+  leaveEarly: boolean,
+): Promise<void> {
+  const ctl = new AbortController();
+  const timer = setTimeout(() => ctl.abort(), 30_000);
+  let outcome = 'chat:error';
+  try {
+    const res = await fetch(`${base}/api/bot/${id}/chat`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ message: PROMPTS[Math.floor(Math.random() * PROMPTS.length)] }),
+      signal: ctl.signal,
+    });
+    counts[res.status] = (counts[res.status] ?? 0) + 1;
+    if (!res.body || res.status !== 200) {
+      await res.arrayBuffer();
+      return;
+    }
+    let text = '';
+    const decoder = new TextDecoder();
+    for await (const part of res.body) {
+      text += decoder.decode(part, { stream: true });
+      if (leaveEarly && text.includes('"type":"chunk"')) {
+        outcome = 'chat:left';
+        ctl.abort();
+        return;
+      }
+    }
+    if (text.trimEnd().split('\n').at(-1)?.includes('"type":"done"')) outcome = 'chat:done';
+  } catch {
+    if (outcome !== 'chat:left') counts.error = (counts.error ?? 0) + 1;
+  } finally {
+    clearTimeout(timer);
+    counts[outcome] = (counts[outcome] ?? 0) + 1;
+  }
+}
+
+/**
  * A bounded traffic generator for the dashboards: starts a few bots, then sends messages (queued,
  * and streamed chats, a few of them left mid-answer) and reads (bots, cached bot status, tasks, chat history, health) plus the odd 404, for a fixed
  * time. It only ever talks to 127.0.0.1.
@@ -60,42 +104,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<Record<string,
     }
   };
 
-  // A streamed chat (NDJSON): read to its last line, or left after the first chunk (a client that
-  // goes away) now and then; counted as chat:done, chat:error or chat:left.
-  const chat = async (id: string, leaveEarly: boolean) => {
-    const ctl = new AbortController();
-    const timer = setTimeout(() => ctl.abort(), 30_000);
-    let outcome = 'chat:error';
-    try {
-      const res = await fetch(`${base}/api/bot/${id}/chat`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ message: PROMPTS[Math.floor(Math.random() * PROMPTS.length)] }),
-        signal: ctl.signal,
-      });
-      counts[res.status] = (counts[res.status] ?? 0) + 1;
-      if (!res.body || res.status !== 200) {
-        await res.arrayBuffer();
-        return;
-      }
-      let text = '';
-      const decoder = new TextDecoder();
-      for await (const part of res.body) {
-        text += decoder.decode(part, { stream: true });
-        if (leaveEarly && text.includes('"type":"chunk"')) {
-          outcome = 'chat:left';
-          ctl.abort();
-          return;
-        }
-      }
-      if (text.trimEnd().split('\n').at(-1)?.includes('"type":"done"')) outcome = 'chat:done';
-    } catch {
-      if (outcome !== 'chat:left') counts.error = (counts.error ?? 0) + 1;
-    } finally {
-      clearTimeout(timer);
-      counts[outcome] = (counts[outcome] ?? 0) + 1;
-    }
-  };
+  const chat = (id: string, leaveEarly: boolean) => streamedChat(base, counts, id, leaveEarly);
 
   const bots = Array.from({ length: botCount }, (_, i) => `demo-${i + 1}`);
   log(`demo: ${rps} req/s for ${seconds} s against ${base} with bots ${bots.join(', ')}`);

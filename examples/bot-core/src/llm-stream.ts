@@ -97,12 +97,35 @@ function endedEarly(why: 'first' | 'idle' | 'total' | 'client', t: StreamTimeout
 }
 
 /**
+ * One line of Ollama's NDJSON chat stream; undefined for a blank line. Throws `LLM_ERROR` on a line
+ * that is not JSON and on an `error` line (Ollama failed mid-answer).
+ */
+function parseChatLine(line: string): Record<string, unknown> | undefined {
+  if (line.trim() === '') return undefined;
+  let obj: Record<string, unknown>;
+  try {
+    obj = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    throw new LlmCallError('LLM_ERROR', 'Ollama sent a line that is not JSON', 502, 'invalid_response');
+  }
+  if (typeof obj.error === 'string') {
+    const message = `Ollama failed mid-answer: ${obj.error.slice(0, 200)}`;
+    throw new LlmCallError('LLM_ERROR', message, 502, 'ollama_error');
+  }
+  return obj;
+}
+
+/**
  * Calls Ollama's `POST /api/chat` with `stream: true` and hands each piece of the answer to
  * `onChunk`. Bounded three ways (first chunk, idle gap, total) through one AbortController, and
  * by `options.signal`; every timer and listener is removed when it ends, and an unfinished body is
  * cancelled (the socket is released, not leaked). Rejects with an `LlmCallError`: `LLM_TIMEOUT`,
  * `LLM_IDLE_TIMEOUT`, `LLM_UNREACHABLE`, `LLM_ERROR` (an HTTP error, a malformed line, an `error`
  * line from Ollama, a stream without its `done` line) or `CLIENT_CLOSED`.
+ *
+ * Long because: the three timers, the abort reason and the body reader are the state of one
+ * stream that every exit (answer, timeout, client gone, broken stream) must release; the read
+ * loop re-arms the timers between reads and the `finally` clears them, and both read best in one place.
  */
 export async function streamOllamaChat(
   call: { endpoint: string; headers: Record<string, string>; model: string; prompt: string },
@@ -161,17 +184,8 @@ export async function streamOllamaChat(
     let text = '';
     let last: Record<string, unknown> | undefined;
     const handleLine = async (line: string) => {
-      if (line.trim() === '') return;
-      let obj: Record<string, unknown>;
-      try {
-        obj = JSON.parse(line) as Record<string, unknown>;
-      } catch {
-        throw new LlmCallError('LLM_ERROR', 'Ollama sent a line that is not JSON', 502, 'invalid_response');
-      }
-      if (typeof obj.error === 'string') {
-        const message = `Ollama failed mid-answer: ${obj.error.slice(0, 200)}`;
-        throw new LlmCallError('LLM_ERROR', message, 502, 'ollama_error');
-      }
+      const obj = parseChatLine(line);
+      if (obj === undefined) return;
       const content = (obj.message as { content?: unknown } | undefined)?.content;
       if (typeof content === 'string' && content !== '') {
         gotChunk = true;

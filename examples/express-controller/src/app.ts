@@ -35,6 +35,42 @@ export interface Controller {
   close(): Promise<void>;
 }
 
+/**
+ * Express's error handler (four parameters): a body too large (413) or not JSON (400), a path that
+ * does not decode (400), other client errors as they are, anything else a 500 without internals.
+ */
+function errorHandler(core: BotCore) {
+  return (
+    err: Error & { status?: number; type?: string },
+    _req: Request,
+    res: Response,
+    _next: NextFunction,
+  ) => {
+    const mode = core.mode();
+    if (err.type === 'entity.too.large') {
+      res.status(413).json({ error: 'BODY_TOO_LARGE', message: 'the body is over 64 KB', mode });
+      return;
+    }
+    if (err.type === 'entity.parse.failed') {
+      res.status(400).json({ error: 'BAD_JSON', message: 'the body is not valid JSON', mode });
+      return;
+    }
+    if (err instanceof URIError) {
+      // Express could not decode a path parameter (e.g. %FF)
+      res
+        .status(400)
+        .json({ error: 'BAD_PATH', message: 'the URL path is not valid percent-encoded UTF-8', mode });
+      return;
+    }
+    if (err.status !== undefined && err.status >= 400 && err.status < 500) {
+      res.status(err.status).json({ error: 'BAD_REQUEST', message: err.message, mode });
+      return;
+    }
+    const out = errorResponse(err, mode);
+    res.status(out.statusCode).json(out.body);
+  };
+}
+
 /** Builds and starts the Express bot controller. main.ts adds tracing, signals and the banner. */
 export type { ControllerOptions };
 
@@ -80,32 +116,7 @@ export async function startController(options: ControllerOptions = {}): Promise<
       .status(404)
       .json({ error: 'NOT_FOUND', message: `no route ${req.method} ${req.path}`, mode: core.mode() });
   });
-  app.use(
-    (err: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {
-      const mode = core.mode();
-      if (err.type === 'entity.too.large') {
-        res.status(413).json({ error: 'BODY_TOO_LARGE', message: 'the body is over 64 KB', mode });
-        return;
-      }
-      if (err.type === 'entity.parse.failed') {
-        res.status(400).json({ error: 'BAD_JSON', message: 'the body is not valid JSON', mode });
-        return;
-      }
-      if (err instanceof URIError) {
-        // Express could not decode a path parameter (e.g. %FF)
-        res
-          .status(400)
-          .json({ error: 'BAD_PATH', message: 'the URL path is not valid percent-encoded UTF-8', mode });
-        return;
-      }
-      if (err.status !== undefined && err.status >= 400 && err.status < 500) {
-        res.status(err.status).json({ error: 'BAD_REQUEST', message: err.message, mode });
-        return;
-      }
-      const out = errorResponse(err, mode);
-      res.status(out.statusCode).json(out.body);
-    },
-  );
+  app.use(errorHandler(core));
 
   const port = options.port ?? Number(env.PORT ?? 8000);
   const host = options.host ?? env.HOST ?? '127.0.0.1';

@@ -25,41 +25,8 @@ export interface Controller {
   close(): Promise<void>;
 }
 
-/** Builds and starts the Fastify bot controller. main.ts adds tracing, signals and the banner. */
-export type { ControllerOptions };
-
-export async function startController(options: ControllerOptions = {}): Promise<Controller> {
-  const env = options.env ?? process.env;
-  const version = options.version ?? '0.1.0';
-  const metrics =
-    options.metrics ??
-    createMetrics({
-      exemplars: traceExemplar,
-      defaultLabels: { service: 'fastify-controller' },
-      buildInfo: { version },
-      // label-cap, series-budget and route-overflow warnings as log lines, not only process warnings
-      ...(options.logger ? { logger: options.logger } : {}),
-    });
-  const core = await startBotCore({ metrics, logger: options.logger, env });
-  const health = createAppHealth(core, metrics, core.logger, version, env);
-
-  const app = Fastify({
-    logger: false,
-    bodyLimit: 64 * 1024,
-    // errors raised before routing (an undecodable path such as %FF) answered like the others
-    frameworkErrors: (err, _req, res) => {
-      const badPath = (err as { code?: string }).code === 'FST_ERR_BAD_URL';
-      // the reply's generics are not inferred here; only code/send are used
-      const reply = res as unknown as { code(n: number): { send(body: unknown): void } };
-      reply.code(400).send({
-        error: badPath ? 'BAD_PATH' : 'BAD_REQUEST',
-        message: badPath ? 'the URL path is not valid percent-encoded UTF-8' : err.message,
-        mode: core.mode(),
-      });
-    },
-  });
-  // One line: HTTP metrics, GET /metrics and the health endpoints.
-  await app.register(deiaFastify, { metrics, health, ...metricsAccess(env) });
+/** The API routes, then the 404 and error handlers answering in the API's JSON shape. */
+function registerRoutes(app: FastifyInstance, core: BotCore): void {
   for (const route of createApiRoutes(core)) {
     app.route({
       method: route.method,
@@ -101,6 +68,44 @@ export async function startController(options: ControllerOptions = {}): Promise<
     const out = errorResponse(err, core.mode());
     return reply.code(out.statusCode).send(out.body);
   });
+}
+
+/** Builds and starts the Fastify bot controller. main.ts adds tracing, signals and the banner. */
+export type { ControllerOptions };
+
+export async function startController(options: ControllerOptions = {}): Promise<Controller> {
+  const env = options.env ?? process.env;
+  const version = options.version ?? '0.1.0';
+  const metrics =
+    options.metrics ??
+    createMetrics({
+      exemplars: traceExemplar,
+      defaultLabels: { service: 'fastify-controller' },
+      buildInfo: { version },
+      // label-cap, series-budget and route-overflow warnings as log lines, not only process warnings
+      ...(options.logger ? { logger: options.logger } : {}),
+    });
+  const core = await startBotCore({ metrics, logger: options.logger, env });
+  const health = createAppHealth(core, metrics, core.logger, version, env);
+
+  const app = Fastify({
+    logger: false,
+    bodyLimit: 64 * 1024,
+    // errors raised before routing (an undecodable path such as %FF) answered like the others
+    frameworkErrors: (err, _req, res) => {
+      const badPath = (err as { code?: string }).code === 'FST_ERR_BAD_URL';
+      // the reply's generics are not inferred here; only code/send are used
+      const reply = res as unknown as { code(n: number): { send(body: unknown): void } };
+      reply.code(400).send({
+        error: badPath ? 'BAD_PATH' : 'BAD_REQUEST',
+        message: badPath ? 'the URL path is not valid percent-encoded UTF-8' : err.message,
+        mode: core.mode(),
+      });
+    },
+  });
+  // One line: HTTP metrics, GET /metrics and the health endpoints.
+  await app.register(deiaFastify, { metrics, health, ...metricsAccess(env) });
+  registerRoutes(app, core);
 
   const port = options.port ?? Number(env.PORT ?? 8000);
   const host = options.host ?? env.HOST ?? '127.0.0.1';

@@ -33,21 +33,23 @@ function send(res: ServerResponse, r: HttpResponse): void {
   res.end(r.body);
 }
 
+/** The path of a request URL, without its query string. */
+function pathOf(url: string): string {
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
+}
+
+function warn(options: DeiaExpressOptions, msg: string): void {
+  if (options.logger?.warn) options.logger.warn({}, msg);
+  else process.emitWarning(msg, 'DeiaMetricsWarning');
+}
+
 /**
- * Express 4/5 middleware: records the HTTP metrics of every request (route = the matched template,
- * nested routers included), serves `/metrics` and the health endpoints, and starts its server side
- * once it knows the app's server (`.attach(server)`): the `metricsPort` server binds when that
- * server listens, and with `shutdown` graceful shutdown is armed, the same lifecycle as
- * `@deia/fastify` has at `ready()`.
- *
- * ```ts
- * const deia = deiaExpress({ metrics, health, shutdown: true });
- * app.use(deia);                       // first, before your routes
- * deia.attach(app.listen(8000));       // metricsPort and graceful shutdown start here
- * ```
- * Throws `DeiaMetricsError` (code `DEIA_HTTP_OPTIONS`) on bad options.
+ * The route template of a request: Express 4 from the URL and the matched layers, Express 5 from
+ * the app's router tree (the URL when the router does not keep the mount path). Throws
+ * `DeiaMetricsError` (`DEIA_HTTP_OPTIONS`) on bad `mounts`.
  */
-export function deiaExpress(options: DeiaExpressOptions): DeiaExpressMiddleware {
+function createRouteResolver(options: DeiaExpressOptions): RouteResolver {
   let mounts: ReturnType<typeof parseMounts>;
   try {
     mounts = parseMounts((options as { mounts?: unknown } | null)?.mounts, 'deiaExpress');
@@ -77,9 +79,10 @@ export function deiaExpress(options: DeiaExpressOptions): DeiaExpressMiddleware 
   const warnOnce = (what: string) => {
     if (warned) return;
     warned = true;
-    const msg = `@deia/express: ${what}; the mount part of its routes is recovered from the URL instead (ids as "#val" unless the mount is listed in the mounts option; never a concrete id). Express 5 with router >= 2.3 keeps every mount path.`;
-    if (options.logger?.warn) options.logger.warn({}, msg);
-    else process.emitWarning(msg, 'DeiaMetricsWarning');
+    warn(
+      options,
+      `@deia/express: ${what}; the mount part of its routes is recovered from the URL instead (ids as "#val" unless the mount is listed in the mounts option; never a concrete id). Express 5 with router >= 2.3 keeps every mount path.`,
+    );
   };
   const discover = (req: ExpressRequest, route: object): string[] | null => {
     const app = req.app;
@@ -92,7 +95,7 @@ export function deiaExpress(options: DeiaExpressOptions): DeiaExpressMiddleware 
     templates.set(route, t);
     return t;
   };
-  const resolveRoute: RouteResolver = (ctx) => {
+  return (ctx) => {
     if (ctx === undefined) return undefined;
     const req = ctx as ExpressRequest;
     const route = req.route;
@@ -110,17 +113,47 @@ export function deiaExpress(options: DeiaExpressOptions): DeiaExpressMiddleware 
     }
     // Several templates (a path array, or a router mounted twice): the one that is the request
     // path itself or the mount URL plus the route path, else the first.
-    const url = req.originalUrl ?? req.url ?? '';
-    const q = url.indexOf('?');
-    const path = q === -1 ? url : url.slice(0, q);
+    const path = pathOf(req.originalUrl ?? req.url ?? '');
     if (t.includes(path)) return path;
     const direct = (req.baseUrl ?? '') + String(route.path);
     return t.includes(direct) ? direct : (t[0] as string);
   };
+}
 
+/** Throws unless `server` is a node http.Server (what app.listen() returns). */
+function assertServer(server: Server): void {
+  if (
+    !server ||
+    typeof (server as Server).close !== 'function' ||
+    typeof server.once !== 'function' ||
+    typeof server.prependListener !== 'function'
+  ) {
+    throw new DeiaMetricsError(
+      'DEIA_HTTP_OPTIONS',
+      'deiaExpress: attach(server) needs the node http.Server returned by app.listen().',
+    );
+  }
+}
+
+/**
+ * Express 4/5 middleware: records the HTTP metrics of every request (route = the matched template,
+ * nested routers included), serves `/metrics` and the health endpoints, and starts its server side
+ * once it knows the app's server (`.attach(server)`): the `metricsPort` server binds when that
+ * server listens, and with `shutdown` graceful shutdown is armed, the same lifecycle as
+ * `@deia/fastify` has at `ready()`.
+ *
+ * ```ts
+ * const deia = deiaExpress({ metrics, health, shutdown: true });
+ * app.use(deia);                       // first, before your routes
+ * deia.attach(app.listen(8000));       // metricsPort and graceful shutdown start here
+ * ```
+ * Throws `DeiaMetricsError` (code `DEIA_HTTP_OPTIONS`) on bad options.
+ */
+export function deiaExpress(options: DeiaExpressOptions): DeiaExpressMiddleware {
+  const resolveRoute = createRouteResolver(options);
   const observer = createHttpObserver(options, resolveRoute, 'deiaExpress', {
     shutdown: SHUTDOWN_OPTION_RULE,
-    // checked by parseMounts above, with the message naming the bad template
+    // checked by parseMounts in createRouteResolver, with the message naming the bad template
     mounts: { must: 'an array of mount templates such as ["/bots/:botId"]', ok: () => true },
   });
   const logError = (err: unknown, msg: string) => {
@@ -131,10 +164,10 @@ export function deiaExpress(options: DeiaExpressOptions): DeiaExpressMiddleware 
   let unattachedPort = options.metricsPort !== undefined;
   const warnUnattached = () => {
     unattachedPort = false;
-    const msg =
-      '@deia/express: metricsPort is set but attach(server) was not called; the metrics port opens once you call deia.attach(app.listen(...)).';
-    if (options.logger?.warn) options.logger.warn({}, msg);
-    else process.emitWarning(msg, 'DeiaMetricsWarning');
+    warn(
+      options,
+      '@deia/express: metricsPort is set but attach(server) was not called; the metrics port opens once you call deia.attach(app.listen(...)).',
+    );
   };
 
   const middleware = function deiaMiddleware(
@@ -142,9 +175,7 @@ export function deiaExpress(options: DeiaExpressOptions): DeiaExpressMiddleware 
     res: ServerResponse,
     next: (err?: unknown) => void,
   ): void {
-    const url = (req as ExpressRequest).originalUrl ?? req.url ?? '/';
-    const q = url.indexOf('?');
-    const path = q === -1 ? url : url.slice(0, q);
+    const path = pathOf((req as ExpressRequest).originalUrl ?? req.url ?? '/');
     const kind = observer.match(path);
     if (unattachedPort && attached === undefined) warnUnattached();
     if (kind === PATH_RECORD) {
@@ -180,9 +211,7 @@ export function deiaExpress(options: DeiaExpressOptions): DeiaExpressMiddleware 
   // answers before this middleware runs (route from req.route when a router matched it, else
   // __unmatched__). Express hands the same req object to the middleware.
   const onServerRequest = (req: IncomingMessage, res: ServerResponse) => {
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    if (observer.match(q === -1 ? url : url.slice(0, q)) === PATH_RECORD) observer.track(req, res, req);
+    if (observer.match(pathOf(req.url ?? '/')) === PATH_RECORD) observer.track(req, res, req);
   };
 
   let attached: Server | undefined;
@@ -195,17 +224,7 @@ export function deiaExpress(options: DeiaExpressOptions): DeiaExpressMiddleware 
     attach: {
       enumerable: true,
       value: (server: Server): Shutdown | undefined => {
-        if (
-          !server ||
-          typeof (server as Server).close !== 'function' ||
-          typeof server.once !== 'function' ||
-          typeof server.prependListener !== 'function'
-        ) {
-          throw new DeiaMetricsError(
-            'DEIA_HTTP_OPTIONS',
-            'deiaExpress: attach(server) needs the node http.Server returned by app.listen().',
-          );
-        }
+        assertServer(server);
         if (attached === server) return shutdown;
         if (attached !== undefined) {
           throw new DeiaMetricsError(

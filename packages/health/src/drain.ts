@@ -69,6 +69,20 @@ async function within(work: Promise<unknown>, ms: number): Promise<boolean> {
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** Destroys the connections idle for IDLE_GRACE_MS with nothing read since (no request on its way). */
+function destroyIdle(conns: Map<Socket, Conn>): void {
+  const now = performance.now();
+  for (const [socket, conn] of conns) {
+    if (
+      conn.inFlight === 0 &&
+      now - conn.idleSince >= IDLE_GRACE_MS &&
+      socket.bytesRead === conn.bytesAtIdle
+    ) {
+      socket.destroy();
+    }
+  }
+}
+
 export interface ServerDrainer {
   /**
    * Settles, stops accepting and waits until every connection closed (see above). After
@@ -136,18 +150,7 @@ export function serverDrainer(server: Server): ServerDrainer {
     }
   };
 
-  const sweep = () => {
-    const now = performance.now();
-    for (const [socket, conn] of conns) {
-      if (
-        conn.inFlight === 0 &&
-        now - conn.idleSince >= IDLE_GRACE_MS &&
-        socket.bytesRead === conn.bytesAtIdle
-      ) {
-        socket.destroy();
-      }
-    }
-  };
+  const sweep = () => destroyIdle(conns);
 
   return {
     async close(timeoutMs, closeAfter) {

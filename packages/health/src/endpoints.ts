@@ -139,155 +139,188 @@ export interface HandlerContext {
   exposeHostnames: boolean;
 }
 
-/** The framework-neutral handler behind `health.handle(req)`. */
-export function createHandler(
-  ctx: HandlerContext,
-): (req: HealthRequest) => Promise<HealthResponse> | undefined {
-  const routes = new Map<string, Route>();
-  for (const [route, path] of Object.entries(ctx.paths)) if (path) routes.set(path, route as Route);
-
-  const reply = (
-    req: HealthRequest,
-    statusCode: number,
-    body: unknown,
-    healthJson: boolean,
-  ): HealthResponse => ({
+function reply(req: HealthRequest, statusCode: number, body: unknown, healthJson: boolean): HealthResponse {
+  return {
     statusCode,
     headers: {
       'content-type': healthJson ? HEALTH_JSON : JSON_TYPE,
       'cache-control': 'no-cache, no-store, must-revalidate',
     },
     body: req.method.toUpperCase() === 'HEAD' ? '' : JSON.stringify(body),
-  });
-
-  const answer = async (route: Route, req: HealthRequest): Promise<HealthResponse> => {
-    const hj = wantsHealthJson(req);
-    const version = ctx.version !== undefined ? { version: ctx.version } : {};
-    const hjVersion = ctx.version !== undefined ? { version: ctx.version, releaseId: ctx.version } : {};
-    switch (route) {
-      case 'live': {
-        // never touches a dependency: answering at all is the proof of life
-        const uptime = formatUptime(process.uptime());
-        return hj
-          ? reply(req, 200, { status: 'pass', ...hjVersion, description: 'liveness' }, true)
-          : reply(req, 200, { status: 'healthy', uptime }, false);
-      }
-      case 'ready': {
-        if (ctx.isShuttingDown()) {
-          return hj
-            ? reply(req, 503, { status: 'fail', ...hjVersion, output: 'shutting down' }, true)
-            : reply(req, 503, { status: 'not_ready', reason: 'shutting down' }, false);
-        }
-        const report = await ctx.run();
-        const code = codeFor(report.status);
-        if (hj) return reply(req, code, { status: hjStatus(report.status), ...hjVersion }, true);
-        return reply(
-          req,
-          code,
-          code === 200 ? { status: 'ready' } : { status: 'not_ready', reason: 'critical dependency failing' },
-          false,
-        );
-      }
-      case 'health': {
-        const report = await ctx.run();
-        if (hj)
-          return reply(req, codeFor(report.status), { status: hjStatus(report.status), ...hjVersion }, true);
-        return reply(
-          req,
-          codeFor(report.status),
-          { status: report.status, timestamp: report.timestamp, ...version, uptime: report.uptime },
-          false,
-        );
-      }
-      case 'detailed': {
-        const full = ctx.detail(req);
-        const report = await ctx.run();
-        const results = Object.values(report.checks);
-        if (hj) {
-          return reply(
-            req,
-            codeFor(report.status),
-            { status: hjStatus(report.status), ...hjVersion, checks: healthJsonChecks(results, full) },
-            true,
-          );
-        }
-        const services: Record<string, string> = {};
-        for (const r of results) services[r.name] = serviceStatus(r.status);
-        const body: Record<string, unknown> = {
-          status: report.status,
-          timestamp: report.timestamp,
-          ...version,
-          uptime: report.uptime,
-          services,
-        };
-        if (report.shuttingDown) body.shutting_down = true;
-        if (full) {
-          const checks: Record<string, unknown> = {};
-          for (const r of results) checks[r.name] = checkEntry(r, true);
-          body.checks = checks;
-        }
-        return reply(req, codeFor(report.status), body, false);
-      }
-      case 'db':
-      case 'cache': {
-        const names = ctx.checkNames(route === 'db' ? 'database' : 'cache');
-        const report = await ctx.run(names);
-        const results = Object.values(report.checks);
-        const first = results[0]!;
-        const worst = results.some((r) => r.status === 'fail')
-          ? 'fail'
-          : results.some((r) => r.status === 'warn')
-            ? 'warn'
-            : first.status;
-        // the dependency endpoint fails when its dependency fails, critical or not
-        const code = worst === 'fail' ? 503 : 200;
-        // details (names, counts, latency, failure messages) only at detail level full
-        const full = ctx.detail(req);
-        if (hj) {
-          return reply(
-            req,
-            code,
-            { status: hjStatus(worst), ...hjVersion, checks: healthJsonChecks(results, full) },
-            true,
-          );
-        }
-        const msg = first.message !== undefined && first.status !== 'pass' ? { error: first.message } : {};
-        if (route === 'db') {
-          const dbStatus =
-            first.status === 'pass'
-              ? 'connected'
-              : first.status === 'warn'
-                ? 'degraded'
-                : first.status === 'fail'
-                  ? 'disconnected'
-                  : 'not_configured';
-          if (!full) return reply(req, code, { status: dbStatus }, false);
-          const { database, tables_accessible, ...rest } = first.details;
-          return reply(
-            req,
-            code,
-            { status: dbStatus, database, latency_ms: first.latencyMs, tables_accessible, ...rest, ...msg },
-            false,
-          );
-        }
-        if (!full) return reply(req, code, { status: serviceStatus(first.status) }, false);
-        const { provider, memory_used_mb, ...rest } = first.details;
-        return reply(
-          req,
-          code,
-          {
-            status: serviceStatus(first.status),
-            provider: provider ?? 'redis',
-            latency_ms: first.latencyMs,
-            memory_used_mb,
-            ...rest,
-            ...msg,
-          },
-          false,
-        );
-      }
-    }
   };
+}
+
+/** One request being answered: its format (health+json or plain JSON) and each format's version fields. */
+interface Asked {
+  req: HealthRequest;
+  hj: boolean;
+  version: Record<string, string>;
+  hjVersion: Record<string, string>;
+}
+
+function answerLive({ req, hj, hjVersion }: Asked): HealthResponse {
+  // never touches a dependency: answering at all is the proof of life
+  const uptime = formatUptime(process.uptime());
+  return hj
+    ? reply(req, 200, { status: 'pass', ...hjVersion, description: 'liveness' }, true)
+    : reply(req, 200, { status: 'healthy', uptime }, false);
+}
+
+async function answerReady(ctx: HandlerContext, { req, hj, hjVersion }: Asked): Promise<HealthResponse> {
+  if (ctx.isShuttingDown()) {
+    return hj
+      ? reply(req, 503, { status: 'fail', ...hjVersion, output: 'shutting down' }, true)
+      : reply(req, 503, { status: 'not_ready', reason: 'shutting down' }, false);
+  }
+  const report = await ctx.run();
+  const code = codeFor(report.status);
+  if (hj) return reply(req, code, { status: hjStatus(report.status), ...hjVersion }, true);
+  return reply(
+    req,
+    code,
+    code === 200 ? { status: 'ready' } : { status: 'not_ready', reason: 'critical dependency failing' },
+    false,
+  );
+}
+
+async function answerHealth(
+  ctx: HandlerContext,
+  { req, hj, version, hjVersion }: Asked,
+): Promise<HealthResponse> {
+  const report = await ctx.run();
+  if (hj) return reply(req, codeFor(report.status), { status: hjStatus(report.status), ...hjVersion }, true);
+  return reply(
+    req,
+    codeFor(report.status),
+    { status: report.status, timestamp: report.timestamp, ...version, uptime: report.uptime },
+    false,
+  );
+}
+
+async function answerDetailed(
+  ctx: HandlerContext,
+  { req, hj, version, hjVersion }: Asked,
+): Promise<HealthResponse> {
+  const full = ctx.detail(req);
+  const report = await ctx.run();
+  const results = Object.values(report.checks);
+  if (hj) {
+    return reply(
+      req,
+      codeFor(report.status),
+      { status: hjStatus(report.status), ...hjVersion, checks: healthJsonChecks(results, full) },
+      true,
+    );
+  }
+  const services: Record<string, string> = {};
+  for (const r of results) services[r.name] = serviceStatus(r.status);
+  const body: Record<string, unknown> = {
+    status: report.status,
+    timestamp: report.timestamp,
+    ...version,
+    uptime: report.uptime,
+    services,
+  };
+  if (report.shuttingDown) body.shutting_down = true;
+  if (full) {
+    const checks: Record<string, unknown> = {};
+    for (const r of results) checks[r.name] = checkEntry(r, true);
+    body.checks = checks;
+  }
+  return reply(req, codeFor(report.status), body, false);
+}
+
+/** `/health/db` and `/health/cache`: the checks of that kind, in the guides' shape of each. */
+async function answerDependency(
+  ctx: HandlerContext,
+  route: 'db' | 'cache',
+  { req, hj, hjVersion }: Asked,
+): Promise<HealthResponse> {
+  const names = ctx.checkNames(route === 'db' ? 'database' : 'cache');
+  const report = await ctx.run(names);
+  const results = Object.values(report.checks);
+  const first = results[0]!;
+  const worst = results.some((r) => r.status === 'fail')
+    ? 'fail'
+    : results.some((r) => r.status === 'warn')
+      ? 'warn'
+      : first.status;
+  // the dependency endpoint fails when its dependency fails, critical or not
+  const code = worst === 'fail' ? 503 : 200;
+  // details (names, counts, latency, failure messages) only at detail level full
+  const full = ctx.detail(req);
+  if (hj) {
+    return reply(
+      req,
+      code,
+      { status: hjStatus(worst), ...hjVersion, checks: healthJsonChecks(results, full) },
+      true,
+    );
+  }
+  const msg = first.message !== undefined && first.status !== 'pass' ? { error: first.message } : {};
+  if (route === 'db') {
+    const dbStatus =
+      first.status === 'pass'
+        ? 'connected'
+        : first.status === 'warn'
+          ? 'degraded'
+          : first.status === 'fail'
+            ? 'disconnected'
+            : 'not_configured';
+    if (!full) return reply(req, code, { status: dbStatus }, false);
+    const { database, tables_accessible, ...rest } = first.details;
+    return reply(
+      req,
+      code,
+      { status: dbStatus, database, latency_ms: first.latencyMs, tables_accessible, ...rest, ...msg },
+      false,
+    );
+  }
+  if (!full) return reply(req, code, { status: serviceStatus(first.status) }, false);
+  const { provider, memory_used_mb, ...rest } = first.details;
+  return reply(
+    req,
+    code,
+    {
+      status: serviceStatus(first.status),
+      provider: provider ?? 'redis',
+      latency_ms: first.latencyMs,
+      memory_used_mb,
+      ...rest,
+      ...msg,
+    },
+    false,
+  );
+}
+
+async function answer(ctx: HandlerContext, route: Route, req: HealthRequest): Promise<HealthResponse> {
+  const asked: Asked = {
+    req,
+    hj: wantsHealthJson(req),
+    version: ctx.version !== undefined ? { version: ctx.version } : {},
+    hjVersion: ctx.version !== undefined ? { version: ctx.version, releaseId: ctx.version } : {},
+  };
+  switch (route) {
+    case 'live':
+      return answerLive(asked);
+    case 'ready':
+      return answerReady(ctx, asked);
+    case 'health':
+      return answerHealth(ctx, asked);
+    case 'detailed':
+      return answerDetailed(ctx, asked);
+    case 'db':
+    case 'cache':
+      return answerDependency(ctx, route, asked);
+  }
+}
+
+/** The framework-neutral handler behind `health.handle(req)`. */
+export function createHandler(
+  ctx: HandlerContext,
+): (req: HealthRequest) => Promise<HealthResponse> | undefined {
+  const routes = new Map<string, Route>();
+  for (const [route, path] of Object.entries(ctx.paths)) if (path) routes.set(path, route as Route);
 
   return (req) => {
     const route = routes.get(normalizePath(req.path ?? ''));
@@ -300,7 +333,7 @@ export function createHandler(
         body: JSON.stringify({ error: 'method not allowed' }),
       });
     }
-    return answer(route, req).catch(() =>
+    return answer(ctx, route, req).catch(() =>
       // run() does not reject for failing checks; this is a last resort that never leaks the error
       reply(req, 503, { status: 'unhealthy' }, false),
     );

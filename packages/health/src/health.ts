@@ -365,6 +365,36 @@ export function aggregateStatus(results: readonly CheckResult[]): HealthStatus {
   return status;
 }
 
+/** The result of a check whose run rejected (`execute()` never rejects: belt and braces). */
+function rejectedResult(check: NormalizedCheck, reason: unknown): CheckResult {
+  return {
+    name: check.name,
+    kind: check.kind,
+    critical: check.critical,
+    status: 'fail',
+    rawStatus: 'fail',
+    latencyMs: 0,
+    consecutiveFailures: 0,
+    details: {},
+    message: publicReason(reason),
+    time: new Date().toISOString(),
+    cached: false,
+  };
+}
+
+/** Closes every check (their `close()`, in parallel); a failure is logged, never thrown. */
+function closeChecks(runners: Iterable<CheckRunner>, logger: HealthOptions['logger']): Promise<void> {
+  return Promise.allSettled(
+    [...runners].map(async (r) => {
+      try {
+        await r.check.close?.();
+      } catch (err) {
+        logger?.warn({ err, check: r.check.name }, 'health: closing a check failed');
+      }
+    }),
+  ).then(() => undefined);
+}
+
 /**
  * Creates the health handle: runs the checks (bounded, in parallel, cached, single-flight) and
  * answers the health endpoints.
@@ -405,22 +435,7 @@ export function createHealth(options: HealthOptions): Health {
     settled.forEach((s, i) => {
       const runner = list[i]!;
       // execute() never rejects; this is belt and braces
-      checks[runner.check.name] =
-        s.status === 'fulfilled'
-          ? s.value
-          : {
-              name: runner.check.name,
-              kind: runner.check.kind,
-              critical: runner.check.critical,
-              status: 'fail',
-              rawStatus: 'fail',
-              latencyMs: 0,
-              consecutiveFailures: 0,
-              details: {},
-              message: publicReason(s.reason),
-              time: new Date().toISOString(),
-              cached: false,
-            };
+      checks[runner.check.name] = s.status === 'fulfilled' ? s.value : rejectedResult(runner.check, s.reason);
     });
     return {
       status: aggregateStatus(Object.values(checks)),
@@ -459,15 +474,7 @@ export function createHealth(options: HealthOptions): Health {
     close() {
       if (closed) return closed;
       if (refreshTimer) clearInterval(refreshTimer);
-      closed = Promise.allSettled(
-        [...runners.values()].map(async (r) => {
-          try {
-            await r.check.close?.();
-          } catch (err) {
-            options.logger?.warn({ err, check: r.check.name }, 'health: closing a check failed');
-          }
-        }),
-      ).then(() => undefined);
+      closed = closeChecks(runners.values(), options.logger);
       return closed;
     },
   };

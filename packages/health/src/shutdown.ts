@@ -61,6 +61,52 @@ const SHUTDOWN_OPTIONS_SCHEMA = {
   logger: rules.methods(['error'], 'a logger with error(obj, msg) (and info; pino fits)'),
 } as const satisfies OptionsSchema & Record<keyof ShutdownOptions, OptionRule>;
 
+type ShutdownLog = Record<'info' | 'fail', (obj: object, msg: string) => void>;
+
+/** The logger's `info` and `error`, each contained: logging never breaks shutdown. */
+function shutdownLog(logger: ShutdownOptions['logger']): ShutdownLog {
+  return {
+    info: (obj, msg) => {
+      try {
+        logger?.info?.(obj, msg);
+      } catch {
+        // never let logging break shutdown
+      }
+    },
+    fail: (obj, msg) => {
+      try {
+        logger?.error(obj, msg);
+      } catch {
+        // idem
+      }
+    },
+  };
+}
+
+/** Runs the closers in order, each bounded by `timeoutMs`; a failing one is logged, the next still runs. */
+async function runClosers(
+  closers: Closer[],
+  timeoutMs: number,
+  { info, fail }: ShutdownLog,
+): Promise<boolean> {
+  let clean = true;
+  for (const closer of closers) {
+    try {
+      const result = await bounded(Promise.resolve().then(closer.close), timeoutMs);
+      if (result === TIMED_OUT) {
+        clean = false;
+        fail({ closer: closer.name, timeout_ms: timeoutMs }, `shutdown: closing ${closer.name} timed out`);
+      } else {
+        info({ closer: closer.name }, `shutdown: closed ${closer.name}`);
+      }
+    } catch (err) {
+      clean = false;
+      fail({ err, closer: closer.name }, `shutdown: closing ${closer.name} failed`);
+    }
+  }
+  return clean;
+}
+
 /**
  * Graceful shutdown, once: on the first of `signals` (or `run(reason)`) readiness turns 503
  * (`health.setShuttingDown()`), after `delayMs` the `server` is drained without resetting a request,
@@ -96,20 +142,7 @@ export function createShutdown(options: ShutdownOptions = {}): Shutdown {
     closers.push({ name, close });
   }
 
-  const info = (obj: object, msg: string) => {
-    try {
-      logger?.info?.(obj, msg);
-    } catch {
-      // never let logging break shutdown
-    }
-  };
-  const fail = (obj: object, msg: string) => {
-    try {
-      logger?.error(obj, msg);
-    } catch {
-      // idem
-    }
-  };
+  const { info, fail } = shutdownLog(logger);
 
   let running: Promise<void> | undefined;
 
@@ -141,20 +174,7 @@ export function createShutdown(options: ShutdownOptions = {}): Shutdown {
       clean = false;
       fail({ err }, 'shutdown: stopping the server failed');
     }
-    for (const closer of [...closers]) {
-      try {
-        const result = await bounded(Promise.resolve().then(closer.close), timeoutMs);
-        if (result === TIMED_OUT) {
-          clean = false;
-          fail({ closer: closer.name, timeout_ms: timeoutMs }, `shutdown: closing ${closer.name} timed out`);
-        } else {
-          info({ closer: closer.name }, `shutdown: closed ${closer.name}`);
-        }
-      } catch (err) {
-        clean = false;
-        fail({ err, closer: closer.name }, `shutdown: closing ${closer.name} failed`);
-      }
-    }
+    if (!(await runClosers([...closers], timeoutMs, { info, fail }))) clean = false;
     try {
       if (health) await bounded(Promise.resolve(health.close()), timeoutMs);
     } catch (err) {

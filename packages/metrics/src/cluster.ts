@@ -228,15 +228,8 @@ export interface ClusterAggregator {
   handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
 }
 
-/**
- * In the cluster primary: asks every connected worker (those that called `shareWithCluster`) for its
- * metrics and aggregates them with the client's `aggregate` (counters and histograms summed, gauges
- * by each metric's `aggregator`). Serve it with `handle`, or pass it as `metricsSource` to an adapter:
- * both negotiate the format and gzip like a single process's `/metrics`.
- */
-export function createClusterAggregator(
-  clientOrOptions?: PromClientModule | ClusterAggregatorOptions,
-): ClusterAggregator {
+/** `createClusterAggregator`'s options resolved and checked (throws on bad ones, as documented). */
+function resolveAggregatorOptions(clientOrOptions: PromClientModule | ClusterAggregatorOptions | undefined) {
   const options: ClusterAggregatorOptions =
     clientOrOptions && 'Registry' in clientOrOptions
       ? { client: clientOrOptions }
@@ -256,6 +249,69 @@ export function createClusterAggregator(
       'createClusterAggregator: maxInFlight must be an integer >= 1.',
     );
   }
+  return { Cls, timeoutMs, maxInFlight };
+}
+
+/** Asks every connected worker for its metrics; settles when all answered, one failed or `timeoutMs` passed. */
+function collectFromWorkers(timeoutMs: number): Promise<Pending> {
+  return new Promise((resolve, reject) => {
+    const id = nextId++;
+    const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w?.isConnected());
+    const p: Pending = {
+      waiting: new Set(workers.map((w) => w.id)),
+      responses: [],
+      defaults: [],
+      native: [],
+      settle(err) {
+        if (!pending.delete(id)) return;
+        clearTimeout(timer);
+        if (err) reject(err);
+        else resolve(p);
+      },
+    };
+    const timer = setTimeout(() => {
+      p.settle(
+        new Error(
+          `worker(s) ${[...p.waiting].join(', ')} did not send their metrics within ${timeoutMs} ms (does every worker call shareWithCluster()?)`,
+        ),
+      );
+    }, timeoutMs);
+    pending.set(id, p);
+    if (workers.length === 0) {
+      p.settle(undefined);
+      return;
+    }
+    for (const w of workers) {
+      // A channel closed since isConnected() fails this scrape (callback), not the primary ('error').
+      w.send({ type: REQ, id } satisfies MetricsRequest, undefined, {}, (err) => {
+        if (err) p.settle(new Error(`cannot ask worker ${w.id} for its metrics: ${err.message}`));
+      });
+    }
+  });
+}
+
+/** Puts back on the aggregated samples the newest exemplar any worker has for each. */
+function restoreExemplars(json: MetricJson[], responses: MetricJson[][]): void {
+  const exemplars = newestExemplars(responses);
+  if (exemplars.size === 0) return;
+  for (const m of json) {
+    for (const v of m.values) {
+      const e = exemplars.get(`${m.name}\0${v.metricName ?? ''}\0${labelKey(v.labels)}`);
+      if (e) v.exemplar = e;
+    }
+  }
+}
+
+/**
+ * In the cluster primary: asks every connected worker (those that called `shareWithCluster`) for its
+ * metrics and aggregates them with the client's `aggregate` (counters and histograms summed, gauges
+ * by each metric's `aggregator`). Serve it with `handle`, or pass it as `metricsSource` to an adapter:
+ * both negotiate the format and gzip like a single process's `/metrics`.
+ */
+export function createClusterAggregator(
+  clientOrOptions?: PromClientModule | ClusterAggregatorOptions,
+): ClusterAggregator {
+  const { Cls, timeoutMs, maxInFlight } = resolveAggregatorOptions(clientOrOptions);
   if (!cluster.isPrimary) {
     throw new DeiaMetricsError(
       'DEIA_NOT_CLUSTER_PRIMARY',
@@ -264,49 +320,13 @@ export function createClusterAggregator(
   }
   listenAsPrimary();
 
-  const collect = (): Promise<Pending> =>
-    new Promise((resolve, reject) => {
-      const id = nextId++;
-      const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w?.isConnected());
-      const p: Pending = {
-        waiting: new Set(workers.map((w) => w.id)),
-        responses: [],
-        defaults: [],
-        native: [],
-        settle(err) {
-          if (!pending.delete(id)) return;
-          clearTimeout(timer);
-          if (err) reject(err);
-          else resolve(p);
-        },
-      };
-      const timer = setTimeout(() => {
-        p.settle(
-          new Error(
-            `worker(s) ${[...p.waiting].join(', ')} did not send their metrics within ${timeoutMs} ms (does every worker call shareWithCluster()?)`,
-          ),
-        );
-      }, timeoutMs);
-      pending.set(id, p);
-      if (workers.length === 0) {
-        p.settle(undefined);
-        return;
-      }
-      for (const w of workers) {
-        // A channel closed since isConnected() fails this scrape (callback), not the primary ('error').
-        w.send({ type: REQ, id } satisfies MetricsRequest, undefined, {}, (err) => {
-          if (err) p.settle(new Error(`cannot ask worker ${w.id} for its metrics: ${err.message}`));
-        });
-      }
-    });
-
   // When every registry of every worker has the same default labels (or none), they are not on
   // the samples the workers send: aggregated without them, applied once when rendered.
   // The workers' native histograms, summed (see native-merge.ts), are found through the renderers'
   // contract: `nativeSourceOf()` of the `json` array `aggregated()` returns (one scrape's view), of
   // the `AggregatedSource` `handle` renders, and of this aggregator (the latest aggregation).
   const aggregated = async (): Promise<{ json: MetricJson[]; defaults: DefaultLabels }> => {
-    const { responses, defaults, native } = await collect();
+    const { responses, defaults, native } = await collectFromWorkers(timeoutMs);
     const first = defaults[0];
     const same = first !== undefined && defaults.every((d) => d !== undefined && sameValues(d, first));
     if (!same) {
@@ -316,15 +336,7 @@ export function createClusterAggregator(
       same ? native : native.map((f, i) => withDefaults(f, defaults[i])),
     );
     const json = (await Cls.aggregate(responses).getMetricsAsJSON()) as unknown as MetricJson[];
-    const exemplars = newestExemplars(responses);
-    if (exemplars.size > 0) {
-      for (const m of json) {
-        for (const v of m.values) {
-          const e = exemplars.get(`${m.name}\0${v.metricName ?? ''}\0${labelKey(v.labels)}`);
-          if (e) v.exemplar = e;
-        }
-      }
-    }
+    restoreExemplars(json, responses);
     setNativeSource(json, nativeSource);
     setNativeSource(aggregator, nativeSource);
     return { json, defaults: same ? defaultLabelsFrom(first) : NO_DEFAULT_LABELS };

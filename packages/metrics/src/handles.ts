@@ -58,61 +58,8 @@ export interface TrackedMetric {
  */
 export function createHandle(ctx: HandleContext, def: MetricDefinition, collect?: Collect): AnyHandle {
   const name = ctx.prefix + def.name;
-  const labelNames = [...def.labelNames];
-  const existing = ctx.registry.getSingleMetric(name) as unknown as
-    | { labelNames?: string[]; constructor: unknown }
-    | undefined;
-  const ctor = { counter: ctx.client.Counter, gauge: ctx.client.Gauge, histogram: ctx.client.Histogram }[
-    def.type
-  ];
-  let metric: unknown = existing;
   const native = ctx.nativeFor?.(def);
-  if (existing) {
-    const sameLabels = (existing.labelNames ?? []).join(',') === labelNames.join(',');
-    const sameType = isHttpSeriesMetric(existing)
-      ? (existing as unknown as { type: string }).type === def.type
-      : existing instanceof (ctor as unknown as new () => object);
-    if (!sameType || !sameLabels) {
-      throw new DeiaMetricsError(
-        'DEIA_METRIC_CONFLICT',
-        `metric "${name}" is already registered as a different type or with other labels; use another prefix or registry.`,
-      );
-    }
-  } else {
-    const series =
-      ctx.httpStore !== undefined &&
-      HTTP_SERIES_METRICS.has(def.name) &&
-      labelNames.join(',') === 'method,route,status';
-    const config: Record<string, unknown> = {
-      name,
-      help: def.help,
-      labelNames,
-      registers: series ? [] : [ctx.registry],
-    };
-    if (def.type === 'histogram') {
-      // Native only: the classic form keeps just +Inf, _sum and _count (as client_golang writes it).
-      config.buckets = native?.classicBuckets === false ? [] : [...(def.buckets ?? [])];
-      if (ctx.exemplars) config.enableExemplars = true;
-    }
-    if (collect) config.collect = collect;
-    if (def.aggregator) config.aggregator = def.aggregator;
-    metric = new (ctor as unknown as new (c: object) => unknown)(config);
-    if (series) {
-      // Public-API calls land in `metric` (unregistered); the registry reads the merged view.
-      metric = registerHttpSeriesMetric(
-        ctx.registry,
-        ctx.httpStore as HttpStore,
-        metric as Counter<string>,
-        { name, help: def.help, labelNames, buckets: config.buckets as number[] | undefined },
-        def.name,
-        ctx.exemplars,
-        native,
-      );
-      if (native !== undefined && ctx.nativeRegistry !== undefined && def.type === 'histogram') {
-        ctx.nativeRegistry.families.set(name, metric as HttpHistogramMetric);
-      }
-    }
-  }
+  const metric = registeredMetric(ctx, def, name, native, collect);
   // The HTTP families' route and status are bounded by the HTTP core (maxRoutes), not tracked here;
   // the build info and the drop counter are written once or by the SDK itself and never expire.
   const track = !HTTP_SERIES_METRICS.has(def.name) && !NEVER_EXPIRE.has(def.name);
@@ -154,7 +101,85 @@ export function createHandle(ctx: HandleContext, def: MetricDefinition, collect?
       remove,
     } satisfies GaugeHandle;
   }
-  const m = metric as Histogram<string>;
+  return histogramHandle(ctx, def, metric as Histogram<string>, guard, family, remove);
+}
+
+/**
+ * The prom-client metric of a definition: the one registered under `name` when it is compatible
+ * (same type, same labels; else throws `DEIA_METRIC_CONFLICT`), or a new one (the HTTP families as
+ * views of the HTTP core's store).
+ */
+function registeredMetric(
+  ctx: HandleContext,
+  def: MetricDefinition,
+  name: string,
+  native: ResolvedNative | undefined,
+  collect: Collect | undefined,
+): unknown {
+  const labelNames = [...def.labelNames];
+  const existing = ctx.registry.getSingleMetric(name) as unknown as
+    | { labelNames?: string[]; constructor: unknown }
+    | undefined;
+  const ctor = { counter: ctx.client.Counter, gauge: ctx.client.Gauge, histogram: ctx.client.Histogram }[
+    def.type
+  ];
+  if (existing) {
+    const sameLabels = (existing.labelNames ?? []).join(',') === labelNames.join(',');
+    const sameType = isHttpSeriesMetric(existing)
+      ? (existing as unknown as { type: string }).type === def.type
+      : existing instanceof (ctor as unknown as new () => object);
+    if (!sameType || !sameLabels) {
+      throw new DeiaMetricsError(
+        'DEIA_METRIC_CONFLICT',
+        `metric "${name}" is already registered as a different type or with other labels; use another prefix or registry.`,
+      );
+    }
+    return existing;
+  }
+  const series =
+    ctx.httpStore !== undefined &&
+    HTTP_SERIES_METRICS.has(def.name) &&
+    labelNames.join(',') === 'method,route,status';
+  const config: Record<string, unknown> = {
+    name,
+    help: def.help,
+    labelNames,
+    registers: series ? [] : [ctx.registry],
+  };
+  if (def.type === 'histogram') {
+    // Native only: the classic form keeps just +Inf, _sum and _count (as client_golang writes it).
+    config.buckets = native?.classicBuckets === false ? [] : [...(def.buckets ?? [])];
+    if (ctx.exemplars) config.enableExemplars = true;
+  }
+  if (collect) config.collect = collect;
+  if (def.aggregator) config.aggregator = def.aggregator;
+  const metric = new (ctor as unknown as new (c: object) => unknown)(config);
+  if (!series) return metric;
+  // Public-API calls land in `metric` (unregistered); the registry reads the merged view.
+  const view = registerHttpSeriesMetric(
+    ctx.registry,
+    ctx.httpStore as HttpStore,
+    metric as Counter<string>,
+    { name, help: def.help, labelNames, buckets: config.buckets as number[] | undefined },
+    def.name,
+    ctx.exemplars,
+    native,
+  );
+  if (native !== undefined && ctx.nativeRegistry !== undefined && def.type === 'histogram') {
+    ctx.nativeRegistry.families.set(name, view as HttpHistogramMetric);
+  }
+  return view;
+}
+
+/** The handle of a histogram: guarded observations, exemplars when set, its native part first. */
+function histogramHandle(
+  ctx: HandleContext,
+  def: MetricDefinition,
+  m: Histogram<string>,
+  guard: LabelSets['admit'],
+  family: NativeFamilyState | undefined,
+  remove: (match: Partial<Labels<string>>) => number,
+): HistogramHandle {
   const exemplars = ctx.exemplars;
   let observe: HistogramHandle['observe'] = exemplars
     ? (labels, value) =>

@@ -53,6 +53,11 @@ const ABSENT = '\u0002';
 /**
  * Creates the guard of one metric. Metrics without a free label (or the HTTP families, whose
  * route and status the HTTP core bounds with `maxRoutes`) get the plain declared-value guard.
+ *
+ * Long because: `admit` runs on every recording and shares its state (the live sets, the per-value
+ * index, the `kept` count, the scratch `values` that `keyOf` fills for `labelsOf`) with `remove`,
+ * `expire` and `forget` as locals of one closure; split, that state would become an object's fields
+ * read on the hot path, and the bookkeeping that must agree would be read in four places.
  */
 export function createLabelSets<L extends string>(
   def: MetricDefinition,

@@ -66,70 +66,60 @@ const LEGACY_OPERATION: Record<string, string> = {
   embeddings: 'embeddings',
 };
 
+/** Records the counts of an Ollama final chunk (tokens, load, phases, cost) on `model`/`labels`. */
+function recordFinal(
+  opt: Opt,
+  model: Record<string, string>,
+  labels: Record<string, string>,
+  f: OllamaFinalFields,
+  options: GenAiCallOptions | undefined,
+): void {
+  const input = count(f.prompt_eval_count);
+  const output = count(f.eval_count);
+  const usage = opt<HistogramHandle>('gen_ai_client_token_usage');
+  if (input !== undefined) usage.observe({ ...labels, gen_ai_token_type: 'input' }, input);
+  if (output !== undefined) usage.observe({ ...labels, gen_ai_token_type: 'output' }, output);
+  const load = count(f.load_duration);
+  if (load !== undefined) {
+    const seconds = load / 1e9;
+    opt<HistogramHandle>('llm_model_load_duration_seconds').observe(model, seconds);
+    const threshold = options?.coldStartSeconds ?? DEFAULT_GENAI_CALL_OPTIONS.coldStartSeconds;
+    opt<CounterHandle>('llm_model_cold_starts_total').inc(model, seconds > threshold ? 1 : 0);
+  }
+  const tokens = opt<CounterHandle>('llm_eval_tokens_total');
+  const time = opt<CounterHandle>('llm_eval_duration_seconds_total');
+  const phases = [
+    ['prompt', input, count(f.prompt_eval_duration)],
+    ['generation', output, count(f.eval_duration)],
+  ] as const;
+  for (const [phase, n, ns] of phases) {
+    // Both or neither: a rate of tokens over time must divide matching sums.
+    if (n === undefined || ns === undefined) continue;
+    tokens.inc({ ...model, phase }, n);
+    time.inc({ ...model, phase }, ns / 1e9);
+  }
+  const price = options?.pricePerToken;
+  const legacyModel = { model: model.gen_ai_request_model as string };
+  const legacyTokens = opt<CounterHandle>('llm_tokens_total');
+  if (input !== undefined) legacyTokens.inc({ ...legacyModel, type: 'prompt' }, input);
+  if (output !== undefined) legacyTokens.inc({ ...legacyModel, type: 'completion' }, output);
+  if (price) {
+    const cost = (input ?? 0) * (count(price.input) ?? 0) + (output ?? 0) * (count(price.output) ?? 0);
+    if (cost > 0) {
+      opt<CounterHandle>('llm_request_cost_usd_total').inc(model, cost);
+      opt<CounterHandle>('llm_cost_usd_total').inc(legacyModel, cost);
+    }
+  }
+}
+
 /**
- * The `metrics.llm` recording of model calls and resident models, over the catalog's handles.
- * `warn` receives failures of the metrics side, which are never thrown to the caller.
+ * `startCall`'s options check. Options objects are usually constants: each is checked once. A bad one
+ * is a warning (once per message) and is ignored as a whole, since startCall never throws at runtime.
  */
-export function createLlmRecording(opt: Opt, warn: (message: string) => void) {
-  const say = (message: string) => {
-    try {
-      warn(message);
-    } catch {
-      // a throwing logger must not break the caller either
-    }
-  };
-  const contain = (what: string, err: unknown) =>
-    say(`@deia/metrics: recording a model call (${what}) failed: ${(err as Error)?.message ?? String(err)}`);
-
-  const recordFinal = (
-    model: Record<string, string>,
-    labels: Record<string, string>,
-    f: OllamaFinalFields,
-    options: GenAiCallOptions | undefined,
-  ) => {
-    const input = count(f.prompt_eval_count);
-    const output = count(f.eval_count);
-    const usage = opt<HistogramHandle>('gen_ai_client_token_usage');
-    if (input !== undefined) usage.observe({ ...labels, gen_ai_token_type: 'input' }, input);
-    if (output !== undefined) usage.observe({ ...labels, gen_ai_token_type: 'output' }, output);
-    const load = count(f.load_duration);
-    if (load !== undefined) {
-      const seconds = load / 1e9;
-      opt<HistogramHandle>('llm_model_load_duration_seconds').observe(model, seconds);
-      const threshold = options?.coldStartSeconds ?? DEFAULT_GENAI_CALL_OPTIONS.coldStartSeconds;
-      opt<CounterHandle>('llm_model_cold_starts_total').inc(model, seconds > threshold ? 1 : 0);
-    }
-    const tokens = opt<CounterHandle>('llm_eval_tokens_total');
-    const time = opt<CounterHandle>('llm_eval_duration_seconds_total');
-    const phases = [
-      ['prompt', input, count(f.prompt_eval_duration)],
-      ['generation', output, count(f.eval_duration)],
-    ] as const;
-    for (const [phase, n, ns] of phases) {
-      // Both or neither: a rate of tokens over time must divide matching sums.
-      if (n === undefined || ns === undefined) continue;
-      tokens.inc({ ...model, phase }, n);
-      time.inc({ ...model, phase }, ns / 1e9);
-    }
-    const price = options?.pricePerToken;
-    const legacyModel = { model: model.gen_ai_request_model as string };
-    const legacyTokens = opt<CounterHandle>('llm_tokens_total');
-    if (input !== undefined) legacyTokens.inc({ ...legacyModel, type: 'prompt' }, input);
-    if (output !== undefined) legacyTokens.inc({ ...legacyModel, type: 'completion' }, output);
-    if (price) {
-      const cost = (input ?? 0) * (count(price.input) ?? 0) + (output ?? 0) * (count(price.output) ?? 0);
-      if (cost > 0) {
-        opt<CounterHandle>('llm_request_cost_usd_total').inc(model, cost);
-        opt<CounterHandle>('llm_cost_usd_total').inc(legacyModel, cost);
-      }
-    }
-  };
-
-  // Options objects are usually constants: each is checked once. A bad one is a warning (once per
-  // message) and is ignored as a whole, since startCall never throws at runtime.
+function createOptionsCheck(say: (message: string) => void) {
   const checked = new WeakSet<object>();
   const warned = new Set<string>();
-  const usable = (options: GenAiCallOptions | undefined): GenAiCallOptions | undefined => {
+  return (options: GenAiCallOptions | undefined): GenAiCallOptions | undefined => {
     if (options === undefined || (typeof options === 'object' && options !== null && checked.has(options)))
       return options;
     try {
@@ -145,8 +135,15 @@ export function createLlmRecording(opt: Opt, warn: (message: string) => void) {
       return undefined;
     }
   };
+}
 
-  const startCall = (attrs: GenAiCallAttributes, given?: GenAiCallOptions): GenAiCall => {
+/** `metrics.llm.startCall`: one call's timing, chunks and final counts. */
+function createStartCall(
+  opt: Opt,
+  usable: (options: GenAiCallOptions | undefined) => GenAiCallOptions | undefined,
+  contain: (what: string, err: unknown) => void,
+) {
+  return (attrs: GenAiCallAttributes, given?: GenAiCallOptions): GenAiCall => {
     const options = usable(given);
     let now: () => number = () => performance.now();
     let start = 0;
@@ -182,7 +179,7 @@ export function createLlmRecording(opt: Opt, warn: (message: string) => void) {
         };
         opt<HistogramHandle>('llm_request_duration_seconds').observe(legacy, seconds);
         if (errorType !== '') opt<CounterHandle>('llm_request_errors_total').inc(legacy);
-        if (final && typeof final === 'object') recordFinal(model, labels, final, options);
+        if (final && typeof final === 'object') recordFinal(opt, model, labels, final, options);
       } catch (err) {
         contain(errorType === '' ? 'finish' : 'fail', err);
       }
@@ -215,10 +212,13 @@ export function createLlmRecording(opt: Opt, warn: (message: string) => void) {
       },
     };
   };
+}
 
+/** `metrics.llm.recordResidentModels`: the resident models of a provider, stale series removed. */
+function createResidentRecording(opt: Opt, contain: (what: string, err: unknown) => void) {
   /** Models set per provider, to remove the series of those no longer resident. */
   const resident = new Map<string, Set<string>>();
-  const recordResidentModels = (models: readonly ResidentModel[], provider = 'ollama') => {
+  return (models: readonly ResidentModel[], provider = 'ollama') => {
     try {
       const seen = new Set<string>();
       const residentG = opt<GaugeHandle>('llm_model_resident');
@@ -252,6 +252,24 @@ export function createLlmRecording(opt: Opt, warn: (message: string) => void) {
       contain('resident models', err);
     }
   };
+}
 
-  return { startCall, recordResidentModels };
+/**
+ * The `metrics.llm` recording of model calls and resident models, over the catalog's handles.
+ * `warn` receives failures of the metrics side, which are never thrown to the caller.
+ */
+export function createLlmRecording(opt: Opt, warn: (message: string) => void) {
+  const say = (message: string) => {
+    try {
+      warn(message);
+    } catch {
+      // a throwing logger must not break the caller either
+    }
+  };
+  const contain = (what: string, err: unknown) =>
+    say(`@deia/metrics: recording a model call (${what}) failed: ${(err as Error)?.message ?? String(err)}`);
+  return {
+    startCall: createStartCall(opt, createOptionsCheck(say), contain),
+    recordResidentModels: createResidentRecording(opt, contain),
+  };
 }

@@ -8,7 +8,7 @@ import {
 } from './kubernetes-options.js';
 import { resolveOpsOptions } from './resolve-options.js';
 import { buildRuleGroups } from './rules.js';
-import type { OpsOptions, RuleGroup } from './types.js';
+import type { OpsOptions, ResolvedOpsOptions, RuleGroup } from './types.js';
 import { toYaml } from './yaml-text.js';
 
 /** One generated Kubernetes object, as plain JSON (`kubectl apply` / the CRD schema's shape). */
@@ -163,12 +163,14 @@ export function toAlertmanagerConfigSpec(
 const scopedTo = (selector: string, ns: string) =>
   new RegExp(`(^|,)\\s*namespace\\s*=\\s*"${ns}"\\s*(,|$)`).test(selector);
 
+type Meta = (name: string, extra?: Record<string, string>) => KubernetesResource['metadata'];
+
 /**
- * Generates the Prometheus Operator resources and Grafana dashboard ConfigMaps for
- * kube-prometheus-stack from the catalog and `options` (the same rules, routes and dashboards as
- * `generateOps`). Pure: returns file contents by name.
+ * The options resolved for kube-prometheus-stack: `namespace` joins the aggregateBy labels and,
+ * with `scopeRulesToNamespace`, the rules select the namespace. `k` is the first resolution's
+ * `kubernetes` options.
  */
-export function generateKubernetes(options: OpsOptions = {}): KubernetesOutput {
+function resolveForKubernetes(options: OpsOptions) {
   const first = resolveOpsOptions(options);
   const k = first.kubernetes;
   requireKubernetesName(k.name);
@@ -185,29 +187,15 @@ export function generateKubernetes(options: OpsOptions = {}): KubernetesOutput {
       ? { selector: `job="${first.job}",namespace="${k.namespace}"` }
       : {}),
   });
-  const labels: Record<string, string> = {
-    'app.kubernetes.io/name': k.name,
-    'app.kubernetes.io/managed-by': 'deia-observability',
-    ...(k.release === false ? {} : { release: k.release }),
-    ...k.labels,
-  };
-  const meta = (name: string, extra: Record<string, string> = {}) => ({
-    name,
-    namespace: k.namespace,
-    labels: { ...labels, ...extra },
-  });
+  return { o, k };
+}
 
-  const groups = buildRuleGroups(o);
-  // The Operator routes an AlertmanagerConfig only the alerts labelled with its namespace; the
-  // job-wide alerts (sum by (job)) lose the label of their series, so every alert states it.
-  const namespaced = scopedTo(o.selector, k.namespace);
-  const ruleGroups = groups.map((g) => ({
-    ...g,
-    rules: g.rules.map((r) =>
-      'alert' in r && namespaced ? { ...r, labels: { ...r.labels, namespace: k.namespace } } : r,
-    ),
-  }));
-
+/** The ServiceMonitor or PodMonitor scraping the application. */
+function applicationMonitor(
+  o: ResolvedOpsOptions,
+  k: ResolvedKubernetesOptions,
+  meta: Meta,
+): KubernetesResource {
   const endpoint: Record<string, unknown> = {
     port: k.port,
     path: k.metricsPath,
@@ -222,43 +210,28 @@ export function generateKubernetes(options: OpsOptions = {}): KubernetesOutput {
     selector: { matchLabels: { ...k.matchLabels } },
     namespaceSelector: { matchNames: [k.namespace] },
   };
-  const monitor: KubernetesResource =
-    k.monitor === 'serviceMonitor'
-      ? {
-          apiVersion: 'monitoring.coreos.com/v1',
-          kind: 'ServiceMonitor',
-          metadata: meta(k.name),
-          spec: { ...monitorSpec, endpoints: [endpoint] },
-        }
-      : {
-          apiVersion: 'monitoring.coreos.com/v1',
-          kind: 'PodMonitor',
-          metadata: meta(k.name),
-          spec: { ...monitorSpec, podMetricsEndpoints: [endpoint] },
-        };
-
-  const named: Array<[string, KubernetesResource]> = [
-    [
-      'prometheus-rule.yaml',
-      {
+  return k.monitor === 'serviceMonitor'
+    ? {
         apiVersion: 'monitoring.coreos.com/v1',
-        kind: 'PrometheusRule',
+        kind: 'ServiceMonitor',
         metadata: meta(k.name),
-        spec: { groups: ruleGroups },
-      },
-    ],
-    [k.monitor === 'serviceMonitor' ? 'service-monitor.yaml' : 'pod-monitor.yaml', monitor],
-    [
-      'alertmanager-config.yaml',
-      {
-        apiVersion: 'monitoring.coreos.com/v1alpha1',
-        kind: 'AlertmanagerConfig',
+        spec: { ...monitorSpec, endpoints: [endpoint] },
+      }
+    : {
+        apiVersion: 'monitoring.coreos.com/v1',
+        kind: 'PodMonitor',
         metadata: meta(k.name),
-        spec: toAlertmanagerConfigSpec(buildAlertmanagerConfig(o), o.kubernetes.secrets),
-      },
-    ],
-  ];
-  // The exporters the dashboards read: a ServiceMonitor each, on their Service in the namespace.
+        spec: { ...monitorSpec, podMetricsEndpoints: [endpoint] },
+      };
+}
+
+/** The exporters the dashboards read: a ServiceMonitor each, on their Service in the namespace. */
+function exporterMonitors(
+  o: ResolvedOpsOptions,
+  k: ResolvedKubernetesOptions,
+  meta: Meta,
+): Array<[string, KubernetesResource]> {
+  const named: Array<[string, KubernetesResource]> = [];
   for (const [file, e] of [
     ['postgres-exporter', o.postgresExporter],
     ['redis-exporter', o.redisExporter],
@@ -287,6 +260,63 @@ export function generateKubernetes(options: OpsOptions = {}): KubernetesOutput {
       },
     ]);
   }
+  return named;
+}
+
+/**
+ * Generates the Prometheus Operator resources and Grafana dashboard ConfigMaps for
+ * kube-prometheus-stack from the catalog and `options` (the same rules, routes and dashboards as
+ * `generateOps`). Pure: returns file contents by name.
+ */
+export function generateKubernetes(options: OpsOptions = {}): KubernetesOutput {
+  const { o, k } = resolveForKubernetes(options);
+  const labels: Record<string, string> = {
+    'app.kubernetes.io/name': k.name,
+    'app.kubernetes.io/managed-by': 'deia-observability',
+    ...(k.release === false ? {} : { release: k.release }),
+    ...k.labels,
+  };
+  const meta: Meta = (name, extra = {}) => ({
+    name,
+    namespace: k.namespace,
+    labels: { ...labels, ...extra },
+  });
+
+  const groups = buildRuleGroups(o);
+  // The Operator routes an AlertmanagerConfig only the alerts labelled with its namespace; the
+  // job-wide alerts (sum by (job)) lose the label of their series, so every alert states it.
+  const namespaced = scopedTo(o.selector, k.namespace);
+  const ruleGroups = groups.map((g) => ({
+    ...g,
+    rules: g.rules.map((r) =>
+      'alert' in r && namespaced ? { ...r, labels: { ...r.labels, namespace: k.namespace } } : r,
+    ),
+  }));
+
+  const monitor = applicationMonitor(o, k, meta);
+
+  const named: Array<[string, KubernetesResource]> = [
+    [
+      'prometheus-rule.yaml',
+      {
+        apiVersion: 'monitoring.coreos.com/v1',
+        kind: 'PrometheusRule',
+        metadata: meta(k.name),
+        spec: { groups: ruleGroups },
+      },
+    ],
+    [k.monitor === 'serviceMonitor' ? 'service-monitor.yaml' : 'pod-monitor.yaml', monitor],
+    [
+      'alertmanager-config.yaml',
+      {
+        apiVersion: 'monitoring.coreos.com/v1alpha1',
+        kind: 'AlertmanagerConfig',
+        metadata: meta(k.name),
+        spec: toAlertmanagerConfigSpec(buildAlertmanagerConfig(o), o.kubernetes.secrets),
+      },
+    ],
+  ];
+  named.push(...exporterMonitors(o, k, meta));
   for (const spec of dashboardSpecs(o)) {
     const base = spec.file.replace(/\.json$/, '');
     named.push([

@@ -95,6 +95,116 @@ interface TestCase {
 type Mode = 'steady' | 'gap' | 'lowTraffic';
 type Spec = ReturnType<typeof extraAlertSpecs>[number];
 
+/** A series in promtool's input notation: `name{label="value",...}`, labels sorted. */
+const text = (series: string, l: Record<string, string>) =>
+  `${series}{${Object.entries(l)
+    .sort(([x], [y]) => (x < y ? -1 : 1))
+    .map(([k, v]) => `${k}="${v}"`)
+    .join(',')}}`;
+
+/** The specs of one alert that fire at `level` (for a quantile: built around `bound`). */
+function firing(group: Spec[], level: number, bound: number): Spec[] {
+  const a0 = (group[0] as Spec).a;
+  const q = a0.quantile ?? 0.95;
+  return group.filter((g) => {
+    if (a0.over !== 'quantile') return g.a.below ? level < g.a.threshold : level > g.a.threshold;
+    const share = g.a.threshold < bound ? 1 : g.a.threshold === bound ? level : 0;
+    return share > 1 - q;
+  });
+}
+
+/** One promtool test of an alert: the input at `level` (in `mode`; for a quantile around `bound`). */
+interface TestCaseSpec {
+  what: string;
+  level: number;
+  mode: Mode;
+  bound: number;
+}
+
+/**
+ * The tests of one alert's specs (its severities), `w` its scaled window in seconds: per severity,
+ * fires well past the threshold, quiet exactly at it, fires just past it; then quiet below every
+ * threshold (or under minRequestRate) and after a scrape gap.
+ */
+function testCases(group: Spec[], w: number): TestCaseSpec[] {
+  const a0 = (group[0] as Spec).a;
+  const q = a0.quantile ?? 0.95;
+  const ths = group.map((g) => g.a.threshold);
+  const cases: TestCaseSpec[] = [];
+  for (const { a } of group) {
+    const th = a.threshold;
+    const sev = a.severity ?? 'warning';
+    if (a.over === 'quantile') {
+      const pct = (x: number) => `${Math.round(x * 1000) / 10}%`;
+      cases.push({
+        what: `${sev}: fires when ${pct(2 * (1 - q))} are slower than ${th}`,
+        level: Math.min(1, 2 * (1 - q)),
+        mode: 'steady',
+        bound: th,
+      });
+      cases.push({
+        what: `${sev}: quiet when exactly ${pct(1 - q)} are slower (the quantile is the bound)`,
+        level: 1 - q,
+        mode: 'steady',
+        bound: th,
+      });
+      cases.push({
+        what: `${sev}: fires when ${pct(1 - q + 0.01)} are slower`,
+        level: 1 - q + 0.01,
+        mode: 'steady',
+        bound: th,
+      });
+      cases.push({
+        what: `${sev}: quiet when every observation is within the bound`,
+        level: 0,
+        mode: 'steady',
+        bound: th,
+      });
+    } else {
+      const far = a.below ? th - Math.max(Math.abs(th), 1) : th + Math.max(Math.abs(th), 1);
+      const near = a.over === 'increase' ? 1 : a.over === 'rate' ? 1 / w : Math.max(Math.abs(th), 1) * 1e-3;
+      cases.push({ what: `${sev}: fires at ${far}`, level: far, mode: 'steady', bound: th });
+      cases.push({
+        what: `${sev}: quiet exactly at the threshold ${th}`,
+        level: th,
+        mode: 'steady',
+        bound: th,
+      });
+      cases.push({
+        what: `${sev}: fires just ${a.below ? 'below' : 'above'} ${th}`,
+        level: a.below ? th - near : th + near,
+        mode: 'steady',
+        bound: th,
+      });
+    }
+  }
+  if (a0.over === 'quantile') {
+    cases.push({
+      what: 'quiet under minRequestRate although every observation is slow',
+      level: 1,
+      mode: 'lowTraffic',
+      bound: a0.threshold,
+    });
+    cases.push({
+      what: 'quiet after a scrape gap longer than the window',
+      level: 1,
+      mode: 'gap',
+      bound: a0.threshold,
+    });
+  } else {
+    const quiet = a0.below ? Math.max(...ths) + 1 : Math.min(...ths) / 2;
+    const high = a0.below ? Math.min(...ths) - 1 : Math.max(...ths) * 2 + 1;
+    cases.push({ what: `quiet at ${quiet}`, level: quiet, mode: 'steady', bound: 0 });
+    cases.push({
+      what: 'quiet after a scrape gap longer than the window and a return',
+      level: high,
+      mode: 'gap',
+      bound: 0,
+    });
+  }
+  return cases;
+}
+
 /**
  * promtool unit tests of the extra alerts, from their specs: for each alert and severity it fires
  * well past the threshold, stays quiet exactly at it and fires just past it; each alert stays quiet
@@ -130,11 +240,6 @@ export function extraAlertTests(
     const span = Math.ceil((w + maxFor) / step) + 4; // samples that cover the window and every for:
     const labels: Record<string, string> = { instance: 'test:9464', ...target };
     for (const l of def.labelNames) labels[l] = def.labelValues?.[l]?.[0] ?? 'a';
-    const text = (series: string, l: Record<string, string>) =>
-      `${series}{${Object.entries(l)
-        .sort(([x], [y]) => (x < y ? -1 : 1))
-        .map(([k, v]) => `${k}="${v}"`)
-        .join(',')}}`;
     const alertLabels = (g: Spec) => {
       const l: Record<string, string> = {
         alertname: name,
@@ -147,7 +252,6 @@ export function extraAlertTests(
       for (const b of a0.by ?? []) l[b] = labels[b] as string;
       return text('ALERTS', l);
     };
-    const q = a0.quantile ?? 0.95;
     const ths = group.map((g) => g.a.threshold);
     const bounds = [...(def.buckets ?? []), Number.POSITIVE_INFINITY];
     /** A counter's values: `perStep` more every step; with a gap, a total then nothing for longer than the window. */
@@ -183,87 +287,9 @@ export function extraAlertTests(
       out.push({ series: series(`${def.name}_count`), values: counter(perStep * gapScale, mode) });
       return out;
     };
-    /** The specs that fire at `level` (for a quantile: built around `bound`). */
-    const firing = (level: number, bound: number) =>
-      group.filter((g) => {
-        if (a0.over !== 'quantile') return g.a.below ? level < g.a.threshold : level > g.a.threshold;
-        const share = g.a.threshold < bound ? 1 : g.a.threshold === bound ? level : 0;
-        return share > 1 - q;
-      });
-    const cases: Array<{ what: string; level: number; mode: Mode; bound: number }> = [];
-    for (const { a } of group) {
-      const th = a.threshold;
-      const sev = a.severity ?? 'warning';
-      if (a.over === 'quantile') {
-        const pct = (x: number) => `${Math.round(x * 1000) / 10}%`;
-        cases.push({
-          what: `${sev}: fires when ${pct(2 * (1 - q))} are slower than ${th}`,
-          level: Math.min(1, 2 * (1 - q)),
-          mode: 'steady',
-          bound: th,
-        });
-        cases.push({
-          what: `${sev}: quiet when exactly ${pct(1 - q)} are slower (the quantile is the bound)`,
-          level: 1 - q,
-          mode: 'steady',
-          bound: th,
-        });
-        cases.push({
-          what: `${sev}: fires when ${pct(1 - q + 0.01)} are slower`,
-          level: 1 - q + 0.01,
-          mode: 'steady',
-          bound: th,
-        });
-        cases.push({
-          what: `${sev}: quiet when every observation is within the bound`,
-          level: 0,
-          mode: 'steady',
-          bound: th,
-        });
-      } else {
-        const far = a.below ? th - Math.max(Math.abs(th), 1) : th + Math.max(Math.abs(th), 1);
-        const near = a.over === 'increase' ? 1 : a.over === 'rate' ? 1 / w : Math.max(Math.abs(th), 1) * 1e-3;
-        cases.push({ what: `${sev}: fires at ${far}`, level: far, mode: 'steady', bound: th });
-        cases.push({
-          what: `${sev}: quiet exactly at the threshold ${th}`,
-          level: th,
-          mode: 'steady',
-          bound: th,
-        });
-        cases.push({
-          what: `${sev}: fires just ${a.below ? 'below' : 'above'} ${th}`,
-          level: a.below ? th - near : th + near,
-          mode: 'steady',
-          bound: th,
-        });
-      }
-    }
-    if (a0.over === 'quantile') {
-      cases.push({
-        what: 'quiet under minRequestRate although every observation is slow',
-        level: 1,
-        mode: 'lowTraffic',
-        bound: a0.threshold,
-      });
-      cases.push({
-        what: 'quiet after a scrape gap longer than the window',
-        level: 1,
-        mode: 'gap',
-        bound: a0.threshold,
-      });
-    } else {
-      const quiet = a0.below ? Math.max(...ths) + 1 : Math.min(...ths) / 2;
-      const high = a0.below ? Math.min(...ths) - 1 : Math.max(...ths) * 2 + 1;
-      cases.push({ what: `quiet at ${quiet}`, level: quiet, mode: 'steady', bound: 0 });
-      cases.push({
-        what: 'quiet after a scrape gap longer than the window and a return',
-        level: high,
-        mode: 'gap',
-        bound: 0,
-      });
-    }
+    const cases = testCases(group, w);
     for (const c of cases) {
-      const expected = c.mode === 'steady' ? firing(c.level, c.bound) : [];
+      const expected = c.mode === 'steady' ? firing(group, c.level, c.bound) : [];
       // After a gap: quiet at every evaluation from the return on (an old total read as new
       // events would fire within the window); otherwise checked once every for: has passed.
       const at = c.mode === 'gap' ? Array.from({ length: span + 1 }, (_, i) => 4 + span + 1 + i) : [span];

@@ -28,6 +28,77 @@ export function httpRecordNames(p: string) {
   };
 }
 
+/** High error ratio and p95 latency (warning and critical), and routes folded by maxRoutes. */
+function httpServiceAlerts(x: RuleContext, job: string, total: string): AlertRule[] {
+  const { o, c, v } = x;
+  const rec = httpRecordNames(o.prefix);
+  const service: AlertRule[] = [
+    ...x.pair(
+      'HighErrorRate',
+      'errorRatio',
+      'percent',
+      (th) => `${x.rec(rec.errRatio('5m'))} > ${th}${x.enough(job, total)}`,
+      'High 5xx error ratio on {{ $labels.job }}',
+      (th) =>
+        `${v.percent} of requests to {{ $labels.job }} answered 5xx over the last 5m (threshold ${th}).`,
+    ),
+    ...x.pair(
+      'HighLatency',
+      'latencyP95',
+      'duration',
+      (th) => `${x.rec(rec.latency('p95'))} > ${th}${x.enough(job, total)}`,
+      'High p95 latency on {{ $labels.job }}',
+      (th) =>
+        `p95 request duration of {{ $labels.job }} is ${v.duration} over the last 5m (threshold ${th}).`,
+    ),
+  ];
+  if (c.has('http_routes_overflowed')) {
+    service.push(
+      x.alert(
+        'HttpRoutesOverflowed',
+        'warning',
+        o.for.routesOverflowed,
+        `max by (${c.by('http_routes_overflowed', 'instance')}) (${c.m('http_routes_overflowed')}) > 0`,
+        'Route templates folded into route="__overflow__" on {{ $labels.instance }}',
+        `{{ $labels.instance }} has recorded ${v.number} route templates as route="__overflow__" (more than its maxRoutes): their requests are counted, but not by route. Raise maxRoutes, or fix the route whose template carries ids.`,
+      ),
+    );
+  }
+  return service;
+}
+
+/**
+ * The budget-burn alerts of one SLO (a critical and a warning, each over its BURN_RATES pairs of
+ * windows): `ratio(w)` is the bad share over window `w`, `target` the SLO.
+ */
+function burnAlerts(
+  x: RuleContext,
+  job: string,
+  total: string,
+  name: string,
+  ratio: (w: string) => string,
+  target: number,
+  what: 'availability' | 'latency',
+): AlertRule[] {
+  const { o, v } = x;
+  const budget = 1 - target;
+  const cond = (r: (typeof BURN_RATES)[number]) =>
+    `(${ratio(r.long)} > ${round(r.factor * budget)} and ${ratio(r.short)} > ${round(r.factor * budget)}${x.enough(job, total).replace(/\n/g, ' ')})`;
+  const pct = formatThreshold(target, 'percent');
+  return (['critical', 'warning'] as const).map((severity) => {
+    const rates = BURN_RATES.filter((r) => r.severity === severity);
+    const explain = rates.map((r) => `${r.factor}x over ${r.long} and ${r.short}`).join(', or ');
+    return x.alert(
+      name,
+      severity,
+      o.for[severity === 'critical' ? 'sloPage' : 'sloTicket'],
+      rates.map(cond).join('\nor\n'),
+      `{{ $labels.job }} is burning its ${pct} ${what} error budget ${severity === 'critical' ? 'fast' : 'steadily'}`,
+      `${v.percent} of requests ${what === 'availability' ? 'failed' : `were slower than ${formatThreshold(o.latencySlo.thresholdSeconds, 'duration')}`} over the long window; burn rate above ${explain} (budget ${formatThreshold(budget, 'percent')}).`,
+    );
+  });
+}
+
 /**
  * HTTP recording rules, the SLO ratios and the HTTP alerts (`http` group). Windows above 5m are
  * computed from the recorded 5m rates (`sum_over_time` of the 5m error rate over `sum_over_time`
@@ -39,7 +110,7 @@ export function httpRules(x: RuleContext): {
   service: AlertRule[];
   sloAlerts: AlertRule[];
 } {
-  const { o, t, c, v } = x;
+  const { o, t, c } = x;
   if (!c.has('http_requests_total') || !c.has('http_request_duration_seconds'))
     return { http: [], slo: [], service: [], sloAlerts: [] };
   const hist = 'http_request_duration_seconds';
@@ -95,60 +166,26 @@ export function httpRules(x: RuleContext): {
     })),
   ];
 
-  const service: AlertRule[] = [
-    ...x.pair(
-      'HighErrorRate',
-      'errorRatio',
-      'percent',
-      (th) => `${x.rec(rec.errRatio('5m'))} > ${th}${x.enough(job, total)}`,
-      'High 5xx error ratio on {{ $labels.job }}',
-      (th) =>
-        `${v.percent} of requests to {{ $labels.job }} answered 5xx over the last 5m (threshold ${th}).`,
-    ),
-    ...x.pair(
-      'HighLatency',
-      'latencyP95',
-      'duration',
-      (th) => `${x.rec(rec.latency('p95'))} > ${th}${x.enough(job, total)}`,
-      'High p95 latency on {{ $labels.job }}',
-      (th) =>
-        `p95 request duration of {{ $labels.job }} is ${v.duration} over the last 5m (threshold ${th}).`,
-    ),
-  ];
-  if (c.has('http_routes_overflowed')) {
-    service.push(
-      x.alert(
-        'HttpRoutesOverflowed',
-        'warning',
-        o.for.routesOverflowed,
-        `max by (${c.by('http_routes_overflowed', 'instance')}) (${c.m('http_routes_overflowed')}) > 0`,
-        'Route templates folded into route="__overflow__" on {{ $labels.instance }}',
-        `{{ $labels.instance }} has recorded ${v.number} route templates as route="__overflow__" (more than its maxRoutes): their requests are counted, but not by route. Raise maxRoutes, or fix the route whose template carries ids.`,
-      ),
-    );
-  }
-
-  const burn = (name: string, ratio: (w: string) => string, target: number, what: string): AlertRule[] => {
-    const budget = 1 - target;
-    const cond = (r: (typeof BURN_RATES)[number]) =>
-      `(${ratio(r.long)} > ${round(r.factor * budget)} and ${ratio(r.short)} > ${round(r.factor * budget)}${x.enough(job, total).replace(/\n/g, ' ')})`;
-    const pct = formatThreshold(target, 'percent');
-    return (['critical', 'warning'] as const).map((severity) => {
-      const rates = BURN_RATES.filter((r) => r.severity === severity);
-      const explain = rates.map((r) => `${r.factor}x over ${r.long} and ${r.short}`).join(', or ');
-      return x.alert(
-        name,
-        severity,
-        o.for[severity === 'critical' ? 'sloPage' : 'sloTicket'],
-        rates.map(cond).join('\nor\n'),
-        `{{ $labels.job }} is burning its ${pct} ${what} error budget ${severity === 'critical' ? 'fast' : 'steadily'}`,
-        `${v.percent} of requests ${what === 'availability' ? 'failed' : `were slower than ${formatThreshold(o.latencySlo.thresholdSeconds, 'duration')}`} over the long window; burn rate above ${explain} (budget ${formatThreshold(budget, 'percent')}).`,
-      );
-    });
-  };
+  const service = httpServiceAlerts(x, job, total);
   const sloAlerts = [
-    ...burn('AvailabilityBudgetBurn', (w) => x.rec(rec.errRatio(w)), o.sloTarget, 'availability'),
-    ...burn('LatencyBudgetBurn', (w) => x.rec(rec.slowRatio(w)), o.latencySlo.target, 'latency'),
+    ...burnAlerts(
+      x,
+      job,
+      total,
+      'AvailabilityBudgetBurn',
+      (w) => x.rec(rec.errRatio(w)),
+      o.sloTarget,
+      'availability',
+    ),
+    ...burnAlerts(
+      x,
+      job,
+      total,
+      'LatencyBudgetBurn',
+      (w) => x.rec(rec.slowRatio(w)),
+      o.latencySlo.target,
+      'latency',
+    ),
   ];
   return { http, slo, service, sloAlerts };
 }

@@ -63,39 +63,13 @@ function loadPretty(): ((options: object) => DestinationStream) | undefined {
 }
 
 /**
- * A pino logger writing one JSON object per line in the operations guide's format:
- * `{"level":"INFO","timestamp":"2026-01-15T10:00:00.000Z","service":"api","trace_id":"…","span_id":"…",…fields,"message":"…"}`.
- * `trace_id`/`span_id` come from the active OpenTelemetry span; secrets are redacted by default
- * (secret-named keys at any depth, credentials inside connection strings anywhere on the line).
- *
- * @throws DeiaTracingError `DEIA_LOGGER_OPTIONS` on bad options.
+ * Where the lines go: with `pretty` (not in production, and only when the optional peer
+ * pino-pretty loads) through pino-pretty into `destination`; otherwise `destination` as given.
  */
-export function createLogger(options: LoggerOptions = {}): Logger {
-  checkOptions('createLogger', options, LOGGER_OPTIONS_SCHEMA, (message) => {
-    throw bad(message);
-  });
-  const level = options.level ?? process.env.LOG_LEVEL?.trim().toLowerCase() ?? DEFAULT_LOGGER_OPTIONS.level;
-  if (!LEVELS.has(level))
-    throw bad(`level "${level}" is not a pino level; use one of: ${[...LEVELS].join(', ')}.`);
-  const levelCase = options.levelCase ?? DEFAULT_LOGGER_OPTIONS.levelCase;
-  if (levelCase !== 'upper' && levelCase !== 'lower') throw bad('levelCase must be "upper" or "lower".');
-  const redact = options.redact ?? DEFAULT_LOGGER_OPTIONS.redact;
-  if (typeof redact !== 'boolean' && (redact === null || typeof redact !== 'object')) {
-    throw bad('redact must be true, false or { keys?, censor? }.');
-  }
-  const redactKeys = typeof redact === 'object' ? (redact.keys ?? []) : [];
-  if (!Array.isArray(redactKeys) || redactKeys.some((k) => typeof k !== 'string')) {
-    throw bad('redact.keys must be an array of key names.');
-  }
-  const censor = (typeof redact === 'object' ? redact.censor : undefined) ?? DEFAULT_LOGGER_OPTIONS.censor;
-  if (typeof censor !== 'string') throw bad('redact.censor must be a string.');
-  if (options.service !== undefined && (typeof options.service !== 'string' || options.service === '')) {
-    throw bad('service must be a non-empty string.');
-  }
-  // The running tracing's service.name first, so log lines and spans agree.
-  const service =
-    options.service ?? getTracing()?.serviceName ?? serviceNameFromEnv() ?? UNKNOWN_SERVICE_NAME;
-
+function prettyOutput(options: LoggerOptions): {
+  pretty: boolean;
+  destination: DestinationStream | undefined;
+} {
   let pretty = options.pretty ?? DEFAULT_LOGGER_OPTIONS.pretty;
   if (pretty && process.env.NODE_ENV === 'production') {
     process.emitWarning('@deia/tracing: pretty logs are for development; writing JSON lines in production.', {
@@ -136,7 +110,44 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       pretty = false;
     }
   }
+  return { pretty, destination };
+}
 
+/**
+ * A pino logger writing one JSON object per line in the operations guide's format:
+ * `{"level":"INFO","timestamp":"2026-01-15T10:00:00.000Z","service":"api","trace_id":"…","span_id":"…",…fields,"message":"…"}`.
+ * `trace_id`/`span_id` come from the active OpenTelemetry span; secrets are redacted by default
+ * (secret-named keys at any depth, credentials inside connection strings anywhere on the line).
+ *
+ * @throws DeiaTracingError `DEIA_LOGGER_OPTIONS` on bad options.
+ */
+export function createLogger(options: LoggerOptions = {}): Logger {
+  checkOptions('createLogger', options, LOGGER_OPTIONS_SCHEMA, (message) => {
+    throw bad(message);
+  });
+  const level = options.level ?? process.env.LOG_LEVEL?.trim().toLowerCase() ?? DEFAULT_LOGGER_OPTIONS.level;
+  if (!LEVELS.has(level))
+    throw bad(`level "${level}" is not a pino level; use one of: ${[...LEVELS].join(', ')}.`);
+  const levelCase = options.levelCase ?? DEFAULT_LOGGER_OPTIONS.levelCase;
+  if (levelCase !== 'upper' && levelCase !== 'lower') throw bad('levelCase must be "upper" or "lower".');
+  const redact = options.redact ?? DEFAULT_LOGGER_OPTIONS.redact;
+  if (typeof redact !== 'boolean' && (redact === null || typeof redact !== 'object')) {
+    throw bad('redact must be true, false or { keys?, censor? }.');
+  }
+  const redactKeys = typeof redact === 'object' ? (redact.keys ?? []) : [];
+  if (!Array.isArray(redactKeys) || redactKeys.some((k) => typeof k !== 'string')) {
+    throw bad('redact.keys must be an array of key names.');
+  }
+  const censor = (typeof redact === 'object' ? redact.censor : undefined) ?? DEFAULT_LOGGER_OPTIONS.censor;
+  if (typeof censor !== 'string') throw bad('redact.censor must be a string.');
+  if (options.service !== undefined && (typeof options.service !== 'string' || options.service === '')) {
+    throw bad('service must be a non-empty string.');
+  }
+  // The running tracing's service.name first, so log lines and spans agree.
+  const service =
+    options.service ?? getTracing()?.serviceName ?? serviceNameFromEnv() ?? UNKNOWN_SERVICE_NAME;
+
+  const { pretty, destination } = prettyOutput(options);
   const isSecretKey = secretKeyMatcher(redactKeys);
   const traceContext = options.traceContext ?? DEFAULT_LOGGER_OPTIONS.traceContext;
   const user = options.pino ?? {};

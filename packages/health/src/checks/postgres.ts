@@ -92,6 +92,55 @@ const isPool = (x: unknown): x is PgPoolLike =>
   typeof x === 'object' && x !== null && typeof (x as PgPoolLike).connect === 'function';
 
 /**
+ * The check's own pool for `{ connectionString, ssl }` (checked; throws `DEIA_HEALTH_OPTIONS`), one
+ * connection at most, made by `poolFor` on the first run; `end()` ends it once.
+ */
+function ownedPool(target: PostgresConnectionConfig): {
+  poolFor: (timeoutMs: number) => PgPoolLike;
+  end: () => Promise<void>;
+} {
+  if (target && typeof target === 'object')
+    rejectUnknownKeys('postgresCheck', target, ['connectionString', 'ssl'], failOptions);
+  const connectionString = (target as PostgresConnectionConfig | undefined)?.connectionString;
+  if (typeof connectionString !== 'string' || connectionString === '') {
+    throw new DeiaHealthError(
+      'DEIA_HEALTH_OPTIONS',
+      'postgresCheck needs a pg Pool or { connectionString: "postgres://..." }.',
+    );
+  }
+  const { Pool } = loadPg();
+  const ssl = target.ssl;
+  // Made on the first run, when the check's resolved timeout is known (its own `timeoutMs`, else
+  // createHealth's `defaults.timeoutMs`): the pool gives up a connection attempt when the check does.
+  let owned: ReturnType<typeof newPool> | undefined;
+  const newPool = (timeoutMs: number) => {
+    const p = new Pool({
+      connectionString,
+      ...(ssl !== undefined ? { ssl } : {}),
+      max: 1,
+      connectionTimeoutMillis: timeoutMs,
+      idleTimeoutMillis: OWNED_POOL_IDLE_MS,
+      allowExitOnIdle: true,
+      application_name: 'deia-health',
+    });
+    // An idle client's error (server restart) must not crash the app; the next check reports it.
+    p.on('error', () => undefined);
+    return p;
+  };
+  let ended: Promise<void> | undefined;
+  return {
+    poolFor: (timeoutMs) => {
+      owned ??= newPool(timeoutMs);
+      return owned;
+    },
+    end: () => {
+      ended ??= owned ? owned.end().catch(() => undefined) : Promise.resolve();
+      return ended;
+    },
+  };
+}
+
+/**
  * PostgreSQL: one query on a pooled connection (database name, tables accessible in the schema,
  * latency, pool counts). The client is always given back, also on timeout: a client that did not
  * answer in time is destroyed (`release(err)`), never returned to the pool. Critical by default.
@@ -117,43 +166,7 @@ export function postgresCheck(
     const pool = target;
     poolFor = () => pool;
   } else {
-    if (target && typeof target === 'object')
-      rejectUnknownKeys('postgresCheck', target, ['connectionString', 'ssl'], failOptions);
-    const connectionString = (target as PostgresConnectionConfig | undefined)?.connectionString;
-    if (typeof connectionString !== 'string' || connectionString === '') {
-      throw new DeiaHealthError(
-        'DEIA_HEALTH_OPTIONS',
-        'postgresCheck needs a pg Pool or { connectionString: "postgres://..." }.',
-      );
-    }
-    const { Pool } = loadPg();
-    const ssl = target.ssl;
-    // Made on the first run, when the check's resolved timeout is known (its own `timeoutMs`, else
-    // createHealth's `defaults.timeoutMs`): the pool gives up a connection attempt when the check does.
-    let owned: ReturnType<typeof newPool> | undefined;
-    const newPool = (timeoutMs: number) => {
-      const p = new Pool({
-        connectionString,
-        ...(ssl !== undefined ? { ssl } : {}),
-        max: 1,
-        connectionTimeoutMillis: timeoutMs,
-        idleTimeoutMillis: OWNED_POOL_IDLE_MS,
-        allowExitOnIdle: true,
-        application_name: 'deia-health',
-      });
-      // An idle client's error (server restart) must not crash the app; the next check reports it.
-      p.on('error', () => undefined);
-      return p;
-    };
-    poolFor = (timeoutMs) => {
-      owned ??= newPool(timeoutMs);
-      return owned;
-    };
-    let ended: Promise<void> | undefined;
-    ownedEnd = () => {
-      ended ??= owned ? owned.end().catch(() => undefined) : Promise.resolve();
-      return ended;
-    };
+    ({ poolFor, end: ownedEnd } = ownedPool(target));
   }
   const values = [schema === undefined ? null : [schema]];
 

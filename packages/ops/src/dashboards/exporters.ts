@@ -1,11 +1,17 @@
 import type { ResolvedExporterOptions } from '../types.js';
 import type { DashboardSpec, PanelContext } from './builder.js';
 
+type Row = DashboardSpec['rows'][number];
+/** An exporter's series selector, with extra matchers. */
+type Selector = (extra?: string) => string;
+/** `sum by (by) (rate(name{selector}[$__rate_interval]))`. */
+type SumRate = (name: string, by: string) => string;
+
 /**
  * An exporter is its own job with its own instances: only `$cluster` applies to its series (as
  * for node_exporter); `$job` and `$instance` stay on the dashboard for the incident marks.
  */
-function exporterSelector(c: PanelContext, e: ResolvedExporterOptions): (extra?: string) => string {
+function exporterSelector(c: PanelContext, e: ResolvedExporterOptions): Selector {
   const cluster = c.o.grafana.clusterVariable ? 'cluster=~"$cluster",' : '';
   return (extra) => `{${cluster}job="${e.job}"${extra ? `,${extra}` : ''}}`;
 }
@@ -29,133 +35,51 @@ export function postgresExporterDashboard(c: PanelContext): DashboardSpec | unde
   const e = c.o.postgresExporter;
   if (!e.enabled) return undefined;
   const s = exporterSelector(c, e);
-  const table = 'datname, schemaname, relname';
-  const stmt = 'datname, queryid';
   const r = (name: string, by: string) => `sum by (${by}) (rate(${name}${s()}[$__rate_interval]))`;
   return {
     file: 'postgres-exporter.json',
     uid: c.uid('postgres-exporter'),
     title: 'DEIA / PostgreSQL (postgres_exporter)',
-    rows: [
+    rows: [postgresServerRow(s), postgresIndexRow(s, r), postgresSlowQueriesRow(r)],
+  };
+}
+
+/** Replication lag, database sizes and connections. */
+function postgresServerRow(s: Selector): Row {
+  return {
+    id: 1,
+    title: 'PostgreSQL server',
+    panels: [
       {
-        id: 1,
-        title: 'PostgreSQL server',
-        panels: [
+        id: 2,
+        title: 'Replication lag',
+        kind: 'timeseries',
+        unit: 's',
+        description:
+          'Seconds since the last replayed transaction on a replica (0 on a primary); grows when the primary is idle too.',
+        queries: [{ expr: `max by (instance) (pg_replication_lag_seconds${s()})`, legend: '{{instance}}' }],
+      },
+      {
+        id: 3,
+        title: 'Database size',
+        kind: 'timeseries',
+        unit: 'bytes',
+        queries: [
           {
-            id: 2,
-            title: 'Replication lag',
-            kind: 'timeseries',
-            unit: 's',
-            description:
-              'Seconds since the last replayed transaction on a replica (0 on a primary); grows when the primary is idle too.',
-            queries: [
-              { expr: `max by (instance) (pg_replication_lag_seconds${s()})`, legend: '{{instance}}' },
-            ],
-          },
-          {
-            id: 3,
-            title: 'Database size',
-            kind: 'timeseries',
-            unit: 'bytes',
-            queries: [
-              {
-                expr: `max by (instance, datname) (pg_database_size_bytes${s()})`,
-                legend: '{{instance}} {{datname}}',
-              },
-            ],
-          },
-          {
-            id: 4,
-            title: 'Connections by database',
-            kind: 'timeseries',
-            unit: 'short',
-            queries: [
-              {
-                expr: `sum by (instance, datname) (pg_stat_database_numbackends${s()})`,
-                legend: '{{instance}} {{datname}}',
-              },
-            ],
+            expr: `max by (instance, datname) (pg_database_size_bytes${s()})`,
+            legend: '{{instance}} {{datname}}',
           },
         ],
       },
       {
-        id: 5,
-        title: 'Index statistics',
-        panels: [
+        id: 4,
+        title: 'Connections by database',
+        kind: 'timeseries',
+        unit: 'short',
+        queries: [
           {
-            id: 6,
-            title: 'Index scan ratio (10 lowest tables)',
-            kind: 'timeseries',
-            unit: 'percentunit',
-            description:
-              'Index scans / all scans per table; a busy table near 0 is read by sequential scans (a missing index).',
-            min: 0,
-            max: 1,
-            queries: [
-              {
-                // `>= 0` drops the tables without any scan in the window (0 / 0).
-                expr: `bottomk(10, ${r('pg_stat_user_tables_idx_scan', table)} / (${r('pg_stat_user_tables_idx_scan', table)} + ${r('pg_stat_user_tables_seq_scan', table)}) >= 0)`,
-                legend: '{{datname}} {{schemaname}}.{{relname}}',
-              },
-            ],
-          },
-          {
-            id: 7,
-            title: 'Sequential scans per second (top 10 tables)',
-            kind: 'timeseries',
-            unit: 'ops',
-            queries: [
-              {
-                expr: `topk(10, ${r('pg_stat_user_tables_seq_scan', table)})`,
-                legend: '{{datname}} {{schemaname}}.{{relname}}',
-              },
-            ],
-          },
-          {
-            id: 8,
-            title: 'Index size (top 10 tables)',
-            kind: 'timeseries',
-            unit: 'bytes',
-            queries: [
-              {
-                expr: `topk(10, max by (${table}) (pg_stat_user_tables_index_size_bytes${s()}))`,
-                legend: '{{datname}} {{schemaname}}.{{relname}}',
-              },
-            ],
-          },
-        ],
-      },
-      {
-        id: 9,
-        title: 'Slow queries (pg_stat_statements: postgres_exporter --collector.stat_statements)',
-        panels: [
-          {
-            id: 10,
-            title: 'Slowest statements: mean time per call (top 10)',
-            kind: 'timeseries',
-            unit: 's',
-            description:
-              'Needs postgres_exporter --collector.stat_statements and the pg_stat_statements extension; queryid names the statement in pg_stat_statements.',
-            queries: [
-              {
-                expr: `topk(10, ${r('pg_stat_statements_seconds_total', stmt)} / ${r('pg_stat_statements_calls_total', stmt)})`,
-                legend: '{{datname}} {{queryid}}',
-              },
-            ],
-          },
-          {
-            id: 11,
-            title: 'Statement time per second (top 10)',
-            kind: 'timeseries',
-            unit: 's',
-            description:
-              'Seconds spent in each statement per second of wall time: where the database time goes.',
-            queries: [
-              {
-                expr: `topk(10, ${r('pg_stat_statements_seconds_total', stmt)})`,
-                legend: '{{datname}} {{queryid}}',
-              },
-            ],
+            expr: `sum by (instance, datname) (pg_stat_database_numbackends${s()})`,
+            legend: '{{instance}} {{datname}}',
           },
         ],
       },
@@ -163,6 +87,95 @@ export function postgresExporterDashboard(c: PanelContext): DashboardSpec | unde
   };
 }
 
+/** Index scan ratio, sequential scans and index size of the busiest tables. */
+function postgresIndexRow(s: Selector, r: SumRate): Row {
+  const table = 'datname, schemaname, relname';
+  return {
+    id: 5,
+    title: 'Index statistics',
+    panels: [
+      {
+        id: 6,
+        title: 'Index scan ratio (10 lowest tables)',
+        kind: 'timeseries',
+        unit: 'percentunit',
+        description:
+          'Index scans / all scans per table; a busy table near 0 is read by sequential scans (a missing index).',
+        min: 0,
+        max: 1,
+        queries: [
+          {
+            // `>= 0` drops the tables without any scan in the window (0 / 0).
+            expr: `bottomk(10, ${r('pg_stat_user_tables_idx_scan', table)} / (${r('pg_stat_user_tables_idx_scan', table)} + ${r('pg_stat_user_tables_seq_scan', table)}) >= 0)`,
+            legend: '{{datname}} {{schemaname}}.{{relname}}',
+          },
+        ],
+      },
+      {
+        id: 7,
+        title: 'Sequential scans per second (top 10 tables)',
+        kind: 'timeseries',
+        unit: 'ops',
+        queries: [
+          {
+            expr: `topk(10, ${r('pg_stat_user_tables_seq_scan', table)})`,
+            legend: '{{datname}} {{schemaname}}.{{relname}}',
+          },
+        ],
+      },
+      {
+        id: 8,
+        title: 'Index size (top 10 tables)',
+        kind: 'timeseries',
+        unit: 'bytes',
+        queries: [
+          {
+            expr: `topk(10, max by (${table}) (pg_stat_user_tables_index_size_bytes${s()}))`,
+            legend: '{{datname}} {{schemaname}}.{{relname}}',
+          },
+        ],
+      },
+    ],
+  };
+}
+
+/** The statements with the most time per call and in total (pg_stat_statements). */
+function postgresSlowQueriesRow(r: SumRate): Row {
+  const stmt = 'datname, queryid';
+  return {
+    id: 9,
+    title: 'Slow queries (pg_stat_statements: postgres_exporter --collector.stat_statements)',
+    panels: [
+      {
+        id: 10,
+        title: 'Slowest statements: mean time per call (top 10)',
+        kind: 'timeseries',
+        unit: 's',
+        description:
+          'Needs postgres_exporter --collector.stat_statements and the pg_stat_statements extension; queryid names the statement in pg_stat_statements.',
+        queries: [
+          {
+            expr: `topk(10, ${r('pg_stat_statements_seconds_total', stmt)} / ${r('pg_stat_statements_calls_total', stmt)})`,
+            legend: '{{datname}} {{queryid}}',
+          },
+        ],
+      },
+      {
+        id: 11,
+        title: 'Statement time per second (top 10)',
+        kind: 'timeseries',
+        unit: 's',
+        description: 'Seconds spent in each statement per second of wall time: where the database time goes.',
+        queries: [
+          {
+            expr: `topk(10, ${r('pg_stat_statements_seconds_total', stmt)})`,
+            legend: '{{datname}} {{queryid}}',
+          },
+        ],
+      },
+    ],
+  };
+}
 /**
  * "Redis (redis_exporter)", with `redisExporter.enabled`. Every series below is one
  * oliver006/redis_exporter documents (exporter/exporter.go: the INFO field maps `metricMapGauges`,
