@@ -1,26 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
-
-const fixture = fileURLToPath(new URL('./fixtures/cluster-native.ts', import.meta.url));
-let child: ChildProcess | undefined;
-afterAll(() => {
-  child?.kill('SIGTERM');
-});
+import { describe, expect, it } from 'vitest';
+import { startClusterFixture } from './support/cluster-fixture.js';
 
 describe('native histograms in a Node cluster (real worker processes)', () => {
   it('the primary merges the workers: lowest schema, wider zero bucket, counts and sums added', async () => {
-    child = spawn(process.execPath, ['--import', 'tsx', fixture], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const line = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('cluster fixture did not start in 15 s')), 15_000);
-      createInterface({ input: child!.stdout! }).once('line', (l) => {
-        clearTimeout(timer);
-        resolve(l);
-      });
-      child!.once('exit', (code) => reject(new Error(`fixture exited with ${code}`)));
-    });
-    const { port } = JSON.parse(line) as { port: number };
+    const port = await startClusterFixture('cluster-native.ts');
     const body = (await (await fetch(`http://127.0.0.1:${port}/metrics`)).json()) as {
       family: {
         name: string;
