@@ -261,6 +261,23 @@ export function symptomWaits(
 }
 
 /**
+ * `expr` quiet (`unless on (on)`) for `settle` after the `alerts` fired: also while they fire, or
+ * only once they no longer fire (the warning under its same-name critical stays inhibited then).
+ */
+function quietAfter(
+  expr: string,
+  on: string,
+  alerts: string,
+  settle: string,
+  when: 'and while it fires' | 'once it no longer fires',
+): string {
+  const recent = `max by (${on}) (max_over_time(${alerts}[${settle}]))`;
+  return when === 'and while it fires'
+    ? `(\n${expr}\n)\nunless on (${on})\n  ${recent}`
+    : `(\n${expr}\n)\nunless on (${on})\n(\n  ${recent}\n  unless\n  max by (${on}) (${alerts})\n)`;
+}
+
+/**
  * The causes that explain `symptom`, directly or through a chain (a cold-start storm slows the
  * first chunk, which slows requests): the causes listing it, and the causes listing those.
  * Absences (TargetMissing, ServiceDown) are left out: a returning process starts its windows anew.
@@ -314,7 +331,7 @@ export function withAftermath(
       const alerts = `ALERTS{alertname=~"${alternation(names)}",alertstate="firing"${severities}}`;
       return {
         ...r,
-        expr: `(\n${r.expr}\n)\nunless on (${on})\n  max by (${on}) (max_over_time(${alerts}[${settle}]))`,
+        expr: quietAfter(r.expr, on, alerts, settle, 'and while it fires'),
       };
     }),
   }));
@@ -363,7 +380,7 @@ export function withCriticalAftermath(o: ResolvedOpsOptions, groups: RuleGroup[]
         const alerts = `ALERTS{alertname="${r.alert}",alertstate="firing",severity="critical"}`;
         return {
           ...r,
-          expr: `(\n${r.expr}\n)\nunless on (${on})\n(\n  max by (${on}) (max_over_time(${alerts}[${settle}]))\n  unless\n  max by (${on}) (${alerts})\n)`,
+          expr: quietAfter(r.expr, on, alerts, settle, 'once it no longer fires'),
         };
       }),
     };
