@@ -284,7 +284,9 @@ describe('the handover from critical to warning (promtool)', () => {
             ...state('critical', [5, 9], true),
             ...state('warning', [7, 9], true),
             ...state('critical', [13, 14], false),
-            ...state('warning', [12, 13, 14, 16, 20], false),
+            // From 13m: promtool orders rule groups at random, so the alerts may read the 5m
+            // ratio one evaluation late and the critical resolve at 12m or 13m.
+            ...state('warning', [13, 14, 16, 20], false),
           ],
         },
         {
